@@ -1,0 +1,73 @@
+"""The Flask application factory. It wires config, database, errors and blueprints,
+and starts nothing: no threads, no camera loops, no model loads (house rule 6)."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, g
+
+from core import auth, csrf, db, i18n, logs, web
+from core.clock import SystemClock
+from core.config import load_config, load_secrets
+
+ROOT = Path(__file__).resolve().parent
+# Blueprint modules, in registration order; each exposes ``bp``.
+BLUEPRINTS = ["core.views", "catalog.views", "ticketing.views", "gates.views", "crowd.views",
+              "guide.views"]
+
+
+def create_app(config: dict | None = None, *, clock=None, instance_path: str | None = None) -> Flask:
+    instance = Path(instance_path or os.environ.get("SCENIC_INSTANCE")
+                    or ROOT / "instance").resolve()
+    app = Flask(__name__, instance_path=str(instance), instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    instance.mkdir(parents=True, exist_ok=True)
+    settings = load_config(instance, config)
+    app.config.update(settings)
+    app.config.update(load_secrets(instance))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="scenic_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings["SESSION_HOURS"]),
+        TESTING=settings["ENV"] == "testing", JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["scenic.clock"] = clock or SystemClock()
+    app.extensions["scenic.messages"] = i18n.load_catalog()
+
+    logs.setup(app)
+    db.init_app(app)
+    web.init_app(app)
+    auth.init_app(app)
+
+    @app.before_request
+    def _per_request():
+        g.lang = i18n.select_lang()
+        csrf.protect()
+
+    @app.after_request
+    def _remember_lang(response):
+        from flask import request
+        if request.args.get("lang") in i18n.LANGS:
+            response.set_cookie(i18n.COOKIE, request.args["lang"], max_age=365 * 24 * 3600,
+                                samesite="Lax", httponly=True)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
+
+    @app.context_processor
+    def _template_globals():
+        return {"_": i18n.t, "pick": i18n.pick, "lang": i18n.get_lang(),
+                "csrf_token": csrf.csrf_token, "current_user": auth.current_user,
+                "url_endpoints": app.view_functions}
+
+    from importlib import import_module
+    for module in BLUEPRINTS:
+        mod = import_module(module)
+        app.register_blueprint(mod.bp)
+        for extra in getattr(mod, "EXTRA_BLUEPRINTS", []):
+            app.register_blueprint(extra)
+    return app

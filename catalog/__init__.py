@@ -1,0 +1,1 @@
+"""Scenic areas, sites, zones, opening hours and carrying capacities (LB/T 034-2014)."""

@@ -1,0 +1,90 @@
+"""Catalog routes: public site list (JSON) and the capacity admin page."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+
+from core.auth import current_user, role_required
+from core.clock import get_clock
+from core.db import get_db
+from core.errors import ValidationError
+from core.i18n import get_lang, t
+
+from . import services
+
+bp = Blueprint("catalog", __name__)
+
+
+def site_json(status: services.SiteStatus) -> dict:
+    s, season, cap = status.site, status.season, status.capacity
+    return {
+        "id": s.id, "area": s.area_id, "name": s.name, "lat": s.lat, "lon": s.lon,
+        "open_now": status.open_now,
+        "hours_today": None if season is None else {
+            "open": season.open, "close": season.close, "last_entry": season.last_entry,
+            "season": season.name},
+        "capacity": {"daily": cap.daily, "instant": cap.instant,
+                     "daily_source": cap.daily_source, "instant_source": cap.instant_source},
+        "zones": [{"id": z.id, "name": z.name,
+                   "capacity": services.zone_capacity(z).instant} for z in status.zones],
+    }
+
+
+@bp.get("/api/sites")
+def api_sites():
+    return jsonify({"sites": [site_json(st) for st in services.status_now(get_db(), get_clock())]})
+
+
+@bp.get("/api/sites/<site_id>")
+def api_site(site_id):
+    db = get_db()
+    services.get_site(db, site_id)
+    status = [st for st in services.status_now(db, get_clock()) if st.site.id == site_id][0]
+    return jsonify(site_json(status))
+
+
+def _parse_capacity(raw: str):
+    raw = (raw or "").strip()
+    if raw == "":
+        return None
+    if not raw.isdigit():
+        raise ValidationError("bad_capacity", "A capacity must be a whole number above 0.",
+                              message_zh="承载量须为大于 0 的整数。")
+    return int(raw)
+
+
+@bp.route("/admin/capacity", methods=["GET", "POST"])
+@role_required("staff")
+def capacity_admin():
+    db = get_db()
+    if request.method == "POST":
+        user = current_user()
+        if not user.has_role("admin"):
+            from core.errors import Forbidden
+            raise Forbidden("forbidden", "Only administrators may change capacities.",
+                            message_zh="只有管理员可以调整承载量。")
+        services.adjust_capacity(db, kind=request.form.get("kind", ""),
+                                 target_id=request.form.get("target_id", ""),
+                                 field=request.form.get("field", ""),
+                                 value=_parse_capacity(request.form.get("value")),
+                                 reason=request.form.get("reason", ""), user=user,
+                                 clock=get_clock())
+        flash(t("capacity.saved"))
+        return redirect(url_for("catalog.capacity_admin"))
+    statuses = services.status_now(db, get_clock())
+    return render_template("catalog/capacity.html", statuses=statuses,
+                           zone_capacity=services.zone_capacity,
+                           changes=services.capacity_changes(db, 50), lang=get_lang())
+
+
+@bp.cli.command("load")
+def load_command():
+    """Load (upsert) the scenic catalog from data/catalog/sites.json."""
+    from flask import current_app
+    from core.db import connect
+    db = connect(current_app.config["DATABASE"])
+    try:
+        counts = services.load_catalog(db)
+    finally:
+        db.conn.close()
+    click.echo(f"catalog loaded: {counts}")

@@ -1,0 +1,1 @@
+"""Shared infrastructure: config, database, errors, auth, clock, i18n."""

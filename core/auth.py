@@ -1,0 +1,285 @@
+"""Staff accounts, device tokens and role checks.
+
+Roles: ``admin`` (everything), ``staff`` (control room, ticket window),
+``gate`` (ticket-gate devices) and ``worker`` (crowd-counting workers). Devices
+authenticate with bearer tokens, stored only as SHA-256 hashes (they are 256-bit
+random, so a fast hash is enough); people log in with a password hashed by scrypt.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import current_app, g, redirect, request, session, url_for
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import get_clock
+from .db import get_db, immediate
+from .errors import DomainError, Forbidden, Unauthorized, ValidationError
+
+ROLES = ("admin", "staff", "gate", "worker")
+PERSON_ROLES = ("admin", "staff")
+DEVICE_ROLES = ("gate", "worker")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")
+MIN_PASSWORD = 10
+# A fixed hash to compare against when the user does not exist, so a missing
+# account costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + "x" * 8, method="scrypt")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+    def has_role(self, *roles: str) -> bool:
+        # admin may do what staff may do; device roles are never implied.
+        return self.role in roles or (self.role == "admin" and "staff" in roles)
+
+
+def _user(row) -> User:
+    return User(row["id"], row["username"], row["display_name"], row["role"])
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="seconds")
+
+
+# --- repo -------------------------------------------------------------------
+
+def _find_user(db, username: str):
+    return db.execute("SELECT * FROM users WHERE username = ? AND active = 1",
+                      [username]).fetchone()
+
+
+def _user_by_id(db, user_id: int):
+    return db.execute("SELECT * FROM users WHERE id = ? AND active = 1", [user_id]).fetchone()
+
+
+def _count_failures(db, column: str, value: str, since: str) -> int:
+    return db.execute(f"SELECT count(*) FROM login_failures WHERE {column} = ? AND at >= ?",
+                      [value, since]).fetchone()[0]
+
+
+# --- services ---------------------------------------------------------------
+
+def create_user(db, *, username: str, password: str | None, role: str, clock,
+                display_name: str = "") -> User:
+    """Create a staff or device account; people need a password of 10+ characters."""
+    if not USERNAME_RE.match(username or ""):
+        raise ValidationError("invalid_username",
+                              "Usernames are 3-40 letters, digits, '.', '_' or '-'.",
+                              message_zh="用户名须为 3-40 位字母、数字或 . _ -。")
+    if role not in ROLES:
+        raise ValidationError("invalid_role", f"Role must be one of {', '.join(ROLES)}.",
+                              message_zh="角色无效。")
+    if role in PERSON_ROLES and (password is None or len(password) < MIN_PASSWORD):
+        raise ValidationError("weak_password",
+                              f"Passwords need at least {MIN_PASSWORD} characters.",
+                              message_zh=f"密码至少需要 {MIN_PASSWORD} 个字符。")
+    pw_hash = generate_password_hash(password, method="scrypt") if password else None
+    with immediate(db):
+        if _find_user(db, username) is not None:
+            raise DomainError("username_taken", "That username is already taken.", 409,
+                              message_zh="该用户名已被使用。")
+        cur = db.execute(
+            "INSERT INTO users (username, display_name, password_hash, role, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [username, display_name or username, pw_hash, role, _iso(clock.now())])
+    return User(cur.lastrowid, username, display_name or username, role)
+
+
+def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
+                 max_failures: int, max_failures_per_ip: int, window_seconds: int) -> User:
+    """Check a password, counting failures per account and per address."""
+    now = clock.now()
+    since = _iso(now - timedelta(seconds=window_seconds))
+    username = (username or "").strip()
+    if (_count_failures(db, "username", username, since) >= max_failures
+            or _count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
+        raise DomainError("too_many_attempts",
+                          "Too many failed logins. Wait a few minutes and try again.", 429,
+                          message_zh="登录失败次数过多，请稍后再试。")
+    row = _find_user(db, username) if username else None
+    ok = check_password_hash(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
+                             password or "")
+    if not row or not ok or row["role"] not in PERSON_ROLES:
+        with immediate(db):
+            db.execute("INSERT INTO login_failures (username, remote_addr, at) VALUES (?, ?, ?)",
+                       [username, remote_addr, _iso(now)])
+            db.execute("DELETE FROM login_failures WHERE at < ?",
+                       [_iso(now - timedelta(seconds=window_seconds * 4))])
+        raise Unauthorized("bad_credentials", "Wrong username or password.",
+                           message_zh="用户名或密码错误。")
+    with immediate(db):
+        db.execute("DELETE FROM login_failures WHERE username = ?", [username])
+    return _user(row)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db, *, user_id: int, label: str, clock) -> str:
+    """Create a bearer token for a device account; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    with immediate(db):
+        db.execute("INSERT INTO api_tokens (user_id, token_hash, label, created_at) "
+                   "VALUES (?, ?, ?, ?)", [user_id, hash_token(token), label, _iso(clock.now())])
+    return token
+
+
+def revoke_token(db, *, token_id: int, clock) -> None:
+    with immediate(db):
+        db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                   [_iso(clock.now()), token_id])
+
+
+def user_for_token(db, token: str) -> User | None:
+    row = db.execute(
+        "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1",
+        [hash_token(token)]).fetchone()
+    return _user(row) if row else None
+
+
+def create_device(db, *, username: str, role: str, clock, label: str = "") -> tuple[User, str]:
+    """A gate or worker account with its first token."""
+    if role not in DEVICE_ROLES:
+        raise ValidationError("invalid_role", "Devices are 'gate' or 'worker'.",
+                              message_zh="设备角色须为 gate 或 worker。")
+    user = create_user(db, username=username, password=None, role=role, clock=clock)
+    return user, issue_token(db, user_id=user.id, label=label or username, clock=clock)
+
+
+# --- request helpers --------------------------------------------------------
+
+def current_user() -> User | None:
+    if "user" not in g:
+        g.user = None
+        uid = session.get("uid")
+        if uid is not None:
+            row = _user_by_id(get_db(), uid)
+            if row is not None and row["role"] in PERSON_ROLES:
+                g.user = _user(row)
+    return g.user
+
+
+def login_session(user: User) -> None:
+    session.clear()
+    session["uid"] = user.id
+    session.permanent = True
+
+
+def role_required(*roles: str):
+    """Page guard: anonymous visitors go to the login page; wrong roles get 403."""
+    def deco(view):
+        view._required_roles = roles
+        @wraps(view)
+        def wrapper(*a, **kw):
+            user = current_user()
+            if user is None:
+                if request.path.startswith("/api/"):
+                    raise Unauthorized("login_required", "Log in first.",
+                                       message_zh="请先登录。")
+                return redirect(url_for("core.login", next=request.full_path))
+            if not user.has_role(*roles):
+                raise Forbidden("forbidden", "Your role may not do this.",
+                                message_zh="您的角色无权执行此操作。")
+            return view(*a, **kw)
+        wrapper._required_roles = roles
+        return wrapper
+    return deco
+
+
+def token_required(*roles: str):
+    """API guard for devices: ``Authorization: Bearer <token>``; 401 when missing
+    or unknown, 403 when the token's role is not allowed here."""
+    def deco(view):
+        @wraps(view)
+        def wrapper(*a, **kw):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("missing_token", "Send 'Authorization: Bearer <token>'.",
+                                   message_zh="缺少访问令牌。")
+            user = user_for_token(get_db(), token.strip())
+            if user is None:
+                raise Unauthorized("bad_token", "The token is unknown or revoked.",
+                                   message_zh="访问令牌无效或已吊销。")
+            if not user.has_role(*roles):
+                raise Forbidden("forbidden", "This token's role may not do this.",
+                                message_zh="该令牌的角色无权执行此操作。")
+            g.device = user
+            return view(*a, **kw)
+        wrapper._required_roles = roles
+        wrapper._token_auth = True
+        return wrapper
+    return deco
+
+
+def init_app(app) -> None:
+    @app.cli.command("create-admin")
+    @click_option_username
+    def create_admin(username):
+        """Create an admin account (asks for the password)."""
+        import click
+        from .db import connect
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        db = connect(app.config["DATABASE"])
+        try:
+            user = create_user(db, username=username, password=password, role="admin",
+                               clock=app.extensions["scenic.clock"])
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        finally:
+            pass
+        click.echo(f"created admin {user.username}")
+
+    @app.cli.command("create-user")
+    @click_option_username
+    @_click_role(PERSON_ROLES)
+    def create_staff(username, role):
+        """Create a staff or admin account (asks for the password)."""
+        import click
+        from .db import connect
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        db = connect(app.config["DATABASE"])
+        try:
+            user = create_user(db, username=username, password=password, role=role,
+                               clock=app.extensions["scenic.clock"])
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"created {role} {user.username}")
+
+    @app.cli.command("create-device")
+    @click_option_username
+    @_click_role(DEVICE_ROLES)
+    def create_device_command(username, role):
+        """Create a gate or worker device account and print its token once."""
+        import click
+        from .db import connect
+        db = connect(app.config["DATABASE"])
+        try:
+            user, token = create_device(db, username=username, role=role,
+                                        clock=app.extensions["scenic.clock"])
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"created {role} device {user.username}; token (shown once):")
+        click.echo(token)
+
+
+def click_option_username(f):
+    import click
+    return click.argument("username")(f)
+
+
+def _click_role(choices):
+    import click
+    return click.option("--role", type=click.Choice(choices), required=True)

@@ -1,0 +1,211 @@
+"""Configuration: defaults in code, then ``instance/config.toml``, then ``SCENIC_*``
+environment variables, then the mapping passed to ``create_app``.
+
+Every setting is declared with a type and a check. Unknown keys and bad values
+raise ConfigError naming the key, so a typo stops start-up instead of being ignored.
+Domains declare their own settings in ``<domain>/settings.py`` (``SETTINGS``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+ENV_PREFIX = "SCENIC_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    check: Callable[[Any], str | None] | None = None  # returns a problem or None
+    choices: tuple | None = None
+
+
+def positive(v):
+    return None if v > 0 else "must be greater than 0"
+
+
+def non_negative(v):
+    return None if v >= 0 else "must be 0 or more"
+
+
+def fraction(v):
+    return None if 0 <= v <= 1 else "must be between 0 and 1"
+
+
+CORE_SETTINGS = [
+    Setting("ENV", str, "development", "development, production or testing",
+            choices=("development", "production", "testing")),
+    Setting("DATABASE", str, "", "SQLite file; empty means <instance>/scenic.db"),
+    Setting("TIMEZONE", str, "Asia/Shanghai", "Local time zone of the scenic areas"),
+    Setting("DEFAULT_LANG", str, "zh", "Language when the browser states none we have",
+            choices=("zh", "en")),
+    Setting("SESSION_COOKIE_SECURE", bool, None,
+            "Send the session cookie over HTTPS only (default: on in production)"),
+    Setting("SESSION_HOURS", int, 12, "Staff session lifetime in hours", positive),
+    Setting("LOGIN_MAX_FAILURES", int, 5, "Failed logins per user before a lock-out", positive),
+    Setting("LOGIN_MAX_FAILURES_PER_IP", int, 20, "Failed logins per address before a lock-out",
+            positive),
+    Setting("LOGIN_WINDOW_SECONDS", int, 900, "Window for counting failed logins", positive),
+    Setting("MAX_CONTENT_LENGTH", int, 16 * 1024 * 1024, "Largest request body in bytes", positive),
+    Setting("DB_BUSY_TIMEOUT_MS", int, 5000, "How long a writer waits for the lock", positive),
+    Setting("LOG_LEVEL", str, "INFO", "Python logging level",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("HOST", str, "127.0.0.1", "Address the production server binds"),
+    Setting("PORT", int, 8000, "Port the production server binds", positive),
+    Setting("THREADS", int, 8, "Worker threads of the production server", positive),
+]
+
+# Secrets are generated on first run into <instance>/secrets.json (mode 0600).
+SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY"]
+
+
+def _domain_settings() -> list[Setting]:
+    from importlib import import_module
+    found = []
+    for domain in ("catalog", "ticketing", "gates", "crowd", "guide"):
+        try:
+            mod = import_module(f"{domain}.settings")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{domain}.settings":
+                raise
+            continue
+        found.extend(getattr(mod, "SETTINGS", []))
+    return found
+
+
+def all_settings() -> dict[str, Setting]:
+    table = {}
+    for s in CORE_SETTINGS + _domain_settings():
+        if s.name in table:
+            raise RuntimeError(f"setting {s.name} declared twice")
+        table[s.name] = s
+    return table
+
+
+def _coerce(setting: Setting, value: Any, from_text: bool) -> Any:
+    t = setting.type
+    if value is None:
+        return None
+    if t is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+        raise ConfigError(setting.name, f"expected true or false, got {value!r}")
+    if t in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(setting.name, f"expected a number, got {value!r}")
+        if isinstance(value, (int, float)) and not from_text:
+            if t is int and isinstance(value, float) and not value.is_integer():
+                raise ConfigError(setting.name, f"expected a whole number, got {value!r}")
+            return t(value)
+        try:
+            return t(str(value).strip())
+        except ValueError:
+            kind = "a whole number" if t is int else "a number"
+            raise ConfigError(setting.name, f"expected {kind}, got {value!r}") from None
+    if t is list:
+        if isinstance(value, list):
+            return value
+        if from_text:
+            return [p.strip() for p in str(value).split(",") if p.strip()]
+        raise ConfigError(setting.name, f"expected a list, got {value!r}")
+    if t is dict:
+        if isinstance(value, dict):
+            return value
+        if from_text:
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                raise ConfigError(setting.name, "expected a JSON object") from None
+            if isinstance(parsed, dict):
+                return parsed
+        raise ConfigError(setting.name, f"expected a table/object, got {value!r}")
+    if t is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(setting.name, f"expected text, got {value!r}")
+    raise ConfigError(setting.name, f"unsupported type {t}")
+
+
+def _check(setting: Setting, value: Any) -> None:
+    if value is None:
+        return
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(setting.name, f"must be one of {', '.join(map(str, setting.choices))}; "
+                                        f"got {value!r}")
+    if setting.check:
+        problem = setting.check(value)
+        if problem:
+            raise ConfigError(setting.name, f"{problem}; got {value!r}")
+
+
+def load_config(instance_path: str | Path, overrides: dict | None = None,
+                environ: dict | None = None) -> dict:
+    """Merge defaults, the instance file, the environment and overrides; validate."""
+    table = all_settings()
+    values = {name: s.default for name, s in table.items()}
+    instance_path = Path(instance_path)
+
+    def apply(source: dict, origin: str, from_text: bool):
+        for key, raw in source.items():
+            if key not in table:
+                raise ConfigError(key, f"unknown setting (from {origin})")
+            values[key] = _coerce(table[key], raw, from_text)
+
+    cfg_file = instance_path / "config.toml"
+    if cfg_file.exists():
+        try:
+            data = tomllib.loads(cfg_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(cfg_file), f"not valid TOML: {exc}") from None
+        apply(data, str(cfg_file), False)
+    env = os.environ if environ is None else environ
+    apply({k[len(ENV_PREFIX):]: v for k, v in env.items() if k.startswith(ENV_PREFIX)},
+          "environment", True)
+    apply(overrides or {}, "create_app", False)
+    for name, s in table.items():
+        _check(s, values[name])
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(values["TIMEZONE"])
+    except Exception:
+        raise ConfigError("TIMEZONE", f"unknown time zone {values['TIMEZONE']!r}") from None
+    if not values["DATABASE"]:
+        values["DATABASE"] = str(instance_path / "scenic.db")
+    if values["SESSION_COOKIE_SECURE"] is None:
+        values["SESSION_COOKIE_SECURE"] = values["ENV"] == "production"
+    return values
+
+
+def load_secrets(instance_path: str | Path, names=SECRET_NAMES) -> dict:
+    """Read instance secrets, generating any that are missing (never committed)."""
+    path = Path(instance_path) / "secrets.json"
+    current = {}
+    if path.exists():
+        current = json.loads(path.read_text())
+    missing = [n for n in names if n not in current]
+    if missing:
+        for n in missing:
+            current[n] = secrets.token_hex(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(current, fh, indent=1)
+        os.replace(tmp, path)
+    return current

@@ -1,0 +1,100 @@
+"""Home page, staff login/logout, the console shell and /healthz."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template,
+                   request, url_for)
+
+from catalog import services as catalog
+
+from .auth import authenticate, current_user, login_session, role_required
+from .clock import get_clock
+from .db import get_db, pending_migrations
+from .i18n import COOKIE, LANGS, get_lang
+
+bp = Blueprint("core", __name__)
+
+# Console tiles other domains may show; each is (endpoint, message key, roles).
+CONSOLE_LINKS = [
+    ("ticketing.staff_overview", "console.tickets", ("staff",)),
+    ("gates.staff_audit", "console.gates", ("staff",)),
+    ("crowd.dashboard", "console.crowd", ("staff",)),
+    ("guide.admin_pois", "console.guide", ("staff",)),
+    ("catalog.capacity_admin", "console.capacity", ("staff",)),
+]
+
+
+@bp.get("/")
+def home():
+    statuses = catalog.status_now(get_db(), get_clock())
+    return render_template("core/home.html", statuses=statuses,
+                           areas=catalog.list_areas(get_db()))
+
+
+@bp.get("/lang/<lang>")
+def set_lang(lang):
+    from .i18n import UnsupportedLanguage
+    if lang not in LANGS:
+        raise UnsupportedLanguage(lang)
+    target = request.args.get("next") or url_for("core.home")
+    if urlsplit(target).netloc or not target.startswith("/"):
+        target = url_for("core.home")
+    resp = make_response(redirect(target))
+    resp.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return resp
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return url_for("core.console")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        cfg = current_app.config
+        user = authenticate(get_db(), username=request.form.get("username", ""),
+                            password=request.form.get("password", ""),
+                            remote_addr=request.remote_addr or "", clock=get_clock(),
+                            max_failures=cfg["LOGIN_MAX_FAILURES"],
+                            max_failures_per_ip=cfg["LOGIN_MAX_FAILURES_PER_IP"],
+                            window_seconds=cfg["LOGIN_WINDOW_SECONDS"])
+        login_session(user)
+        return redirect(_safe_next(request.args.get("next")))
+    if current_user() is not None:
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("core/login.html", error=error)
+
+
+@bp.post("/logout")
+def logout():
+    from flask import session
+    session.clear()
+    return redirect(url_for("core.home"))
+
+
+@bp.get("/console")
+@role_required("staff")
+def console():
+    user = current_user()
+    links = [(ep, key) for ep, key, roles in CONSOLE_LINKS
+             if ep in current_app.view_functions and user.has_role(*roles)]
+    return render_template("core/console.html", user=user, links=links)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db = get_db()
+        db.execute("SELECT 1").fetchone()
+        pending = pending_migrations(db)
+    except Exception as exc:  # the point of a health check is to report, not raise
+        current_app.logger.error("health check failed", exc_info=exc)
+        return jsonify({"status": "error", "db": "unreachable"}), 503
+    if pending:
+        return jsonify({"status": "error", "db": "ok", "migrations": "pending",
+                        "pending": pending}), 503
+    return jsonify({"status": "ok", "db": "ok", "migrations": "current"})

@@ -1,0 +1,75 @@
+"""Error handling and small helpers shared by every blueprint's views."""
+from __future__ import annotations
+
+import logging
+
+from flask import g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from .errors import DomainError
+from .i18n import UnsupportedLanguage, get_lang, t
+
+log = logging.getLogger("scenic.errors")
+
+# Werkzeug's own HTTP errors mapped to stable codes.
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+              429: "too_many_requests"}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def json_body(required: bool = True) -> dict:
+    """The request's JSON object, or a clear 400."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        if not required and not request.data:
+            return {}
+        raise DomainError("invalid_json", "Send a JSON object with Content-Type "
+                          "application/json.", 400, message_zh="请求体须为 JSON 对象。")
+    return data
+
+
+def render_error(code: str, message: str, status: int):
+    if wants_json():
+        return jsonify({"error": code, "message": message}), status
+    return render_template("core/error.html", code=code, message=message, status=status), status
+
+
+def init_app(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        if wants_json():
+            return jsonify(exc.to_json(get_lang())), exc.status
+        message = exc.localized(get_lang())
+        return render_template("core/error.html", code=exc.code, message=message,
+                               status=exc.status), exc.status
+
+    @app.errorhandler(UnsupportedLanguage)
+    def _lang(exc: UnsupportedLanguage):
+        g.lang = app.config["DEFAULT_LANG"]
+        message = (f"不支持的语言“{exc.lang}”，请选择 zh（中文）或 en（English）。 / "
+                   f"Unsupported language '{exc.lang}': choose zh or en.")
+        return render_error("unsupported_language", message, 400)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "http_error")
+        key = f"error.{code}"
+        message = t(key)
+        if message == key:
+            message = exc.description or code
+        if isinstance(exc, RequestEntityTooLarge):
+            message = t("error.too_large")
+        return render_error(code, message, status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.error("unhandled error", exc_info=exc, extra={"event": "unhandled_error"})
+        rid = getattr(g, "request_id", "")
+        message = t("error.internal", rid=rid)
+        return render_error("internal_error", message, 500)

@@ -1,0 +1,1 @@
+"""Crowd-flow monitoring: cameras, people counting, occupancy and capacity alerts."""

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("crowd", __name__)

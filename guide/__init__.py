@@ -1,0 +1,1 @@
+"""The AI audio guide: points of interest, tours, narration audio, questions by text or voice."""

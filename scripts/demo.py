@@ -1,0 +1,60 @@
+"""Seed demo data for the embedded default (idempotent).
+
+Creates a demo admin and a demo staff account with random passwords (written once to
+instance/demo-credentials.txt, never to git), then lets each domain seed its own demo
+data through ``<domain>/demo.py: seed(app, db, credentials)``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from importlib import import_module
+from pathlib import Path
+
+from app import create_app
+from core.auth import create_user
+from core.db import connect
+
+DOMAINS = ("ticketing", "gates", "crowd", "guide")
+
+
+def main() -> int:
+    app = create_app()
+    instance = Path(app.instance_path)
+    cred_file = instance / "demo-credentials.json"
+    creds = json.loads(cred_file.read_text()) if cred_file.exists() else {}
+    db = connect(app.config["DATABASE"])
+    clock = app.extensions["scenic.clock"]
+    try:
+        for role in ("admin", "staff"):
+            name = f"demo-{role}"
+            if db.execute("SELECT 1 FROM users WHERE username = ?", [name]).fetchone():
+                continue
+            password = secrets.token_urlsafe(12)
+            create_user(db, username=name, password=password, role=role, clock=clock)
+            creds[name] = password
+        for domain in DOMAINS:
+            name = f"{domain}.demo"
+            try:
+                mod = import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            with app.app_context():
+                mod.seed(app, db, creds)
+    finally:
+        db.conn.close()
+    fd = os.open(cred_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(creds, fh, indent=1)
+    print(f"demo accounts (also in {cred_file}):")
+    for user, secret in creds.items():
+        print(f"  {user}: {secret}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

