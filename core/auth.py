@@ -225,61 +225,44 @@ def token_required(*roles: str):
 
 
 def init_app(app) -> None:
-    @app.cli.command("create-admin")
-    @click_option_username
-    def create_admin(username):
-        """Create an admin account (asks for the password)."""
-        import click
-        from .db import connect
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        db = connect(app.config["DATABASE"])
+    import click
+
+    from .db import connect
+
+    def _with_db(fn):
+        db = connect(app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"])
         try:
-            user = create_user(db, username=username, password=password, role="admin",
-                               clock=app.extensions["scenic.clock"])
+            return fn(db, app.extensions["scenic.clock"])
         except DomainError as exc:
             raise click.ClickException(exc.message) from None
         finally:
-            pass
+            db.conn.close()
+
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.password_option()
+    def create_admin(username, password):
+        """Create the first admin account (asks for the password twice)."""
+        user = _with_db(lambda db, clock: create_user(db, username=username, password=password,
+                                                      role="admin", clock=clock))
         click.echo(f"created admin {user.username}")
 
     @app.cli.command("create-user")
-    @click_option_username
-    @_click_role(PERSON_ROLES)
-    def create_staff(username, role):
-        """Create a staff or admin account (asks for the password)."""
-        import click
-        from .db import connect
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        db = connect(app.config["DATABASE"])
-        try:
-            user = create_user(db, username=username, password=password, role=role,
-                               clock=app.extensions["scenic.clock"])
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from None
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(PERSON_ROLES), required=True)
+    @click.password_option()
+    def create_person(username, role, password):
+        """Create a staff or admin account (asks for the password twice)."""
+        user = _with_db(lambda db, clock: create_user(db, username=username, password=password,
+                                                      role=role, clock=clock))
         click.echo(f"created {role} {user.username}")
 
     @app.cli.command("create-device")
-    @click_option_username
-    @_click_role(DEVICE_ROLES)
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(DEVICE_ROLES), required=True)
     def create_device_command(username, role):
         """Create a gate or worker device account and print its token once."""
-        import click
-        from .db import connect
-        db = connect(app.config["DATABASE"])
-        try:
-            user, token = create_device(db, username=username, role=role,
-                                        clock=app.extensions["scenic.clock"])
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from None
+        user, token = _with_db(lambda db, clock: create_device(db, username=username, role=role,
+                                                               clock=clock))
         click.echo(f"created {role} device {user.username}; token (shown once):")
         click.echo(token)
-
-
-def click_option_username(f):
-    import click
-    return click.argument("username")(f)
-
-
-def _click_role(choices):
-    import click
-    return click.option("--role", type=click.Choice(choices), required=True)

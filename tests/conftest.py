@@ -72,7 +72,7 @@ def device_token(db, clock):
 
 def csrf_of(client) -> str:
     """The CSRF token of the client's session (fetching a page to create one)."""
-    html = client.get("/login").get_data(as_text=True)
+    html = client.get("/").get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
@@ -93,10 +93,33 @@ def login(client, make_user):
 def live_server(app):
     """The app under waitress on a free loopback port, for real-HTTP tests."""
     from waitress.server import create_server
-    server = create_server(app, host="127.0.0.1", port=0, threads=16, _quiet=True)
+    server = create_server(app, host="127.0.0.1", port=0, threads=16)
     port = server.effective_port
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.close()
     thread.join(timeout=5)
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (its own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    pg = context.new_page()
+    yield pg
+    context.close()
