@@ -157,3 +157,14 @@ def test_sites_api_lists_hours_and_capacity(client):
     assert kongmiao["open_now"] is True and kongmiao["hours_today"]["open"]
     assert kongmiao["capacity"] == {"daily": 14500, "instant": 1900, "daily_source": "published",
                                     "instant_source": "published"}
+
+
+def test_admin_page_overrides_a_zone(client, login, db):
+    from conftest import csrf_of
+    login("admin")
+    token = csrf_of(client)
+    resp = client.post("/admin/capacity", data={"kind": "zone", "target_id": "daiding",
+                                                "field": "instant", "value": "20000",
+                                                "reason": "Icy steps", "csrf_token": token})
+    assert resp.status_code == 302
+    assert services.zone_capacity(services.get_zone(db, "daiding")).instant == 20000
