@@ -18,6 +18,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import get_clock
+from . import repo
 from .db import get_db, immediate
 from .errors import DomainError, Forbidden, Unauthorized, ValidationError
 
@@ -51,22 +52,6 @@ def _iso(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-# --- repo -------------------------------------------------------------------
-
-def _find_user(db, username: str):
-    return db.execute("SELECT * FROM users WHERE username = ? AND active = 1",
-                      [username]).fetchone()
-
-
-def _user_by_id(db, user_id: int):
-    return db.execute("SELECT * FROM users WHERE id = ? AND active = 1", [user_id]).fetchone()
-
-
-def _count_failures(db, column: str, value: str, since: str) -> int:
-    return db.execute(f"SELECT count(*) FROM login_failures WHERE {column} = ? AND at >= ?",
-                      [value, since]).fetchone()[0]
-
-
 # --- services ---------------------------------------------------------------
 
 def create_user(db, *, username: str, password: str | None, role: str, clock,
@@ -85,14 +70,12 @@ def create_user(db, *, username: str, password: str | None, role: str, clock,
                               message_zh=f"密码至少需要 {MIN_PASSWORD} 个字符。")
     pw_hash = generate_password_hash(password, method="scrypt") if password else None
     with immediate(db):
-        if _find_user(db, username) is not None:
+        if repo.username_exists(db, username):
             raise DomainError("username_taken", "That username is already taken.", 409,
                               message_zh="该用户名已被使用。")
-        cur = db.execute(
-            "INSERT INTO users (username, display_name, password_hash, role, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [username, display_name or username, pw_hash, role, _iso(clock.now())])
-    return User(cur.lastrowid, username, display_name or username, role)
+        user_id = repo.insert_user(db, username=username, display_name=display_name or username,
+                                   password_hash=pw_hash, role=role, created_at=_iso(clock.now()))
+    return User(user_id, username, display_name or username, role)
 
 
 def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
@@ -101,24 +84,22 @@ def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
     now = clock.now()
     since = _iso(now - timedelta(seconds=window_seconds))
     username = (username or "").strip()
-    if (_count_failures(db, "username", username, since) >= max_failures
-            or _count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
+    if (repo.count_failures(db, "username", username, since) >= max_failures
+            or repo.count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
         raise DomainError("too_many_attempts",
                           "Too many failed logins. Wait a few minutes and try again.", 429,
                           message_zh="登录失败次数过多，请稍后再试。")
-    row = _find_user(db, username) if username else None
+    row = repo.find_user(db, username) if username else None
     ok = check_password_hash(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
                              password or "")
     if not row or not ok or row["role"] not in PERSON_ROLES:
         with immediate(db):
-            db.execute("INSERT INTO login_failures (username, remote_addr, at) VALUES (?, ?, ?)",
-                       [username, remote_addr, _iso(now)])
-            db.execute("DELETE FROM login_failures WHERE at < ?",
-                       [_iso(now - timedelta(seconds=window_seconds * 4))])
+            repo.record_failure(db, username, remote_addr, _iso(now),
+                                _iso(now - timedelta(seconds=window_seconds * 4)))
         raise Unauthorized("bad_credentials", "Wrong username or password.",
                            message_zh="用户名或密码错误。")
     with immediate(db):
-        db.execute("DELETE FROM login_failures WHERE username = ?", [username])
+        repo.clear_failures(db, username)
     return _user(row)
 
 
@@ -130,23 +111,46 @@ def issue_token(db, *, user_id: int, label: str, clock) -> str:
     """Create a bearer token for a device account; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     with immediate(db):
-        db.execute("INSERT INTO api_tokens (user_id, token_hash, label, created_at) "
-                   "VALUES (?, ?, ?, ?)", [user_id, hash_token(token), label, _iso(clock.now())])
+        repo.insert_token(db, user_id, hash_token(token), label, _iso(clock.now()))
     return token
 
 
 def revoke_token(db, *, token_id: int, clock) -> None:
     with immediate(db):
-        db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                   [_iso(clock.now()), token_id])
+        repo.revoke_tokens(db, at=_iso(clock.now()), token_id=token_id)
 
 
 def user_for_token(db, token: str) -> User | None:
-    row = db.execute(
-        "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id "
-        "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.active = 1",
-        [hash_token(token)]).fetchone()
+    row = repo.user_for_token_hash(db, hash_token(token))
     return _user(row) if row else None
+
+
+def list_accounts(db) -> list[dict]:
+    """Every account with its role, state and number of live tokens (no secrets)."""
+    return [{"id": r["id"], "username": r["username"], "display_name": r["display_name"],
+             "role": r["role"], "active": bool(r["active"]), "live_tokens": r["live_tokens"],
+             "created_at": r["created_at"]} for r in repo.list_users(db)]
+
+
+def deactivate_account(db, *, user_id: int, by: User, clock) -> None:
+    """Disable an account and revoke its tokens; an admin cannot disable themself."""
+    if user_id == by.id:
+        raise ValidationError("cannot_disable_self", "You cannot disable your own account.",
+                              message_zh="不能停用自己的账号。")
+    with immediate(db):
+        repo.set_active(db, user_id, False)
+        repo.revoke_tokens(db, at=_iso(clock.now()), user_id=user_id)
+
+
+def rotate_device_token(db, *, user_id: int, clock) -> str:
+    """Revoke a device's tokens and issue a new one (shown once)."""
+    row = repo.user_by_id(db, user_id)
+    if row is None or row["role"] not in DEVICE_ROLES:
+        raise ValidationError("not_a_device", "Only gate and worker devices have tokens.",
+                              message_zh="只有闸机和计数设备才有令牌。")
+    with immediate(db):
+        repo.revoke_tokens(db, at=_iso(clock.now()), user_id=user_id)
+    return issue_token(db, user_id=user_id, label=row["username"], clock=clock)
 
 
 def create_device(db, *, username: str, role: str, clock, label: str = "") -> tuple[User, str]:
@@ -165,7 +169,7 @@ def current_user() -> User | None:
         g.user = None
         uid = session.get("uid")
         if uid is not None:
-            row = _user_by_id(get_db(), uid)
+            row = repo.user_by_id(get_db(), uid)
             if row is not None and row["role"] in PERSON_ROLES:
                 g.user = _user(row)
     return g.user

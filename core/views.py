@@ -22,6 +22,7 @@ CONSOLE_LINKS = [
     ("crowd.dashboard", "console.crowd", ("staff",)),
     ("guide.admin_pois", "console.guide", ("staff",)),
     ("catalog.capacity_admin", "console.capacity", ("staff",)),
+    ("core.accounts", "console.accounts", ("admin",)),
 ]
 
 
@@ -98,3 +99,41 @@ def healthz():
         return jsonify({"status": "error", "db": "ok", "migrations": "pending",
                         "pending": pending}), 503
     return jsonify({"status": "ok", "db": "ok", "migrations": "current"})
+
+
+@bp.route("/admin/accounts", methods=["GET", "POST"])
+@role_required("admin")
+def accounts():
+    """Accounts admin: people (admin/staff) and devices (gate/worker tokens)."""
+    from .auth import (DEVICE_ROLES, create_device, create_user, deactivate_account,
+                       list_accounts, rotate_device_token)
+    db, clock = get_db(), get_clock()
+    new_token = None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        role = request.form.get("role", "")
+        username = request.form.get("username", "").strip()
+        if action == "create" and role in DEVICE_ROLES:
+            _user, new_token = create_device(db, username=username, role=role, clock=clock)
+        elif action == "create":
+            create_user(db, username=username, password=request.form.get("password", ""),
+                        role=role, clock=clock,
+                        display_name=request.form.get("display_name", "").strip()[:80])
+        elif action in ("rotate", "disable"):
+            user_id = request.form.get("user_id", "")
+            if not user_id.isdigit():
+                from .errors import ValidationError
+                raise ValidationError("bad_account", "Choose an account.", message_zh="请选择账号。")
+            if action == "rotate":
+                new_token = rotate_device_token(db, user_id=int(user_id), clock=clock)
+            else:
+                deactivate_account(db, user_id=int(user_id), by=current_user(), clock=clock)
+        else:
+            from .errors import ValidationError
+            raise ValidationError("bad_action", "Unknown action.", message_zh="未知操作。")
+        if new_token is None:
+            return redirect(url_for("core.accounts"))
+    resp = make_response(render_template("core/accounts.html", accounts=list_accounts(db),
+                                         new_token=new_token))
+    resp.headers["Cache-Control"] = "no-store"  # a new token is shown once
+    return resp

@@ -131,3 +131,41 @@ def test_cli_creates_admin(app):
     assert "created admin chief" in result.output
     again = runner.invoke(args=["create-admin", "chief"], input=PASSWORD + "\n" + PASSWORD + "\n")
     assert again.exit_code != 0 and "already taken" in again.output
+
+
+def test_accounts_page_creates_people_and_devices(client, login, db):
+    admin = login("admin")
+    token = csrf_of(client)
+    resp = client.post("/admin/accounts", data={"action": "create", "role": "staff",
+                                                "username": "window-1", "password": PASSWORD,
+                                                "display_name": "<b>Window</b>",
+                                                "csrf_token": token})
+    assert resp.status_code == 302
+    page = client.get("/admin/accounts").get_data(as_text=True)
+    assert "window-1" in page and "&lt;b&gt;Window&lt;/b&gt;" in page and "<b>Window</b>" not in page
+    resp = client.post("/admin/accounts", data={"action": "create", "role": "gate",
+                                                "username": "gate-east", "csrf_token": token})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    import re
+    shown = re.search(r'<code id="new-token">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
+    assert user_for_token(db, shown).username == "gate-east"
+    gate_id = db.execute("SELECT id FROM users WHERE username = 'gate-east'").fetchone()[0]
+    resp = client.post("/admin/accounts", data={"action": "rotate", "user_id": str(gate_id),
+                                                "csrf_token": token})
+    rotated = re.search(r'<code id="new-token">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
+    assert user_for_token(db, shown) is None and user_for_token(db, rotated) is not None
+    resp = client.post("/admin/accounts", data={"action": "disable", "user_id": str(gate_id),
+                                                "csrf_token": token})
+    assert resp.status_code == 302 and user_for_token(db, rotated) is None
+    resp = client.post("/admin/accounts", data={"action": "disable", "user_id": str(admin.id),
+                                                "csrf_token": token})
+    assert resp.status_code == 400 and "cannot_disable_self" in resp.get_data(as_text=True)
+    resp = client.post("/admin/accounts", data={"action": "create", "role": "staff",
+                                                "username": "x", "password": "short",
+                                                "csrf_token": token})
+    assert resp.status_code == 400
+
+
+def test_staff_cannot_manage_accounts(client, login):
+    login("staff")
+    assert client.get("/admin/accounts").status_code == 403
