@@ -1,3 +1,246 @@
-from flask import Blueprint
+"""Gate routes: the device scan API, offline bundle and uploads, people inside, the
+handheld gate page for staff phones, photo decoding, and the staff audit page."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template,
+                   request, url_for)
+
+from catalog import services as catalog
+from core.auth import current_user, role_required, token_required
+from core.clock import get_clock
+from core.db import get_db
+from core.errors import DomainError, ValidationError
+from core.i18n import get_lang, t
+from core.web import json_body
+
+from . import services
+from .photo import decode_qr
+from .rules import REASONS, Rules
+from .tickets import TicketSource
 
 bp = Blueprint("gates", __name__)
+
+
+def _rules() -> Rules:
+    cfg = current_app.config
+    return Rules(cfg["GATES_SLOT_EARLY_MINUTES"], cfg["GATES_SLOT_LATE_MINUTES"])
+
+
+def _limit_body(limit: int) -> None:
+    # Refuse oversized bodies before they are read (413 too_large).
+    request.max_content_length = limit
+
+
+def _scan_kwargs() -> dict:
+    return {"clock": get_clock(), "rules": _rules(),
+            "tickets": TicketSource.for_app(current_app),
+            "hash_key": current_app.config["PII_HASH_KEY"]}
+
+
+def _device_gate() -> services.Gate:
+    return services.gate_for_device(get_db(), g.device)
+
+
+# --- device API ----------------------------------------------------------------
+
+@bp.post("/api/gate/scan")
+@token_required("gate")
+def api_scan():
+    _limit_body(current_app.config["GATES_SCAN_MAX_BYTES"])
+    db = get_db()
+    gate = _device_gate()
+    req = services.parse_scan(json_body(), get_clock().tz)
+    return jsonify(services.scan(db, gate, req, source="online", **_scan_kwargs()))
+
+
+@bp.get("/api/gate/bundle")
+@token_required("gate")
+def api_bundle():
+    db = get_db()
+    gate = _device_gate()
+    kw = _scan_kwargs()
+    return jsonify(services.bundle(
+        db, gate, clock=kw["clock"], rules=kw["rules"], tickets=kw["tickets"],
+        hash_key=kw["hash_key"],
+        include_document_key=current_app.config["GATES_BUNDLE_DOCUMENT_KEY"]))
+
+
+@bp.post("/api/gate/offline-scans")
+@token_required("gate")
+def api_offline_scans():
+    cfg = current_app.config
+    _limit_body(cfg["GATES_SCAN_MAX_BYTES"] * cfg["GATES_OFFLINE_BATCH_MAX"])
+    db = get_db()
+    gate = _device_gate()
+    items = json_body().get("scans")
+    if not isinstance(items, list) or not items:
+        raise ValidationError("bad_scans", "Send {\"scans\": [...]} with at least one scan.",
+                              message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。")
+    if len(items) > cfg["GATES_OFFLINE_BATCH_MAX"]:
+        raise ValidationError("too_many_scans",
+                              f"Send at most {cfg['GATES_OFFLINE_BATCH_MAX']} scans at once.",
+                              message_zh=f"每次最多提交 {cfg['GATES_OFFLINE_BATCH_MAX']} 条。")
+    results = services.record_offline_scans(db, gate, items,
+                                            max_age_days=cfg["GATES_OFFLINE_MAX_AGE_DAYS"],
+                                            **_scan_kwargs())
+    return jsonify({"results": results})
+
+
+@bp.get("/api/gate/inside")
+def api_inside():
+    site_id = request.args.get("site", "")
+    db = get_db()
+    clock = get_clock()
+    inside = services.people_inside(db, site_id, clock)
+    capacity = catalog.site_capacity(db, site_id)
+    return jsonify({"site": site_id, "inside": inside, "instant_capacity": capacity.instant,
+                    "at": clock.now().isoformat(timespec="seconds")})
+
+
+@bp.get("/api/gate/counts")
+@role_required("staff")
+def api_counts():
+    site_id = request.args.get("site", "")
+    raw_day = request.args.get("day")
+    try:
+        day = date.fromisoformat(raw_day) if raw_day else get_clock().now().date()
+    except ValueError:
+        raise ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
+                              message_zh="“day”须为日期，例如 2026-07-15。") from None
+    rows = services.counts_per_minute(get_db(), site_id, day)
+    return jsonify({"site": site_id, "day": day.isoformat(), "minutes": rows,
+                    "inside": services.people_inside(get_db(), site_id, get_clock())})
+
+
+# --- handheld gate (staff phones) ----------------------------------------------
+
+@bp.get("/gates/handheld")
+@role_required("staff")
+def handheld():
+    db = get_db()
+    gates = services.list_gates(db)
+    sites = {s.id: s for s in catalog.list_sites(db)}
+    reasons = {r: {"zh": t(f"gates.reason.{r}", "zh"), "en": t(f"gates.reason.{r}", "en")}
+               for r in REASONS}
+    return render_template("gates/handheld.html", gates=gates, sites=sites, reasons=reasons,
+                           lang=get_lang())
+
+
+@bp.post("/api/gate/handheld-scan")
+@role_required("staff")
+def api_handheld_scan():
+    _limit_body(current_app.config["GATES_SCAN_MAX_BYTES"])
+    db = get_db()
+    data = json_body()
+    gate_id = data.get("gate_id")
+    gate = services.get_gate(db, gate_id if not isinstance(gate_id, bool) else None)
+    req = services.parse_scan(data, get_clock().tz)
+    return jsonify(services.scan(db, gate, req, source="handheld", **_scan_kwargs()))
+
+
+@bp.post("/api/gate/photo")
+@role_required("staff")
+def api_photo():
+    cfg = current_app.config
+    _limit_body(cfg["GATES_PHOTO_MAX_BYTES"] + 64 * 1024)
+    upload = request.files.get("photo")
+    if upload is None:
+        raise ValidationError("bad_image", "Upload the photo in the form field 'photo'.",
+                              message_zh="请在“photo”字段上传照片。")
+    data = upload.read(cfg["GATES_PHOTO_MAX_BYTES"] + 1)
+    if len(data) > cfg["GATES_PHOTO_MAX_BYTES"]:
+        raise DomainError("too_large", "The photo is too large.", 413,
+                          message_zh="照片过大。")
+    return jsonify({"code": decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])})
+
+
+# --- staff audit ---------------------------------------------------------------
+
+@bp.get("/gates/audit")
+@role_required("staff")
+def staff_audit():
+    db = get_db()
+    site_id = request.args.get("site") or None
+    if site_id:
+        catalog.get_site(db, site_id)
+    clock = get_clock()
+    sites = catalog.list_sites(db)
+    inside = {s.id: services.people_inside(db, s.id, clock) for s in sites}
+    return render_template("gates/audit.html", sites=sites, inside=inside, site_id=site_id,
+                           denied=services.denied_scans(db, site_id=site_id, limit=200),
+                           conflicts=services.open_conflicts(db, limit=200),
+                           gates=services.list_gates(db), lang=get_lang())
+
+
+@bp.post("/gates/conflicts/<int:conflict_id>/resolve")
+@role_required("staff")
+def resolve_conflict(conflict_id):
+    services.resolve_conflict(get_db(), conflict_id, user=current_user(),
+                              note=request.form.get("note", ""), clock=get_clock())
+    flash(t("gates.conflict_resolved"))
+    return redirect(url_for("gates.staff_audit"))
+
+
+@bp.post("/gates/new")
+@role_required("admin")
+def create_gate():
+    gate, token = services.create_gate(get_db(), site_id=request.form.get("site", ""),
+                                       name=request.form.get("name", ""),
+                                       direction=request.form.get("direction", ""),
+                                       clock=get_clock())
+    # The token is shown once, on this response only; it is never stored in the clear.
+    return render_template("gates/token.html", gate=gate, token=token)
+
+
+# --- CLI -----------------------------------------------------------------------
+
+def _cli_db():
+    from core.db import connect
+    return connect(current_app.config["DATABASE"])
+
+
+@bp.cli.command("create-gate")
+@click.option("--site", required=True, help="Site id, e.g. kongmiao")
+@click.option("--name", required=True, help="Gate name, e.g. 'South gate 1'")
+@click.option("--direction", type=click.Choice(services.GATE_DIRECTIONS), default="both")
+def create_gate_command(site, name, direction):
+    """Register a gate and print its device token once."""
+    db = _cli_db()
+    try:
+        gate, token = services.create_gate(db, site_id=site, name=name, direction=direction,
+                                           clock=current_app.extensions["scenic.clock"])
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.conn.close()
+    click.echo(f"gate {gate.id} at {gate.site_id} ({gate.direction}); token (shown once):")
+    click.echo(token)
+
+
+@bp.cli.command("checkout")
+def checkout_command():
+    """Check everyone out of each site whose closing time has passed (idempotent)."""
+    db = _cli_db()
+    clock = current_app.extensions["scenic.clock"]
+    try:
+        for site in catalog.list_sites(db):
+            n = services.check_out_at_closing(db, site.id, clock)
+            click.echo(f"{site.id}: checked out {n}, inside now "
+                       f"{services.people_inside(db, site.id, clock)}")
+    finally:
+        db.conn.close()
+
+
+@bp.cli.command("prune")
+def prune_command():
+    """Delete scan audit rows older than GATES_AUDIT_KEEP_DAYS."""
+    db = _cli_db()
+    try:
+        n = services.prune_audit(db, keep_days=current_app.config["GATES_AUDIT_KEEP_DAYS"],
+                                 clock=current_app.extensions["scenic.clock"])
+    finally:
+        db.conn.close()
+    click.echo(f"pruned {n} scan records")

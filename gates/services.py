@@ -1,0 +1,555 @@
+"""Gate services: gates and their device accounts, scans (online, handheld and uploaded
+from offline gates), admissions, people inside, check-out at closing time, the offline
+bundle, the audit and conflicts. Plain functions with explicit inputs."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from catalog import services as catalog
+from core.auth import create_device
+from core.db import immediate
+from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
+from core.pii import mask_document, normalize_document
+
+from . import repo
+from .rules import DIRECTIONS, Presence, Rules, decide
+
+GATE_DIRECTIONS = ("entry", "exit", "both")
+NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+MAX_CODE_CHARS = 512
+MAX_NAME_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Gate:
+    id: int
+    site_id: str
+    name: str
+    direction: str
+    user_id: int
+
+    def allows(self, direction: str) -> bool:
+        return self.direction == "both" or self.direction == direction
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "site": self.site_id, "name": self.name,
+                "direction": self.direction}
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """One scan as a gate sent it: a QR code or an ID number, never both."""
+    direction: str
+    nonce: str
+    code: str | None = None
+    document: str | None = None
+    scanned_at: datetime | None = None
+    method: str = "code"
+
+
+def _gate(row) -> Gate:
+    return Gate(row["id"], row["site_id"], row["name"], row["direction"], row["user_id"])
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="seconds")
+
+
+def _minute(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M")
+
+
+def _bad(code: str, en: str, zh: str, status: int = 400) -> DomainError:
+    return DomainError(code, en, status, message_zh=zh)
+
+
+# --- gates ---------------------------------------------------------------------
+
+def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[Gate, str]:
+    """Register a gate at a site with its own device account; returns (gate, token).
+    The token is shown once and stored only as a hash."""
+    catalog.get_site(db, site_id)
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME_CHARS:
+        raise ValidationError("bad_gate_name", f"Give the gate a name of 1-{MAX_NAME_CHARS} "
+                              "characters.", message_zh=f"闸机名称须为 1-{MAX_NAME_CHARS} 个字符。")
+    if direction not in GATE_DIRECTIONS:
+        raise ValidationError("bad_direction", "A gate's direction is entry, exit or both.",
+                              message_zh="闸机方向须为 entry（入）、exit（出）或 both（双向）。")
+    if repo.gate_by_name(db, site_id, name) is not None:
+        raise Conflict("gate_exists", "This site already has a gate with that name.",
+                       message_zh="该景点已有同名闸机。")
+    with immediate(db):
+        seq = len(repo.list_gates(db)) + 1
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:20] or "gate"
+        username = f"gate-{site_id}-{slug}-{seq}"
+        user, token = create_device(db, username=username, role="gate", clock=clock,
+                                    label=f"{site_id}/{name}")
+        gate_id = repo.insert_gate(db, site_id=site_id, name=name, direction=direction,
+                                   user_id=user.id, created_at=_iso(clock.now()))
+    return Gate(gate_id, site_id, name, direction, user.id), token
+
+
+def gate_for_device(db, user) -> Gate:
+    """The gate a device account belongs to; Forbidden('not_a_gate') if none."""
+    row = repo.gate_by_user(db, user.id)
+    if row is None:
+        raise Forbidden("not_a_gate", "This device token is not registered to a gate.",
+                        message_zh="该设备令牌未绑定闸机。")
+    return _gate(row)
+
+
+def get_gate(db, gate_id) -> Gate:
+    row = repo.gate_by_id(db, gate_id) if isinstance(gate_id, int) else None
+    if row is None:
+        raise NotFound("unknown_gate", "There is no such gate.", message_zh="没有该闸机。")
+    return _gate(row)
+
+
+def list_gates(db, site_id: str | None = None) -> list[Gate]:
+    return [_gate(r) for r in repo.list_gates(db, site_id)]
+
+
+# --- parsing -------------------------------------------------------------------
+
+def _parse_time(value, tz, field: str) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _bad("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
+                   f"“{field}”须为带时区的 ISO 8601 时间。")
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
+                   f"“{field}”须为带时区的 ISO 8601 时间。") from None
+    if dt.tzinfo is None:
+        raise _bad("bad_time", f"'{field}' needs a UTC offset, e.g. +08:00.",
+                   f"“{field}”须带时区偏移，例如 +08:00。")
+    return dt.astimezone(tz)
+
+
+def parse_scan(data: dict, tz) -> ScanRequest:
+    """Check a scan request's fields; ValidationError with a stable code on bad input."""
+    direction = data.get("direction", "entry")
+    if direction not in DIRECTIONS:
+        raise _bad("bad_direction", "'direction' must be 'entry' or 'exit'.",
+                   "“direction”须为 entry 或 exit。")
+    nonce = data.get("nonce")
+    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
+        raise _bad("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
+                   "per scan.", "“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
+    code, document = data.get("code"), data.get("document")
+    if (code is None) == (document is None):
+        raise _bad("code_or_document", "Send either 'code' (the QR text) or 'document' "
+                   "(a resident ID number), not both.",
+                   "请提供“code”（二维码内容）或“document”（身份证号）之一。")
+    if code is not None and not isinstance(code, str):
+        raise _bad("bad_code", "'code' must be text.", "“code”须为文本。")
+    if document is not None and (not isinstance(document, str) or len(document) > 40):
+        raise _bad("bad_document", "'document' must be an ID number (text).",
+                   "“document”须为证件号码文本。")
+    method = data.get("method", "code" if code is not None else "document")
+    if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
+        raise _bad("bad_method", "'method' must be 'code', 'photo' or 'document' and match the "
+                   "field sent.", "“method”须为 code、photo 或 document，并与所填字段一致。")
+    scanned_at = data.get("scanned_at")
+    scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
+    return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
+                       scanned_at=scanned, method=method)
+
+
+def _input_hash(req_code, document, hash_key: str) -> str:
+    if document is not None:
+        return "d:" + hmac.new(hash_key.encode(), normalize_document(document).encode(),
+                               hashlib.sha256).hexdigest()
+    return "c:" + hashlib.sha256("".join(str(req_code).split()).upper().encode()).hexdigest()
+
+
+# --- check-out at closing time -------------------------------------------------
+
+def last_closing(site, now: datetime) -> datetime | None:
+    """The latest closing time of the site at or before ``now`` (within a week)."""
+    for back in range(8):
+        close = catalog.closing_time(site, now.date() - timedelta(days=back), now.tzinfo)
+        if close is not None and close <= now:
+            return close
+    return None
+
+
+def _checkout_due(db, site, now) -> datetime | None:
+    boundary = last_closing(site, now)
+    if boundary is None:
+        return None
+    row = repo.occupancy(db, site.id)
+    if row is not None and row["last_checkout_at"] and row["last_checkout_at"] >= _iso(boundary):
+        return None
+    return boundary
+
+
+def _check_out(db, site, now) -> int:
+    """Inside a write transaction: check everyone out if a closing time has passed."""
+    boundary = _checkout_due(db, site, now)
+    if boundary is None:
+        return 0
+    repo.check_out_presence(db, site.id, _iso(boundary))
+    n = repo.reset_occupancy(db, site.id, _iso(boundary), _iso(now))
+    if n:
+        repo.add_count(db, site_id=site.id, minute=_minute(boundary), checkouts=n)
+    return n
+
+
+def check_out_at_closing(db, site_id: str, clock) -> int:
+    """Check everyone out of a site whose closing time has passed; returns how many.
+    Safe to run any number of times (done lazily by scans and people_inside too)."""
+    site = catalog.get_site(db, site_id)
+    now = clock.now()
+    if _checkout_due(db, site, now) is None:
+        return 0
+    with immediate(db):
+        return _check_out(db, site, now)
+
+
+def people_inside(db, site_id: str, clock) -> int:
+    """People inside a site now: entries - exits, reset by the check-out at closing."""
+    check_out_at_closing(db, site_id, clock)
+    row = repo.occupancy(db, site_id)
+    return row["inside"] if row else 0
+
+
+def _inside(db, site_id) -> int:
+    row = repo.occupancy(db, site_id)
+    return row["inside"] if row else 0
+
+
+# --- scanning ------------------------------------------------------------------
+
+def _ticket_json(ticket) -> dict | None:
+    if ticket is None:
+        return None
+    slot = None
+    if ticket.slot_start is not None:
+        slot = {"start": _as_text(ticket.slot_start), "end": _as_text(ticket.slot_end)}
+    return {"id": ticket.id, "type": ticket.type_name, "holder": ticket.holder_masked,
+            "slot": slot}
+
+
+def _as_text(value):
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+
+
+def _apply_passage(db, *, scan_id, gate: Gate, ticket_id: str, direction: str, at: datetime,
+                   now: datetime, counted: bool, conflict: bool) -> None:
+    """Write an allowed passage: presence, passage row, per-minute count, occupancy.
+    ``counted`` is False for offline passages from before the last check-out."""
+    iso = _iso(at)
+    if direction == "entry":
+        entry_no = repo.record_entry(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso,
+                                     inside=counted)
+        repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
+                            gate_id=gate.id, direction="entry",
+                            entry_no=None if conflict else entry_no, at=iso)
+        repo.add_count(db, site_id=gate.site_id, minute=_minute(at), entries=1)
+        if counted:
+            repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+    else:
+        repo.record_exit(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso)
+        repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
+                            gate_id=gate.id, direction="exit", entry_no=None, at=iso)
+        repo.add_count(db, site_id=gate.site_id, minute=_minute(at), exits=1)
+        if counted:
+            repo.subtract_occupancy(db, gate.site_id, 1, _iso(now))
+
+
+def _presence(db, ticket_id, site_id) -> Presence:
+    row = repo.presence(db, ticket_id, site_id)
+    return Presence(row["entries"], bool(row["inside"])) if row else Presence()
+
+
+def _resolve(db, tickets, req: ScanRequest, site_id: str, today: date):
+    """(ticket, claim_version, reason) for a scan's code or ID number."""
+    if req.document is not None:
+        if not tickets.valid_resident_id(req.document, today):
+            return None, None, "invalid_code"
+        return tickets.by_document(db, site_id, today, req.document), None, None
+    if len(req.code) > MAX_CODE_CHARS:
+        return None, None, "invalid_code"
+    claim, reason = tickets.decode(req.code)
+    if reason:
+        return None, None, reason
+    return tickets.ticket(db, claim.ticket_id), claim.version, None
+
+
+def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash_key: str,
+         source: str = "online") -> dict:
+    """Decide one scan at a gate and record it, admitting a ticket at most once even when
+    gates race (the check and the write share one BEGIN IMMEDIATE transaction). The same
+    nonce again returns the first answer; with another code it is a 409 nonce_reused."""
+    if not gate.allows(req.direction):
+        raise _bad("direction_not_allowed", f"This gate is for {gate.direction} only.",
+                   "该闸机不支持此通行方向。")
+    input_hash = _input_hash(req.code, req.document, hash_key)
+    now = clock.now()
+    site = catalog.get_site(db, gate.site_id)
+    with immediate(db):
+        prior = repo.scan_by_nonce(db, gate.id, req.nonce)
+        if prior is not None:
+            return _replay(prior, input_hash, req.direction)
+        _check_out(db, site, now)
+        ticket, claim_version, reason = _resolve(db, tickets, req, gate.site_id, now.date())
+        ticket_id = str(ticket.id) if ticket is not None else None
+        presence = _presence(db, ticket_id, gate.site_id) if ticket_id else Presence()
+        if reason is None:
+            reason = decide(ticket, gate.site_id, req.direction, now, presence, rules,
+                            claim_version=claim_version)
+        allow = reason is None
+        scan_id = repo.insert_scan(
+            db, gate_id=gate.id, site_id=gate.site_id, nonce=req.nonce, input_hash=input_hash,
+            method=req.method, source=source, direction=req.direction, ticket_id=ticket_id,
+            result="allow" if allow else "deny", reason=reason,
+            holder_masked=ticket.holder_masked if ticket is not None else None,
+            document_masked=mask_document(req.document) if req.document is not None else None,
+            scanned_at=_iso(req.scanned_at or now), received_at=_iso(now), response_json="")
+        if allow:
+            _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
+                           direction=req.direction, at=now, now=now, counted=True,
+                           conflict=False)
+        response = {"result": "allow" if allow else "deny", "reason": reason,
+                    "ticket": _ticket_json(ticket), "inside": _inside(db, gate.site_id)}
+        repo.set_scan_response(db, scan_id, json.dumps(response, ensure_ascii=False))
+    return response
+
+
+def _replay(prior, input_hash: str, direction: str) -> dict:
+    if prior["input_hash"] != input_hash or prior["direction"] != direction:
+        raise Conflict("nonce_reused", "This nonce was already used for a different scan; "
+                       "send a new nonce for every scan.",
+                       message_zh="该 nonce 已用于另一次扫码，每次扫码须使用新的 nonce。")
+    return json.loads(prior["response_json"])
+
+
+# --- offline gates -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OfflineScan:
+    """A scan a gate decided on its own while the server was out of reach."""
+    nonce: str
+    direction: str
+    scanned_at: datetime
+    result: str
+    reason: str | None
+    code: str | None = None
+    ticket_id: int | None = None   # for ID-number scans matched against the bundle
+    method: str = "code"
+
+
+def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
+    """Check one uploaded scan; ValidationError with a stable code."""
+    if not isinstance(item, dict):
+        raise _bad("bad_scan", "Each scan must be a JSON object.", "每条扫码记录须为 JSON 对象。")
+    nonce = item.get("nonce")
+    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
+        raise _bad("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : -.",
+                   "“nonce”须为 1-100 个字母、数字或 _ . : -。")
+    direction = item.get("direction")
+    if direction not in DIRECTIONS:
+        raise _bad("bad_direction", "'direction' must be 'entry' or 'exit'.",
+                   "“direction”须为 entry 或 exit。")
+    if "scanned_at" not in item:
+        raise _bad("bad_time", "Offline scans need 'scanned_at'.", "离线扫码记录须含“scanned_at”。")
+    at = _parse_time(item["scanned_at"], tz, "scanned_at")
+    if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
+        raise _bad("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
+                   f"“scanned_at”须在最近 {max_age_days} 天内。")
+    result, reason = item.get("result"), item.get("reason")
+    if result not in ("allow", "deny"):
+        raise _bad("bad_result", "'result' must be 'allow' or 'deny'.", "“result”须为 allow 或 deny。")
+    if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
+        raise _bad("bad_reason", "A denied scan needs its 'reason'.", "拒绝记录须含“reason”。")
+    if result == "allow":
+        reason = None
+    code, ticket_id = item.get("code"), item.get("ticket_id")
+    method = "code"
+    if code is not None:
+        if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
+            raise _bad("bad_code", "'code' must be text.", "“code”须为文本。")
+        if ticket_id is not None:
+            raise _bad("code_or_document", "Send 'code' or 'ticket_id', not both.",
+                       "“code”与“ticket_id”只能提供一个。")
+    elif ticket_id is not None:
+        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
+            raise _bad("bad_ticket_id", "'ticket_id' must be a positive whole number.",
+                       "“ticket_id”须为正整数。")
+        method = "document"
+    elif result == "allow":
+        raise _bad("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",
+                   "放行记录须含“code”或“ticket_id”。")
+    else:
+        method = "document"  # a denied ID number that matched nothing
+    return OfflineScan(nonce, direction, at, result, reason, code, ticket_id, method)
+
+
+def record_offline_scans(db, gate: Gate, items: list, *, clock, rules: Rules, tickets,
+                         hash_key: str, max_age_days: int) -> list[dict]:
+    """Record scans an offline gate decided, each once (by nonce). Allowed passages are
+    counted as they happened; where the server would have denied them (one ticket
+    admitted at two offline gates, a revoked ticket...) a conflict is flagged for staff."""
+    now = clock.now()
+    site = catalog.get_site(db, gate.site_id)
+    out = []
+    for item in items:
+        try:
+            s = parse_offline_scan(item, now.tzinfo, now, max_age_days)
+        except DomainError as exc:
+            nonce = item.get("nonce") if isinstance(item, dict) else None
+            out.append({"nonce": nonce if isinstance(nonce, str) else None,
+                        "status": "invalid", "error": exc.code})
+            continue
+        if not gate.allows(s.direction):
+            out.append({"nonce": s.nonce, "status": "invalid", "error": "direction_not_allowed"})
+            continue
+        out.append(_record_offline(db, gate, site, s, now=now, rules=rules, tickets=tickets,
+                                   hash_key=hash_key))
+    return out
+
+
+def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash_key) -> dict:
+    input_hash = (_input_hash(s.code, None, hash_key) if s.code is not None
+                  else f"t:{s.ticket_id}")
+    with immediate(db):
+        prior = repo.scan_by_nonce(db, gate.id, s.nonce)
+        if prior is not None:
+            same = prior["input_hash"] == input_hash and prior["direction"] == s.direction
+            return {"nonce": s.nonce, "status": "duplicate" if same else "nonce_conflict"}
+        _check_out(db, site, now)
+        ticket, claim_version, server_reason = None, None, None
+        if s.code is not None:
+            claim, server_reason = tickets.decode(s.code)
+            if claim is not None:
+                ticket, claim_version = tickets.ticket(db, claim.ticket_id), claim.version
+        elif s.ticket_id is not None:
+            ticket = tickets.ticket(db, s.ticket_id)
+        else:
+            server_reason = s.reason
+        ticket_id = str(ticket.id) if ticket is not None else None
+        presence = _presence(db, ticket_id, gate.site_id) if ticket_id else Presence()
+        if server_reason is None:
+            server_reason = decide(ticket, gate.site_id, s.direction, s.scanned_at, presence,
+                                   rules, claim_version=claim_version)
+        response = {"result": s.result, "reason": s.reason, "ticket": _ticket_json(ticket),
+                    "offline": True, "server_reason": server_reason}
+        scan_id = repo.insert_scan(
+            db, gate_id=gate.id, site_id=gate.site_id, nonce=s.nonce, input_hash=input_hash,
+            method=s.method, source="offline", direction=s.direction, ticket_id=ticket_id,
+            result=s.result, reason=s.reason,
+            holder_masked=ticket.holder_masked if ticket is not None else None,
+            document_masked=None, scanned_at=_iso(s.scanned_at), received_at=_iso(now),
+            response_json=json.dumps(response, ensure_ascii=False))
+        conflict = None
+        if s.result == "allow":
+            occ = repo.occupancy(db, gate.site_id)
+            # A passage from before the last check-out is history: counted per minute,
+            # but those people have already been checked out.
+            current = not (occ and occ["last_checkout_at"]
+                           and _iso(s.scanned_at) < occ["last_checkout_at"])
+            if server_reason is None:
+                _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
+                               direction=s.direction, at=s.scanned_at, now=now,
+                               counted=current, conflict=False)
+            else:
+                conflict = ("double_admission" if server_reason in ("already_inside", "used_up")
+                            and s.direction == "entry" else "rule_mismatch")
+                repo.insert_conflict(db, scan_id=scan_id, site_id=gate.site_id,
+                                     ticket_id=ticket_id, kind=conflict,
+                                     detail=server_reason, created_at=_iso(now))
+                # The visitor did walk through: count an entry so people inside stays
+                # true to the turnstile; an exit the server cannot match is not counted.
+                if s.direction == "entry" and ticket_id is not None:
+                    _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
+                                   direction="entry", at=s.scanned_at, now=now,
+                                   counted=current, conflict=True)
+                elif s.direction == "entry":
+                    repo.add_count(db, site_id=gate.site_id, minute=_minute(s.scanned_at),
+                                   entries=1)
+                    if current:
+                        repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+    return {"nonce": s.nonce, "status": "conflict" if conflict else "recorded",
+            "conflict": conflict}
+
+
+def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
+           include_document_key: bool) -> dict:
+    """What an offline gate needs for today: the public key, the revocation list, the
+    rules, the site's hours and today's tickets with keyed document hashes (no numbers)."""
+    now = clock.now()
+    site = catalog.get_site(db, gate.site_id)
+    day = now.date()
+    season = site.season_on(day)
+    closing = catalog.closing_time(site, day, now.tzinfo)
+    presence = {r["ticket_id"]: r for r in repo.presence_for_site(db, gate.site_id)}
+    rows = []
+    for t in tickets.bundle_tickets(db, gate.site_id, day):
+        p = presence.get(str(t.id))
+        rows.append({
+            "id": t.id, "version": t.version, "product": t.product_id, "type": t.type_name,
+            "sites": list(t.sites), "status": t.status, "holder": t.holder_masked,
+            "document_hash": t.document_hash, "slot_start": _as_text(t.slot_start),
+            "slot_end": _as_text(t.slot_end), "valid_from": _as_text(t.valid_from),
+            "valid_until": _as_text(t.valid_until), "reentry_allowed": bool(t.reentry_allowed),
+            "max_entries_per_site": t.max_entries_per_site,
+            "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
+    out = {
+        "format": 1, "generated_at": _iso(now), "day": day.isoformat(),
+        "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
+        "revocations": tickets.revocations(db), "rules": rules.to_json(),
+        "hours": None if season is None else {"open": season.open, "close": season.close,
+                                              "last_entry": season.last_entry},
+        "closing_at": _iso(closing) if closing else None,
+        "tickets": rows, "document_key": hash_key if include_document_key else None,
+    }
+    return out
+
+
+# --- counts, audit, conflicts --------------------------------------------------
+
+def counts_per_minute(db, site_id: str, day: date) -> list[dict]:
+    """Entries, exits and check-outs per minute at a site on a day."""
+    catalog.get_site(db, site_id)
+    start = day.isoformat()
+    end = (day + timedelta(days=1)).isoformat()
+    return [dict(r) for r in repo.counts(db, site_id, start, end)]
+
+
+def denied_scans(db, *, site_id: str | None = None, limit: int = 200) -> list[dict]:
+    return [dict(r) for r in repo.denied_scans(db, site_id=site_id, limit=limit)]
+
+
+def open_conflicts(db, *, limit: int = 200) -> list[dict]:
+    return [dict(r) for r in repo.conflicts(db, open_only=True, limit=limit)]
+
+
+def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
+    """Mark an offline conflict reviewed, with who and a note."""
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise ValidationError("note_too_long", "Keep the note under 500 characters.",
+                              message_zh="备注请少于 500 字。")
+    with immediate(db):
+        if repo.conflict(db, conflict_id) is None:
+            raise NotFound("unknown_conflict", "There is no such conflict.",
+                           message_zh="没有该冲突记录。")
+        if not repo.resolve_conflict(db, conflict_id, by=user.username, note=note,
+                                     at=_iso(clock.now())):
+            raise Conflict("already_resolved", "This conflict was already resolved.",
+                           message_zh="该冲突已处理。")
+
+
+def prune_audit(db, *, keep_days: int, clock) -> int:
+    """Delete audit rows older than ``keep_days`` (admissions and conflicts are kept)."""
+    with immediate(db):
+        return repo.prune_scans(db, _iso(clock.now() - timedelta(days=keep_days)))
