@@ -1,0 +1,89 @@
+"""Real-name documents: GB 11643-1999 resident ID numbers, passports and the
+Hong Kong/Macao and Taiwan permits. Each failure names the rule that failed."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from core.errors import ValidationError
+
+# ISO 7064 MOD 11-2 as used by GB 11643-1999: weight of position i is 2^(17-i) mod 11.
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK_CHARS = "10X98765432"
+# Province-level codes of GB/T 2260 (first two digits); 83 is used by the residence
+# permits for Taiwan residents (830000), 81/82 by those for Hong Kong and Macao residents.
+PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82", "83"})
+
+DOCUMENT_TYPES = ("resident_id", "passport", "hk_macao_permit", "taiwan_permit")
+_PATTERNS = {
+    "passport": re.compile(r"^[A-Z0-9]{5,20}$"),
+    # 港澳居民来往内地通行证: H or M and 8 digits (older cards: 10 digits)
+    "hk_macao_permit": re.compile(r"^[HM]\d{8}(\d{2})?$"),
+    # 台湾居民来往大陆通行证: 8 digits (older cards: 10 characters)
+    "taiwan_permit": re.compile(r"^(\d{8}|\d{10}|[A-Z0-9]{10})$"),
+}
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    region: str
+    birth_date: date
+    sex: str  # "male" | "female" (odd/even sequence digit)
+
+
+def _bad(code, en, zh):
+    return ValidationError(code, en, message_zh=zh, details={"rule": code})
+
+
+def check_digit(first17: str) -> str:
+    return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+
+
+def validate_resident_id(number: str, today: date) -> ResidentId:
+    """Validate a GB 11643-1999 number; ValidationError codes: id_length, id_format,
+    id_region, id_birth_date, id_check_digit."""
+    n = "".join(str(number or "").split()).upper()
+    if len(n) != 18:
+        raise _bad("id_length", "A resident ID number has 18 characters.",
+                   "居民身份证号码应为 18 位。")
+    if not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
+        raise _bad("id_format", "A resident ID number is 17 digits and then a digit or X.",
+                   "居民身份证号码前 17 位须为数字，最后一位为数字或 X。")
+    if n[:2] not in PROVINCES or n[2:6] == "0000" and n[:2] not in ("71", "81", "82", "83"):
+        raise _bad("id_region", "The region code (first 6 digits) is not a valid one.",
+                   "身份证号码前 6 位地区码无效。")
+    try:
+        born = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
+    except ValueError:
+        born = None
+    if born is None or born.year < 1900 or born > today:
+        raise _bad("id_birth_date", "The birth date in the ID number (digits 7-14) is not a "
+                   "real past date.", "身份证号码中的出生日期（第 7-14 位）无效。")
+    if check_digit(n[:17]) != n[17]:
+        raise _bad("id_check_digit", "The last character (check digit) does not match: "
+                   "please check the number for a typo.",
+                   "校验位（最后一位）不符，请检查号码是否输错。")
+    return ResidentId(n, n[:6], born, "male" if int(n[16]) % 2 else "female")
+
+
+def validate_document(doc_type: str, number: str, today: date) -> str:
+    """The normalised number of a document of the given type, or ValidationError."""
+    if doc_type not in DOCUMENT_TYPES:
+        raise _bad("bad_document_type", "Choose a resident ID card, a passport or a Hong "
+                   "Kong/Macao/Taiwan permit.", "请选择居民身份证、护照或港澳台通行证。")
+    if doc_type == "resident_id":
+        return validate_resident_id(number, today).number
+    n = "".join(str(number or "").split()).upper()
+    if not _PATTERNS[doc_type].match(n):
+        raise _bad("bad_document_number", "That document number has the wrong format.",
+                   "证件号码格式不正确。")
+    return n
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

@@ -1,0 +1,439 @@
+"""Orders: holds on the quota, real-name holders, payment notifications, refunds, rebooking.
+Every quota check and decrement happens inside one BEGIN IMMEDIATE transaction."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from datetime import date, datetime, timedelta
+
+from core import pii
+from core.db import immediate
+from core.errors import Conflict, DomainError, NotFound, ValidationError
+
+from . import codes, repo
+from .identity import age_on, validate_document, validate_resident_id
+from .payments import BadNotification, BadSignature, PaymentProvider
+from .services import (FULL_FARE, MAX_HOLDERS, OrderView, TicketView, _availability, _dt, _iso,
+                       _paused_slots, choose_fare, ensure_slots, get_product, price_for)
+
+log = logging.getLogger("scenic.ticketing")
+NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _err(cls, code, en, zh, **details):
+    return cls(code, en, message_zh=zh, details=details or None)
+
+
+def _parse_day(value) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _err(ValidationError, "bad_date", "Give the date as YYYY-MM-DD.",
+                   "日期格式应为 YYYY-MM-DD。") from None
+
+
+def _clean_name(name) -> str:
+    name = " ".join(str(name or "").split())
+    if not 1 <= len(name) <= 40 or any(not (c.isprintable()) for c in name) \
+            or any(c in "<>\"'&;" for c in name):
+        raise _err(ValidationError, "bad_holder_name", "Give the holder's name as on the "
+                   "document (1-40 characters).", "请填写与证件一致的持票人姓名（1-40 字）。")
+    return name
+
+
+def prepare_holders(product, holders, day: date, today: date) -> list[dict]:
+    """Validate holders before any write: documents, ages, fares and prices (server-side)."""
+    if not isinstance(holders, list) or not 1 <= len(holders) <= MAX_HOLDERS:
+        raise _err(ValidationError, "bad_holders", f"Add 1 to {MAX_HOLDERS} holders.",
+                   f"每个订单须有 1-{MAX_HOLDERS} 位持票人。")
+    out, seen = [], set()
+    for i, h in enumerate(holders):
+        if not isinstance(h, dict):
+            raise _err(ValidationError, "bad_holders", "Each holder is an object.", "持票人数据格式错误。")
+        try:
+            name = _clean_name(h.get("name"))
+            doc_type = str(h.get("document_type") or "resident_id")
+            number = validate_document(doc_type, h.get("document_number"), today)
+            if doc_type == "resident_id":
+                born = validate_resident_id(number, today).birth_date
+            elif h.get("birth_date"):
+                born = _parse_day(h.get("birth_date"))
+                if born > today or born.year < 1900:
+                    raise _err(ValidationError, "bad_birth_date", "The birth date is not a real "
+                               "past date.", "出生日期无效。")
+            else:
+                born = None
+            age = age_on(born, day) if born else None
+            fare_id, proof = choose_fare(product, h.get("fare"), age)
+        except DomainError as exc:
+            exc.details = {**exc.details, "holder": i}
+            raise
+        doc_hash = pii.keyed_hash(number)
+        if doc_hash in seen:
+            raise _err(ValidationError, "duplicate_holder", "The same document appears twice "
+                       "in this order.", "同一证件在订单中出现了两次。", holder=i)
+        seen.add(doc_hash)
+        out.append({"name": name, "doc_type": doc_type, "number": number, "doc_hash": doc_hash,
+                    "fare_id": fare_id, "proof": proof, "price_fen": price_for(product, fare_id)})
+    return out
+
+
+def _request_hash(site_id, day, slot_id, product_id, channel, holders) -> str:
+    body = json.dumps([site_id, day.isoformat(), slot_id, product_id, channel,
+                       [[h["doc_hash"], h["fare_id"], h["name"]] for h in holders]])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _validity(product, day: date):
+    days = product.valid_days or 1  # unpublished validity: same day (assumption)
+    start = datetime.combine(day, datetime.min.time(), tzinfo=_tz())
+    until = start + timedelta(days=days) - timedelta(minutes=1)
+    return _iso(start), _iso(until)
+
+
+def _tz():
+    from core.clock import DEFAULT_TZ
+    return DEFAULT_TZ
+
+
+def _check_slot(db, slot_row, site_id, now, paused_whole, paused_ids):
+    if slot_row is None or slot_row["site_id"] != site_id:
+        raise _err(NotFound, "unknown_slot", "There is no such time slot.", "没有这个时段。")
+    if _dt(slot_row["end_at"]) <= now:
+        raise _err(ValidationError, "slot_over", "That time slot is over.", "该时段已结束。")
+    if paused_whole or slot_row["id"] in paused_ids:
+        raise _err(Conflict, "sales_paused", "Sales are paused for this site or slot.",
+                   "该景点或时段暂停售票。")
+
+
+def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holders: list,
+                 clock, channel: str = "online", idempotency_key: str | None = None,
+                 expected_total_fen: int | None = None, hold_minutes: int = 15,
+                 days_ahead: int = 7, actor: str = "") -> OrderView:
+    """Hold quota for the holders (online) or sell on the spot (window). A repeated
+    idempotency key returns the first order; a changed request under it is a conflict."""
+    now = clock.now()
+    today = now.date()
+    day = _parse_day(day)
+    if channel not in ("online", "window"):
+        raise _err(ValidationError, "bad_channel", "Unknown sales channel.", "未知的售票渠道。")
+    if day < today:
+        raise _err(ValidationError, "date_in_past", "That date has passed.", "该日期已过。")
+    if (day - today).days >= days_ahead:
+        raise _err(ValidationError, "date_too_far", f"Tickets are sold up to {days_ahead} days "
+                   "ahead.", f"仅可预约 {days_ahead} 天内的门票。")
+    if idempotency_key is not None:
+        idempotency_key = str(idempotency_key).strip()
+        if not 8 <= len(idempotency_key) <= 100:
+            raise _err(ValidationError, "bad_idempotency_key", "An idempotency key has 8-100 "
+                       "characters.", "幂等键长度须为 8-100 个字符。")
+    if not isinstance(slot_id, int) or isinstance(slot_id, bool):
+        raise _err(ValidationError, "bad_slot", "Choose a time slot.", "请选择入园时段。")
+    product = get_product(db, product_id)
+    if product.home_site != site_id:
+        raise _err(ValidationError, "product_not_for_site", "That ticket is not sold for this "
+                   "site.", "该门票不在此景点销售。")
+    prepared = prepare_holders(product, holders, day, today)
+    total = sum(h["price_fen"] for h in prepared)
+    if expected_total_fen is not None and expected_total_fen != total:
+        raise _err(Conflict, "price_mismatch", "The price has changed or was altered; the "
+                   "total is computed by the server.", "价格已变化或被篡改，请以系统计算的金额为准。",
+                   total_fen=total)
+    if not ensure_slots(db, site_id, day):
+        raise _err(ValidationError, "site_closed", "The site is closed on that day.",
+                   "该景点当日不开放。")
+    req_hash = _request_hash(site_id, day, slot_id, product_id, channel, prepared)
+    with immediate(db):
+        repo.expire_holds(db, _iso(now))
+        if idempotency_key:
+            prior = repo.order_by_key(db, idempotency_key)
+            if prior is not None:
+                if prior["request_hash"] != req_hash:
+                    raise _err(Conflict, "idempotency_conflict", "This idempotency key was used "
+                               "for a different request.", "该幂等键已用于另一请求。")
+                return order_view(db, prior)
+        slot_row = repo.slot(db, slot_id)
+        whole, paused_ids = _paused_slots(db, site_id)
+        _check_slot(db, slot_row, site_id, now, whole, paused_ids)
+        if slot_row["day"] != day.isoformat():
+            raise _err(ValidationError, "slot_not_on_day", "That slot is on another day.",
+                       "该时段不属于所选日期。")
+        avail = _availability(slot_row, repo.slot_counts(db, slot_id), False)
+        left = avail.window_left if channel == "window" else avail.left
+        if left < len(prepared):
+            raise _err(Conflict, "sold_out", "Not enough tickets left in this slot.",
+                       "该时段余票不足。", left=left)
+        for i, h in enumerate(prepared):
+            if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product_mask(product)):
+                raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
+                           "this site on that day.", "该持票人当日已有此景点的门票。", holder=i)
+        paid_now = channel == "window" or total == 0
+        order_id = repo.insert_order(db, {
+            "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
+            "day": day.isoformat(), "channel": channel, "status": "paid" if paid_now else "held",
+            "total_fen": total, "idempotency_key": idempotency_key or None,
+            "request_hash": req_hash, "created_at": _iso(now), "actor": actor[:80],
+            "hold_expires_at": None if paid_now else _iso(now + timedelta(minutes=hold_minutes)),
+            "paid_at": _iso(now) if paid_now else None})
+        valid_from, valid_until = _validity(product, day)
+        for h in prepared:
+            repo.insert_ticket(db, {
+                "order_id": order_id, "product_id": product.id, "fare_id": h["fare_id"],
+                "price_fen": h["price_fen"], "proof_required": int(h["proof"]),
+                "site_id": site_id, "sites_mask": product_mask(product), "slot_id": slot_id,
+                "day": day.isoformat(), "channel": channel,
+                "holder_name_enc": pii.encrypt(h["name"]), "holder_name_masked": pii.mask_name(h["name"]),
+                "document_type": h["doc_type"], "document_hash": h["doc_hash"],
+                "document_enc": pii.encrypt(h["number"]),
+                "document_masked": pii.mask_document(h["number"]),
+                "status": "valid" if paid_now else "pending", "valid_from": valid_from,
+                "valid_until": valid_until, "created_at": _iso(now)})
+        return order_view(db, repo.order_by_id(db, order_id))
+
+
+def product_mask(product) -> int:
+    return sum(1 << codes.SITE_ORDER.index(s) for s in product.sites)
+
+
+def _new_number() -> str:
+    return "T" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(11))
+
+
+def order_view(db, row, payment_url: str | None = None) -> OrderView:
+    from .services import get_fare_names, product_names
+    names, fares = product_names(db), get_fare_names(db)
+    tickets = []
+    for t in repo.tickets_of_order(db, row["id"]):
+        slot = repo.slot(db, t["slot_id"])
+        tickets.append(TicketView(
+            t["id"], t["version"], t["product_id"], names.get(t["product_id"], {}), t["fare_id"],
+            FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
+            bool(t["proof_required"]), t["status"], t["holder_name_masked"], t["document_type"],
+            t["document_masked"], t["slot_id"], _dt(slot["start_at"]), _dt(slot["end_at"]),
+            t["day"], _dt(t["valid_from"]), _dt(t["valid_until"])))
+    return OrderView(row["number"], row["status"], row["site_id"], row["day"], row["channel"],
+                     row["total_fen"], _dt(row["hold_expires_at"]), _dt(row["created_at"]),
+                     _dt(row["paid_at"]), tuple(tickets), payment_url)
+
+
+def _not_found():
+    return _err(NotFound, "order_not_found", "No order matches that number and document.",
+                "找不到与该订单号和证件匹配的订单。")
+
+
+def get_order(db, number: str, clock=None):
+    """An order by number (staff / internal use)."""
+    if clock is not None:
+        from .services import expire_holds
+        expire_holds(db, clock)
+    row = repo.order_by_number(db, str(number or "").strip().upper())
+    if row is None:
+        raise _not_found()
+    return order_view(db, row)
+
+
+def find_order(db, number: str, last4: str, clock) -> OrderView:
+    """The visitor's way back to an order: its number plus the last four characters of any
+    holder's document. A wrong pair and a missing order answer the same."""
+    last4 = "".join(str(last4 or "").split()).upper()
+    if len(last4) != 4:
+        raise _err(ValidationError, "bad_last4", "Give the last 4 characters of a holder's "
+                   "document.", "请填写任一持票人证件号的后 4 位。")
+    order = get_order(db, number, clock)
+    if not any(t.document_masked.endswith(last4) for t in order.tickets):
+        raise _not_found()
+    return order
+
+
+# --- payments ----------------------------------------------------------------------
+
+def start_payment(db, provider: PaymentProvider, number: str, clock) -> str | None:
+    """The checkout URL for a held order (one charge per order, reused on retry)."""
+    with immediate(db):
+        repo.expire_holds(db, _iso(clock.now()))
+        row = repo.order_by_number(db, number)
+        if row is None:
+            raise _not_found()
+        if row["status"] != "held":
+            return None
+        for p in repo.payments_of_order(db, row["id"]):
+            if p["kind"] == "charge" and p["provider"] == provider.name and p["status"] == "created":
+                return getattr(provider, "checkout_url_for")(p["reference"])
+        charge = provider.create_charge(number, row["total_fen"])
+        repo.insert_payment(db, row["id"], provider.name, charge.reference, "charge",
+                            row["total_fen"], "created", _iso(clock.now()))
+        return charge.checkout_url
+
+
+def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clock) -> str:
+    """Apply a gateway notification. Duplicates and out-of-order events are harmless; a bad
+    signature or a wrong amount is rejected (400) and logged."""
+    at = _iso(clock.now())
+    try:
+        note = provider.parse_notification(body, headers)
+    except BadSignature:
+        log.warning("payment notification with a bad signature rejected",
+                    extra={"event": "payment_bad_signature", "provider": provider.name})
+        with immediate(db):
+            repo.log_event(db, provider.name, None, None, None, "rejected", "bad_signature", at)
+        raise _err(DomainError, "bad_signature", "The notification signature is not valid.",
+                   "通知签名无效。")
+    except BadNotification:
+        with immediate(db):
+            repo.log_event(db, provider.name, None, None, None, "rejected", "bad_notification", at)
+        raise _err(DomainError, "bad_notification", "The notification is malformed.", "通知格式错误。")
+    rejected = None
+    with immediate(db):
+        repo.expire_holds(db, at)
+        if repo.event_applied(db, provider.name, note.event_id):
+            return "duplicate"
+        pay = repo.payment(db, note.reference)
+        if pay is None or pay["provider"] != provider.name or pay["kind"] != "charge":
+            rejected = ("unknown_payment", "unknown_payment")
+        elif note.amount_fen != pay["amount_fen"]:
+            rejected = ("amount_mismatch", f"amount_mismatch {note.amount_fen} != {pay['amount_fen']}")
+        else:
+            outcome, detail = _apply(db, provider, pay, note, at)
+            repo.log_event(db, provider.name, note.event_id, note.reference, note.type, outcome,
+                           detail, at)
+            return outcome
+    # Rejections are recorded in their own transaction, after the checks above.
+    log.warning("payment notification rejected", extra={"event": "payment_rejected",
+                                                        "reason": rejected[0],
+                                                        "reference": note.reference})
+    with immediate(db):
+        repo.log_event(db, provider.name, note.event_id, note.reference, note.type, "rejected",
+                       rejected[1], at)
+    if rejected[0] == "unknown_payment":
+        raise _err(NotFound, "unknown_payment", "No such payment.", "没有这笔支付。")
+    raise _err(DomainError, "amount_mismatch", "The paid amount does not match the order.",
+               "支付金额与订单不符。")
+
+
+def _apply(db, provider, pay, note, at):
+    order = repo.order_by_id(db, pay["order_id"])
+    if note.type == "payment.failed":
+        if pay["status"] == "succeeded":
+            return "ignored", "failure after success (out of order)"
+        repo.set_payment_status(db, pay["reference"], "failed", at)
+        return "applied", "payment failed; hold kept until it expires"
+    if pay["status"] == "succeeded" or order["status"] in ("paid", "refunded"):
+        return "ignored", f"order already {order['status']}"
+    repo.set_payment_status(db, pay["reference"], "succeeded", at)
+    if order["status"] == "held":
+        repo.set_tickets_status(db, order["id"], "pending", "valid")
+        repo.set_order_status(db, order["id"], "paid", at)
+        return "applied", "paid"
+    # Paid after the hold lapsed: keep the sale if the quota and holders still allow it.
+    tickets = repo.tickets_of_order(db, order["id"])
+    slot = repo.slot(db, order["slot_id"])
+    left = _availability(slot, repo.slot_counts(db, slot["id"]), False).left
+    clash = any(repo.holder_conflict(db, t["document_hash"], t["day"], t["sites_mask"], t["id"])
+                for t in tickets)
+    if left >= len(tickets) and not clash and _dt(slot["end_at"]) > _dt(at):
+        repo.set_tickets_status(db, order["id"], "expired", "valid")
+        repo.set_order_status(db, order["id"], "paid", at)
+        return "applied", "paid after the hold expired; quota still free"
+    ref = provider.refund(pay["reference"], pay["amount_fen"])
+    repo.insert_payment(db, order["id"], provider.name, ref, "refund", pay["amount_fen"],
+                        "succeeded", at)
+    repo.set_order_status(db, order["id"], "refunded")
+    return "applied", "paid after the hold expired and the quota was gone: refunded"
+
+
+# --- refunds and rebooking -------------------------------------------------------------
+
+def refund(db, number: str, *, clock, provider: PaymentProvider | None, ticket_ids=None,
+           actor: str = "") -> OrderView:
+    """Refund a whole order or some of its tickets before their slot starts; the quota comes
+    back and each refunded code is revoked. An unpaid hold is simply cancelled."""
+    at = _iso(clock.now())
+    with immediate(db):
+        repo.expire_holds(db, at)
+        order = repo.order_by_number(db, number)
+        if order is None:
+            raise _not_found()
+        tickets = repo.tickets_of_order(db, order["id"])
+        if order["status"] == "held" and not ticket_ids:
+            repo.set_tickets_status(db, order["id"], "pending", "expired")
+            repo.set_order_status(db, order["id"], "expired")
+            return order_view(db, repo.order_by_id(db, order["id"]))
+        if order["status"] != "paid":
+            raise _err(Conflict, "not_refundable", "Only paid orders can be refunded.",
+                       "只有已支付的订单可以退票。")
+        chosen = [t for t in tickets if t["status"] == "valid"] if not ticket_ids else \
+            [t for t in tickets if t["id"] in set(ticket_ids)]
+        if not chosen or (ticket_ids and len(chosen) != len(set(ticket_ids))):
+            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+        for t in chosen:
+            if t["status"] != "valid":
+                raise _err(Conflict, "ticket_not_valid", "That ticket is already refunded.",
+                           "该票已退。")
+            if _dt(repo.slot(db, t["slot_id"])["start_at"]) <= clock.now():
+                raise _err(Conflict, "refund_too_late", "Tickets can be refunded only before "
+                           "their time slot starts.", "入园时段开始后不能退票。")
+        amount = 0
+        for t in chosen:
+            repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"],
+                                "refunded", at)
+            repo.refund_ticket(db, t["id"], at)
+            amount += t["price_fen"]
+        if amount and provider is not None and order["channel"] == "online":
+            charge = next((p for p in repo.payments_of_order(db, order["id"])
+                           if p["kind"] == "charge" and p["status"] == "succeeded"), None)
+            if charge is not None:
+                ref = provider.refund(charge["reference"], amount)
+                repo.insert_payment(db, order["id"], provider.name, ref, "refund", amount,
+                                    "succeeded", at)
+        if not any(t["status"] == "valid" for t in repo.tickets_of_order(db, order["id"])):
+            repo.set_order_status(db, order["id"], "refunded")
+        log.info("tickets refunded", extra={"event": "tickets_refunded", "order": number,
+                                            "count": len(chosen), "actor": actor})
+        return order_view(db, repo.order_by_id(db, order["id"]))
+
+
+def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: int = 7) -> OrderView:
+    """Move one ticket to another slot of the same site: a new code; the old one is revoked."""
+    now = clock.now()
+    at = _iso(now)
+    if not isinstance(slot_id, int) or not isinstance(ticket_id, int):
+        raise _err(ValidationError, "bad_slot", "Choose a ticket and a time slot.", "请选择门票和时段。")
+    with immediate(db):
+        repo.expire_holds(db, at)
+        order = repo.order_by_number(db, number)
+        if order is None:
+            raise _not_found()
+        t = repo.ticket(db, ticket_id)
+        if t is None or t["order_id"] != order["id"]:
+            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+        if t["status"] != "valid":
+            raise _err(Conflict, "ticket_not_valid", "Only a valid ticket can be rebooked.",
+                       "只有有效门票可以改签。")
+        if _dt(repo.slot(db, t["slot_id"])["start_at"]) <= now:
+            raise _err(Conflict, "rebook_too_late", "A ticket can be rebooked only before its "
+                       "slot starts.", "入园时段开始后不能改签。")
+        new = repo.slot(db, slot_id)
+        whole, paused_ids = _paused_slots(db, t["site_id"])
+        _check_slot(db, new, t["site_id"], now, whole, paused_ids)
+        new_day = date.fromisoformat(new["day"])
+        if (new_day - now.date()).days >= days_ahead:
+            raise _err(ValidationError, "date_too_far", f"Tickets are sold up to {days_ahead} "
+                       "days ahead.", f"仅可预约 {days_ahead} 天内的门票。")
+        if new["id"] == t["slot_id"]:
+            raise _err(ValidationError, "same_slot", "The ticket is already for that slot.",
+                       "门票已是该时段。")
+        avail = _availability(new, repo.slot_counts(db, new["id"]), False)
+        if (avail.window_left if t["channel"] == "window" else avail.left) < 1:
+            raise _err(Conflict, "sold_out", "No tickets left in that slot.", "该时段余票不足。")
+        if repo.holder_conflict(db, t["document_hash"], new["day"], t["sites_mask"], t["id"]):
+            raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
+                       "this site on that day.", "该持票人当日已有此景点的门票。")
+        product = get_product(db, t["product_id"])
+        valid_from, valid_until = _validity(product, new_day)
+        repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"], "rebooked", at)
+        repo.move_ticket(db, t["id"], new["id"], new["day"], valid_from, valid_until)
+        return order_view(db, order)
