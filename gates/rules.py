@@ -58,10 +58,10 @@ def ticket_problem(ticket, site_id: str, *, claim_version=None, revoked: bool = 
     """Reasons that hold whatever the direction: status, version, revocation, site."""
     if ticket is None:
         return "unknown_ticket"
-    if revoked or (claim_version is not None and int(claim_version) != int(ticket.version)):
-        return "revoked"
     if ticket.status == "refunded":
         return "refunded"
+    if revoked or (claim_version is not None and int(claim_version) != int(ticket.version)):
+        return "revoked"
     if ticket.status == "revoked":
         return "revoked"
     if ticket.status == "expired":

@@ -11,6 +11,7 @@ from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_t
 from catalog import services as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang, t
@@ -47,6 +48,7 @@ def _device_gate() -> services.Gate:
 # --- device API ----------------------------------------------------------------
 
 @bp.post("/api/gate/scan")
+@csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("gate")
 def api_scan():
     _limit_body(current_app.config["GATES_SCAN_MAX_BYTES"])
@@ -69,6 +71,7 @@ def api_bundle():
 
 
 @bp.post("/api/gate/offline-scans")
+@csrf_exempt  # bearer-token only, as above
 @token_required("gate")
 def api_offline_scans():
     cfg = current_app.config
