@@ -437,3 +437,40 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: 
         repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"], "rebooked", at)
         repo.move_ticket(db, t["id"], new["id"], new["day"], valid_from, valid_until)
         return order_view(db, order)
+
+
+# --- the sandbox gateway -----------------------------------------------------------------
+
+def sandbox_payment(db, reference: str) -> dict:
+    """What the sandbox checkout page shows for a charge reference."""
+    pay = repo.payment(db, str(reference))
+    if pay is None or pay["provider"] != "sandbox" or pay["kind"] != "charge":
+        raise _err(NotFound, "unknown_payment", "No such payment.", "没有这笔支付。")
+    order = repo.order_by_id(db, pay["order_id"])
+    return {"reference": pay["reference"], "amount_fen": pay["amount_fen"],
+            "status": pay["status"], "order_number": order["number"],
+            "order_status": order["status"]}
+
+
+def sandbox_complete(db, provider, reference: str, succeeded: bool, clock) -> str:
+    """The sandbox gateway finishing a payment: it signs a notification, keeps it in its
+    outbox (for redelivery) and delivers it to our notification handler."""
+    pay = sandbox_payment(db, reference)
+    kind = "payment.succeeded" if succeeded else "payment.failed"
+    body, signature = provider.notification(reference, kind, pay["amount_fen"])
+    event_id = json.loads(body)["event_id"]
+    with immediate(db):
+        repo.add_outbox(db, event_id, body.decode(), signature, _iso(clock.now()))
+    from .payments import SIGNATURE_HEADER
+    outcome = handle_notification(db, provider, body, {SIGNATURE_HEADER: signature}, clock)
+    with immediate(db):
+        repo.mark_outbox_event(db, event_id, _iso(clock.now()))
+    return outcome
+
+
+def sandbox_outbox(db, undelivered_only: bool = False, limit: int = 100) -> list[dict]:
+    return [dict(r) for r in repo.outbox(db, undelivered_only, limit)]
+
+
+def recent_payment_events(db, limit: int = 20) -> list[dict]:
+    return [dict(r) for r in repo.events(db, limit)]

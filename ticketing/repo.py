@@ -286,6 +286,11 @@ def mark_outbox(db, outbox_id: int, delivered_at: str | None) -> None:
                " coalesce(?, delivered_at) WHERE id = ?", [delivered_at, outbox_id])
 
 
+def mark_outbox_event(db, event_id: str, delivered_at: str) -> None:
+    db.execute("UPDATE tk_sandbox_outbox SET attempts = attempts + 1, delivered_at = ?"
+               " WHERE event_id = ?", [delivered_at, event_id])
+
+
 # --- reports --------------------------------------------------------------------------
 
 def report_rows(db, site_id: str, first: str, last: str):

@@ -511,3 +511,8 @@ def code_for(db, ticket_id: int, private_key: bytes) -> str:
     if t is None or t.status != "valid":
         raise NotFound("unknown_ticket", "No such valid ticket.", message_zh="没有这张有效门票。")
     return ticket_code(t, private_key)
+
+
+def report(db, site_id: str, first: date, last: date) -> list:
+    """Per slot of each day in a range: quotas, sales by channel, holds, refunds, revenue."""
+    return repo.report_rows(db, site_id, first.isoformat(), last.isoformat())

@@ -1,0 +1,102 @@
+"""Helpers shared by the ticketing page and API views: the payment provider, the signing
+key, JSON shapes and the visitor's session access to orders."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, session, url_for
+
+from core.errors import ValidationError
+
+from . import services
+from .payments import SandboxProvider, sandbox_secret
+
+SESSION_ORDERS = "tk_orders"
+MAX_SESSION_ORDERS = 10  # bounded: the session cookie must stay small
+
+
+def provider():
+    return SandboxProvider(sandbox_secret(current_app.config["SECRET_KEY"]),
+                           checkout_url_for=lambda ref: url_for("ticketing.sandbox_checkout",
+                                                                reference=ref))
+
+
+def private_key() -> bytes:
+    cache = current_app.extensions.setdefault("ticketing.signing_key", {})
+    if "key" not in cache:
+        cache["key"] = services.signing_key(current_app)
+    return cache["key"]
+
+
+def settings() -> dict:
+    c = current_app.config
+    return {"hold_minutes": c["TICKETING_HOLD_MINUTES"], "days_ahead": c["TICKETING_DAYS_AHEAD"]}
+
+
+def parse_day(value, default: date | None = None) -> date:
+    if value in (None, "") and default is not None:
+        return default
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
+                              message_zh="日期格式应为 YYYY-MM-DD。") from None
+
+
+def parse_int(value, code="bad_number", what="a whole number") -> int:
+    if isinstance(value, bool):
+        raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 12:
+        raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
+    return int(text)
+
+
+def grant(number: str) -> None:
+    owned = [n for n in session.get(SESSION_ORDERS, []) if n != number]
+    session[SESSION_ORDERS] = (owned + [number])[-MAX_SESSION_ORDERS:]
+
+
+def owns(number: str) -> bool:
+    return number in session.get(SESSION_ORDERS, [])
+
+
+def slot_json(s: services.SlotAvailability) -> dict:
+    return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(),
+            "quota": s.quota, "sold": s.sold, "held": s.held, "left": s.left, "paused": s.paused,
+            "window_quota": s.window_quota, "window_sold": s.window_sold,
+            "window_left": s.window_left}
+
+
+def product_json(p: services.Product) -> dict:
+    return {"id": p.id, "sites": list(p.sites), "name": p.name, "price_fen": p.price_fen,
+            "valid_days": p.valid_days, "since": p.since, "source": p.source, "notes": p.notes,
+            "fares": [{"id": f.id, "kind": f.kind, "name": f.name, "factor": f.factor,
+                       "rule": f.rule, "confirmed": f.confirmed, "source": f.source}
+                      for f in p.fares if f.enabled]}
+
+
+def order_json(o, with_codes: bool = False) -> dict:
+    key = private_key() if with_codes else None
+    out = {"number": o.number, "status": o.status, "site_id": o.site_id, "date": o.day,
+           "channel": o.channel, "total_fen": o.total_fen,
+           "hold_expires_at": o.hold_expires_at.isoformat() if o.hold_expires_at else None,
+           "created_at": o.created_at.isoformat(),
+           "paid_at": o.paid_at.isoformat() if o.paid_at else None, "tickets": []}
+    if o.payment_url:
+        out["payment_url"] = o.payment_url
+    for t in o.tickets:
+        item = {"id": t.id, "version": t.version, "product_id": t.product_id,
+                "product_name": t.product_name, "fare_id": t.fare_id, "fare_name": t.fare_name,
+                "price_fen": t.price_fen, "proof_required": t.proof_required,
+                "status": t.status, "holder": t.holder_masked, "document_type": t.document_type,
+                "document": t.document_masked, "slot_id": t.slot_id,
+                "slot_start": t.slot_start.isoformat(), "slot_end": t.slot_end.isoformat(),
+                "valid_from": t.valid_from.isoformat(), "valid_until": t.valid_until.isoformat()}
+        if with_codes and t.status == "valid":
+            from core.db import get_db
+            item["code"] = services.code_for(get_db(), t.id, key)
+        out["tickets"].append(item)
+    return out
