@@ -21,12 +21,6 @@ def make_id(born: str = "19900307", region: str = "370102") -> str:
 
 
 @pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield
-
-
-@pytest.fixture
 def make_gate(db, clock):
     counter = itertools.count(1)
 
@@ -42,7 +36,7 @@ def signing_key(app):
 
 
 @pytest.fixture
-def sell(app, db, clock, ctx, signing_key):
+def sell(app, db, clock, signing_key):
     """Sell window tickets for the slot that holds ``at`` (default: now). Returns a list of
     (ticket, code, document_number)."""
     def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None):
@@ -57,10 +51,13 @@ def sell(app, db, clock, ctx, signing_key):
             ids = [p.id for p in tk.list_products(db, site)]
             product = site if site in ids else ids[0]
         docs = [make_id() for _ in range(n)]
-        order = orders.create_order(db, site_id=site, day=day, slot_id=slot.slot_id,
-                                    product_id=product, clock=clock, channel="window",
-                                    holders=[{"name": "张小明", "document_type": "resident_id",
-                                              "document_number": d} for d in docs])
+        # An app context only around the sale (pii needs the keys): a context held for
+        # the whole test would be shared by the test client's requests, and with it flask.g.
+        with app.app_context():
+            order = orders.create_order(db, site_id=site, day=day, slot_id=slot.slot_id,
+                                        product_id=product, clock=clock, channel="window",
+                                        holders=[{"name": "张小明", "document_type": "resident_id",
+                                                  "document_number": d} for d in docs])
         out = []
         for tv, doc in zip(order.tickets, docs):
             t = tk.ticket_for_gate(db, tv.id)

@@ -167,7 +167,7 @@ def test_ticket_for_another_day(client, clock, make_gate, sell):
     assert scan(client, tok, code).get_json()["reason"] == "too_late"
 
 
-def test_refunded_ticket_is_denied(client, db, clock, make_gate, sell, ctx):
+def test_refunded_ticket_is_denied(client, db, clock, make_gate, sell):
     _, tok = make_gate()
     (ticket, code, _), = sell(at=clock.now().replace(hour=15, minute=5))
     orders.refund(db, sell.last_order.number, clock=clock, provider=None)
@@ -187,16 +187,17 @@ def test_rebooked_ticket_old_code_is_revoked(client, db, clock, make_gate, sell,
     assert scan(client, tok, new_code).get_json()["result"] == "allow"
 
 
-def test_ticket_paid_online_through_the_sandbox_gateway(app, client, db, clock, make_gate, ctx,
+def test_ticket_paid_online_through_the_sandbox_gateway(app, client, db, clock, make_gate,
                                                         signing_key):
     from ticketing import services as tk
     from ticketing.payments import sandbox_secret
     _, tok = make_gate()
     slot = next(s for s in tk.availability(db, "kongmiao", clock.now().date(), clock)
                 if s.start <= clock.now() < s.end)
-    order = orders.create_order(db, site_id="kongmiao", day=clock.now().date(),
-                                slot_id=slot.slot_id, product_id="kongmiao", clock=clock,
-                                holders=[{"name": "李四", "document_number": make_id()}])
+    with app.app_context():
+        order = orders.create_order(db, site_id="kongmiao", day=clock.now().date(),
+                                    slot_id=slot.slot_id, product_id="kongmiao", clock=clock,
+                                    holders=[{"name": "李四", "document_number": make_id()}])
     ticket_id = order.tickets[0].id
     # Unpaid: not admissible.
     code = tk.ticket_code(tk.ticket_for_gate(db, ticket_id), signing_key)

@@ -1,0 +1,131 @@
+"""Offline validation from a bundle: no network, no Flask, no database server."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from gates.rules import Presence, Rules, as_datetime, decide
+from ticketing import codes
+from ticketing.identity import validate_resident_id
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class BundleTicket:
+    """A ticket as the bundle describes it; the fields gates.rules reads."""
+    id: int
+    version: int
+    type_name: object
+    sites: tuple
+    status: str
+    holder_masked: str
+    slot_start: datetime | None
+    slot_end: datetime | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    reentry_allowed: bool
+    max_entries_per_site: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: str              # "allow" | "deny"
+    reason: str | None
+    ticket: BundleTicket | None
+
+    def to_json(self) -> dict:
+        t = self.ticket
+        ticket = None if t is None else {
+            "id": t.id, "type": t.type_name, "holder": t.holder_masked,
+            "slot": None if t.slot_start is None else {"start": t.slot_start.isoformat(),
+                                                       "end": t.slot_end.isoformat()
+                                                       if t.slot_end else None}}
+        return {"result": self.result, "reason": self.reason, "ticket": ticket}
+
+
+class OfflineValidator:
+    """Decides scans at one gate from a bundle, as the server would."""
+
+    def __init__(self, bundle: dict, tz=TZ):
+        self.tz = tz
+        self.bundle = bundle
+        self.site = bundle["gate"]["site"]
+        self.gate_direction = bundle["gate"]["direction"]
+        self.public_key = bytes.fromhex(bundle["public_key"])
+        self.rules = Rules.from_json(bundle["rules"])
+        self.revoked = frozenset(bundle.get("revocations") or ())
+        self.day = date.fromisoformat(bundle["day"])
+        self.closing_at = as_datetime(bundle.get("closing_at"), tz)
+        self.tickets: dict[int, BundleTicket] = {}
+        self.by_document: dict[str, int] = {}
+        self.snapshot: dict[int, Presence] = {}
+        for row in bundle.get("tickets") or ():
+            t = BundleTicket(
+                int(row["id"]), int(row["version"]), row.get("type"), tuple(row["sites"]),
+                row["status"], row.get("holder") or "", as_datetime(row.get("slot_start"), tz),
+                as_datetime(row.get("slot_end"), tz), as_datetime(row.get("valid_from"), tz),
+                as_datetime(row.get("valid_until"), tz), bool(row.get("reentry_allowed")),
+                int(row.get("max_entries_per_site") or 1))
+            self.tickets[t.id] = t
+            if row.get("document_hash"):
+                self.by_document[row["document_hash"]] = t.id
+            self.snapshot[t.id] = Presence(int(row.get("entries") or 0), bool(row.get("inside")))
+        key = bundle.get("document_key")
+        self.document_key = key.encode() if key else None
+
+    def _from_claim(self, claim) -> BundleTicket:
+        # A genuine code for a ticket sold after the bundle was made: trust the signed claim
+        # (sites, validity) with the default rules (single entry, no slot window).
+        return BundleTicket(claim.ticket_id, claim.version, None, tuple(claim.sites), "valid",
+                            "", None, None, claim.valid_from.astimezone(self.tz),
+                            claim.valid_until.astimezone(self.tz), False, 1)
+
+    def ticket_for_code(self, code: str):
+        """(ticket, claim_version, reason)."""
+        try:
+            claim = codes.decode(code, self.public_key)
+        except codes.CodeError as exc:
+            return None, None, exc.reason
+        if codes.revocation_key(claim.ticket_id, claim.version) in self.revoked:
+            return self.tickets.get(claim.ticket_id), claim.version, "revoked"
+        ticket = self.tickets.get(claim.ticket_id) or self._from_claim(claim)
+        return ticket, claim.version, None
+
+    def ticket_for_document(self, number: str, today: date):
+        """(ticket, reason) for a typed ID number, matched by keyed hash."""
+        try:
+            validate_resident_id(number, today)
+        except Exception:  # ValidationError: the number itself is wrong
+            return None, "invalid_code"
+        if self.document_key is None:
+            return None, "unknown_ticket"
+        digest = hmac.new(self.document_key, "".join(number.split()).upper().encode(),
+                          hashlib.sha256).hexdigest()
+        tid = self.by_document.get(digest)
+        return (self.tickets[tid], None) if tid is not None else (None, "unknown_ticket")
+
+    def decide(self, ticket, claim_version, direction: str, at: datetime,
+               presence: Presence) -> str | None:
+        return decide(ticket, self.site, direction, at, presence, self.rules,
+                      claim_version=claim_version)
+
+    def validate_code(self, code: str, direction: str, at: datetime,
+                      presence_of) -> Verdict:
+        """Decide a code; ``presence_of(ticket_id) -> Presence`` gives local state."""
+        if not isinstance(code, str) or len(code) > 512:
+            return Verdict("deny", "invalid_code", None)
+        ticket, version, reason = self.ticket_for_code(code)
+        if reason is None:
+            reason = self.decide(ticket, version, direction, at, presence_of(ticket.id))
+        return Verdict("deny" if reason else "allow", reason, ticket)
+
+    def validate_document(self, number: str, direction: str, at: datetime,
+                          presence_of) -> Verdict:
+        ticket, reason = self.ticket_for_document(number, at.date())
+        if reason is None:
+            reason = self.decide(ticket, None, direction, at, presence_of(ticket.id))
+        return Verdict("deny" if reason else "allow", reason, ticket)
