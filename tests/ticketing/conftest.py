@@ -1,12 +1,23 @@
 """Ticketing fixtures: an app context and a quick order helper."""
 from __future__ import annotations
 
+import importlib.util
 from datetime import date
+from pathlib import Path
 
 import pytest
 from tk_helpers import holder
 
 from ticketing import orders, services
+
+# Test modules import helpers with ``from conftest import csrf_of``; without packages this
+# directory's conftest can shadow the root one, so re-export what the root one offers.
+_root = importlib.util.spec_from_file_location(
+    "_root_conftest_for_ticketing", Path(__file__).resolve().parent.parent / "conftest.py")
+_root_mod = importlib.util.module_from_spec(_root)
+_root.loader.exec_module(_root_mod)
+csrf_of = _root_mod.csrf_of
+PASSWORD = _root_mod.PASSWORD
 
 
 @pytest.fixture

@@ -1,0 +1,192 @@
+"""The JSON API and the pages through the Flask test client (real SQLite, real app)."""
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+from conftest import csrf_of
+from tk_helpers import holder, make_id
+
+from ticketing import codes
+from ticketing.payments import SIGNATURE_HEADER
+
+
+def _slot(client, site="kongmiao", day="2026-07-16"):
+    data = client.get(f"/api/ticketing/sites/{site}/availability?date={day}").get_json()
+    return next(s for s in data["slots"] if s["left"])
+
+
+def _order(client, holders=None, site="kongmiao", product="kongmiao", day="2026-07-16", **extra):
+    slot = _slot(client, site, day)
+    body = {"site_id": site, "date": day, "slot_id": slot["slot_id"], "product_id": product,
+            "holders": holders or [holder()], **extra}
+    return client.post("/api/ticketing/orders", json=body)
+
+
+def test_public_key_products_calendar(client, app):
+    key = client.get("/api/tickets/public-key").get_json()
+    assert key["alg"] == "Ed25519" and len(bytes.fromhex(key["public_key_hex"])) == 32
+    products = client.get("/api/ticketing/products?site=taishan").get_json()["products"]
+    assert [p["id"] for p in products] == ["taishan-standard"]
+    assert products[0]["price_fen"] == 11500 and products[0]["source"] == "S10"
+    cal = client.get("/api/ticketing/sites/kongmiao/calendar").get_json()["days"]
+    assert len(cal) == 7 and cal[0]["date"] == "2026-07-15" and cal[1]["left"] > 10000
+    assert client.get("/api/ticketing/sites/nowhere/calendar").get_json()["error"] == "unknown_site"
+    assert client.get("/api/ticketing/sites/kongmiao/availability?date=15-07-2026").get_json()["error"] == "bad_date"
+
+
+def test_book_pay_scan_codes_over_the_api(client, app):
+    number = make_id("19850505")
+    resp = _order(client, [holder(document_number=number)], expected_total_fen=8000,
+                  idempotency_key="abc-12345678")
+    assert resp.status_code == 201, resp.get_json()
+    order = resp.get_json()
+    assert order["status"] == "held" and order["payment_url"].startswith("/ticketing/sandbox/pay/")
+    assert number not in json.dumps(order) and order["tickets"][0]["document"].endswith(number[-4:])
+    again = _order(client, [holder(document_number=number)], idempotency_key="abc-12345678")
+    assert again.get_json()["number"] == order["number"]
+    ref = order["payment_url"].rsplit("/", 1)[1]
+    assert client.post(f"/api/ticketing/sandbox/pay/{ref}", json={}).get_json()["outcome"] == "applied"
+    got = client.get(f"/api/ticketing/orders/{order['number']}",
+                     headers={"X-Holder-Last4": number[-4:]}).get_json()
+    assert got["status"] == "paid"
+    claim = codes.decode(got["tickets"][0]["code"],
+                         bytes.fromhex(client.get("/api/tickets/public-key").get_json()["public_key_hex"]))
+    assert claim.ticket_id == got["tickets"][0]["id"] and claim.sites == ("kongmiao",)
+    wrong = client.get(f"/api/ticketing/orders/{order['number']}?last4=0000")
+    assert wrong.status_code == 404 and wrong.get_json()["error"] == "order_not_found"
+    # refund one holder via the API: its code goes on the revocation list
+    r = client.post(f"/api/ticketing/orders/{order['number']}/refund",
+                    json={"last4": number[-4:]}).get_json()
+    assert r["status"] == "refunded"
+
+
+def test_webhook_rejects_bad_signature_and_accepts_duplicates(client, app):
+    order = _order(client).get_json()
+    ref = order["payment_url"].rsplit("/", 1)[1]
+    body = json.dumps({"event_id": "EV1", "type": "payment.succeeded", "reference": ref,
+                       "amount_fen": 8000}).encode()
+    bad = client.post("/api/ticketing/payments/sandbox/notify", data=body,
+                      headers={SIGNATURE_HEADER: "00" * 32, "Content-Type": "application/json"})
+    assert bad.status_code == 400 and bad.get_json()["error"] == "bad_signature"
+    with app.app_context():
+        from ticketing.web import provider
+        with app.test_request_context():
+            sig = provider().sign(body)
+    for expected in ("applied", "duplicate"):
+        ok = client.post("/api/ticketing/payments/sandbox/notify", data=body,
+                         headers={SIGNATURE_HEADER: sig})
+        assert ok.get_json()["outcome"] == expected
+
+
+def test_bad_input_gets_stable_codes_never_500(client):
+    cases = [
+        ({}, "bad_date"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": "x"}, "bad_slot"),
+        ({"site_id": "kongmiao", "date": "2026-07-14", "slot_id": 1, "product_id": "kongmiao",
+          "holders": [holder()]}, "date_in_past"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "nope",
+          "holders": [holder()]}, "unknown_product"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "kongmiao",
+          "holders": "me"}, "bad_holders"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "kongmiao",
+          "holders": [{"name": "A", "document_number": "123"}]}, "id_length"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "kongmiao",
+          "holders": [holder()], "expected_total_fen": "abc"}, "bad_expected_total"),
+        ({"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 99999, "product_id": "kongmiao",
+          "holders": [holder()]}, "unknown_slot"),
+    ]
+    for body, code in cases:
+        resp = client.post("/api/ticketing/orders", json=body)
+        assert resp.status_code in (400, 404, 409), (body, resp.status_code)
+        assert resp.get_json()["error"] == code, (body, resp.get_json())
+    assert client.post("/api/ticketing/orders", data="nope").get_json()["error"] == "invalid_json"
+    resp = _order(client, [holder()], expected_total_fen=1)
+    assert resp.status_code == 409 and resp.get_json()["error"] == "price_mismatch"
+    assert resp.get_json()["details"]["total_fen"] == 8000
+
+
+def test_gate_revocations_need_a_gate_token(client, device_token):
+    assert client.get("/api/ticketing/revocations").status_code == 401
+    token = device_token("gate")
+    resp = client.get("/api/ticketing/revocations", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200 and resp.get_json() == {"revoked": []}
+
+
+def test_pages_book_pay_and_show_qr(client):
+    page = client.get("/tickets/kongmiao?date=2026-07-16&lang=en")
+    assert page.status_code == 200 and "Choose an entry time" in page.get_data(as_text=True)
+    slot = re.search(r'data-slot="(\d+)"', page.get_data(as_text=True)).group(1)
+    token = csrf_of(client)
+    number = make_id("19900101")
+    form = {"csrf_token": token, "date": "2026-07-16", "slot_id": slot, "product_id": "kongmiao",
+            "idempotency_key": "page-key-123", "holder-0-name": "王五",
+            "holder-0-document_type": "resident_id", "holder-0-document_number": number}
+    bad = client.post("/tickets/kongmiao", data={**form, "holder-0-document_number": number[:-1] + "0"
+                                                 if number[-1] != "0" else number[:-1] + "1"})
+    assert bad.status_code == 400 and 'data-code="id_check_digit"' in bad.get_data(as_text=True)
+    resp = client.post("/tickets/kongmiao", data=form)
+    assert resp.status_code == 302 and "/ticketing/sandbox/pay/" in resp.headers["Location"]
+    checkout = resp.headers["Location"]
+    assert client.get(checkout).status_code == 200
+    done = client.post(checkout, data={"csrf_token": token, "outcome": "pay"})
+    order_url = done.headers["Location"]
+    html = client.get(order_url).get_data(as_text=True)
+    assert "<svg" in html and 'data-status="paid"' in html and number not in html
+    png = re.search(r'href="([^"]+\.png)"', html).group(1)
+    img = client.get(png)
+    assert img.status_code == 200 and img.data[:8] == b"\x89PNG\r\n\x1a\n"
+    # another browser cannot open the order without number + last 4
+    other = client.application.test_client()
+    assert other.get(order_url).status_code == 302
+    assert other.get(png).status_code == 404
+    order_no = order_url.rsplit("/", 1)[1]
+    t2 = csrf_of(other)
+    found = other.post("/tickets/find", data={"csrf_token": t2, "number": order_no, "last4": "9999"})
+    assert found.status_code == 404
+    found = other.post("/tickets/find", data={"csrf_token": t2, "number": order_no.lower(),
+                                              "last4": number[-4:]})
+    assert found.status_code == 302 and other.get(order_url).status_code == 200
+
+
+def test_staff_console_pause_window_sale_and_csv(client, login):
+    assert client.get("/staff/tickets").status_code == 302
+    login("staff")
+    page = client.get("/staff/tickets?site=konglin&date=2026-07-16")
+    assert page.status_code == 200 and 'id="slots"' in page.get_data(as_text=True)
+    token = csrf_of(client)
+    r = client.post("/staff/tickets/pause", data={"csrf_token": token, "site_id": "konglin",
+                                                  "reason": "storm", "date": "2026-07-16"})
+    assert r.status_code == 302
+    blocked = _order(client, site="konglin", product="konglin")
+    assert blocked.status_code == 409 and blocked.get_json()["error"] == "sales_paused"
+    client.post("/staff/tickets/resume", data={"csrf_token": token, "site_id": "konglin"})
+    slot = _slot(client, "konglin")
+    sale = client.post("/staff/tickets/window-sale", data={
+        "csrf_token": token, "site_id": "konglin", "date": "2026-07-16",
+        "slot_id": slot["slot_id"], "product_id": "konglin", "holder-0-name": "赵六",
+        "holder-0-document_type": "passport", "holder-0-document_number": "E1234567",
+        "holder-0-birth_date": "1950-01-01"})
+    assert sale.status_code == 302
+    day = client.get("/api/ticketing/staff/sites/konglin/days/2026-07-16").get_json()
+    assert day["totals"]["window_sold"] == 1
+    report = client.get("/staff/tickets/report.csv?site=konglin&from=2026-07-16&to=2026-07-16")
+    rows = list(csv.DictReader(io.StringIO(report.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sum(int(r["sold_window"]) for r in rows) == 1
+    assert client.get("/staff/tickets/report.csv?site=konglin&from=2026-07-17&to=2026-07-01").status_code == 400
+    # staff may not edit prices
+    assert client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
+                                                        "price_yuan": "1"}).status_code == 403
+
+
+def test_admin_edits_price_and_new_price_applies(client, login):
+    login("admin")
+    token = csrf_of(client)
+    r = client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
+                                                     "price_yuan": "12.5", "active": "1"})
+    assert r.status_code == 302
+    assert client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
+                                                        "price_yuan": "abc"}).status_code == 400
+    order = _order(client, site="konglin", product="konglin").get_json()
+    assert order["total_fen"] == 1250
