@@ -53,6 +53,7 @@ class GateClient:
             self.validator = OfflineValidator(json.loads(bundle_file.read_text("utf-8")))
 
     def close(self) -> None:
+        self.http.close()
         self.store.close()
 
     # --- network ------------------------------------------------------------------
