@@ -1,3 +1,332 @@
-from flask import Blueprint
+"""Crowd routes: control-room dashboard (SSE, MJPEG), camera admin, worker ingest API.
+
+Views are thin: parse, call one service, render. Worker endpoints take a ``worker``
+bearer token; staff pages take a session (and the CSRF token on every change).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
+                   request, stream_with_context, url_for)
+
+from catalog import services as catalog
+from core.auth import current_user, role_required, token_required
+from core.clock import get_clock
+from core.db import connect, get_db
+from core.errors import DomainError, ValidationError
+from core.i18n import get_lang
+from core.web import json_body
+
+from . import services
+from .live import frames_of
 
 bp = Blueprint("crowd", __name__)
+
+MAX_STREAMS = 32
+_streams = threading.BoundedSemaphore(MAX_STREAMS)
+_eval_lock = threading.Lock()
+_last_eval = {"ts": 0.0}
+
+
+def _policy():
+    return services.Policy.from_config(current_app.config)
+
+
+# --- worker API (bearer token, role worker) ---------------------------------------------
+
+@bp.get("/api/crowd/worker/config")
+@token_required("worker")
+def worker_config():
+    return jsonify(services.worker_config(get_db()))
+
+
+@bp.post("/api/crowd/observations")
+@token_required("worker")
+def ingest():
+    result = services.ingest(get_db(), json_body(), clock=get_clock(), policy=_policy(),
+                             frames=frames_of(current_app))
+    return jsonify(result), 201
+
+
+@bp.post("/api/crowd/cameras/<camera_id>/frame")
+@token_required("worker")
+def post_frame(camera_id):
+    services.get_camera(get_db(), camera_id)
+    data = request.get_data(cache=False)
+    limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
+    if request.mimetype != "image/jpeg" or len(data) < 4 or data[:2] != b"\xff\xd8" \
+            or data[-2:] != b"\xff\xd9":
+        raise ValidationError("invalid_jpeg", "Send one JPEG image with Content-Type image/jpeg.",
+                              message_zh="请以 image/jpeg 发送一张 JPEG 图片。")
+    if len(data) > limit:
+        raise ValidationError("frame_too_large", f"A frame may be at most {limit} bytes.",
+                              message_zh=f"单帧不得超过 {limit} 字节。")
+    seq = frames_of(current_app).put(camera_id, data)
+    return jsonify({"camera_id": camera_id, "seq": seq}), 201
+
+
+# --- public: a coarse level per site for visitors ----------------------------------------
+
+@bp.get("/api/crowd/sites/<site_id>/occupancy")
+def public_occupancy(site_id):
+    occ = services.site_occupancy(get_db(), site_id, get_clock(), policy=_policy())
+    return jsonify({"site_id": occ.site_id, "level": occ.level,
+                    "ratio": None if occ.ratio is None else round(occ.ratio, 2)})
+
+
+# --- control room ----------------------------------------------------------------------------
+
+@bp.get("/crowd")
+@role_required("staff")
+def dashboard():
+    db = get_db()
+    state = services.dashboard_state(db, get_clock(), policy=_policy())
+    return render_template("crowd/dashboard.html", state=state)
+
+
+@bp.get("/api/crowd/state")
+@role_required("staff")
+def state():
+    _maybe_evaluate(get_db())
+    return jsonify(services.dashboard_state(get_db(), get_clock(), policy=_policy()))
+
+
+def _maybe_evaluate(db) -> None:
+    """Re-evaluate at most once a second per process, so a silent worker still raises
+    'camera offline' while someone watches the dashboard."""
+    now = time.monotonic()
+    with _eval_lock:
+        if now - _last_eval["ts"] < 1.0:
+            return
+        _last_eval["ts"] = now
+    services.evaluate(db, get_clock(), _policy())
+
+
+@bp.get("/crowd/stream")
+@role_required("staff")
+def stream():
+    if not _streams.acquire(blocking=False):
+        raise DomainError("too_many_streams", "Too many live dashboards are open.", 503,
+                          message_zh="打开的实时看板过多。")
+    cfg = current_app.config
+    clock, policy = get_clock(), _policy()
+    max_s, interval = cfg["CROWD_SSE_MAX_SECONDS"], cfg["CROWD_SSE_INTERVAL"]
+    path, busy = cfg["DATABASE"], cfg["DB_BUSY_TIMEOUT_MS"]
+
+    def events():
+        db = connect(path, busy)
+        started = last_beat = time.monotonic()
+        last = None
+        try:
+            yield "retry: 2000\n\n"
+            while time.monotonic() - started < max_s:
+                now = time.monotonic()
+                with _eval_lock:
+                    due = now - _last_eval["ts"] >= 1.0
+                    if due:
+                        _last_eval["ts"] = now
+                if due:
+                    services.evaluate(db, clock, policy)
+                state = services.dashboard_state(db, clock, policy=policy)
+                fingerprint = json.dumps({k: v for k, v in state.items() if k != "at"},
+                                         sort_keys=True, default=str)
+                if fingerprint != last:
+                    last = fingerprint
+                    yield "event: state\ndata: " + json.dumps(state, ensure_ascii=False) + "\n\n"
+                elif now - last_beat >= 15:
+                    last_beat = now
+                    yield ": heartbeat\n\n"
+                time.sleep(interval)
+            yield "event: bye\ndata: {}\n\n"
+        finally:
+            db.conn.close()
+            _streams.release()
+
+    return Response(stream_with_context(events()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@bp.post("/api/crowd/alerts/<int:alert_id>/ack")
+@role_required("staff")
+def acknowledge(alert_id):
+    row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock())
+    return jsonify(row)
+
+
+@bp.get("/api/crowd/alerts")
+@role_required("staff")
+def alerts():
+    active = request.args.get("active") == "1"
+    return jsonify({"alerts": services.list_alerts(get_db(), active_only=active)})
+
+
+@bp.get("/api/crowd/trend")
+@role_required("staff")
+def trend():
+    return jsonify(services.trend(get_db(), get_clock(), site_id=request.args.get("site"),
+                                  camera_id=request.args.get("camera"),
+                                  window=request.args.get("window", "hour")))
+
+
+@bp.get("/api/crowd/cameras/<camera_id>/heatmap")
+@role_required("staff")
+def heatmap(camera_id):
+    return jsonify(services.heatmap(get_db(), camera_id))
+
+
+@bp.get("/crowd/cameras/<camera_id>/live.mjpg")
+@role_required("staff")
+def live(camera_id):
+    services.get_camera(get_db(), camera_id)
+    if not _streams.acquire(blocking=False):
+        raise DomainError("too_many_streams", "Too many live views are open.", 503,
+                          message_zh="打开的实时画面过多。")
+    store = frames_of(current_app)
+    max_s = current_app.config["CROWD_SSE_MAX_SECONDS"]
+
+    def parts():
+        started, seq = time.monotonic(), 0
+        try:
+            while time.monotonic() - started < max_s:
+                item = store.wait_newer(camera_id, seq, timeout=5.0)
+                if item is None:
+                    return  # the feed went quiet: end cleanly, the page retries
+                seq, jpeg = item
+                yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                       + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
+        finally:
+            _streams.release()
+
+    return Response(parts(), mimetype="multipart/x-mixed-replace; boundary=frame",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@bp.get("/crowd/cameras/<camera_id>/snapshot.jpg")
+@role_required("staff")
+def snapshot(camera_id):
+    """The newest annotated frame, on demand (from memory; nothing is stored)."""
+    services.get_camera(get_db(), camera_id)
+    item = frames_of(current_app).latest(camera_id)
+    if item is None:
+        raise DomainError("no_snapshot", "No live frame from this camera right now.", 404,
+                          message_zh="该摄像头当前没有实时画面。")
+    return Response(item[1], mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+# --- camera admin ------------------------------------------------------------------------------
+
+@bp.get("/crowd/cameras")
+@role_required("staff")
+def cameras():
+    db = get_db()
+    return render_template("crowd/cameras.html", cameras=services.list_cameras(db),
+                           sites={s.id: s for s in catalog.list_sites(db)})
+
+
+@bp.get("/api/crowd/cameras")
+@role_required("staff")
+def api_cameras():
+    return jsonify({"cameras": [c.to_json(with_source=False)
+                                for c in services.list_cameras(get_db())]})
+
+
+@bp.post("/api/crowd/cameras")
+@role_required("admin")
+def api_create_camera():
+    cam = services.save_camera(get_db(), json_body(), clock=get_clock(), create=True)
+    return jsonify(cam.to_json(with_source=False)), 201
+
+
+@bp.put("/api/crowd/cameras/<camera_id>")
+@role_required("admin")
+def api_update_camera(camera_id):
+    data = dict(json_body(), id=camera_id)
+    cam = services.save_camera(get_db(), data, clock=get_clock(), create=False)
+    return jsonify(cam.to_json(with_source=False))
+
+
+@bp.put("/api/crowd/cameras/<camera_id>/regions")
+@role_required("staff")
+def api_regions(camera_id):
+    body = json_body()
+    cam = services.save_regions(get_db(), camera_id, body.get("regions"), clock=get_clock())
+    return jsonify(cam.to_json(with_source=False))
+
+
+def _form_camera() -> dict:
+    form = request.form
+    data = {k: form.get(k, "") for k in ("id", "name", "site_id", "zone_id", "source", "width",
+                                          "height", "tile_rows", "tile_cols", "tile_overlap",
+                                          "inertia")}
+    data["full_frame"] = form.get("full_frame") == "on"
+    data["enabled"] = form.get("enabled") == "on"
+    raw = form.get("regions", "").strip()
+    if raw:
+        try:
+            data["regions"] = json.loads(raw)
+        except ValueError:
+            raise ValidationError("invalid_regions", "The drawn regions could not be read.",
+                                  message_zh="无法读取所画区域。") from None
+    return data
+
+
+def _edit_page(cam, form_data, error, status=200):
+    db = get_db()
+    sites = catalog.list_sites(db)
+    zones = {s.id: catalog.list_zones(db, s.id) for s in sites}
+    return render_template("crowd/camera_form.html", cam=cam, form=form_data, error=error,
+                           sites=sites, zones=zones), status
+
+
+@bp.route("/crowd/cameras/new", methods=["GET", "POST"])
+@role_required("admin")
+def new_camera():
+    if request.method == "GET":
+        return _edit_page(None, {"width": 768, "height": 576, "tile_rows": 2, "tile_cols": 2,
+                                 "tile_overlap": 0.2, "inertia": 3, "enabled": True,
+                                 "regions": []}, None)
+    data = _form_camera()
+    try:
+        cam = services.save_camera(get_db(), data, clock=get_clock(), create=True)
+    except DomainError as exc:
+        return _edit_page(None, data, exc.localized(get_lang()), exc.status)
+    flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
+    return redirect(url_for("crowd.cameras"))
+
+
+@bp.route("/crowd/cameras/<camera_id>/edit", methods=["GET", "POST"])
+@role_required("staff")
+def edit_camera(camera_id):
+    db = get_db()
+    cam = services.get_camera(db, camera_id)
+    is_admin = current_user().role == "admin"
+    if request.method == "GET":
+        return _edit_page(cam, cam.to_json(with_source=is_admin), None)
+    data = _form_camera()
+    try:
+        if is_admin:
+            data["id"] = camera_id
+            cam = services.save_camera(db, data, clock=get_clock(), create=False)
+        else:  # staff may redraw regions; sources and sites are for admins
+            cam = services.save_regions(db, camera_id, data.get("regions", []),
+                                        clock=get_clock())
+    except DomainError as exc:
+        return _edit_page(cam, dict(data, id=camera_id), exc.localized(get_lang()), exc.status)
+    flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
+    return redirect(url_for("crowd.cameras"))
+
+
+@bp.post("/crowd/cameras/<camera_id>/delete")
+@role_required("admin")
+def delete_camera(camera_id):
+    services.delete_camera(get_db(), camera_id)
+    flash(("已删除摄像头 " if get_lang() == "zh" else "Deleted camera ") + camera_id)
+    return redirect(url_for("crowd.cameras"))
+
+
+from .cli import register as _register_cli  # noqa: E402
+
+_register_cli(bp.cli)

@@ -1,0 +1,627 @@
+"""Crowd services: cameras, ingest of worker observations, occupancy, alerts, history.
+
+Entry points other domains call: ``site_occupancy(db, site_id, clock)`` and
+``zone_levels(db, clock)``. Everything takes its clock; nothing here reads the wall.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from catalog import services as catalog
+from core.db import immediate
+from core.errors import Conflict, DomainError, NotFound, ValidationError
+
+from . import alerts as rules
+from . import config as checks
+from . import repo
+
+log = logging.getLogger("scenic.crowd")
+
+MONITOR = "crowd-monitor"
+MAX_RAW_PER_CAMERA = 20_000
+LEVEL_RANK = {"unknown": -1, **rules.RANK}
+
+
+# --- settings outside a request ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Policy:
+    """What the monitor does, from the CROWD_* settings (defaults when none are given)."""
+    thresholds: rules.Thresholds = rules.Thresholds()
+    stale_seconds: float = 10.0
+    pause_sales: bool = True
+    pause_sites: tuple = ()
+    raw_retention_minutes: int = 120
+    rollup_retention_days: int = 14
+
+    @classmethod
+    def from_config(cls, cfg) -> "Policy":
+        return cls(rules.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
+                   cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
+                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"])
+
+    def may_pause(self, site_id: str) -> bool:
+        return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
+
+
+def current_policy() -> Policy:
+    """The app's policy inside an app context, else the defaults."""
+    from flask import current_app, has_app_context
+    if has_app_context():
+        return Policy.from_config(current_app.config)
+    return Policy()
+
+
+def _iso(dt) -> str:
+    return dt.isoformat(timespec="seconds")
+
+
+# --- cameras ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Camera:
+    id: str
+    name: str
+    site_id: str
+    zone_id: str | None
+    source: str
+    width: int
+    height: int
+    tile_rows: int
+    tile_cols: int
+    tile_overlap: float
+    full_frame: bool
+    inertia: int
+    enabled: bool
+    created_at: str
+    regions: tuple = ()
+
+    @property
+    def areas(self) -> list[dict]:
+        return [r for r in self.regions if r["kind"] == "area"]
+
+    @property
+    def lines(self) -> list[dict]:
+        return [r for r in self.regions if r["kind"] == "line"]
+
+    @property
+    def source_display(self) -> str:
+        """The source with any password in a URL masked."""
+        src = self.source
+        if "://" in src and "@" in src.split("://", 1)[1].split("/", 1)[0]:
+            scheme, rest = src.split("://", 1)
+            return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return src
+
+    def to_json(self, with_source: bool = True) -> dict:
+        out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
+                                             "height", "tile_rows", "tile_cols", "tile_overlap",
+                                             "full_frame", "inertia", "enabled")}
+        out["regions"] = [dict(r) for r in self.regions]
+        if with_source:
+            out["source"] = self.source
+        else:
+            out["source"] = self.source_display
+        return out
+
+
+def _camera(db, row) -> Camera:
+    regions = tuple({"kind": r["kind"], "name": r["name"], "points": json.loads(r["points_json"]),
+                     "capacity": r["capacity"]} for r in repo.regions(db, row["id"]))
+    return Camera(row["id"], row["name"], row["site_id"], row["zone_id"], row["source"],
+                  row["width"], row["height"], row["tile_rows"], row["tile_cols"],
+                  row["tile_overlap"], bool(row["full_frame"]), row["inertia"],
+                  bool(row["enabled"]), row["created_at"], regions)
+
+
+def list_cameras(db, site_id: str | None = None, enabled_only: bool = False) -> list[Camera]:
+    return [_camera(db, r) for r in repo.cameras(db, site_id, enabled_only)]
+
+
+def get_camera(db, camera_id) -> Camera:
+    """One camera with its regions, or NotFound('unknown_camera')."""
+    row = repo.camera(db, camera_id) if isinstance(camera_id, str) else None
+    if row is None:
+        raise NotFound("unknown_camera", f"There is no camera '{camera_id}'.",
+                       message_zh=f"没有编号为“{camera_id}”的摄像头。")
+    return _camera(db, row)
+
+
+def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
+    """Add or edit a camera (and, if given, its regions) after validating every field."""
+    values = checks.check_camera(data)
+    catalog.get_site(db, values["site_id"])
+    if values["zone_id"] is not None:
+        zone = catalog.get_zone(db, values["zone_id"])
+        if zone.site_id != values["site_id"]:
+            raise ValidationError("zone_not_in_site", "That zone belongs to another site.",
+                                  message_zh="该区域不属于所选景点。",
+                                  details={"field": "zone_id"})
+    regions = None
+    if "regions" in data:
+        regions = checks.check_regions(data["regions"], values["width"], values["height"])
+    at = _iso(clock.now())
+    with immediate(db):
+        existing = repo.camera(db, values["id"])
+        if create and existing is not None:
+            raise Conflict("camera_exists", f"A camera '{values['id']}' already exists.",
+                           message_zh=f"摄像头“{values['id']}”已存在。")
+        if not create and existing is None:
+            raise NotFound("unknown_camera", f"There is no camera '{values['id']}'.",
+                           message_zh=f"没有编号为“{values['id']}”的摄像头。")
+        if create:
+            repo.insert_camera(db, values, at)
+        else:
+            if regions is None:
+                # A smaller frame must not leave old regions outside it.
+                current = [{"kind": r["kind"], "name": r["name"],
+                            "points": json.loads(r["points_json"]), "capacity": r["capacity"]}
+                           for r in repo.regions(db, values["id"])]
+                checks.check_regions(current, values["width"], values["height"])
+            repo.update_camera(db, values, at)
+        if regions is not None:
+            repo.replace_regions(db, values["id"], regions)
+    return get_camera(db, values["id"])
+
+
+def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
+    """Replace a camera's counting areas and lines (validated against its frame)."""
+    cam = get_camera(db, camera_id)
+    checked = checks.check_regions(regions, cam.width, cam.height)
+    with immediate(db):
+        repo.replace_regions(db, camera_id, checked)
+        db.execute("UPDATE crowd_cameras SET updated_at = ? WHERE id = ?",
+                   [_iso(clock.now()), camera_id])
+    return get_camera(db, camera_id)
+
+
+def delete_camera(db, camera_id: str) -> None:
+    get_camera(db, camera_id)
+    with immediate(db):
+        repo.delete_camera(db, camera_id)
+
+
+def worker_config(db) -> dict:
+    """What a worker needs to run every enabled camera (sources included: workers only)."""
+    return {"cameras": [c.to_json() for c in list_cameras(db, enabled_only=True)]}
+
+
+# --- ingest ------------------------------------------------------------------------------
+
+def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dict:
+    """Store one worker observation, update history and heat, then re-evaluate alerts."""
+    policy = policy or current_policy()
+    if not isinstance(data, dict):
+        raise ValidationError("invalid_json", "Send a JSON object.",
+                              message_zh="请求体须为 JSON 对象。")
+    cam = get_camera(db, data.get("camera_id"))
+    if not cam.enabled:
+        raise Conflict("camera_disabled", "This camera is disabled.",
+                       message_zh="该摄像头已停用。")
+    obs = checks.check_observation(data, {a["name"] for a in cam.areas},
+                                   {ln["name"] for ln in cam.lines})
+    now = clock.now()
+    ts, at = now.timestamp(), _iso(now)
+    counted = None
+    if obs.status == "online":
+        counted = sum(obs.areas.values()) if cam.areas else obs.people
+    ins = sum(v["in"] for v in obs.lines.values())
+    outs = sum(v["out"] for v in obs.lines.values())
+    minute = int(ts // 60 * 60)
+    with immediate(db):
+        repo.insert_observation(db, camera_id=cam.id, ts=ts, at=at, status=obs.status,
+                                people=obs.people, counted=counted, areas=obs.areas,
+                                lines=obs.lines, dropped=obs.dropped, fps=obs.fps)
+        if counted is not None:
+            repo.add_rollup(db, camera_id=cam.id, minute=minute, counted=counted, ins=ins,
+                            outs=outs)
+        elif ins or outs:
+            repo.add_crossings_only(db, camera_id=cam.id, minute=minute, ins=ins, outs=outs)
+        repo.upsert_camera_state(db, camera_id=cam.id, status=obs.status, ts=ts, at=at,
+                                 people=obs.people, counted=counted, areas=obs.areas,
+                                 error=obs.error, dropped=obs.dropped, fps=obs.fps, ins=ins,
+                                 outs=outs)
+        if obs.heat:
+            _add_heat(db, cam.id, obs.heat, at)
+        repo.prune_history(db, camera_id=cam.id,
+                           raw_before=ts - policy.raw_retention_minutes * 60,
+                           rollup_before=int(ts - policy.rollup_retention_days * 86400),
+                           max_raw_per_camera=MAX_RAW_PER_CAMERA)
+    if frames is not None and obs.status == "offline":
+        frames.drop(cam.id)
+    evaluate(db, clock, policy)
+    return {"camera_id": cam.id, "status": obs.status, "counted": counted, "at": at}
+
+
+def _add_heat(db, camera_id: str, cells, at: str) -> None:
+    row = repo.heat(db, camera_id)
+    grid = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    for col, r, n in cells:
+        grid[r * checks.HEAT_COLS + col] += n
+    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, at)
+
+
+def heatmap(db, camera_id: str) -> dict:
+    """Accumulated bottom-centre positions on a 32x24 grid (no frames are kept)."""
+    get_camera(db, camera_id)
+    row = repo.heat(db, camera_id)
+    cells = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    return {"camera_id": camera_id, "cols": checks.HEAT_COLS, "rows": checks.HEAT_ROWS,
+            "cells": cells, "max": max(cells) if cells else 0,
+            "updated_at": row["updated_at"] if row else None}
+
+
+# --- occupancy -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CameraReading:
+    camera: Camera
+    status: str            # "online", "offline" (worker says so) or "stale" (silent)
+    counted: int | None    # None whenever the camera cannot see: never a false 0
+    people: int | None
+    areas: dict
+    last_at: str | None
+    error: str
+    fps: float | None
+    dropped: int
+    ins: int
+    outs: int
+
+    @property
+    def fresh(self) -> bool:
+        return self.status == "online"
+
+
+def camera_readings(db, clock, stale_seconds: float) -> list[CameraReading]:
+    now = clock.now().timestamp()
+    states = repo.camera_states(db)
+    out = []
+    for cam in list_cameras(db, enabled_only=True):
+        st = states.get(cam.id)
+        if st is None:
+            out.append(CameraReading(cam, "stale", None, None, {}, None, "no data yet", None, 0,
+                                     0, 0))
+            continue
+        status = st["status"]
+        if status == "online" and now - st["last_ts"] > stale_seconds:
+            status = "stale"
+        fresh = status == "online"
+        out.append(CameraReading(
+            cam, status, st["counted"] if fresh else None, st["people"] if fresh else None,
+            json.loads(st["areas_json"]) if fresh else {}, st["last_at"],
+            st["error"] or ("no observation for %d s" % int(now - st["last_ts"])
+                            if status == "stale" else ""),
+            st["fps"], st["dropped_total"], st["ins_total"], st["outs_total"]))
+    return out
+
+
+@dataclass(frozen=True)
+class ZoneOccupancy:
+    zone_id: str
+    name: dict
+    people: int | None
+    capacity: int
+    ratio: float | None
+    level: str              # normal | notice | warning | critical | unknown
+    stale: bool             # some camera of the zone is not reporting
+
+
+@dataclass(frozen=True)
+class SiteOccupancy:
+    site_id: str
+    people: int | None
+    capacity: int
+    ratio: float | None
+    level: str
+    source: str             # "cameras", "gates", "cameras+gates" or "none"
+    zones: list = field(default_factory=list)
+    camera_people: int | None = None
+    gate_people: int | None = None
+    stale_cameras: int = 0
+
+
+def _ratio(people, capacity):
+    if people is None or not capacity:
+        return None
+    return people / capacity
+
+
+def _level(people, capacity, stored, th) -> str:
+    ratio = _ratio(people, capacity)
+    if ratio is None:
+        return "unknown"
+    if stored is not None:
+        return stored["level"]
+    return rules.raw_level(ratio, th)
+
+
+def _zone_occupancy(db, readings, levels, th) -> dict[str, ZoneOccupancy]:
+    by_zone: dict[str, list[CameraReading]] = {}
+    for rd in readings:
+        if rd.camera.zone_id:
+            by_zone.setdefault(rd.camera.zone_id, []).append(rd)
+    out = {}
+    for site in catalog.list_sites(db):
+        for zone in catalog.list_zones(db, site.id):
+            rds = by_zone.get(zone.id, [])
+            fresh = [r for r in rds if r.fresh]
+            people = sum(r.counted for r in fresh) if fresh else None
+            capacity = catalog.zone_capacity(zone).instant
+            out[zone.id] = ZoneOccupancy(
+                zone.id, zone.name, people, capacity, _ratio(people, capacity),
+                _level(people, capacity, levels.get(("zone", zone.id)), th),
+                stale=len(fresh) < len(rds))
+    return out
+
+
+def zone_levels(db, clock, *, policy: Policy | None = None) -> dict[str, ZoneOccupancy]:
+    """Every catalog zone's occupancy from its cameras; level "unknown" without fresh data."""
+    policy = policy or current_policy()
+    readings = camera_readings(db, clock, policy.stale_seconds)
+    return _zone_occupancy(db, readings, repo.level_states(db), policy.thresholds)
+
+
+def gate_people_inside(db, site_id: str, clock) -> int | None:
+    """The gates' entries-minus-exits figure, or None while the gates domain lacks it."""
+    try:
+        from gates.services import people_inside
+    except ImportError:  # gates/ is built in parallel; until it lands, cameras only
+        return None
+    return people_inside(db, site_id, clock)
+
+
+def _site_occupancy(db, site_id, clock, readings, zones, levels, th) -> SiteOccupancy:
+    site = catalog.get_site(db, site_id)
+    site_zones = [zones[z.id] for z in catalog.list_zones(db, site.id) if z.id in zones]
+    site_cams = [r for r in readings if r.camera.site_id == site.id]
+    fresh = [r for r in site_cams if r.fresh]
+    camera_people = sum(r.counted for r in fresh) if fresh else None
+    gate_people = gate_people_inside(db, site.id, clock)
+    known = [v for v in (camera_people, gate_people) if v is not None]
+    # The more conservative (higher) figure drives alerts.
+    people = max(known) if known else None
+    source = "+".join(n for n, v in (("cameras", camera_people), ("gates", gate_people))
+                      if v is not None) or "none"
+    capacity = catalog.site_capacity(db, site.id).instant
+    return SiteOccupancy(site.id, people, capacity, _ratio(people, capacity),
+                         _level(people, capacity, levels.get(("site", site.id)), th), source,
+                         site_zones, camera_people, gate_people,
+                         stale_cameras=len(site_cams) - len(fresh))
+
+
+def site_occupancy(db, site_id: str, clock, *, policy: Policy | None = None) -> SiteOccupancy:
+    """People in a site now (the higher of cameras and gates), its capacity, ratio and level."""
+    policy = policy or current_policy()
+    readings = camera_readings(db, clock, policy.stale_seconds)
+    levels = repo.level_states(db)
+    zones = _zone_occupancy(db, readings, levels, policy.thresholds)
+    return _site_occupancy(db, site_id, clock, readings, zones, levels, policy.thresholds)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    scope: str
+    target_id: str
+    site_id: str
+    people: int | None
+    capacity: int | None
+
+
+def _targets(db, clock, readings, zones, levels, th) -> tuple[list[Target], list]:
+    targets = []
+    for rd in readings:
+        for area in rd.camera.areas:
+            people = rd.areas.get(area["name"]) if rd.fresh else None
+            targets.append(Target("area", f"{rd.camera.id}/{area['name']}", rd.camera.site_id,
+                                  people, area["capacity"]))
+    for z in zones.values():
+        if z.people is not None or levels.get(("zone", z.zone_id)) is not None:
+            site_id = catalog.get_zone(db, z.zone_id).site_id
+            targets.append(Target("zone", z.zone_id, site_id, z.people, z.capacity))
+    sites = []
+    for site in catalog.list_sites(db):
+        occ = _site_occupancy(db, site.id, clock, readings, zones, levels, th)
+        sites.append(occ)
+        targets.append(Target("site", site.id, site.id, occ.people, occ.capacity))
+    return targets, sites
+
+
+def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
+    """Advance every level (debounce, hysteresis), open/raise/resolve alerts, pause or
+    resume ticket sales, and raise 'camera offline' for silent cameras. Idempotent."""
+    policy = policy or current_policy()
+    th = policy.thresholds
+    now = clock.now()
+    ts, at = now.timestamp(), _iso(now)
+    changes = []
+    with immediate(db):
+        readings = camera_readings(db, clock, policy.stale_seconds)
+        levels = repo.level_states(db)
+        zones = _zone_occupancy(db, readings, levels, th)
+        targets, _sites = _targets(db, clock, readings, zones, levels, th)
+        for t in targets:
+            old_row = levels.get((t.scope, t.target_id))
+            old = rules.LevelState(old_row["level"], old_row["pending"], old_row["pending_since"]) \
+                if old_row else rules.LevelState()
+            paused = bool(old_row["sales_paused"]) if old_row else False
+            new = rules.step(old, _ratio(t.people, t.capacity), ts, th)
+            if new.level != old.level:
+                changes.append({"scope": t.scope, "target_id": t.target_id, "from": old.level,
+                                "to": new.level})
+                _level_alert(db, t, old.level, new.level, at)
+            if t.scope == "site":
+                paused = _sales(db, t.site_id, new.level, paused, t, policy, clock)
+            if old_row is None or new != old or paused != bool(old_row["sales_paused"]):
+                repo.save_level(db, scope=t.scope, target_id=t.target_id, level=new.level,
+                                pending=new.pending, pending_since=new.pending_since,
+                                sales_paused=paused, at=at)
+        for rd in readings:
+            active = repo.active_alert(db, "camera_offline", "camera", rd.camera.id)
+            if rd.fresh and active is not None:
+                repo.resolve_alert(db, active["id"], at)
+                changes.append({"scope": "camera", "target_id": rd.camera.id, "to": "online"})
+            elif not rd.fresh and active is None:
+                since = _camera_silent_since(db, rd)
+                if ts - since > policy.stale_seconds or rd.status == "offline":
+                    repo.open_alert(db, kind="camera_offline", scope="camera",
+                                    target_id=rd.camera.id, site_id=rd.camera.site_id,
+                                    level="warning", people=None, capacity=None, at=at,
+                                    detail=rd.error[:300])
+                    changes.append({"scope": "camera", "target_id": rd.camera.id,
+                                    "to": "offline"})
+    return changes
+
+
+def _camera_silent_since(db, rd: CameraReading) -> float:
+    from datetime import datetime
+    ref = rd.last_at or rd.camera.created_at
+    return datetime.fromisoformat(ref).timestamp()
+
+
+def _level_alert(db, t: Target, old: str, new: str, at: str) -> None:
+    active = repo.active_alert(db, "capacity", t.scope, t.target_id)
+    if new == "normal":
+        if active is not None:
+            repo.resolve_alert(db, active["id"], at)
+        return
+    if active is None:
+        repo.open_alert(db, kind="capacity", scope=t.scope, target_id=t.target_id,
+                        site_id=t.site_id, level=new, people=t.people, capacity=t.capacity,
+                        at=at, detail="")
+    else:
+        # Higher than before needs fresh attention; lower keeps the acknowledgement.
+        repo.raise_alert(db, active["id"], level=new, people=t.people, capacity=t.capacity,
+                         at=at, reopen=rules.RANK[new] > rules.RANK[active["level"]])
+
+
+def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool:
+    want = rules.RANK.get(level, 0) >= rules.RANK["warning"]
+    if want == paused:
+        return paused
+    if want and not policy.may_pause(site_id):
+        return paused
+    try:
+        from ticketing import services as ticketing
+    except ImportError:  # ticketing/ is built in parallel; nothing to pause until it lands
+        log.warning("ticketing.services is missing: cannot pause sales",
+                    extra={"event": "crowd_pause_unavailable"})
+        return paused
+    try:
+        if want:
+            pct = round(100 * t.people / t.capacity) if t.capacity else 0
+            ticketing.pause_sales(db, site_id=site_id, actor=MONITOR, clock=clock,
+                                  reason=f"crowd monitor: {t.people}/{t.capacity} people "
+                                         f"({pct}% of capacity), level {level}")
+        else:
+            ticketing.resume_sales(db, site_id=site_id, actor=MONITOR, clock=clock)
+    except DomainError as exc:
+        log.error("pausing/resuming sales failed: %s", exc.code,
+                  extra={"event": "crowd_pause_failed"})
+        return paused
+    return want
+
+
+def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]:
+    return [dict(r) for r in repo.alerts(db, active_only=active_only, limit=min(limit, 500))]
+
+
+def acknowledge(db, alert_id, *, user, clock) -> dict:
+    """Mark an open alert as seen by a staff member (open -> acknowledged)."""
+    if isinstance(alert_id, bool) or not isinstance(alert_id, int):
+        raise ValidationError("invalid_alert", "alert_id must be a number.",
+                              message_zh="告警编号无效。")
+    with immediate(db):
+        row = repo.alert(db, alert_id)
+        if row is None:
+            raise NotFound("unknown_alert", "There is no such alert.",
+                           message_zh="没有这条告警。")
+        if row["state"] != "open":
+            raise Conflict("alert_not_open", f"This alert is already {row['state']}.",
+                           message_zh="该告警已确认或已解除。")
+        repo.acknowledge_alert(db, alert_id, user.username, _iso(clock.now()))
+    return dict(repo.alert(db, alert_id))
+
+
+# --- history and the dashboard ------------------------------------------------------------
+
+def trend(db, clock, *, site_id: str | None = None, camera_id: str | None = None,
+          window: str = "hour") -> dict:
+    """Counted people per minute (hour) or per 10 minutes (day) from the rollups."""
+    if window not in ("hour", "day"):
+        raise ValidationError("invalid_window", "window is 'hour' or 'day'.",
+                              message_zh="时间范围须为 hour 或 day。")
+    if camera_id is not None:
+        cams = [get_camera(db, camera_id).id]
+    elif site_id is not None:
+        catalog.get_site(db, site_id)
+        cams = [c.id for c in list_cameras(db, site_id)]
+    else:
+        cams = [c.id for c in list_cameras(db)]
+    now = clock.now().timestamp()
+    span, bucket = (3600, 60) if window == "hour" else (86400, 600)
+    start = int((now - span) // bucket * bucket)
+    points: dict[int, dict] = {}
+    per_cam: dict[tuple, list] = {}
+    for r in repo.rollups(db, cams, start):
+        b = r["minute"] // bucket * bucket
+        avg = r["counted_sum"] / r["samples"] if r["samples"] else None
+        key = (b, r["camera_id"])
+        if avg is not None:
+            per_cam.setdefault(key, []).append(avg)
+        p = points.setdefault(b, {"t": b, "ins": 0, "outs": 0, "people": None})
+        p["ins"] += r["ins"]
+        p["outs"] += r["outs"]
+    for (b, _cam), avgs in per_cam.items():
+        p = points[b]
+        p["people"] = (p["people"] or 0) + sum(avgs) / len(avgs)
+    series = [dict(p, people=None if p["people"] is None else round(p["people"], 1))
+              for _, p in sorted(points.items())]
+    return {"window": window, "bucket_seconds": bucket, "start": start, "end": int(now),
+            "points": series}
+
+
+def _zone_json(z: ZoneOccupancy) -> dict:
+    return {"zone_id": z.zone_id, "name": z.name, "people": z.people, "capacity": z.capacity,
+            "ratio": None if z.ratio is None else round(z.ratio, 4), "level": z.level,
+            "stale": z.stale}
+
+
+def dashboard_state(db, clock, *, policy: Policy | None = None) -> dict:
+    """Everything the control room shows, as JSON-ready data."""
+    policy = policy or current_policy()
+    th = policy.thresholds
+    readings = camera_readings(db, clock, policy.stale_seconds)
+    levels = repo.level_states(db)
+    zones = _zone_occupancy(db, readings, levels, th)
+    sites = []
+    for site in catalog.list_sites(db):
+        occ = _site_occupancy(db, site.id, clock, readings, zones, levels, th)
+        sites.append({
+            "site_id": site.id, "name": site.name, "people": occ.people,
+            "capacity": occ.capacity,
+            "ratio": None if occ.ratio is None else round(occ.ratio, 4), "level": occ.level,
+            "source": occ.source, "camera_people": occ.camera_people,
+            "gate_people": occ.gate_people, "stale_cameras": occ.stale_cameras,
+            "sales_paused": bool(levels.get(("site", site.id))
+                                 and levels[("site", site.id)]["sales_paused"]),
+            "zones": [_zone_json(z) for z in occ.zones if z.people is not None or z.stale]})
+    cameras = []
+    for rd in readings:
+        areas = []
+        for a in rd.camera.areas:
+            people = rd.areas.get(a["name"]) if rd.fresh else None
+            lv = levels.get(("area", f"{rd.camera.id}/{a['name']}"))
+            areas.append({"name": a["name"], "people": people, "capacity": a["capacity"],
+                          "level": _level(people, a["capacity"], lv, th)})
+        cameras.append({"camera_id": rd.camera.id, "name": rd.camera.name,
+                        "site_id": rd.camera.site_id, "zone_id": rd.camera.zone_id,
+                        "status": rd.status, "people": rd.people, "counted": rd.counted,
+                        "last_at": rd.last_at, "error": rd.error, "fps": rd.fps,
+                        "dropped": rd.dropped, "ins": rd.ins, "outs": rd.outs, "areas": areas})
+    return {"at": _iso(clock.now()), "sites": sites, "cameras": cameras,
+            "alerts": list_alerts(db, active_only=True, limit=50),
+            "thresholds": {"notice": th.notice, "warning": th.warning, "critical": th.critical}}

@@ -1,0 +1,36 @@
+"""Crowd-monitoring settings (prefix CROWD_); read by core.config.load_config."""
+from core.config import Setting, fraction, positive
+
+
+def _ratio(v):
+    return None if 0 < v <= 2 else "must be above 0 and at most 2 (200% of capacity)"
+
+
+SETTINGS = [
+    Setting("CROWD_NOTICE_RATIO", float, 0.7, "Occupancy/capacity at which a notice opens", _ratio),
+    Setting("CROWD_WARNING_RATIO", float, 0.8,
+            "Occupancy/capacity for a warning (LB/T 034: announce, report, stop selling)", _ratio),
+    Setting("CROWD_CRITICAL_RATIO", float, 1.0, "Occupancy/capacity for a critical alert", _ratio),
+    Setting("CROWD_HYSTERESIS", float, 0.05,
+            "A level clears only below its mark minus this fraction of capacity", fraction),
+    Setting("CROWD_DEBOUNCE_SECONDS", float, 10.0,
+            "A level change must hold this long before it takes effect", lambda v: None if v >= 0
+            else "must be 0 or more"),
+    Setting("CROWD_STALE_SECONDS", float, 10.0,
+            "No observation from a camera for this long raises 'camera offline'", positive),
+    Setting("CROWD_PAUSE_SALES", bool, True,
+            "Pause a site's ticket sales at warning and resume when it clears"),
+    Setting("CROWD_PAUSE_SALES_SITES", list, [],
+            "Sites whose sales the monitor may pause; empty means every site"),
+    Setting("CROWD_RAW_RETENTION_MINUTES", int, 120,
+            "Raw observations kept this long; per-minute rollups keep the history", positive),
+    Setting("CROWD_ROLLUP_RETENTION_DAYS", int, 14, "Per-minute rollups kept this long", positive),
+    Setting("CROWD_SSE_MAX_SECONDS", int, 300,
+            "A dashboard event stream ends after this long (the browser reconnects)", positive),
+    Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",
+            positive),
+    Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
+            positive),
+    Setting("CROWD_STORE_SNAPSHOTS", bool, False,
+            "Keep on-demand snapshots on disk (off: they live only in memory)"),
+]

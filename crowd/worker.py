@@ -1,0 +1,282 @@
+"""The counting worker: capture threads -> batched tiled detection -> ByteTrack ->
+counting rules -> observations posted to the site's ingest API.
+
+A worker is a process with a stop event, started by ``flask --app app crowd worker``,
+never by the web app. It talks to the site only over HTTP with a ``worker`` token, so it
+can run on another machine next to the cameras.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .capture import CameraFeed, OpenCVSource
+from .config import HEAT_COLS, HEAT_ROWS
+from .count import Area, Counter, Line, bottom_centre
+from .detect import TilePlan
+
+log = logging.getLogger("scenic.crowd.worker")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class PostError(Exception):
+    def __init__(self, status: int, code: str, message: str = ""):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code = status, code
+
+
+class Poster(Protocol):
+    def config(self) -> dict: ...
+    def observation(self, payload: dict) -> dict: ...
+    def frame(self, camera_id: str, jpeg: bytes) -> None: ...
+
+
+class HttpPoster:
+    """Talks to the site's ingest API over real HTTP with a bearer token."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 5.0):
+        import requests
+        self.base = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.timeout = timeout
+
+    def _check(self, resp):
+        if resp.status_code >= 300:
+            try:
+                body = resp.json()
+            except ValueError:
+                body = {}
+            raise PostError(resp.status_code, body.get("error", "http_error"),
+                            body.get("message", ""))
+        return resp.json() if resp.content else {}
+
+    def config(self) -> dict:
+        return self._check(self.session.get(f"{self.base}/api/crowd/worker/config",
+                                            timeout=self.timeout))
+
+    def observation(self, payload: dict) -> dict:
+        return self._check(self.session.post(f"{self.base}/api/crowd/observations",
+                                             json=payload, timeout=self.timeout))
+
+    def frame(self, camera_id: str, jpeg: bytes) -> None:
+        self._check(self.session.post(f"{self.base}/api/crowd/cameras/{camera_id}/frame",
+                                      data=jpeg, headers={"Content-Type": "image/jpeg"},
+                                      timeout=self.timeout))
+
+
+def plan_of(spec: dict) -> TilePlan:
+    return TilePlan(spec["tile_rows"], spec["tile_cols"], spec["tile_overlap"],
+                    bool(spec["full_frame"]))
+
+
+@dataclass
+class CameraRun:
+    spec: dict
+    feed: CameraFeed
+    counter: Counter
+    tracker: object
+    plan: TilePlan
+    areas: list
+    lines: list
+    pending_lines: dict = field(default_factory=dict)
+    heat: Tally = field(default_factory=Tally)
+    last_report: float = 0.0
+    last_frame_post: float = 0.0
+    processed: int = 0
+    processed_at_report: int = 0
+    last_tracks: list = field(default_factory=list)
+    last_areas: dict = field(default_factory=dict)
+    last_image: np.ndarray | None = None
+    dropped: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.spec["id"]
+
+
+def default_source_factory(spec: dict) -> Callable:
+    return lambda: OpenCVSource(spec["source"], base_dir=ROOT)
+
+
+class Worker:
+    def __init__(self, cameras: list[dict], detector, poster: Poster, *,
+                 stop: threading.Event, source_factory=default_source_factory,
+                 tracker_factory=None, stale_seconds: float = 5.0, report_every: float = 1.0,
+                 frame_every: float = 0.5, annotate: bool = True, queue_size: int = 2,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.detector = detector
+        self.poster = poster
+        self.stop = stop
+        self.source_factory = source_factory
+        self.tracker_factory = tracker_factory or _default_tracker
+        self.stale_seconds = stale_seconds
+        self.report_every = report_every
+        self.frame_every = frame_every
+        self.annotate = annotate
+        self.queue_size = queue_size
+        self.now = monotonic
+        self.runs: dict[str, CameraRun] = {}
+        for spec in cameras:
+            self.add(spec)
+
+    def add(self, spec: dict) -> CameraRun:
+        areas = [Area(r["name"], tuple(tuple(p) for p in r["points"]))
+                 for r in spec.get("regions", []) if r["kind"] == "area"]
+        lines = [Line(r["name"], tuple(r["points"][0]), tuple(r["points"][1]))
+                 for r in spec.get("regions", []) if r["kind"] == "line"]
+        feed = CameraFeed(spec["id"], self.source_factory(spec), queue_size=self.queue_size,
+                          monotonic=self.now)
+        run = CameraRun(spec, feed, Counter(areas, lines, inertia=spec.get("inertia", 3)),
+                        self.tracker_factory(), plan_of(spec), areas, lines,
+                        pending_lines={ln.name: {"in": 0, "out": 0} for ln in lines},
+                        last_report=self.now())
+        self.runs[spec["id"]] = run
+        return run
+
+    def start(self) -> None:
+        for run in self.runs.values():
+            run.feed.start(self.stop)
+
+    def step(self) -> int:
+        """Process the newest frame of every camera that has one; report those due."""
+        batch = []
+        for run in self.runs.values():
+            item, skipped = None, 0
+            while True:
+                nxt = run.feed.get()
+                if nxt is None:
+                    break
+                if item is not None:
+                    skipped += 1
+                item = nxt
+            run.dropped += skipped
+            if item is not None:
+                batch.append((run, item[1]))
+        if batch:
+            boxes = self.detector.detect_many([f for _, f in batch], [r.plan for r, _ in batch])
+            for (run, frame), dets in zip(batch, boxes):
+                self._count(run, frame, dets)
+        now = self.now()
+        for run in self.runs.values():
+            if now - run.last_report >= self.report_every:
+                self.report(run, now)
+        return len(batch)
+
+    def _count(self, run: CameraRun, frame: np.ndarray, dets: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        tracks = run.tracker.update(dets, (h, w))
+        counts = run.counter.update(tracks)
+        for name, direction in counts.crossings:
+            run.pending_lines[name][direction] += 1
+        for t in tracks:
+            x, y = bottom_centre(t[1:5])
+            col = min(HEAT_COLS - 1, max(0, int(x / w * HEAT_COLS)))
+            row = min(HEAT_ROWS - 1, max(0, int(y / h * HEAT_ROWS)))
+            run.heat[(col, row)] += 1
+        run.last_tracks, run.last_areas = tracks, counts.areas
+        run.processed += 1
+        run.last_image = frame
+
+    def report(self, run: CameraRun, now: float) -> None:
+        elapsed = max(now - run.last_report, 1e-6)
+        fps = (run.processed - run.processed_at_report) / elapsed
+        dropped = run.dropped + run.feed.take_dropped()
+        silent = run.feed.silent_for()
+        if run.processed == 0 and silent <= self.stale_seconds:
+            return  # still starting up: nothing to say yet, and no false "offline"
+        payload = {"camera_id": run.id, "dropped_frames": dropped, "fps": round(fps, 2),
+                   "lines": {k: dict(v) for k, v in run.pending_lines.items() if v["in"] or
+                             v["out"]}}
+        if silent > self.stale_seconds or run.processed == run.processed_at_report and \
+                run.processed == 0:
+            payload["status"] = "offline"
+            payload["error"] = run.feed.stats.error or f"no frame for {silent:.0f} s"
+        else:
+            payload["status"] = "online"
+            payload["people"] = len(run.last_tracks)
+            payload["areas"] = dict(run.last_areas)
+            payload["heat"] = [[c, r, n] for (c, r), n in run.heat.items()]
+        run.last_report = now
+        run.processed_at_report = run.processed
+        run.dropped = 0
+        try:
+            self.poster.observation(payload)
+        except Exception as exc:  # the site may be down: keep counting, retry next report
+            log.warning("posting camera %s failed: %s", run.id, exc,
+                        extra={"event": "crowd_post_failed"})
+            run.dropped += dropped
+            return
+        for v in run.pending_lines.values():
+            v["in"] = v["out"] = 0
+        run.heat.clear()
+        if payload["status"] == "online" and self.annotate and run.last_image is not None \
+                and now - run.last_frame_post >= self.frame_every:
+            self._post_frame(run, now)
+
+    def _post_frame(self, run: CameraRun, now: float) -> None:
+        from .annotate import draw, encode_jpeg
+        run.last_frame_post = now
+        try:
+            img = draw(run.last_image, run.last_tracks, run.areas, run.lines, run.last_areas,
+                       run.counter.totals)
+            self.poster.frame(run.id, encode_jpeg(img))
+        except Exception as exc:  # a lost live view must never stop the counting
+            log.warning("posting frame of %s failed: %s", run.id, exc,
+                        extra={"event": "crowd_frame_failed"})
+
+    def run_forever(self, max_seconds: float | None = None) -> None:
+        self.start()
+        started = self.now()
+        while not self.stop.is_set():
+            if max_seconds is not None and self.now() - started >= max_seconds:
+                break
+            if self.step() == 0:
+                self.stop.wait(0.01)
+        self.stop.set()
+
+
+def _default_tracker():
+    from .track import Tracker
+    return Tracker()
+
+
+def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
+               seconds: float | None = None, annotate: bool = True,
+               stale_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
+    """Fetch the camera list from the site and count until stopped (the CLI's body)."""
+    from .detect import Detector
+    from .models import DEFAULT_TILE_IMGSZ, load_detector_model
+    stop = stop or threading.Event()
+    poster = HttpPoster(base_url, token)
+    cfg = None
+    while cfg is None and not stop.is_set():
+        try:
+            cfg = poster.config()
+        except PostError as exc:
+            if exc.status in (401, 403):
+                raise
+            log.warning("site answered %s; retrying", exc)
+        except Exception as exc:  # the site is not up yet: wait for it
+            log.warning("cannot reach %s (%s); retrying", base_url, type(exc).__name__)
+        if cfg is None:
+            stop.wait(2.0)
+    if cfg is None:
+        return
+    cameras = [c for c in cfg["cameras"] if not camera_ids or c["id"] in camera_ids]
+    if not cameras:
+        log.warning("no enabled cameras to run", extra={"event": "crowd_no_cameras"})
+        return
+    detector = Detector(load_detector_model(backend), tile_imgsz=DEFAULT_TILE_IMGSZ)
+    worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
+                    stale_seconds=stale_seconds)
+    log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
+    worker.run_forever(seconds)
