@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from flask import (Blueprint, current_app, flash, g, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
+                   render_template, request, url_for)
 
 from catalog import services as catalog
 from core.auth import current_user, role_required, token_required
@@ -195,7 +195,9 @@ def create_gate():
                                        direction=request.form.get("direction", ""),
                                        clock=get_clock())
     # The token is shown once, on this response only; it is never stored in the clear.
-    return render_template("gates/token.html", gate=gate, token=token)
+    resp = make_response(render_template("gates/token.html", gate=gate, token=token))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 # --- CLI -----------------------------------------------------------------------
