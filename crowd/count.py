@@ -194,11 +194,16 @@ class Counter:
             tid = int(tid)
             p = bottom_centre((x1, y1, x2, y2))
             st = self.tracks.pop(tid, None)
+            renamed = False
             if st is None:
-                st = self._adopt(p, seen_now) or TrackState(p, self.frame)
+                adopted = self._adopt(p, seen_now)
+                renamed = adopted is not None
+                st = adopted or TrackState(p, self.frame)
             for line in self.lines:
-                anchor, direction = line_step(st.anchors.get(line.name), p, (line.a, line.b),
-                                              self.margin)
+                # The first box under a new id is where the switch happened, often jittered
+                # back across the line: start afresh from it rather than count a crossing.
+                previous = None if renamed else st.anchors.get(line.name)
+                anchor, direction = line_step(previous, p, (line.a, line.b), self.margin)
                 st.anchors[line.name] = anchor
                 if direction and not self._duplicate(line.name, direction, p):
                     crossings.append((line.name, direction))

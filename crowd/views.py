@@ -15,6 +15,7 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from catalog import services as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
@@ -44,6 +45,7 @@ def worker_config():
 
 
 @bp.post("/api/crowd/observations")
+@csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("worker")
 def ingest():
     result = services.ingest(get_db(), json_body(), clock=get_clock(), policy=_policy(),
@@ -52,6 +54,7 @@ def ingest():
 
 
 @bp.post("/api/crowd/cameras/<camera_id>/frame")
+@csrf_exempt  # bearer-token only, as above
 @token_required("worker")
 def post_frame(camera_id):
     services.get_camera(get_db(), camera_id)

@@ -1,0 +1,38 @@
+"""Crowd fixtures: a camera with an area and a line, a worker token, and helpers to post
+observations through the real ingest API."""
+from __future__ import annotations
+
+import pytest
+
+from crowd import services
+
+CAMERA = {
+    "id": "cam-a", "name": "Test camera", "site_id": "kongmiao", "zone_id": "qianyuan",
+    "source": "data/crowd/vtest-clip.mp4", "width": 768, "height": 576,
+    "regions": [
+        {"kind": "area", "name": "path", "capacity": 10,
+         "points": [[0, 100], [768, 100], [768, 576], [0, 576]]},
+        {"kind": "line", "name": "mid", "points": [[300, 330], [300, 130]]},
+    ],
+}
+
+
+@pytest.fixture
+def camera(db, clock):
+    return services.save_camera(db, dict(CAMERA), clock=clock, create=True)
+
+
+@pytest.fixture
+def worker_token(device_token):
+    return device_token("worker")
+
+
+@pytest.fixture
+def post_obs(client, worker_token):
+    def post(payload=None, token=None, **fields):
+        body = {"camera_id": "cam-a", "status": "online", "people": 0, "areas": {"path": 0}}
+        body.update(payload or {})
+        body.update(fields)
+        return client.post("/api/crowd/observations", json=body,
+                           headers={"Authorization": f"Bearer {token or worker_token}"})
+    return post
