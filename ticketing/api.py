@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 
 from catalog import services as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import ValidationError
+from core.errors import Conflict, ValidationError
 from core.web import json_body
 
 from . import orders, services, web
@@ -75,11 +75,23 @@ def _create(body: dict, channel: str, actor: str = ""):
 @csrf_exempt
 def create_order():
     order = _create(json_body(), "online")
-    url = orders.start_payment(get_db(), web.provider(), order.number, get_clock())
     data = web.order_json(order, with_codes=order.status == "paid")
-    if url:
-        data["payment_url"] = url
+    if order.status == "held":
+        # The charge is created when the visitor goes to pay, outside the booking transaction.
+        data["payment_start"] = url_for("ticketing_api.start_payment", number=order.number)
     return jsonify(data), 201
+
+
+@api.post("/api/ticketing/orders/<number>/payment")
+@csrf_exempt
+def start_payment(number):
+    body = json_body(required=False)
+    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    url = orders.start_payment(get_db(), web.provider(), number, get_clock())
+    if url is None:
+        raise Conflict("not_payable", "This order is not awaiting payment.",
+                       message_zh="该订单不在待支付状态。")
+    return jsonify({"checkout_url": url, "reference": url.rstrip("/").rsplit("/", 1)[1]})
 
 
 @api.get("/api/ticketing/orders/<number>")

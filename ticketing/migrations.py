@@ -175,3 +175,13 @@ def seed_products_and_policy(db):
     for site in ("taishan", "daimiao", "kongmiao", "kongfu", "konglin"):
         db.execute("INSERT OR IGNORE INTO tk_policy (site_id, slot_minutes, reserved_share) "
                    "VALUES (?, ?, ?)", [site, defaults.get(site, 60), 0.1])
+
+
+@migrations()
+def holder_lookup_index(db):
+    # Without statistics SQLite preferred the (day, status) index for the one-ticket-per-
+    # holder check and scanned a whole day's tickets; a (document_hash, day, status) index
+    # is the only one that fits that query.
+    db.execute("DROP INDEX IF EXISTS tk_tickets_day")
+    db.execute("DROP INDEX IF EXISTS tk_tickets_holder")
+    db.execute("CREATE INDEX tk_tickets_holder ON tk_tickets(document_hash, day, status)")

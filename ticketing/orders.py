@@ -9,14 +9,14 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from core import pii
-from core.db import immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
 
 from . import codes, repo
 from .identity import age_on, validate_document, validate_resident_id
 from .payments import BadNotification, BadSignature, PaymentProvider
 from .services import (FULL_FARE, MAX_HOLDERS, OrderView, TicketView, _availability, _dt, _iso,
-                       _paused_slots, choose_fare, ensure_slots, get_product, price_for)
+                       _paused_slots, choose_fare, ensure_slots, get_product, price_for,
+                       quota_transaction)
 
 log = logging.getLogger("scenic.ticketing")
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -78,6 +78,7 @@ def prepare_holders(product, holders, day: date, today: date) -> list[dict]:
                        "in this order.", "同一证件在订单中出现了两次。", holder=i)
         seen.add(doc_hash)
         out.append({"name": name, "doc_type": doc_type, "number": number, "doc_hash": doc_hash,
+                    "name_enc": pii.encrypt(name), "number_enc": pii.encrypt(number),
                     "fare_id": fare_id, "proof": proof, "price_fen": price_for(product, fare_id)})
     return out
 
@@ -143,56 +144,85 @@ def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holder
         raise _err(Conflict, "price_mismatch", "The price has changed or was altered; the "
                    "total is computed by the server.", "价格已变化或被篡改，请以系统计算的金额为准。",
                    total_fen=total)
-    if not ensure_slots(db, site_id, day):
+    if repo.slot(db, slot_id) is None and not ensure_slots(db, site_id, day):
         raise _err(ValidationError, "site_closed", "The site is closed on that day.",
                    "该景点当日不开放。")
     req_hash = _request_hash(site_id, day, slot_id, product_id, channel, prepared)
-    with immediate(db):
-        repo.expire_holds(db, _iso(now))
-        if idempotency_key:
-            prior = repo.order_by_key(db, idempotency_key)
-            if prior is not None:
-                if prior["request_hash"] != req_hash:
-                    raise _err(Conflict, "idempotency_conflict", "This idempotency key was used "
-                               "for a different request.", "该幂等键已用于另一请求。")
-                return order_view(db, prior)
-        slot_row = repo.slot(db, slot_id)
-        whole, paused_ids = _paused_slots(db, site_id)
-        _check_slot(db, slot_row, site_id, now, whole, paused_ids)
-        if slot_row["day"] != day.isoformat():
-            raise _err(ValidationError, "slot_not_on_day", "That slot is on another day.",
-                       "该时段不属于所选日期。")
-        avail = _availability(slot_row, repo.slot_counts(db, slot_id), False)
-        left = avail.window_left if channel == "window" else avail.left
-        if left < len(prepared):
-            raise _err(Conflict, "sold_out", "Not enough tickets left in this slot.",
-                       "该时段余票不足。", left=left)
-        for i, h in enumerate(prepared):
-            if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product_mask(product)):
-                raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
-                           "this site on that day.", "该持票人当日已有此景点的门票。", holder=i)
-        paid_now = channel == "window" or total == 0
-        order_id = repo.insert_order(db, {
-            "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
-            "day": day.isoformat(), "channel": channel, "status": "paid" if paid_now else "held",
-            "total_fen": total, "idempotency_key": idempotency_key or None,
-            "request_hash": req_hash, "created_at": _iso(now), "actor": actor[:80],
-            "hold_expires_at": None if paid_now else _iso(now + timedelta(minutes=hold_minutes)),
-            "paid_at": _iso(now) if paid_now else None})
-        valid_from, valid_until = _validity(product, day)
-        for h in prepared:
-            repo.insert_ticket(db, {
-                "order_id": order_id, "product_id": product.id, "fare_id": h["fare_id"],
-                "price_fen": h["price_fen"], "proof_required": int(h["proof"]),
-                "site_id": site_id, "sites_mask": product_mask(product), "slot_id": slot_id,
-                "day": day.isoformat(), "channel": channel,
-                "holder_name_enc": pii.encrypt(h["name"]), "holder_name_masked": pii.mask_name(h["name"]),
-                "document_type": h["doc_type"], "document_hash": h["doc_hash"],
-                "document_enc": pii.encrypt(h["number"]),
-                "document_masked": pii.mask_document(h["number"]),
-                "status": "valid" if paid_now else "pending", "valid_from": valid_from,
-                "valid_until": valid_until, "created_at": _iso(now)})
-        return order_view(db, repo.order_by_id(db, order_id))
+    with quota_transaction(db):
+        made = _hold(db, now, idempotency_key, req_hash, slot_id, site_id, day, channel,
+                     product, prepared, total, hold_minutes, actor)
+    if isinstance(made, int):  # an idempotent repeat: read the stored order back
+        return order_view(db, repo.order_by_id(db, made))
+    return made
+
+
+def _new_order_view(order: dict, tickets: list, slot_row, product) -> OrderView:
+    fares = {f.id: f.name for f in product.fares}
+    start, end = _dt(slot_row["start_at"]), _dt(slot_row["end_at"])
+    views = tuple(TicketView(
+        t["id"], 1, product.id, product.name, t["fare_id"],
+        FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
+        bool(t["proof_required"]), t["status"], t["holder_name_masked"], t["document_type"],
+        t["document_masked"], slot_row["id"], start, end, t["day"], _dt(t["valid_from"]),
+        _dt(t["valid_until"])) for t in tickets)
+    return OrderView(order["number"], order["status"], order["site_id"], order["day"],
+                     order["channel"], order["total_fen"], _dt(order["hold_expires_at"]),
+                     _dt(order["created_at"]), _dt(order["paid_at"]), views)
+
+
+def _hold(db, now, idempotency_key, req_hash, slot_id, site_id, day, channel, product,
+          prepared, total, hold_minutes, actor) -> int:
+    """The quota transaction's body: the new order's view, or the id of the order an
+    idempotency key already made."""
+    repo.expire_holds(db, _iso(now))
+    if idempotency_key:
+        prior = repo.order_by_key(db, idempotency_key)
+        if prior is not None:
+            if prior["request_hash"] != req_hash:
+                raise _err(Conflict, "idempotency_conflict", "This idempotency key was used "
+                           "for a different request.", "该幂等键已用于另一请求。")
+            return prior["id"]
+    slot_row = repo.slot(db, slot_id)
+    whole, paused_ids = _paused_slots(db, site_id)
+    _check_slot(db, slot_row, site_id, now, whole, paused_ids)
+    if slot_row["day"] != day.isoformat():
+        raise _err(ValidationError, "slot_not_on_day", "That slot is on another day.",
+                   "该时段不属于所选日期。")
+    avail = _availability(slot_row, repo.slot_counts(db, slot_id), False)
+    left = avail.window_left if channel == "window" else avail.left
+    if left < len(prepared):
+        raise _err(Conflict, "sold_out", "Not enough tickets left in this slot.",
+                   "该时段余票不足。", left=left)
+    for i, h in enumerate(prepared):
+        if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product_mask(product)):
+            raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
+                       "this site on that day.", "该持票人当日已有此景点的门票。", holder=i)
+    paid_now = channel == "window" or total == 0
+    order = {
+        "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
+        "day": day.isoformat(), "channel": channel, "status": "paid" if paid_now else "held",
+        "total_fen": total, "idempotency_key": idempotency_key or None,
+        "request_hash": req_hash, "created_at": _iso(now), "actor": actor[:80],
+        "hold_expires_at": None if paid_now else _iso(now + timedelta(minutes=hold_minutes)),
+        "paid_at": _iso(now) if paid_now else None}
+    order_id = repo.insert_order(db, order)
+    valid_from, valid_until = _validity(product, day)
+    tickets = []
+    for h in prepared:
+        row = {
+            "order_id": order_id, "product_id": product.id, "fare_id": h["fare_id"],
+            "price_fen": h["price_fen"], "proof_required": int(h["proof"]),
+            "site_id": site_id, "sites_mask": product_mask(product), "slot_id": slot_id,
+            "day": day.isoformat(), "channel": channel,
+            "holder_name_enc": h["name_enc"], "holder_name_masked": pii.mask_name(h["name"]),
+            "document_type": h["doc_type"], "document_hash": h["doc_hash"],
+            "document_enc": h["number_enc"],
+            "document_masked": pii.mask_document(h["number"]),
+            "status": "valid" if paid_now else "pending", "valid_from": valid_from,
+            "valid_until": valid_until, "created_at": _iso(now)}
+        row["id"] = repo.insert_ticket(db, row)
+        tickets.append(row)
+    return _new_order_view(order, tickets, slot_row, product)
 
 
 def product_mask(product) -> int:
@@ -200,15 +230,20 @@ def product_mask(product) -> int:
 
 
 def _new_number() -> str:
-    return "T" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(11))
+    # 32 symbols divide 256 evenly, so byte % 32 is unbiased; one urandom call, 55 bits.
+    return "T" + "".join(NUMBER_ALPHABET[b % 32] for b in secrets.token_bytes(11))
 
 
-def order_view(db, row, payment_url: str | None = None) -> OrderView:
+def order_view(db, row, payment_url: str | None = None, product=None) -> OrderView:
     from .services import get_fare_names, product_names
-    names, fares = product_names(db), get_fare_names(db)
-    tickets = []
+    if product is not None:  # all tickets of a new order share its product
+        names = {product.id: product.name}
+        fares = {f.id: f.name for f in product.fares}
+    else:
+        names, fares = product_names(db), get_fare_names(db)
+    tickets, slots = [], {}
     for t in repo.tickets_of_order(db, row["id"]):
-        slot = repo.slot(db, t["slot_id"])
+        slot = slots.get(t["slot_id"]) or slots.setdefault(t["slot_id"], repo.slot(db, t["slot_id"]))
         tickets.append(TicketView(
             t["id"], t["version"], t["product_id"], names.get(t["product_id"], {}), t["fare_id"],
             FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
@@ -253,7 +288,7 @@ def find_order(db, number: str, last4: str, clock) -> OrderView:
 
 def start_payment(db, provider: PaymentProvider, number: str, clock) -> str | None:
     """The checkout URL for a held order (one charge per order, reused on retry)."""
-    with immediate(db):
+    with quota_transaction(db):
         repo.expire_holds(db, _iso(clock.now()))
         row = repo.order_by_number(db, number)
         if row is None:
@@ -278,16 +313,16 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
     except BadSignature:
         log.warning("payment notification with a bad signature rejected",
                     extra={"event": "payment_bad_signature", "provider": provider.name})
-        with immediate(db):
+        with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_signature", at)
         raise _err(DomainError, "bad_signature", "The notification signature is not valid.",
                    "通知签名无效。")
     except BadNotification:
-        with immediate(db):
+        with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_notification", at)
         raise _err(DomainError, "bad_notification", "The notification is malformed.", "通知格式错误。")
     rejected = None
-    with immediate(db):
+    with quota_transaction(db):
         repo.expire_holds(db, at)
         if repo.event_applied(db, provider.name, note.event_id):
             return "duplicate"
@@ -305,7 +340,7 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
     log.warning("payment notification rejected", extra={"event": "payment_rejected",
                                                         "reason": rejected[0],
                                                         "reference": note.reference})
-    with immediate(db):
+    with quota_transaction(db):
         repo.log_event(db, provider.name, note.event_id, note.reference, note.type, "rejected",
                        rejected[1], at)
     if rejected[0] == "unknown_payment":
@@ -352,7 +387,7 @@ def refund(db, number: str, *, clock, provider: PaymentProvider | None, ticket_i
     """Refund a whole order or some of its tickets before their slot starts; the quota comes
     back and each refunded code is revoked. An unpaid hold is simply cancelled."""
     at = _iso(clock.now())
-    with immediate(db):
+    with quota_transaction(db):
         repo.expire_holds(db, at)
         order = repo.order_by_number(db, number)
         if order is None:
@@ -402,7 +437,7 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: 
     at = _iso(now)
     if not isinstance(slot_id, int) or not isinstance(ticket_id, int):
         raise _err(ValidationError, "bad_slot", "Choose a ticket and a time slot.", "请选择门票和时段。")
-    with immediate(db):
+    with quota_transaction(db):
         repo.expire_holds(db, at)
         order = repo.order_by_number(db, number)
         if order is None:
@@ -459,11 +494,11 @@ def sandbox_complete(db, provider, reference: str, succeeded: bool, clock) -> st
     kind = "payment.succeeded" if succeeded else "payment.failed"
     body, signature = provider.notification(reference, kind, pay["amount_fen"])
     event_id = json.loads(body)["event_id"]
-    with immediate(db):
+    with quota_transaction(db):
         repo.add_outbox(db, event_id, body.decode(), signature, _iso(clock.now()))
     from .payments import SIGNATURE_HEADER
     outcome = handle_notification(db, provider, body, {SIGNATURE_HEADER: signature}, clock)
-    with immediate(db):
+    with quota_transaction(db):
         repo.mark_outbox_event(db, event_id, _iso(clock.now()))
     return outcome
 

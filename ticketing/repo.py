@@ -128,8 +128,11 @@ def pause_log(db, site_id: str, limit: int = 20):
 # --- holds, orders, tickets ---------------------------------------------------------------
 
 def expire_holds(db, now: str) -> int:
-    db.execute("UPDATE tk_tickets SET status = 'expired' WHERE status = 'pending' AND order_id IN"
-               " (SELECT id FROM tk_orders WHERE status = 'held' AND hold_expires_at <= ?)", [now])
+    n = db.execute("UPDATE tk_tickets SET status = 'expired' WHERE status = 'pending' AND order_id"
+                   " IN (SELECT id FROM tk_orders WHERE status = 'held' AND hold_expires_at <= ?)",
+                   [now]).rowcount
+    if n == 0:  # a held order always has pending tickets, so none lapsed
+        return 0
     return db.execute("UPDATE tk_orders SET status = 'expired' WHERE status = 'held'"
                       " AND hold_expires_at <= ?", [now]).rowcount
 

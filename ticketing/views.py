@@ -95,16 +95,23 @@ def order_page(number):
     key = web.private_key()
     qrs = {tk.id: Markup(qr.svg(services.code_for(db, tk.id, key)))
            for tk in order.tickets if tk.status == "valid"}
-    pay_url = orders.start_payment(db, web.provider(), number, clock) if order.status == "held" else None
     rebook_slots = []
     if order.status == "paid":
         today = clock.now().date()
         for i in range(web.settings()["days_ahead"]):
             rebook_slots += [s for s in services.availability(db, order.site_id, today + timedelta(days=i), clock)
                              if s.left and not s.paused]
-    return render_template("ticketing/order.html", order=order, qrs=qrs, pay_url=pay_url,
+    return render_template("ticketing/order.html", order=order, qrs=qrs,
                            rebook_slots=rebook_slots[:60], now=clock.now(),
                            site=catalog.get_site(db, order.site_id))
+
+
+@bp.post("/tickets/orders/<number>/pay")
+def pay(number):
+    if _owned_order(number) is None:
+        return redirect(url_for("ticketing.find_order"))
+    url = orders.start_payment(get_db(), web.provider(), number, get_clock())
+    return redirect(url or url_for("ticketing.order_page", number=number))
 
 
 @bp.get("/tickets/orders/<number>/tickets/<int:ticket_id>.png")

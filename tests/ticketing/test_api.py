@@ -42,12 +42,16 @@ def test_book_pay_scan_codes_over_the_api(client, app):
                   idempotency_key="abc-12345678")
     assert resp.status_code == 201, resp.get_json()
     order = resp.get_json()
-    assert order["status"] == "held" and order["payment_url"].startswith("/ticketing/sandbox/pay/")
+    assert order["status"] == "held"
+    assert client.post(order["payment_start"], json={"last4": "0000"}).status_code == 404
+    pay = client.post(order["payment_start"], json={"last4": number[-4:]}).get_json()
+    assert pay["checkout_url"].startswith("/ticketing/sandbox/pay/")
     assert number not in json.dumps(order) and order["tickets"][0]["document"].endswith(number[-4:])
     again = _order(client, [holder(document_number=number)], idempotency_key="abc-12345678")
     assert again.get_json()["number"] == order["number"]
-    ref = order["payment_url"].rsplit("/", 1)[1]
+    ref = pay["reference"]
     assert client.post(f"/api/ticketing/sandbox/pay/{ref}", json={}).get_json()["outcome"] == "applied"
+    assert client.post(order["payment_start"], json={"last4": number[-4:]}).get_json()["error"] == "not_payable"
     got = client.get(f"/api/ticketing/orders/{order['number']}",
                      headers={"X-Holder-Last4": number[-4:]}).get_json()
     assert got["status"] == "paid"
@@ -63,8 +67,9 @@ def test_book_pay_scan_codes_over_the_api(client, app):
 
 
 def test_webhook_rejects_bad_signature_and_accepts_duplicates(client, app):
-    order = _order(client).get_json()
-    ref = order["payment_url"].rsplit("/", 1)[1]
+    h = holder()
+    order = _order(client, [h]).get_json()
+    ref = client.post(order["payment_start"], json={"last4": h["document_number"][-4:]}).get_json()["reference"]
     body = json.dumps({"event_id": "EV1", "type": "payment.succeeded", "reference": ref,
                        "amount_fen": 8000}).encode()
     bad = client.post("/api/ticketing/payments/sandbox/notify", data=body,
