@@ -1,3 +1,384 @@
-from flask import Blueprint
+"""Guide routes: visitor pages, narration audio, the question APIs and the staff
+content admin. Views parse input, call one service and render (house rule 1)."""
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import click
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
+                   request, send_file, url_for)
+
+from catalog import services as catalog
+from core.auth import current_user, role_required
+from core.clock import get_clock
+from core.csrf import csrf_exempt
+from core.db import connect, get_db
+from core.errors import DomainError, NotFound, ValidationError
+from core.i18n import get_lang, t
+
+from . import live, route, services
+from .ratelimit import RateLimiter
 
 bp = Blueprint("guide", __name__)
+_setup_lock = threading.Lock()
+
+
+# --- helpers -----------------------------------------------------------------
+
+def audio_dir() -> Path:
+    configured = current_app.config.get("GUIDE_AUDIO_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "guide-audio"
+
+
+def _limiter(name: str, setting: str) -> RateLimiter:
+    key = f"guide.{name}"
+    with _setup_lock:
+        lim = current_app.extensions.get(key)
+        if lim is None or lim.per_minute != current_app.config[setting]:
+            lim = current_app.extensions[key] = RateLimiter(current_app.config[setting])
+    return lim
+
+
+def _voice_slots() -> threading.BoundedSemaphore:
+    with _setup_lock:
+        sem = current_app.extensions.get("guide.voice_slots")
+        if sem is None:
+            sem = current_app.extensions["guide.voice_slots"] = threading.BoundedSemaphore(
+                current_app.config["GUIDE_VOICE_CONCURRENCY"])
+    return sem
+
+
+def _rate_limit(name: str, setting: str) -> None:
+    _limiter(name, setting).hit(request.remote_addr or "?", get_clock().now().timestamp())
+
+
+def _threads() -> int:
+    return current_app.config["GUIDE_THREADS"]
+
+
+def _threshold():
+    return current_app.config["GUIDE_ANSWER_THRESHOLD"] or None
+
+
+def _answer_json(ans, **extra) -> dict:
+    key = services.answer_audio_key(ans, audio_dir(), current_app.config["GUIDE_ANSWER_AUDIO_KEEP"])
+    body = {"answer": ans.text, "sources": ans.sources,
+            "audio_url": url_for("guide.answer_audio", key=key), "lang": ans.lang,
+            "kind": ans.kind}
+    for s in body["sources"]:
+        site = services.get_poi(get_db(), s["poi"]).site_id
+        s["url"] = url_for("guide.poi_page", site_id=site, poi_id=s["poi"], lang=ans.lang)
+    body.update(extra)
+    return body
+
+
+def _site_context(site_id: str):
+    db = get_db()
+    site = catalog.get_site(db, site_id)
+    pois = services.list_pois(db, site_id)
+    return db, site, pois
+
+
+def _route_points(pois, width=320, height=320):
+    xy = route.project([(p.lat, p.lon) for p in pois], width, height)
+    return [{"poi": p, "x": x, "y": y} for p, (x, y) in zip(pois, xy)]
+
+
+# --- visitor pages -------------------------------------------------------------
+
+@bp.get("/guide/")
+def index():
+    db = get_db()
+    return render_template("guide/index.html", sites=catalog.list_sites(db),
+                           areas=catalog.list_areas(db))
+
+
+@bp.get("/guide/<site_id>")
+def site_page(site_id):
+    db, site, pois = _site_context(site_id)
+    clock = get_clock()
+    levels = services.poi_levels(db, pois, clock)
+    return render_template("guide/site.html", site=site, pois=pois,
+                           tours=services.list_tours(db, site_id), levels=levels,
+                           points=_route_points(pois),
+                           quiet=services.less_crowded(db, site_id, clock),
+                           near_accuracy=current_app.config["GUIDE_NEAR_ACCURACY_M"])
+
+
+@bp.get("/guide/<site_id>/tours/<tour_id>")
+def tour_page(site_id, tour_id):
+    db, site, _pois = _site_context(site_id)
+    tour = services.get_tour(db, tour_id)
+    if site_id != tour.site_id and site_id not in tour.sites:
+        raise NotFound("unknown_tour", "That tour is not part of this site.",
+                       message_zh="该线路不属于本景点。")
+    stops = [s.poi for s in tour.stops]
+    return render_template("guide/tour.html", site=site, tour=tour,
+                           levels=services.poi_levels(db, stops, get_clock()),
+                           points=_route_points(stops))
+
+
+@bp.get("/guide/<site_id>/poi/<poi_id>")
+def poi_page(site_id, poi_id):
+    db, site, pois = _site_context(site_id)
+    poi = services.get_poi(db, poi_id)
+    if poi.site_id != site.id:
+        return redirect(url_for("guide.poi_page", site_id=poi.site_id, poi_id=poi.id,
+                                lang=get_lang()))
+    clock = get_clock()
+    tour = None
+    prev_poi = next_poi = None
+    tour_id = request.args.get("tour")
+    if tour_id:
+        tour = services.get_tour(db, tour_id)
+        ids = [s.poi.id for s in tour.stops]
+        if poi.id in ids:
+            i = ids.index(poi.id)
+            prev_poi = tour.stops[i - 1] if i > 0 else None
+            next_poi = tour.stops[i + 1] if i + 1 < len(ids) else None
+        else:
+            tour = None
+    lang = get_lang()
+    recs = services.recordings(db)
+    sources = services.content.sources(db)
+    return render_template(
+        "guide/poi.html", site=site, poi=poi, tour=tour, prev_stop=prev_poi, next_stop=next_poi,
+        level=services.poi_levels(db, [poi], clock)[poi.id],
+        quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id)][:3],
+        human=(poi.id, lang) in recs, cited=[sources[s] for s in poi.sources if s in sources],
+        versions={k: services.narration_version(poi, lang, k, db) for k in services.KINDS},
+        points=_route_points(pois))
+
+
+@bp.get("/guide/<site_id>/n/<int:number>")
+def by_number(site_id, number):
+    db = get_db()
+    site = catalog.get_site(db, site_id)
+    poi = services.content.poi_by_number(db, site.id, number)
+    return redirect(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=get_lang()))
+
+
+@bp.get("/guide/<site_id>/go")
+def go_number(site_id):
+    raw = (request.args.get("number") or "").strip()
+    if not raw.isdigit() or not 0 < int(raw) < 10000:
+        raise ValidationError("bad_number", "Enter the number printed on the signpost.",
+                              message_zh="请输入路牌上印的编号。")
+    return by_number(site_id, int(raw))
+
+
+@bp.get("/guide/<site_id>/poi/<poi_id>/qr.svg")
+def signpost_qr(site_id, poi_id):
+    import qrcode
+    import qrcode.image.svg
+    poi = services.get_poi(get_db(), poi_id)
+    target = url_for("guide.by_number", site_id=poi.site_id, number=poi.number, _external=True)
+    img = qrcode.make(target, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
+    buf = io.BytesIO()
+    img.save(buf)
+    return Response(buf.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+# --- audio ---------------------------------------------------------------------
+
+@bp.get("/guide/audio/<poi_id>/<lang>/<kind>")
+def narration_audio(poi_id, lang, kind):
+    path, mime = services.narration_file(get_db(), poi_id=poi_id, lang=lang, kind=kind,
+                                         audio_dir=audio_dir())
+    resp = send_file(path, mimetype=mime, conditional=True, max_age=3600)
+    return resp
+
+
+@bp.get("/guide/answer-audio/<key>.wav")
+def answer_audio(key):
+    path = services.answer_audio_file(key, audio_dir())
+    return send_file(path, mimetype="audio/wav", conditional=True, max_age=3600)
+
+
+# --- offline pack ----------------------------------------------------------------
+
+@bp.get("/guide/sw.js")
+def service_worker():
+    resp = current_app.send_static_file("guide/sw.js")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.headers["Service-Worker-Allowed"] = "/guide/"
+    return resp
+
+
+@bp.get("/guide/<site_id>/offline.json")
+def offline_manifest(site_id):
+    db, site, pois = _site_context(site_id)
+    lang = get_lang()
+    urls = [url_for("guide.site_page", site_id=site.id, lang=lang),
+            url_for("static", filename="css/site.css"),
+            url_for("static", filename="guide/guide.css"),
+            url_for("static", filename="guide/guide.js")]
+    for tour in services.list_tours(db, site.id):
+        urls.append(url_for("guide.tour_page", site_id=site.id, tour_id=tour.id, lang=lang))
+        for stop in tour.stops:
+            if stop.poi.site_id == site.id:
+                urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=stop.poi.id,
+                                    lang=lang, tour=tour.id))
+    for poi in pois:
+        urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
+        for kind in services.KINDS:
+            urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=kind,
+                                v=services.narration_version(poi, lang, kind, db)))
+    version = services.repo.content_version(db)
+    return jsonify({"site": site.id, "lang": lang, "cache": f"guide-{site.id}-{lang}",
+                    "version": version, "urls": list(dict.fromkeys(urls))})
+
+
+# --- APIs ------------------------------------------------------------------------
+
+@bp.post("/api/guide/ask")
+@csrf_exempt
+def api_ask():
+    from core.web import json_body
+    _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
+    body = json_body()
+    ans = services.ask(get_db(), site_id=body.get("site"), question=body.get("question"),
+                       lang=body.get("lang"), clock=get_clock(), threshold=_threshold(),
+                       threads=_threads())
+    return jsonify(_answer_json(ans))
+
+
+@bp.post("/api/guide/ask-voice")
+@csrf_exempt
+def api_ask_voice():
+    _rate_limit("voice", "GUIDE_VOICE_PER_MINUTE")
+    upload = request.files.get("audio")
+    if upload is None:
+        raise ValidationError("audio_required", "Attach the recording as 'audio'.",
+                              message_zh="请附上录音（字段 audio）。")
+    cfg = current_app.config
+    data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
+    slots = _voice_slots()
+    if not slots.acquire(timeout=15):
+        raise DomainError("busy", "The guide is busy; try again in a moment, or type.", 503,
+                          message_zh="导游正忙，请稍后再试或输入文字。")
+    try:
+        ans, transcript = services.ask_voice(
+            get_db(), site_id=request.form.get("site"), audio=data,
+            lang=request.form.get("lang") or None, clock=get_clock(),
+            max_bytes=cfg["GUIDE_MAX_AUDIO_BYTES"], max_seconds=cfg["GUIDE_MAX_AUDIO_SECONDS"],
+            threads=_threads(), threshold=_threshold())
+    finally:
+        slots.release()
+    return jsonify(_answer_json(ans, transcript=transcript.text))
+
+
+@bp.get("/api/guide/sites/<site_id>/pois")
+def api_pois(site_id):
+    db, site, pois = _site_context(site_id)
+    levels = services.poi_levels(db, pois, get_clock())
+    return jsonify({"site": site.id, "pois": [
+        dict(services.poi_json(p), level=levels[p.id],
+             url=url_for("guide.poi_page", site_id=site.id, poi_id=p.id)) for p in pois]})
+
+
+@bp.get("/api/guide/near")
+def api_near():
+    a = request.args
+    return jsonify(services.near(get_db(), site_id=a.get("site"), lat=a.get("lat"),
+                                 lon=a.get("lon"), accuracy=a.get("accuracy"),
+                                 max_accuracy=current_app.config["GUIDE_NEAR_ACCURACY_M"]))
+
+
+# --- staff admin -------------------------------------------------------------------
+
+@bp.get("/admin/guide")
+@role_required("staff")
+def admin_pois():
+    db = get_db()
+    return render_template("guide/admin_pois.html", pois=services.list_pois(db),
+                           sites={s.id: s for s in catalog.list_sites(db)},
+                           recs=services.recordings(db), log=services.edit_log(db))
+
+
+@bp.route("/admin/guide/poi/<poi_id>", methods=["GET", "POST"])
+@role_required("staff")
+def admin_poi_edit(poi_id):
+    db = get_db()
+    poi = services.get_poi(db, poi_id)
+    error = None
+    form = None
+    if request.method == "POST":
+        try:
+            updated = services.update_poi(db, poi.id, request.form, user=current_user(),
+                                          clock=get_clock())
+        except ValidationError as exc:
+            error, form = exc.localized(get_lang()), request.form
+        else:
+            flash(t("guide.admin.saved") if updated != poi else t("guide.admin.unchanged"))
+            return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
+    return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
+                           zones=catalog.list_zones(db, poi.site_id),
+                           recs=services.recordings(db)), (400 if error else 200)
+
+
+@bp.post("/admin/guide/poi/<poi_id>/recording")
+@role_required("staff")
+def admin_recording_upload(poi_id):
+    upload = request.files.get("audio")
+    if upload is None:
+        raise ValidationError("audio_required", "Choose an audio file.", message_zh="请选择音频文件。")
+    limit = current_app.config["GUIDE_MAX_RECORDING_BYTES"]
+    services.save_recording(get_db(), poi_id=poi_id, lang=request.form.get("lang"),
+                            data=upload.stream.read(limit + 1), filename=upload.filename or "",
+                            user=current_user(), clock=get_clock(), audio_dir=audio_dir(),
+                            max_bytes=limit)
+    flash(t("guide.admin.uploaded"))
+    return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
+
+
+@bp.post("/admin/guide/poi/<poi_id>/recording/<lang>/delete")
+@role_required("staff")
+def admin_recording_delete(poi_id, lang):
+    services.delete_recording(get_db(), poi_id=poi_id, lang=lang, user=current_user(),
+                              clock=get_clock(), audio_dir=audio_dir())
+    flash(t("guide.admin.removed"))
+    return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
+
+
+# --- CLI: flask --app app guide load | audio ----------------------------------------
+
+def _cli_db():
+    return connect(current_app.config["DATABASE"], current_app.config["DB_BUSY_TIMEOUT_MS"])
+
+
+@bp.cli.command("load")
+@click.option("--force", is_flag=True, help="Overwrite staff edits with the data files.")
+def load_command(force):
+    """Load POIs, tours and sources from data/guide/ (keeps staff edits unless --force)."""
+    db = _cli_db()
+    try:
+        result = services.load_content(db, clock=current_app.extensions["scenic.clock"],
+                                       force=force)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.conn.close()
+    click.echo("guide content: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+
+
+@bp.cli.command("audio")
+@click.option("--site", default=None, help="Only this site.")
+def audio_command(site):
+    """Pre-generate every narration's audio (skips what is cached)."""
+    db = _cli_db()
+    folder = Path(current_app.config.get("GUIDE_AUDIO_DIR") or
+                  Path(current_app.instance_path) / "guide-audio")
+    try:
+        result = services.pregenerate(
+            db, folder, site, progress=lambda p, lang, kind: click.echo(f"  {p} {lang} {kind}"))
+    finally:
+        db.conn.close()
+    click.echo(f"narration audio in {folder}: generated {result['generated']}, "
+               f"already cached {result['cached']}")
+
+
+__all__ = ["bp", "live"]

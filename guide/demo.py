@@ -1,0 +1,16 @@
+"""Demo data for the guide: load the content files into the tables (idempotent;
+staff edits are kept). Narration audio is generated lazily or by
+``flask --app app guide audio``."""
+from __future__ import annotations
+
+
+def seed(app, db, credentials) -> None:
+    from .content import DATA_DIR, load_content
+    if not (DATA_DIR / "pois.json").exists():
+        return
+    result = load_content(db, clock=app.extensions["scenic.clock"])
+    print(f"guide content: {result}")
+
+
+def processes(app) -> list[list[str]]:
+    return []
