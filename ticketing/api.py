@@ -193,6 +193,17 @@ def staff_resume():
     return jsonify({"ok": True, "paused": services.is_paused(get_db(), str(body.get("site_id")))})
 
 
+@api.post("/api/ticketing/staff/slots/<int:slot_id>/quota")
+@role_required("staff")
+def staff_quota(slot_id):
+    body = json_body()
+    services.set_slot_quota(get_db(), slot_id,
+                            quota=web.parse_int(body.get("quota"), "bad_quota", "a quota"),
+                            window_quota=web.parse_int(body.get("window_quota"), "bad_quota", "a quota"),
+                            clock=get_clock(), actor=f"staff:{current_user().username}")
+    return jsonify({"ok": True})
+
+
 @api.post("/api/ticketing/staff/window-sale")
 @role_required("staff")
 def staff_window_sale():

@@ -75,6 +75,11 @@ def insert_slot(db, site_id, day, seq, start_at, end_at, quota, window_quota) ->
                [site_id, day, seq, start_at, end_at, quota, window_quota])
 
 
+def set_slot_quota(db, slot_id: int, quota: int, window_quota: int) -> None:
+    db.execute("UPDATE tk_slots SET quota = ?, window_quota = ? WHERE id = ?",
+               [quota, window_quota, slot_id])
+
+
 def slot(db, slot_id: int):
     return db.execute("SELECT * FROM tk_slots WHERE id = ?", [slot_id]).fetchone()
 

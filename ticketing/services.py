@@ -385,6 +385,8 @@ def availability(db, site_id: str, day: date, clock) -> list[SlotAvailability]:
     """Per slot of a site's day: quota, sold, held, left (online) and whether paused."""
     catalog.get_site(db, site_id)
     rows = ensure_slots(db, site_id, day)
+    if rows and sum(r["quota"] + r["window_quota"] for r in rows) > catalog.site_capacity(db, site_id).daily:
+        rows = _fit_to_capacity(db, site_id, day)
     whole, slots = _paused_slots(db, site_id)
     counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
     now = clock.now()
@@ -395,6 +397,50 @@ def availability(db, site_id: str, day: date, clock) -> list[SlotAvailability]:
             a = SlotAvailability(**{**a.__dict__, "left": 0, "window_left": 0})
         out.append(a)
     return out
+
+
+def _fit_to_capacity(db, site_id: str, day: date) -> list:
+    """Shrink a day's quotas after its daily capacity was lowered: proportionally, but never
+    below what is already sold or held in a slot."""
+    with quota_transaction(db):
+        rows = repo.slots_of_day(db, site_id, day.isoformat())
+        daily = catalog.site_capacity(db, site_id).daily
+        total = sum(r["quota"] + r["window_quota"] for r in rows)
+        if total <= daily:
+            return rows
+        counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
+        for r in rows:
+            t = _tally(counts, r["id"])
+            online = max(t["online_valid"] + t["online_pending"], r["quota"] * daily // total)
+            window = max(t["window"], r["window_quota"] * daily // total)
+            repo.set_slot_quota(db, r["id"], online, window)
+        return repo.slots_of_day(db, site_id, day.isoformat())
+
+
+def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock, actor: str) -> None:
+    """Staff change of one slot's online and window quotas; the day stays within the site's
+    daily capacity and a quota never drops below what is sold or held."""
+    for v in (quota, window_quota):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValidationError("bad_quota", "A quota is a whole number, 0 or more.",
+                                  message_zh="配额须为不小于 0 的整数。")
+    with quota_transaction(db):
+        row = repo.slot(db, slot_id)
+        if row is None:
+            raise NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
+        rows = repo.slots_of_day(db, row["site_id"], row["day"])
+        others = sum(r["quota"] + r["window_quota"] for r in rows if r["id"] != slot_id)
+        daily = catalog.site_capacity(db, row["site_id"]).daily
+        if others + quota + window_quota > daily:
+            raise ValidationError("over_capacity", f"The day's quotas would exceed the daily "
+                                  f"capacity of {daily}.",
+                                  message_zh=f"当日配额合计将超过日最大承载量 {daily}。")
+        a = _availability(row, repo.slot_counts(db, slot_id), False)
+        if quota < a.sold + a.held or quota + window_quota < a.sold + a.held + a.window_sold:
+            raise ValidationError("below_sold", "A quota cannot go below the tickets already "
+                                  "sold or held.", message_zh="配额不能低于已售和锁定的票数。")
+        repo.set_slot_quota(db, slot_id, quota, window_quota)
+        log.info("slot quota changed", extra={"event": "slot_quota_changed", "actor": actor})
 
 
 def calendar(db, site_id: str, clock, days: int = 7) -> list[dict]:

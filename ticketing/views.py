@@ -242,6 +242,18 @@ def staff_window_sale():
     return redirect(url_for("ticketing.order_page", number=order.number))
 
 
+@bp.post("/staff/tickets/quota")
+@role_required("staff")
+def staff_quota():
+    f = request.form
+    services.set_slot_quota(get_db(), web.parse_int(f.get("slot_id"), "unknown_slot", "a slot"),
+                            quota=web.parse_int(f.get("quota"), "bad_quota", "a quota"),
+                            window_quota=web.parse_int(f.get("window_quota"), "bad_quota", "a quota"),
+                            clock=get_clock(), actor=_actor())
+    flash(t("ticketing.saved"))
+    return _back(f.get("site_id"), f.get("date"))
+
+
 @bp.post("/staff/tickets/policy")
 @role_required("staff")
 def staff_policy():

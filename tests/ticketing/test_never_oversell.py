@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 def _small_slot(db, clock, site, quota, day=None):
     day = day or clock.now().date().replace(day=16)
     slot = services.availability(db, site, day, clock)[3]
-    db.execute("UPDATE tk_slots SET quota = ? WHERE id = ?", [quota, slot.slot_id])
+    services.set_slot_quota(db, slot.slot_id, quota=quota, window_quota=slot.window_quota,
+                            clock=clock, actor="test")
     return day, slot.slot_id
 
 
@@ -61,7 +62,7 @@ def test_threads_never_oversell(app, db, clock, ctx):
     assert a.sold + a.held == a.quota == 15 and a.left == 0
 
 
-def test_processes_through_a_real_server_never_oversell(app, db, clock, live_server):
+def test_processes_through_a_real_server_never_oversell(app, db, clock, ctx, live_server):
     day, slot_id = _small_slot(db, clock, "konglin", 25)
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{HERE}")
     procs = [subprocess.Popen([sys.executable, "-m", "race_client", live_server, "konglin",

@@ -99,7 +99,8 @@ def test_idempotency_key_returns_the_same_order(db, clock, ctx, book):
 def test_sold_out_and_paused(db, clock, ctx, book, today):
     slots = services.availability(db, "konglin", today, clock)
     slot = next(s for s in slots if s.left)
-    db.execute("UPDATE tk_slots SET quota = 2 WHERE id = ?", [slot.slot_id])
+    services.set_slot_quota(db, slot.slot_id, quota=2, window_quota=slot.window_quota,
+                            clock=clock, actor="test")
     idx = slots.index(slot)
     book(site="konglin", slot_index=idx, holders=[holder(), holder()])
     assert _code(book, site="konglin", slot_index=idx) == "sold_out"
@@ -205,3 +206,36 @@ def test_gate_views_and_codes(app, db, clock, ctx, book, provider, today):
     claim = codes.decode(services.code_for(db, t.id, key), services.ticket_signing_public_key(app))
     assert claim.ticket_id == t.id and claim.sites == ("taishan", "daimiao")
     assert services.ticket_for_gate(db, 999999) is None
+
+
+def test_holds_lapse_inside_the_next_quota_transaction(db, clock, ctx, book, today):
+    slots = services.availability(db, "kongfu", today, clock)
+    idx = next(i for i, s in enumerate(slots) if s.left)
+    services.set_slot_quota(db, slots[idx].slot_id, quota=2, window_quota=0, clock=clock, actor="t")
+    book(site="kongfu", slot_index=idx, holders=[holder(), holder()], hold_minutes=10)
+    assert _code(book, site="kongfu", slot_index=idx) == "sold_out"
+    clock.advance(minutes=11)  # nobody runs expire-holds: the next booking releases them
+    assert book(site="kongfu", slot_index=idx).status == "held"
+
+
+def test_expire_holds_command(app, db, clock, ctx, book):
+    book(hold_minutes=1)
+    clock.advance(minutes=2)
+    result = app.test_cli_runner().invoke(args=["ticketing", "expire-holds"])
+    assert result.exit_code == 0 and "expired holds: 1" in result.output
+
+
+def test_slot_quotas_stay_within_daily_capacity(db, clock, ctx, make_user, today):
+    from catalog.services import adjust_capacity
+    day = today + timedelta(days=1)
+    slots = services.availability(db, "konglin", day, clock)
+    s = slots[0]
+    assert _code(services.set_slot_quota, db, s.slot_id, quota=s.quota + 1,
+                 window_quota=s.window_quota, clock=clock, actor="t") == "over_capacity"
+    assert _code(services.set_slot_quota, db, s.slot_id, quota=-1, window_quota=0,
+                 clock=clock, actor="t") == "bad_quota"
+    adjust_capacity(db, kind="site", target_id="konglin", field="daily", value=5000,
+                    reason="storm", user=make_user("admin"), clock=clock)
+    shrunk = services.availability(db, "konglin", day, clock)
+    assert sum(x.quota + x.window_quota for x in shrunk) <= 5000
+    assert sum(x.quota for x in shrunk) > 0
