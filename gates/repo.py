@@ -45,10 +45,6 @@ def insert_scan(db, **row) -> int:
     return cur.lastrowid
 
 
-def set_scan_response(db, scan_id, response_json) -> None:
-    db.execute("UPDATE gate_scans SET response_json = ? WHERE id = ?", [response_json, scan_id])
-
-
 def denied_scans(db, *, site_id=None, limit=200):
     sql = ("SELECT s.*, g.name AS gate_name FROM gate_scans s JOIN gates g ON g.id = s.gate_id "
            "WHERE s.result = 'deny'")
@@ -90,12 +86,12 @@ def presence_for_site(db, site_id):
 
 def record_entry(db, *, ticket_id, site_id, at, inside: bool) -> int:
     """Count an entry for the ticket; returns its entry number (1 for the first)."""
-    db.execute(
+    cur = db.execute(
         "INSERT INTO gate_presence (ticket_id, site_id, entries, inside, last_entry_at) "
         "VALUES (?, ?, 1, ?, ?) ON CONFLICT (ticket_id, site_id) DO UPDATE SET "
-        "entries = entries + 1, inside = excluded.inside, last_entry_at = excluded.last_entry_at",
-        [ticket_id, site_id, int(inside), at])
-    return presence(db, ticket_id, site_id)["entries"]
+        "entries = entries + 1, inside = excluded.inside, last_entry_at = excluded.last_entry_at "
+        "RETURNING entries", [ticket_id, site_id, int(inside), at])
+    return cur.fetchone()[0]
 
 
 def record_exit(db, *, ticket_id, site_id, at) -> None:

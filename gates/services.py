@@ -308,20 +308,23 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
             reason = decide(ticket, gate.site_id, req.direction, now, presence, rules,
                             claim_version=claim_version)
         allow = reason is None
+        inside = _inside(db, gate.site_id)
+        if allow:
+            inside = inside + 1 if req.direction == "entry" else max(inside - 1, 0)
+        response = {"result": "allow" if allow else "deny", "reason": reason,
+                    "ticket": _ticket_json(ticket), "inside": inside}
         scan_id = repo.insert_scan(
             db, gate_id=gate.id, site_id=gate.site_id, nonce=req.nonce, input_hash=input_hash,
             method=req.method, source=source, direction=req.direction, ticket_id=ticket_id,
             result="allow" if allow else "deny", reason=reason,
             holder_masked=ticket.holder_masked if ticket is not None else None,
             document_masked=mask_document(req.document) if req.document is not None else None,
-            scanned_at=_iso(req.scanned_at or now), received_at=_iso(now), response_json="")
+            scanned_at=_iso(req.scanned_at or now), received_at=_iso(now),
+            response_json=json.dumps(response, ensure_ascii=False))
         if allow:
             _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
                            direction=req.direction, at=now, now=now, counted=True,
                            conflict=False)
-        response = {"result": "allow" if allow else "deny", "reason": reason,
-                    "ticket": _ticket_json(ticket), "inside": _inside(db, gate.site_id)}
-        repo.set_scan_response(db, scan_id, json.dumps(response, ensure_ascii=False))
     return response
 
 
