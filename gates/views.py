@@ -2,6 +2,7 @@
 handheld gate page for staff phones, photo decoding, and the staff audit page."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import click
@@ -45,6 +46,18 @@ def _device_gate() -> services.Gate:
     return services.gate_for_device(get_db(), g.device)
 
 
+def _busy_is_503(fn, *args, **kwargs):
+    # A write lock held past the busy timeout is a 503 the gate retries (the gate client
+    # decides offline meanwhile), never a 500; the transaction was rolled back whole.
+    try:
+        return fn(*args, **kwargs)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise DomainError("busy", "The server is busy; try again in a moment.", 503,
+                          message_zh="服务器繁忙，请稍后重试。") from None
+
+
 # --- device API ----------------------------------------------------------------
 
 @bp.post("/api/gate/scan")
@@ -55,7 +68,8 @@ def api_scan():
     db = get_db()
     gate = _device_gate()
     req = services.parse_scan(json_body(), get_clock().tz)
-    return jsonify(services.scan(db, gate, req, source="online", **_scan_kwargs()))
+    return jsonify(_busy_is_503(services.scan, db, gate, req, source="online",
+                                **_scan_kwargs()))
 
 
 @bp.get("/api/gate/bundle")
@@ -86,7 +100,7 @@ def api_offline_scans():
         raise ValidationError("too_many_scans",
                               f"Send at most {cfg['GATES_OFFLINE_BATCH_MAX']} scans at once.",
                               message_zh=f"每次最多提交 {cfg['GATES_OFFLINE_BATCH_MAX']} 条。")
-    results = services.record_offline_scans(db, gate, items,
+    results = _busy_is_503(services.record_offline_scans, db, gate, items,
                                             max_age_days=cfg["GATES_OFFLINE_MAX_AGE_DAYS"],
                                             **_scan_kwargs())
     return jsonify({"results": results})
@@ -141,7 +155,8 @@ def api_handheld_scan():
     gate_id = data.get("gate_id")
     gate = services.get_gate(db, gate_id if not isinstance(gate_id, bool) else None)
     req = services.parse_scan(data, get_clock().tz)
-    return jsonify(services.scan(db, gate, req, source="handheld", **_scan_kwargs()))
+    return jsonify(_busy_is_503(services.scan, db, gate, req, source="handheld",
+                                **_scan_kwargs()))
 
 
 @bp.post("/api/gate/photo")

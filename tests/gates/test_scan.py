@@ -277,3 +277,21 @@ def test_scan_records_an_audit_row_for_every_scan(client, db, make_gate, sell):
         ("a1", gate.id, "entry", "allow", None, "online"),
         ("a2", gate.id, "entry", "deny", "already_inside", "online"),
         ("a3", gate.id, "entry", "deny", "invalid_code", "online")]
+
+
+def test_a_write_lock_held_too_long_is_a_503_not_a_500(app, client, db, clock, make_gate, sell):
+    from core.db import connect
+    _, tok = make_gate()
+    (_t, code, _), = sell()
+    app.config["DB_BUSY_TIMEOUT_MS"] = 100
+    blocker = connect(app.config["DATABASE"])
+    blocker.conn.execute("BEGIN IMMEDIATE")
+    try:
+        r = scan(client, tok, code, nonce="blocked-1")
+        assert r.status_code == 503 and r.get_json()["error"] == "busy"
+    finally:
+        blocker.conn.execute("ROLLBACK")
+        blocker.conn.close()
+    assert scans_in_db(db) == 0 and inside(db, clock) == 0
+    # The gate retries with the same nonce once the lock is gone.
+    assert scan(client, tok, code, nonce="blocked-1").get_json()["result"] == "allow"
