@@ -320,15 +320,31 @@ def staff_report():
 # --- commands -----------------------------------------------------------------------
 
 @bp.cli.command("expire-holds")
-def expire_holds_command():
+@click.option("--every", type=click.IntRange(min=1), default=None,
+              help="Repeat every N seconds until stopped (SIGTERM/Ctrl-C).")
+def expire_holds_command(every):
     """Release holds whose payment time is up (safe to run any time, e.g. every minute)."""
+    import signal
+    import threading
+
     from core.db import connect
-    db = connect(current_app.config["DATABASE"])
-    try:
-        n = services.expire_holds(db, current_app.extensions["scenic.clock"])
-    finally:
-        db.conn.close()
-    click.echo(f"expired holds: {n}")
+    stop = threading.Event()
+    if every:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        db = connect(current_app.config["DATABASE"])
+        try:
+            n = services.expire_holds(db, current_app.extensions["scenic.clock"])
+        finally:
+            db.conn.close()
+        click.echo(f"expired holds: {n}")
+        if not every:
+            return
+        try:
+            if stop.wait(every):
+                return
+        except KeyboardInterrupt:
+            return
 
 
 @bp.cli.command("load-products")

@@ -239,3 +239,22 @@ def test_slot_quotas_stay_within_daily_capacity(db, clock, ctx, make_user, today
     shrunk = services.availability(db, "konglin", day, clock)
     assert sum(x.quota + x.window_quota for x in shrunk) <= 5000
     assert sum(x.quota for x in shrunk) > 0
+
+
+def test_expire_holds_loop_stops_on_sigterm(app, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    target = f"app:create_app(instance_path={app.instance_path!r})"
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", target, "ticketing",
+                             "expire-holds", "--every", "1"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    deadline = time.time() + 20
+    first = proc.stdout.readline()  # blocks until the first sweep is done
+    assert first.startswith("expired holds: 0"), proc.stderr.read() if not first else first
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=max(1, deadline - time.time())) == 0
