@@ -1,0 +1,70 @@
+"""Helpers for the guide's tests: WAV making and reading, Piper-made English questions,
+the Mandarin fixtures, a POI edit form and the session's CSRF token. (A plain module, not
+a conftest, so its name never clashes with another domain's.)"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def csrf(client) -> str:
+    html = client.get("/guide/").get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def poi_form(poi, **changes) -> dict:
+    """The admin edit form of a POI as it stands, with ``changes`` applied."""
+    form = {f"{k}_{lang}": getattr(poi, k)[lang] for k in ("name", "short", "long")
+            for lang in ("zh", "en")}
+    for lang in ("zh", "en"):
+        form[f"facts_{lang}"] = "\n".join(f[lang] for f in poi.facts)
+        form[f"questions_{lang}"] = "\n".join(q[lang] for q in poi.questions)
+    form.update(lat=str(poi.lat), lon=str(poi.lon), zone_id=poi.zone_id or "")
+    form.update(changes)
+    return form
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
+    """16-bit mono WAV from float samples in [-1, 1]."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def wav_info(data: bytes) -> tuple[int, float, float]:
+    """(sample rate, seconds, peak) of a WAV; raises on anything that is not one."""
+    with wave.open(io.BytesIO(data), "rb") as w:
+        rate, frames = w.getframerate(), w.getnframes()
+        pcm = np.frombuffer(w.readframes(frames), dtype="<i2")
+    return rate, frames / rate, float(np.abs(pcm).max()) / 32767 if pcm.size else 0.0
+
+
+_piper_cache: dict[str, bytes] = {}
+
+
+def piper_clip(text: str) -> bytes:
+    """An English spoken question made with Piper (the same voice the guide speaks)."""
+    if text not in _piper_cache:
+        from guide import models
+        voice = models.piper_voice()
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            voice.synthesize_wav(text, w)
+        _piper_cache[text] = buf.getvalue()
+    return _piper_cache[text]
+
+
+def zh_fixtures() -> dict[str, str]:
+    return json.loads((FIXTURES / "transcripts.json").read_text(encoding="utf-8"))
