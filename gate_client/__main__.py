@@ -4,6 +4,7 @@
     python -m gate_client --server http://10.0.0.5:8000 --data /var/lib/gate fetch-bundle
     python -m gate_client ... scan TK0123...          # prints the verdict as JSON
     python -m gate_client ... scan --document 370102199003071234
+    python -m gate_client ... scan --photo ticket.png   # a screenshot, read with OpenCV
     python -m gate_client ... sync
     python -m gate_client ... status
     python -m gate_client ... run    # codes from a keyboard-mode scanner on stdin, one a line
@@ -71,8 +72,11 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch-bundle", help="download today's offline bundle")
     s = sub.add_parser("scan", help="scan one code (or --document ID number)")
-    s.add_argument("value")
+    s.add_argument("value", help="the QR text (or an ID number with --document, or an image "
+                   "file with --photo)")
     s.add_argument("--document", action="store_true", help="the value is a resident ID number")
+    s.add_argument("--photo", action="store_true",
+                   help="the value is a photo or screenshot of the ticket (read with OpenCV)")
     s.add_argument("--exit", action="store_true", help="an exit scan (default: entry)")
     sub.add_parser("sync", help="upload queued offline scans")
     sub.add_parser("status", help="queue length and bundle age")
@@ -95,7 +99,17 @@ def main(argv=None) -> int:
                     "revocations": len(bundle["revocations"])})
             return 0
         if args.command == "scan":
-            return _scan(client, args.value, "exit" if args.exit else "entry", args.document)
+            value = args.value
+            if args.photo:
+                from core.errors import DomainError
+                from gates.photo import decode_qr
+                try:
+                    value = decode_qr(Path(value).read_bytes(), max_pixels=40_000_000)
+                except (OSError, DomainError) as exc:
+                    _print({"result": "error", "error": getattr(exc, "code", "bad_image"),
+                            "message": str(exc)})
+                    return 2
+            return _scan(client, value, "exit" if args.exit else "entry", args.document)
         if args.command == "sync":
             _print(client.sync())
             return 0

@@ -303,11 +303,18 @@ def test_cli_fetch_scan_status_sync(live_server, tmp_path, make_gate, sell):
     assert out.returncode == 0 and json.loads(out.stdout)["result"] == "allow"
     out = run("scan", code, server=DEAD)
     assert out.returncode == 1 and json.loads(out.stdout)["reason"] == "already_inside"
-    assert json.loads(run("status").stdout)["pending"] == 1
+    # A screenshot of the ticket, read by OpenCV on the gate.
+    import qrcode
+    qrcode.make(code).save(tmp_path / "shot.png")
+    out = run("scan", "--photo", str(tmp_path / "shot.png"), server=DEAD)
+    assert out.returncode == 1 and json.loads(out.stdout)["reason"] == "already_inside"
+    out = run("scan", "--photo", str(tmp_path / "token"), server=DEAD)
+    assert out.returncode == 2 and json.loads(out.stdout)["error"] == "bad_image"
+    assert json.loads(run("status").stdout)["pending"] == 2
     # The CLI runs on the wall clock, months away from the test server's fixed clock, so
     # the server answers this one "invalid" (bad_time); either way it leaves the queue.
     synced = json.loads(run("sync").stdout)
-    assert synced["sent"] == 1 and synced["remaining"] == 0
+    assert synced["sent"] == 2 and synced["remaining"] == 0
     out = subprocess.run(base[:-2] + ["status"], capture_output=True, text=True,
                          env={k: v for k, v in env.items() if k != "GATE_TOKEN"}, cwd=ROOT,
                          timeout=60)
