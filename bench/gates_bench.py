@@ -9,6 +9,8 @@ config, LOG_LEVEL WARNING):
   app   POST /api/gate/scan: bearer-token lookup, Ed25519 verification, ticket lookup,
         rules, audit row, presence, passage, per-minute count and occupancy, all in one
         BEGIN IMMEDIATE transaction;
+  app+pool  the same app with core.db.get_db patched (in the bench's server process only)
+        to reuse one connection per server thread: a what-if for the foundation;
   bare  a Flask endpoint that looks the token hash up and inserts one row in a BEGIN
         IMMEDIATE transaction on the same PRAGMAs: the ceiling of this stack.
 Loads: "closed" = every gate scans its own distinct valid tickets back to back (the
@@ -88,11 +90,25 @@ def serve(kind, target, port, threads):
         os.environ.setdefault("YOLO_OFFLINE", "1")
         app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
                           "SESSION_COOKIE_SECURE": False}, instance_path=target)
-        if kind == "app+anchor":
-            # What-if for core.db: one connection held open for the process, so closing a
-            # request's connection is never the last close (which checkpoints the WAL).
-            from core.db import connect
-            app.extensions["bench.anchor"] = connect(app.config["DATABASE"])
+        if kind == "app+pool":
+            # What-if for core.db (not how the app runs today): one connection per server
+            # thread, reused across requests, instead of a new one per request. A fresh
+            # connection re-reads the schema and recompiles every statement, and the last
+            # close of a WAL database checkpoints it.
+            import threading
+
+            import core.auth
+            import core.db
+            import gates.views
+            local = threading.local()
+            path, timeout = app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"]
+
+            def pooled_get_db():
+                db = getattr(local, "db", None)
+                if db is None:
+                    db = local.db = core.db.connect(path, timeout)
+                return db
+            core.db.get_db = core.auth.get_db = gates.views.get_db = pooled_get_db
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
                    connection_limit=1000, backlog=2048)
 
@@ -318,10 +334,10 @@ def main():
 
         results = {}
         servers = (("app", os.path.join(tmp, "app"), "/api/gate/scan"),
-                   ("app+anchor", os.path.join(tmp, "app"), "/api/gate/scan"),
+                   ("app+pool", os.path.join(tmp, "app"), "/api/gate/scan"),
                    ("bare", bare_db, "/scan"))
         for kind, target, path in servers:
-            base = per_run if kind == "app+anchor" else 0
+            base = per_run if kind == "app+pool" else 0
             proc, port = start_server(kind, target, args.threads)
             try:
                 results[(kind, "closed")] = summarise(run_load(
@@ -347,7 +363,7 @@ def main():
     print(f"{'load':<8}{'server':<12}{'scans':>7}{'allow':>7}{'scans/s':>9}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'p99 vs bare':>13}")
     for mode in ("closed", "paced"):
-        for kind in ("app", "app+anchor", "bare"):
+        for kind in ("app", "app+pool", "bare"):
             r = results[(kind, mode)]
             ratio = r["p99"] / results[("bare", mode)]["p99"]
             print(f"{mode:<8}{kind:<12}{r['n']:>7}{r['allow']:>7}{r['per_s']:>9.0f}"
