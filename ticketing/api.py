@@ -49,7 +49,7 @@ def calendar(site_id):
 
 @api.get("/api/ticketing/sites/<site_id>/availability")
 def availability(site_id):
-    day = web.parse_day(request.args.get("date"), get_clock().now().date())
+    day = web.bookable_day(request.args.get("date"), get_clock().now().date())
     slots = services.availability(get_db(), site_id, day, get_clock())
     return jsonify({"site_id": site_id, "date": day.isoformat(),
                     "paused": services.is_paused(get_db(), site_id, day),

@@ -132,7 +132,7 @@ def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holder
         if not 8 <= len(idempotency_key) <= 100:
             raise _err(ValidationError, "bad_idempotency_key", "An idempotency key has 8-100 "
                        "characters.", "幂等键长度须为 8-100 个字符。")
-    if not isinstance(slot_id, int) or isinstance(slot_id, bool):
+    if not isinstance(slot_id, int) or isinstance(slot_id, bool) or not 0 < slot_id < 2 ** 62:
         raise _err(ValidationError, "bad_slot", "Choose a time slot.", "请选择入园时段。")
     product = get_product(db, product_id)
     if product.home_site != site_id:
@@ -435,7 +435,8 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: 
     """Move one ticket to another slot of the same site: a new code; the old one is revoked."""
     now = clock.now()
     at = _iso(now)
-    if not isinstance(slot_id, int) or not isinstance(ticket_id, int):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2 ** 62
+               for v in (slot_id, ticket_id)):
         raise _err(ValidationError, "bad_slot", "Choose a ticket and a time slot.", "请选择门票和时段。")
     with quota_transaction(db):
         repo.expire_holds(db, at)

@@ -425,7 +425,8 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock, ac
             raise ValidationError("bad_quota", "A quota is a whole number, 0 or more.",
                                   message_zh="配额须为不小于 0 的整数。")
     with quota_transaction(db):
-        row = repo.slot(db, slot_id)
+        ok = isinstance(slot_id, int) and not isinstance(slot_id, bool) and 0 < slot_id < 2 ** 62
+        row = repo.slot(db, slot_id) if ok else None
         if row is None:
             raise NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
         rows = repo.slots_of_day(db, row["site_id"], row["day"])
@@ -485,7 +486,8 @@ def resume_sales(db, *, site_id: str, actor: str, clock, slot_id=None) -> None:
 def _check_slot_of_site(db, site_id, slot_id) -> int:
     if slot_id in (None, 0, ""):
         return 0
-    row = repo.slot(db, slot_id) if isinstance(slot_id, int) else None
+    ok = isinstance(slot_id, int) and not isinstance(slot_id, bool) and 0 < slot_id < 2 ** 62
+    row = repo.slot(db, slot_id) if ok else None
     if row is None or row["site_id"] != site_id:
         raise NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
     return row["id"]
@@ -539,7 +541,7 @@ def _gate(row) -> GateTicket:
 
 def ticket_for_gate(db, ticket_id: int) -> GateTicket | None:
     """A ticket as a gate sees it (any status), or None."""
-    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id < 2 ** 62:
         return None
     row = repo.gate_ticket(db, ticket_id)
     return _gate(row) if row else None

@@ -66,7 +66,10 @@ def book_site(site_id):
             web.grant(order.number)
             url = orders.start_payment(db, web.provider(), order.number, clock)
             return redirect(url or url_for("ticketing.order_page", number=order.number))
-    day = web.parse_day(request.values.get("date"), clock.now().date())
+    try:
+        day = web.bookable_day(request.values.get("date"), clock.now().date())
+    except DomainError as exc:
+        day, error, status = clock.now().date(), error or exc, exc.status
     days = services.calendar(db, site_id, clock, cfg["days_ahead"])
     slots = services.availability(db, site_id, day, clock) if site.season_on(day) else []
     slot_id = request.values.get("slot_id", "")

@@ -47,11 +47,26 @@ def parse_int(value, code="bad_number", what="a whole number") -> int:
     if isinstance(value, bool):
         raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
     if isinstance(value, int):
+        if not 0 <= value < 2 ** 31:
+            raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
         return value
     text = str(value or "").strip()
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > 9:
         raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
     return int(text)
+
+
+def bookable_day(value, today) -> date:
+    """A visitor-facing day: today up to TICKETING_DAYS_AHEAD (anonymous requests must not
+    create slot rows for arbitrary dates)."""
+    day = parse_day(value, today)
+    if day < today:
+        raise ValidationError("date_in_past", "That date has passed.", message_zh="该日期已过。")
+    ahead = settings()["days_ahead"]
+    if (day - today).days >= ahead:
+        raise ValidationError("date_too_far", f"Tickets are sold up to {ahead} days ahead.",
+                              message_zh=f"仅可预约 {ahead} 天内的门票。")
+    return day
 
 
 def grant(number: str) -> None:

@@ -195,3 +195,35 @@ def test_admin_edits_price_and_new_price_applies(client, login):
                                                         "price_yuan": "abc"}).status_code == 400
     order = _order(client, site="konglin", product="konglin").get_json()
     assert order["total_fen"] == 1250
+
+
+def test_visitors_cannot_make_slots_for_any_date(client, db):
+    for day, code in (("2026-07-01", "date_in_past"), ("9999-12-31", "date_too_far")):
+        resp = client.get(f"/api/ticketing/sites/kongmiao/availability?date={day}")
+        assert resp.status_code == 400 and resp.get_json()["error"] == code
+        page = client.get(f"/tickets/kongmiao?date={day}")
+        assert page.status_code == 400 and f'data-code="{code}"' in page.get_data(as_text=True)
+    assert db.execute("SELECT count(*) FROM tk_slots WHERE day NOT BETWEEN '2026-07-15' AND"
+                      " '2026-07-21'").fetchone()[0] == 0
+
+
+def test_malformed_fields_never_500(client):
+    import itertools
+    odd = [None, True, 0, -1, 10**30, "", "x" * 300, [], {}, [1], {"a": 1}, "2026-02-30", 1.5]
+    fields = ["site_id", "date", "slot_id", "product_id", "holders", "expected_total_fen",
+              "idempotency_key"]
+    good = {"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "kongmiao",
+            "holders": [holder()]}
+    for field, value in itertools.product(fields, odd):
+        resp = client.post("/api/ticketing/orders", json={**good, field: value})
+        assert resp.status_code < 500, (field, value, resp.get_data(as_text=True))
+        assert resp.get_json().get("error") or resp.status_code == 201
+    for key, value in itertools.product(["name", "document_type", "document_number", "fare",
+                                         "birth_date"], odd):
+        h = {**holder(), key: value}
+        resp = client.post("/api/ticketing/orders", json={**good, "holders": [h]})
+        assert resp.status_code < 500, (key, value, resp.get_data(as_text=True))
+    for path in ("refund", "rebook", "payment"):
+        for body in ({}, {"last4": None}, {"last4": "12345"}, {"ticket_ids": "x"}, [1]):
+            resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json=body)
+            assert resp.status_code in (400, 404), (path, body, resp.status_code)
