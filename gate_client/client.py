@@ -145,9 +145,11 @@ class GateClient:
             item["ticket_id"] = verdict.ticket.id  # never the ID number itself
         if verdict.result == "allow":
             item["local_ticket"] = verdict.ticket.id  # kept on the gate, not uploaded
-        self.store.enqueue(item)
+        passage = None
         if verdict.result == "allow":
-            self._record(verdict.ticket.id, direction, at)
+            tid = verdict.ticket.id
+            passage = (tid, direction, at, self._snapshot(tid))
+        self.store.enqueue(item, passage)
         return {**verdict.to_json(), "mode": "offline"}
 
     # --- sync ---------------------------------------------------------------------

@@ -40,8 +40,10 @@ class Store:
         self.conn.close()
 
     # --- queue ------------------------------------------------------------------
-    def enqueue(self, scan: dict) -> None:
-        """Append one offline scan; QueueFull at the bound (nothing is dropped silently)."""
+    def enqueue(self, scan: dict, passage=None) -> None:
+        """Append one offline scan, and with ``passage`` = (ticket_id, direction, at,
+        snapshot) record it in the local presence, in one durable transaction (one fsync).
+        QueueFull at the bound: nothing is dropped silently, nothing is recorded."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             n = self.conn.execute("SELECT count(*) FROM pending").fetchone()[0]
@@ -49,6 +51,8 @@ class Store:
                 raise QueueFull(f"{n} scans are waiting to be uploaded")
             self.conn.execute("INSERT INTO pending (nonce, body) VALUES (?, ?)",
                               [scan["nonce"], json.dumps(scan, ensure_ascii=False)])
+            if passage is not None:
+                self.record(*passage)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise

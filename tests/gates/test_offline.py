@@ -266,6 +266,9 @@ def test_client_queue_is_bounded(live_server, db, clock, gate_client, sell):
     assert client.status()["pending"] == 2
     client.server = live_server
     assert client.sync()["recorded"] == 2
+    # The refused scan left nothing behind: the ticket was not marked inside.
+    client.server = DEAD
+    assert client.scan(sold[2][1])["result"] == "allow"
 
 
 def test_client_bundle_refresh_keeps_unsynced_admissions(live_server, gate_client, sell):
