@@ -78,10 +78,12 @@ def api_bundle():
     db = get_db()
     gate = _device_gate()
     kw = _scan_kwargs()
-    return jsonify(services.bundle(
+    resp = jsonify(services.bundle(
         db, gate, clock=kw["clock"], rules=kw["rules"], tickets=kw["tickets"],
         hash_key=kw["hash_key"],
         include_document_key=current_app.config["GATES_BUNDLE_DOCUMENT_KEY"]))
+    resp.headers["Cache-Control"] = "no-store"  # masked holders and keyed hashes
+    return resp
 
 
 @bp.post("/api/gate/offline-scans")

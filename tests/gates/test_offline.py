@@ -43,7 +43,7 @@ def test_bundle_has_what_an_offline_gate_needs_and_no_id_numbers(app, client, db
     orders.refund(db, sell.last_order.number, clock=clock, provider=None)
     scan(client, tok, sold[0][1])
     r = client.get("/api/gate/bundle", headers={"Authorization": f"Bearer {tok}"})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     b = r.get_json()
     assert b["gate"] == {"id": gate.id, "site": "kongmiao", "name": gate.name, "direction": "both"}
     assert bytes.fromhex(b["public_key"]) == tk.ticket_signing_public_key(app)
