@@ -19,6 +19,7 @@ from core.errors import DomainError, ValidationError
 from . import models
 
 SAMPLE_RATE = 16000
+MAX_TOKENS = 80
 PROMPTS = {
     "zh": "以下是普通话的句子。泰山、岱庙、天贶殿、红门、万仙楼、斗母宫、经石峪、中天门、十八盘、"
           "南天门、天街、碧霞祠、玉皇顶、日观峰、孔庙、孔府、孔林、大成殿、奎文阁、杏坛、棂星门。",
@@ -100,8 +101,11 @@ def transcribe(samples: np.ndarray, lang: str | None, *, threads: int = 2,
     with _lock:
         segments, info = model.transcribe(
             samples, language=lang, beam_size=beam_size, initial_prompt=PROMPTS.get(lang),
-            without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
-            temperature=0.0)
+            without_timestamps=True, condition_on_previous_text=False, temperature=0.0,
+            # A question is one or two sentences; a cap stops hallucinated loops on noise,
+            # and the packaged Silero VAD drops wordless stretches before decoding.
+            max_new_tokens=MAX_TOKENS, vad_filter=True,
+            vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 300})
         text = "".join(s.text for s in segments).strip()
     detected = info.language if lang is None else lang
     out_lang = "zh" if detected in ("zh", "yue") else "en"

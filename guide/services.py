@@ -139,11 +139,12 @@ def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
     return tts.cached(narration_text(poi, lang, kind), lang, audio_dir), "audio/wav"
 
 
-def pregenerate(db, audio_dir: Path, site_id: str | None = None, progress=None) -> dict:
-    """Generate every missing narration file (both languages, short and long)."""
+def pregenerate(db, audio_dir: Path, site_id: str | None = None,
+                langs: tuple = ("zh", "en"), progress=None) -> dict:
+    """Generate every missing narration file (short and long, in ``langs``)."""
     made = kept = 0
     for poi in list_pois(db, site_id):
-        for lang in ("zh", "en"):
+        for lang in langs:
             for kind in KINDS:
                 text = narration_text(poi, lang, kind)
                 target = audio_dir / f"{tts.audio_key(tts.speakable(text), lang)}.wav"

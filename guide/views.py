@@ -367,14 +367,16 @@ def load_command(force):
 
 @bp.cli.command("audio")
 @click.option("--site", default=None, help="Only this site.")
-def audio_command(site):
+@click.option("--lang", "langs", multiple=True, type=click.Choice(["zh", "en"]),
+              help="Only this language (repeatable); default both.")
+def audio_command(site, langs):
     """Pre-generate every narration's audio (skips what is cached)."""
     db = _cli_db()
     folder = Path(current_app.config.get("GUIDE_AUDIO_DIR") or
                   Path(current_app.instance_path) / "guide-audio")
     try:
         result = services.pregenerate(
-            db, folder, site, progress=lambda p, lang, kind: click.echo(f"  {p} {lang} {kind}"))
+            db, folder, site, tuple(langs) or ("zh", "en"), progress=lambda p, lang, kind: click.echo(f"  {p} {lang} {kind}"))
     finally:
         db.conn.close()
     click.echo(f"narration audio in {folder}: generated {result['generated']}, "
