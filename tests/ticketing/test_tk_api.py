@@ -5,8 +5,8 @@ import json
 import re
 from datetime import timedelta
 
-from conftest import csrf_of
-from tk_helpers import holder, make_id
+
+from tk_helpers import csrf_of, holder, make_id
 
 from ticketing import codes
 from ticketing.payments import SIGNATURE_HEADER

@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tk_helpers import make_id
+from tk_helpers import ctx, make_id  # noqa: F401 (fixture)
 
 from core.db import connect
 from ticketing import orders, services

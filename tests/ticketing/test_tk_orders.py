@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import pytest
-from tk_helpers import holder, make_id
+from tk_helpers import book, ctx, holder, make_id, today  # noqa: F401 (fixtures)
 
 from catalog.services import site_capacity
 from core.errors import DomainError
