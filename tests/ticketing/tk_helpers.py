@@ -24,7 +24,7 @@ def csrf_of(client) -> str:
     """The CSRF token of a test client's session (same as the root conftest's helper; kept
     here so no test module has to import a module named ``conftest``)."""
     import re
-    html = client.get("/login").get_data(as_text=True)
+    html = client.get("/tickets").get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
