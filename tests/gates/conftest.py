@@ -3,21 +3,12 @@ own services (window sales are paid on the spot; one test pays online via the sa
 from __future__ import annotations
 
 import itertools
-import uuid
 
 import pytest
 
 from gates import services as gates
+from gates_helpers import make_id
 from ticketing import orders, services as tk
-from ticketing.identity import check_digit
-
-_seq = itertools.count(100)
-
-
-def make_id(born: str = "19900307", region: str = "370102") -> str:
-    """A valid resident ID number (GB 11643 check digit), different on every call."""
-    body = f"{region}{born}{next(_seq) % 1000:03d}"
-    return body + check_digit(body)
 
 
 @pytest.fixture
@@ -66,12 +57,3 @@ def sell(app, db, clock, signing_key):
         return out
     return do
 
-
-def scan(client, token, code=None, direction="entry", nonce=None, document=None, **extra):
-    body = {"direction": direction, "nonce": nonce or uuid.uuid4().hex}
-    if document is not None:
-        body["document"] = document
-    else:
-        body["code"] = code
-    body.update(extra)
-    return client.post("/api/gate/scan", json=body, headers={"Authorization": f"Bearer {token}"})

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 import requests
-from conftest import scan
+from gates_helpers import scan
 
 from core.clock import DEFAULT_TZ
 from gates import services as gates

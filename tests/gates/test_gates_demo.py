@@ -1,5 +1,5 @@
 """The demo seed: a gate per site with a working token file, and idempotent."""
-from conftest import scan
+from gates_helpers import scan
 
 from gates import demo, services as gates
 

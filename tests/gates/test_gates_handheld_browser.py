@@ -6,7 +6,7 @@ from __future__ import annotations
 import qrcode
 import pytest
 
-PASSWORD_FOR_TESTS = "correct horse battery"  # tests/conftest.py PASSWORD
+from gates_helpers import PASSWORD as PASSWORD_FOR_TESTS
 from gates import services as gates
 
 pytestmark = pytest.mark.browser

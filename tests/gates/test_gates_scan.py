@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import make_id, scan
+from gates_helpers import make_id, scan
 
 from gates import services as gates
 from ticketing import codes, orders

@@ -128,7 +128,7 @@ def test_handheld_page_lists_gates_in_both_languages(client, login, make_gate):
 
 
 def test_audit_page_lists_denied_scans_with_masked_holders(client, login, make_gate, sell):
-    from conftest import scan
+    from gates_helpers import scan
     gate, tok = make_gate(name="North <b>gate</b>")
     (_t, code, doc), = sell()
     scan(client, tok, code)
@@ -156,7 +156,7 @@ def test_admin_creates_a_gate_and_sees_its_token_once(client, login, db, sell):
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "no-store"
     gate_token = re.search(r'<code id="token"[^>]*>([^<]+)</code>', r.get_data(as_text=True)).group(1)
-    from conftest import scan
+    from gates_helpers import scan
     (_t, code, _), = sell()
     assert scan(client, gate_token, code).get_json()["result"] == "allow"
     stored = "\n".join(str(tuple(x)) for x in db.execute("SELECT * FROM api_tokens"))
