@@ -127,6 +127,16 @@ def rebook(number):
     return jsonify(web.order_json(order, with_codes=True))
 
 
+@api.post("/api/ticketing/orders/<number>/reissue")
+@csrf_exempt
+def reissue(number):
+    body = json_body()
+    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
+                           ticket_id=web.parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id"))
+    return jsonify(web.order_json(order, with_codes=True))
+
+
 @api.post("/api/ticketing/payments/sandbox/notify")
 @csrf_exempt
 def sandbox_notify():

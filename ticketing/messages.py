@@ -57,6 +57,8 @@ MESSAGES = {
     "ticketing.sandbox_fail": {"zh": "模拟支付失败", "en": "Simulate a failure"},
     "ticketing.refunded_done": {"zh": "已退票，款项将原路退回。", "en": "Refunded; the money goes back to where it came from."},
     "ticketing.rebooked_done": {"zh": "已改签，新二维码已生成，旧二维码作废。", "en": "Moved; a new QR code replaces the old one."},
+    "ticketing.reissue": {"zh": "重新生成二维码", "en": "New QR code"},
+    "ticketing.reissued_done": {"zh": "已生成新二维码，旧二维码作废。", "en": "A new QR code replaces the old one."},
     "ticketing.payment_failed": {"zh": "支付未成功，可在订单失效前重试。", "en": "The payment failed; you can try again before the hold expires."},
     "ticketing.staff_heading": {"zh": "票务管理", "en": "Ticketing"},
     "ticketing.site": {"zh": "景点", "en": "Site"},

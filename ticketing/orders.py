@@ -510,3 +510,23 @@ def sandbox_outbox(db, undelivered_only: bool = False, limit: int = 100) -> list
 
 def recent_payment_events(db, limit: int = 20) -> list[dict]:
     return [dict(r) for r in repo.events(db, limit)]
+
+
+def reissue(db, number: str, *, ticket_id: int, clock, actor: str = "") -> OrderView:
+    """Give a valid ticket a new code (e.g. a screenshot was shared): the version goes up and
+    the old code's key is revoked; the slot and the holder stay."""
+    at = _iso(clock.now())
+    if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or not 0 < ticket_id < 2 ** 62:
+        raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+    with quota_transaction(db):
+        order = repo.order_by_number(db, number)
+        t = repo.ticket(db, ticket_id)
+        if order is None or t is None or t["order_id"] != order["id"]:
+            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+        if t["status"] != "valid":
+            raise _err(Conflict, "ticket_not_valid", "Only a valid ticket gets a new code.",
+                       "只有有效门票可以重新生成二维码。")
+        repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"], "reissued", at)
+        repo.bump_version(db, t["id"])
+    log.info("ticket code reissued", extra={"event": "ticket_reissued", "actor": actor})
+    return order_view(db, repo.order_by_number(db, number))

@@ -198,6 +198,10 @@ def refund_ticket(db, ticket_id: int, at: str) -> None:
                " WHERE id = ?", [at, ticket_id])
 
 
+def bump_version(db, ticket_id: int) -> None:
+    db.execute("UPDATE tk_tickets SET version = version + 1 WHERE id = ?", [ticket_id])
+
+
 def move_ticket(db, ticket_id: int, slot_id: int, day: str, valid_from: str, valid_until: str):
     db.execute("UPDATE tk_tickets SET slot_id = ?, day = ?, valid_from = ?, valid_until = ?,"
                " version = version + 1 WHERE id = ?",

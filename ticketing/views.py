@@ -152,6 +152,16 @@ def rebook(number):
     return redirect(url_for("ticketing.order_page", number=number))
 
 
+@bp.post("/tickets/orders/<number>/reissue")
+def reissue(number):
+    if _owned_order(number) is None:
+        return redirect(url_for("ticketing.find_order"))
+    orders.reissue(get_db(), number, clock=get_clock(), actor="visitor",
+                   ticket_id=web.parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"))
+    flash(t("ticketing.reissued_done"))
+    return redirect(url_for("ticketing.order_page", number=number))
+
+
 @bp.route("/tickets/find", methods=["GET", "POST"])
 def find_order():
     error = None

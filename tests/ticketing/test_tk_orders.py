@@ -258,3 +258,16 @@ def test_expire_holds_loop_stops_on_sigterm(app, tmp_path):
     assert first.startswith("expired holds: 0"), proc.stderr.read() if not first else first
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=max(1, deadline - time.time())) == 0
+
+
+def test_reissue_gives_a_new_code_and_revokes_the_old(app, db, clock, ctx, book):
+    order = book(channel="window")
+    t = order.tickets[0]
+    key = services.signing_key(app)
+    old = services.code_for(db, t.id, key)
+    out = orders.reissue(db, order.number, ticket_id=t.id, clock=clock)
+    new = services.code_for(db, t.id, key)
+    assert out.tickets[0].version == 2 and new != old
+    assert codes.revocation_key(t.id, 1) in services.revocation_list(db)
+    assert codes.decode(new, services.ticket_signing_public_key(app)).version == 2
+    assert _code(orders.reissue, db, order.number, ticket_id=999, clock=clock) == "unknown_ticket"
