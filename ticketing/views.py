@@ -77,6 +77,7 @@ def book_site(site_id):
     products = services.list_products(db, site_id)
     fares = list({f.id: f for p in products for f in p.fares if f.enabled}.values())
     return render_template("ticketing/book.html", site=site, days=days, day=day, slots=slots,
+                           now=clock.now(),
                            chosen=chosen, products=products, fares=fares,
                            doc_types=DOCUMENT_TYPES, error=error, form=request.form,
                            idempotency_key=request.form.get("idempotency_key") or secrets.token_urlsafe(16),

@@ -227,3 +227,11 @@ def test_malformed_fields_never_500(client):
         for body in ({}, {"last4": None}, {"last4": "12345"}, {"ticket_ids": "x"}, [1]):
             resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json=body)
             assert resp.status_code in (400, 404), (path, body, resp.status_code)
+
+
+def test_slots_that_are_over_say_so(client):
+    html = client.get("/tickets/kongmiao?lang=en").get_data(as_text=True)  # 10:00 on 15 July
+    first = html.index("08:00–09:00")
+    assert "Over" in html[first:first + 120]
+    later = html.index("11:00–12:00")
+    assert "Over" not in html[later:later + 120] and "left" in html[later:later + 120]
