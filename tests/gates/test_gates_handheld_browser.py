@@ -8,6 +8,7 @@ import pytest
 
 from gates_helpers import PASSWORD as PASSWORD_FOR_TESTS
 from gates import services as gates
+from gates_helpers import make_gate, sell, signing_key  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -11,6 +11,7 @@ import qrcode
 from PIL import Image, ImageFilter
 
 from gates import services as gates
+from gates_helpers import make_gate, sell, signing_key  # noqa: F401 (fixtures)
 
 ULTRA_ASSETS = Path(__import__("ultralytics").__file__).parent / "assets"
 

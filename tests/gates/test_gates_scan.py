@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from gates_helpers import make_id, scan
+from gates_helpers import make_gate, make_id, scan, sell, signing_key  # noqa: F401 (fixtures)
 
 from gates import services as gates
 from ticketing import codes, orders
