@@ -322,3 +322,17 @@ def test_cli_fetch_scan_status_sync(live_server, tmp_path, make_gate, sell):
                          env={k: v for k, v in env.items() if k != "GATE_TOKEN"}, cwd=ROOT,
                          timeout=60)
     assert out.returncode != 0 and "GATE_TOKEN" in out.stderr
+
+
+def test_cli_run_reads_codes_from_a_keyboard_scanner(live_server, tmp_path, make_gate, sell):
+    (_t, code, _), (_t2, _c2, doc2) = sell(n=2)
+    _gate, token = make_gate()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GATE_TOKEN": token}
+    cmd = [sys.executable, "-m", "gate_client", "--server", live_server, "--data",
+           str(tmp_path / "run"), "run", "--sync-every", "0.2"]
+    out = subprocess.run(cmd, input=f"{code}\n\n{code}\n{doc2}\n", capture_output=True,
+                         text=True, env=env, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    verdicts = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(v["result"], v["reason"]) for v in verdicts] == [
+        ("allow", None), ("deny", "already_inside"), ("allow", None)]

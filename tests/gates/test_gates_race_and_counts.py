@@ -147,3 +147,16 @@ def test_create_gate_cli_prints_a_working_token(app, client, db, sell):
     assert out.exit_code != 0 and "already has a gate" in out.output
     out = runner.invoke(args=["gates", "create-gate", "--site", "atlantis", "--name", "X"])
     assert out.exit_code != 0
+
+
+def test_prune_keeps_admissions_and_conflicts(app, client, db, clock, make_gate, sell):
+    _, tok = make_gate()
+    (_t, code, _), = sell()
+    scan(client, tok, code)
+    scan(client, tok, code)
+    scan(client, tok, "junk")
+    clock.advance(days=181)
+    out = app.test_cli_runner().invoke(args=["gates", "prune"])
+    assert out.exit_code == 0 and "pruned 2 scan records" in out.output
+    rows = db.execute("SELECT result FROM gate_scans").fetchall()
+    assert [r[0] for r in rows] == ["allow"]
