@@ -155,7 +155,8 @@ def sandbox_pay(reference):
         raise ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
                               message_zh="outcome 须为 succeeded 或 failed。")
     result = orders.sandbox_complete(get_db(), web.provider(), reference, outcome == "succeeded",
-                                     get_clock())
+                                     get_clock(),
+                                     inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
     return jsonify({"ok": True, "outcome": result})
 
 

@@ -35,5 +35,9 @@ def seed(app, db, credentials: dict) -> None:
 
 def processes(app) -> list[list[str]]:
     # Holds lapse inside every quota transaction anyway; this sweeps them on quiet days too.
-    return [[sys.executable, "-m", "flask", "--app", "app", "ticketing", "expire-holds",
-             "--every", "60"]]
+    procs = [[sys.executable, "-m", "flask", "--app", "app", "ticketing", "expire-holds",
+              "--every", "60"]]
+    if app.config["TICKETING_SANDBOX_DELIVERY"] == "outbox":
+        procs.append([sys.executable, "-m", "flask", "--app", "app", "ticketing",
+                      "sandbox-deliver", "--every", "1"])
+    return procs

@@ -488,15 +488,20 @@ def sandbox_payment(db, reference: str) -> dict:
             "order_status": order["status"]}
 
 
-def sandbox_complete(db, provider, reference: str, succeeded: bool, clock) -> str:
-    """The sandbox gateway finishing a payment: it signs a notification, keeps it in its
-    outbox (for redelivery) and delivers it to our notification handler."""
+def sandbox_complete(db, provider, reference: str, succeeded: bool, clock,
+                     inline: bool = True) -> str:
+    """The sandbox gateway finishing a payment: it signs a notification and keeps it in its
+    outbox. ``inline`` hands it to our notification handler at once (one-process setups);
+    otherwise ``flask ticketing sandbox-deliver`` posts it to the webhook later, over HTTP,
+    as a real gateway would. Returns the handler's outcome, or "queued"."""
     pay = sandbox_payment(db, reference)
     kind = "payment.succeeded" if succeeded else "payment.failed"
     body, signature = provider.notification(reference, kind, pay["amount_fen"])
     event_id = json.loads(body)["event_id"]
     with quota_transaction(db):
         repo.add_outbox(db, event_id, body.decode(), signature, _iso(clock.now()))
+    if not inline:
+        return "queued"
     from .payments import SIGNATURE_HEADER
     outcome = handle_notification(db, provider, body, {SIGNATURE_HEADER: signature}, clock)
     with quota_transaction(db):
@@ -506,6 +511,30 @@ def sandbox_complete(db, provider, reference: str, succeeded: bool, clock) -> st
 
 def sandbox_outbox(db, undelivered_only: bool = False, limit: int = 100) -> list[dict]:
     return [dict(r) for r in repo.outbox(db, undelivered_only, limit)]
+
+
+def sandbox_deliver(db, base_url: str, clock, *, redeliver: bool = False, timeout: float = 10) -> dict:
+    """The sandbox gateway's delivery run: POST each queued notification (every one with
+    ``redeliver``, to exercise duplicates) to our webhook; 2xx marks it delivered."""
+    import urllib.error
+    import urllib.request
+
+    from .payments import SIGNATURE_HEADER
+    sent = failed = 0
+    for item in repo.outbox(db, not redeliver, 100):
+        req = urllib.request.Request(base_url.rstrip("/") + "/api/ticketing/payments/sandbox/notify",
+                                     data=item["body"].encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              SIGNATURE_HEADER: item["signature"]})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                ok = 200 <= resp.status < 300
+        except (urllib.error.URLError, OSError):
+            ok = False
+        with quota_transaction(db):
+            repo.mark_outbox(db, item["id"], _iso(clock.now()) if ok else None)
+        sent, failed = sent + ok, failed + (not ok)
+    return {"delivered": sent, "failed": failed}
 
 
 def recent_payment_events(db, limit: int = 20) -> list[dict]:

@@ -9,4 +9,8 @@ SETTINGS = [
             lambda v: None if 1 <= v <= 60 else "must be 1 to 60"),
     Setting("TICKETING_PAYMENT_PROVIDER", str, "sandbox", "Payment provider adapter",
             choices=("sandbox",)),
+    Setting("TICKETING_SANDBOX_DELIVERY", str, "inline",
+            "How the sandbox gateway delivers its notifications: inline (at once, in-process) "
+            "or outbox (later, over HTTP, by 'flask ticketing sandbox-deliver')",
+            choices=("inline", "outbox")),
 ]

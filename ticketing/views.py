@@ -186,7 +186,8 @@ def sandbox_checkout(reference):
     pay = orders.sandbox_payment(db, reference)
     if request.method == "POST":
         outcome = request.form.get("outcome", "pay")
-        orders.sandbox_complete(db, web.provider(), reference, outcome == "pay", clock)
+        orders.sandbox_complete(db, web.provider(), reference, outcome == "pay", clock,
+                                inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
             flash(t("ticketing.payment_failed"))
         return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
@@ -358,6 +359,35 @@ def expire_holds_command(every):
             if stop.wait(every):
                 return
         except KeyboardInterrupt:
+            return
+
+
+@bp.cli.command("sandbox-deliver")
+@click.option("--url", default=None, help="Base URL of the app (default http://HOST:PORT).")
+@click.option("--redeliver", is_flag=True, help="Send every notification again (duplicates).")
+@click.option("--every", type=click.IntRange(min=1), default=None,
+              help="Repeat every N seconds until stopped (SIGTERM/Ctrl-C).")
+def sandbox_deliver_command(url, redeliver, every):
+    """Play the sandbox gateway: POST its queued signed notifications to our webhook."""
+    import signal
+    import threading
+
+    from core.db import connect
+    cfg = current_app.config
+    base = url or f"http://{cfg['HOST']}:{cfg['PORT']}"
+    stop = threading.Event()
+    if every:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        db = connect(cfg["DATABASE"])
+        try:
+            result = orders.sandbox_deliver(db, base, current_app.extensions["scenic.clock"],
+                                            redeliver=redeliver)
+        finally:
+            db.conn.close()
+        if not every or result["delivered"] or result["failed"]:
+            click.echo(f"sandbox notifications: {result}")
+        if not every or stop.wait(every):
             return
 
 

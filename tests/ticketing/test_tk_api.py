@@ -235,3 +235,32 @@ def test_slots_that_are_over_say_so(client):
     assert "Over" in html[first:first + 120]
     later = html.index("11:00–12:00")
     assert "Over" not in html[later:later + 120] and "left" in html[later:later + 120]
+
+
+def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
+    """With TICKETING_SANDBOX_DELIVERY=outbox the gateway's notification arrives later, over
+    real HTTP, and a second delivery of the same notifications changes nothing."""
+    import requests
+    from ticketing import orders as tk_orders
+    app.config["TICKETING_SANDBOX_DELIVERY"] = "outbox"
+    s = requests.Session()
+    h = holder()
+    slot = s.get(f"{live_server}/api/ticketing/sites/kongmiao/availability?date=2026-07-16").json()
+    slot_id = next(x for x in slot["slots"] if x["left"])["slot_id"]
+    order = s.post(f"{live_server}/api/ticketing/orders", json={
+        "site_id": "kongmiao", "date": "2026-07-16", "slot_id": slot_id,
+        "product_id": "kongmiao", "holders": [h]}).json()
+    last4 = h["document_number"][-4:]
+    ref = s.post(live_server + order["payment_start"], json={"last4": last4}).json()["reference"]
+    assert s.post(f"{live_server}/api/ticketing/sandbox/pay/{ref}", json={}).json()["outcome"] == "queued"
+    status = lambda: s.get(f"{live_server}/api/ticketing/orders/{order['number']}",
+                           headers={"X-Holder-Last4": last4}).json()["status"]
+    assert status() == "held"
+    with app.app_context():
+        clock = app.extensions["scenic.clock"]
+        assert tk_orders.sandbox_deliver(db, live_server, clock) == {"delivered": 1, "failed": 0}
+        assert status() == "paid"
+        assert tk_orders.sandbox_deliver(db, live_server, clock, redeliver=True)["delivered"] == 1
+    assert status() == "paid"
+    outcomes = [r[0] for r in db.execute("SELECT outcome FROM tk_payment_events ORDER BY id")]
+    assert outcomes == ["applied"]  # the duplicate is answered "duplicate" and not re-applied
