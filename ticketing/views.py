@@ -16,8 +16,8 @@ from catalog import services as catalog
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
-from core.errors import DomainError, Forbidden
-from core.i18n import get_lang, t
+from core.errors import DomainError
+from core.i18n import t
 
 from . import orders, qr, services, web
 from .identity import DOCUMENT_TYPES

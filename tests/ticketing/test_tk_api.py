@@ -3,7 +3,6 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
 
 
 from tk_helpers import csrf_of, holder, make_id
