@@ -82,3 +82,12 @@ def test_times_in_other_offsets_and_text():
     assert utc == T0 and utc.tzinfo is DEFAULT_TZ
     assert as_datetime("2026-07-15", DEFAULT_TZ) == T0.replace(hour=0)
     assert as_datetime(None, DEFAULT_TZ) is None
+
+
+def test_every_deny_reason_and_conflict_kind_reads_in_both_languages():
+    from gates.messages import MESSAGES
+    from gates.rules import REASONS
+    for key in [f"gates.reason.{r}" for r in REASONS] + \
+            ["gates.conflict.double_admission", "gates.conflict.rule_mismatch"]:
+        assert MESSAGES[key]["zh"] and MESSAGES[key]["en"], key
+        assert MESSAGES[key]["zh"] != MESSAGES[key]["en"], key
