@@ -85,6 +85,7 @@
     function restore() {
       var at = parseFloat(store.get(key()) || '0');
       if (at > 1) {
+        if (audio.preload === 'none') { audio.preload = 'metadata'; audio.load(); }
         var seek = function () {
           if (audio.duration && at < audio.duration - 1) { audio.currentTime = at; resumed.hidden = false; }
         };
