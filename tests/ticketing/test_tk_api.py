@@ -263,3 +263,33 @@ def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
     assert status() == "paid"
     outcomes = [r[0] for r in db.execute("SELECT outcome FROM tk_payment_events ORDER BY id")]
     assert outcomes == ["applied"]  # the duplicate is answered "duplicate" and not re-applied
+
+
+def test_page_forms_with_garbage_never_500(client, login):
+    token = csrf_of(client)
+    junk = ["", "x", "-1", "99999999999999999999", "2026-02-30", "<script>", "１２"]
+    for value in junk:
+        for field in ("date", "slot_id", "product_id", "holder-0-name",
+                      "holder-0-document_number", "holder-0-document_type", "holder-0-fare",
+                      "holder-0-birth_date", "idempotency_key"):
+            form = {"csrf_token": token, "date": "2026-07-16", "slot_id": "1",
+                    "product_id": "kongmiao", "holder-0-name": "张三",
+                    "holder-0-document_number": make_id(), field: value}
+            resp = client.post("/tickets/kongmiao", data=form)
+            assert resp.status_code < 500, (field, value)
+            assert "<script>" not in resp.get_data(as_text=True).replace("&lt;script&gt;", "")
+        assert client.get(f"/tickets/kongmiao?date={value}&slot_id={value}").status_code < 500
+        assert client.post("/tickets/find", data={"csrf_token": token, "number": value,
+                                                  "last4": value}).status_code < 500
+    login("staff")
+    token = csrf_of(client)
+    for value in junk:
+        for path, fields in (("/staff/tickets/pause", ("site_id", "slot_id", "reason")),
+                             ("/staff/tickets/resume", ("site_id", "slot_id")),
+                             ("/staff/tickets/quota", ("slot_id", "quota", "window_quota")),
+                             ("/staff/tickets/policy", ("site_id", "slot_minutes", "reserved_share")),
+                             ("/staff/tickets/window-sale", ("site_id", "date", "slot_id", "product_id"))):
+            data = {"csrf_token": token, "site_id": "kongmiao", **{f: value for f in fields}}
+            assert client.post(path, data=data).status_code < 500, (path, value)
+        assert client.get(f"/staff/tickets?site=kongmiao&date={value}").status_code < 500
+        assert client.get(f"/staff/tickets/report.csv?site=kongmiao&from={value}").status_code < 500
