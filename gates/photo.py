@@ -1,8 +1,6 @@
 """Reading the QR code in a photo or screenshot of a ticket, with OpenCV."""
 from __future__ import annotations
 
-import io
-
 from core.errors import DomainError
 
 # OpenCV is imported on first use: it is heavy and most requests never need it.

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from gates_helpers import make_gate, make_id, scan, sell, signing_key  # noqa: F401 (fixtures)
+from gates_helpers import make_gate, scan, sell, signing_key  # noqa: F401 (fixtures)
 
 from core.clock import DEFAULT_TZ
 from core.pii import keyed_hash
