@@ -68,8 +68,9 @@ def bare_app(db_path, gated=False):
     return app
 
 
-def serve(kind, target, port, threads):
+def serve(kind, target, port, threads, cpu_file=None):
     import logging
+    import signal
 
     from waitress import serve as waitress_serve
     # 100+ buyers on 8 threads queue by design; the queue-depth warnings are noise here.
@@ -81,6 +82,15 @@ def serve(kind, target, port, threads):
         os.environ.setdefault("YOLO_OFFLINE", "1")
         app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
                           "SESSION_COOKIE_SECURE": False}, instance_path=target)
+    start = os.times()
+
+    def report_cpu(*_):
+        # CPU seconds the server spent (user + system) since it started serving
+        end = os.times()
+        if cpu_file:
+            Path(cpu_file).write_text(str((end.user - start.user) + (end.system - start.system)))
+        os._exit(0)
+    signal.signal(signal.SIGTERM, report_cpu)
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
                    connection_limit=1000, backlog=2048)
 
@@ -193,8 +203,9 @@ def wait_up(port, timeout=30):
 
 def run_load(kind, target, path, clients, threads, day, slot_id):
     port = free_port()
+    cpu_file = os.path.join(tempfile.mkdtemp(prefix="tkcpu-"), "cpu")
     server = subprocess.Popen([sys.executable, __file__, "--serve", kind, target, str(port),
-                               str(threads)], cwd=ROOT)
+                               str(threads), cpu_file], cwd=ROOT)
     try:
         wait_up(port)
         per = [clients // CLIENT_PROCS + (1 if i < clients % CLIENT_PROCS else 0)
@@ -209,7 +220,8 @@ def run_load(kind, target, path, clients, threads, day, slot_id):
             records += json.loads(out)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
+    cpu = float(Path(cpu_file).read_text()) if os.path.exists(cpu_file) else float("nan")
     ok = [r for r in records if r[0] == 201]
     start = min(r[1] for r in records)
     end = max(r[2] for r in ok) if ok else start
@@ -217,7 +229,8 @@ def run_load(kind, target, path, clients, threads, day, slot_id):
     other = sorted({r[0] for r in records if r[0] != 201})
     return {"bookings": len(ok), "seconds": end - start, "rate": len(ok) / (end - start),
             "p50": statistics.median(lat), "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-            "requests": len(records), "other_status": other}
+            "requests": len(records), "other_status": other,
+            "cpu_ms": cpu * 1000 / len(records)}
 
 
 def main():
@@ -240,12 +253,13 @@ def main():
                     args.threads, day.isoformat(), slot_id)
     sold_app, sold_bare = app_sold(db_path, slot_id), bare_sold(bare_db, args.quota)
     sold_gated = bare_sold(gated_db, args.quota)
-    print(f"{'':34}{'bookings/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'sold/quota':>12}{'requests':>10}")
+    print(f"{'':34}{'bookings/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'sold/quota':>12}{'requests':>10}"
+          f"{'server CPU ms/req':>19}")
     for name, r, sold in (("bare Flask+SQLite decrement", bare, sold_bare),
                           ("bare + in-process write gate", gated, sold_gated),
                           ("app POST /api/ticketing/orders", appr, sold_app)):
         print(f"{name:34}{r['rate']:11.1f}{r['p50']:9.1f}{r['p99']:9.1f}"
-              f"{f'{sold}/{args.quota}':>12}{r['requests']:10d}")
+              f"{f'{sold}/{args.quota}':>12}{r['requests']:10d}{r['cpu_ms']:19.2f}")
     ceiling = max(bare["rate"], gated["rate"])
     print(f"ratio app/bare: {appr['rate'] / bare['rate']:.2f}; app/bare+gate: "
           f"{appr['rate'] / gated['rate']:.2f}; app/best ceiling: {appr['rate'] / ceiling:.2f}"
@@ -258,7 +272,8 @@ def main():
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        serve(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]),
+              sys.argv[6] if len(sys.argv) > 6 else None)
     elif len(sys.argv) > 1 and sys.argv[1] == "--client":
         client(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6],
                int(sys.argv[7]))
