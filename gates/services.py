@@ -21,6 +21,7 @@ from .rules import DIRECTIONS, Presence, Rules, decide
 
 GATE_DIRECTIONS = ("entry", "exit", "both")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
 MAX_CODE_CHARS = 512
 MAX_NAME_CHARS = 60
 
@@ -152,7 +153,13 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     if document is not None and (not isinstance(document, str) or len(document) > 40):
         raise _bad("bad_document", "'document' must be an ID number (text).",
                    "“document”须为证件号码文本。")
+    if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
+        # An ID number typed or scanned into the code field (a ticket code is 120
+        # characters starting "TK"): the ID-card fallback.
+        code, document = None, code
     method = data.get("method", "code" if code is not None else "document")
+    if method == "code" and document is not None and data.get("code") is not None:
+        method = "document"
     if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
         raise _bad("bad_method", "'method' must be 'code', 'photo' or 'document' and match the "
                    "field sent.", "“method”须为 code、photo 或 document，并与所填字段一致。")

@@ -295,3 +295,11 @@ def test_a_write_lock_held_too_long_is_a_503_not_a_500(app, client, db, clock, m
     assert scans_in_db(db) == 0 and inside(db, clock) == 0
     # The gate retries with the same nonce once the lock is gone.
     assert scan(client, tok, code, nonce="blocked-1").get_json()["result"] == "allow"
+
+
+def test_an_id_number_sent_as_the_code_is_the_id_card_fallback(client, db, make_gate, sell):
+    _, tok = make_gate()
+    (_t, _code, doc), = sell()
+    body = scan(client, tok, doc[:6] + " " + doc[6:]).get_json()
+    assert body["result"] == "allow" and body["ticket"]["holder"] == "张*明"
+    assert db.execute("SELECT method FROM gate_scans").fetchone()[0] == "document"
