@@ -38,8 +38,9 @@ def _parse_day(value) -> date:
 
 def _clean_name(name) -> str:
     name = " ".join(str(name or "").split())
-    if not 1 <= len(name) <= 40 or any(not (c.isprintable()) for c in name) \
-            or any(c in "<>\"'&;" for c in name):
+    # Apostrophes, hyphens and the middle dot occur in real names (O'Brien, 买买提·艾力);
+    # pages escape everything anyway, so only markup brackets and control characters go.
+    if not 1 <= len(name) <= 40 or any(not c.isprintable() or c in "<>" for c in name):
         raise _err(ValidationError, "bad_holder_name", "Give the holder's name as on the "
                    "document (1-40 characters).", "请填写与证件一致的持票人姓名（1-40 字）。")
     return name

@@ -62,6 +62,8 @@ def test_ages_decide_free_fares_and_the_price_is_computed_here(db, clock, ctx, b
     passport = {"name": "John Smith", "document_type": "passport", "document_number": "E7654321",
                 "birth_date": "1950-05-05"}
     assert book(holders=[passport]).tickets[0].fare_id == "senior_60"
+    for name in ("Seán O'Brien-Ng", "买买提·艾力"):
+        assert book(holders=[holder(name=name)]).tickets[0].holder_masked
 
 
 def test_bad_requests_have_their_own_codes_and_write_nothing(db, clock, ctx, book, today):
