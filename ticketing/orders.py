@@ -298,7 +298,7 @@ def start_payment(db, provider: PaymentProvider, number: str, clock) -> str | No
             return None
         for p in repo.payments_of_order(db, row["id"]):
             if p["kind"] == "charge" and p["provider"] == provider.name and p["status"] == "created":
-                return getattr(provider, "checkout_url_for")(p["reference"])
+                return provider.checkout_url_for(p["reference"])
         charge = provider.create_charge(number, row["total_fen"])
         repo.insert_payment(db, row["id"], provider.name, charge.reference, "charge",
                             row["total_fen"], "created", _iso(clock.now()))
