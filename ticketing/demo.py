@@ -9,7 +9,6 @@ from catalog import services as catalog
 from . import orders, services
 from .identity import check_digit
 
-DEMO_KEY = "demo-ticketing-order-1"
 
 
 def _demo_id() -> str:
@@ -27,7 +26,7 @@ def seed(app, db, credentials: dict) -> None:
         return
     order = orders.create_order(
         db, site_id="taishan", day=today, slot_id=slots[0].slot_id,
-        product_id="taishan-standard", channel="window", idempotency_key=DEMO_KEY, clock=clock,
+        product_id="taishan-standard", channel="window", idempotency_key=f"demo-ticketing-{today.isoformat()}", clock=clock,
         holders=[{"name": "演示游客", "document_type": "resident_id",
                   "document_number": _demo_id()}], actor="demo")
     credentials["ticketing demo order (number / last 4 of ID)"] = f"{order.number} / {_demo_id()[-4:]}"

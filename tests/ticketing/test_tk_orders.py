@@ -273,3 +273,15 @@ def test_reissue_gives_a_new_code_and_revokes_the_old(app, db, clock, ctx, book)
     assert codes.revocation_key(t.id, 1) in services.revocation_list(db)
     assert codes.decode(new, services.ticket_signing_public_key(app)).version == 2
     assert _code(orders.reissue, db, order.number, ticket_id=999, clock=clock) == "unknown_ticket"
+
+
+def test_demo_seed_is_idempotent_and_survives_a_new_day(app, db, clock, ctx):
+    from ticketing import demo
+    creds = {}
+    demo.seed(app, db, creds)
+    demo.seed(app, db, creds)
+    clock.advance(days=1)
+    demo.seed(app, db, creds)
+    assert db.execute("SELECT count(*) FROM tk_orders").fetchone()[0] == 2
+    number, last4 = next(iter(creds.values())).split(" / ")
+    assert orders.find_order(db, number, last4, clock).status == "paid"
