@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
-export YOLO_OFFLINE=1
+export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false
 .venv/bin/flask --app app migrate
 .venv/bin/flask --app app catalog load
 .venv/bin/python -m scripts.demo

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
-export YOLO_OFFLINE=1
+export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false
 exec .venv/bin/python -m pytest "$@"

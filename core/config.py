@@ -18,6 +18,8 @@ from typing import Any, Callable
 from .errors import ConfigError
 
 ENV_PREFIX = "SCENIC_"
+# SCENIC_* variables read by the launch scripts, not settings of the app.
+ENV_NOT_SETTINGS = {"INSTANCE", "NO_WORKERS"}
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,8 @@ def load_config(instance_path: str | Path, overrides: dict | None = None,
             raise ConfigError(str(cfg_file), f"not valid TOML: {exc}") from None
         apply(data, str(cfg_file), False)
     env = os.environ if environ is None else environ
-    apply({k[len(ENV_PREFIX):]: v for k, v in env.items() if k.startswith(ENV_PREFIX)},
+    apply({k[len(ENV_PREFIX):]: v for k, v in env.items()
+           if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):] not in ENV_NOT_SETTINGS},
           "environment", True)
     apply(overrides or {}, "create_app", False)
     for name, s in table.items():

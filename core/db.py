@@ -17,6 +17,7 @@ MIGRATION_OWNERS = ["core", "catalog", "ticketing", "gates", "crowd", "guide"]
 
 def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     """Open a database in autocommit mode; transactions are always explicit."""
+    new_file = path != ":memory:" and not Path(path).exists()
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None,
@@ -24,8 +25,11 @@ def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
-    if path != ":memory:":
+    if new_file:
+        # WAL is a property of the file: set once here and in migrate(), not on every
+        # request's connection (switching journal mode takes a lock).
         conn.execute("PRAGMA journal_mode = WAL")
+    if path != ":memory:":
         conn.execute("PRAGMA synchronous = NORMAL")
     return sqlite_utils.Database(conn)
 
@@ -82,6 +86,7 @@ def migration_sets() -> list[sqlite_utils.Migrations]:
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every pending migration, domain by domain; safe to run again."""
     applied = []
+    db.execute("PRAGMA journal_mode = WAL")
     for mset in migration_sets():
         names = [m.name for m in mset.pending(db)]
         mset.apply(db)

@@ -35,5 +35,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # 3. Model caches (each step is a no-op once its cache is in place).
-export YOLO_OFFLINE=1
+export YOLO_OFFLINE=1 YOLO_AUTOINSTALL=false
 "$VENV/bin/python" -m scripts.prepare_models

@@ -71,3 +71,8 @@ def test_secrets_are_not_in_the_repository():
                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__)))).stdout
     assert "secrets.json" not in tracked
     assert "ticket_signing_key" not in tracked
+
+
+def test_launcher_variables_are_not_settings(tmp_path):
+    cfg = load_config(tmp_path, environ={"SCENIC_INSTANCE": "/srv/x", "SCENIC_NO_WORKERS": "1"})
+    assert "INSTANCE" not in cfg and "NO_WORKERS" not in cfg
