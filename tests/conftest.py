@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 
 from app import create_app  # noqa: E402
 from core.auth import create_device, create_user  # noqa: E402
