@@ -60,6 +60,8 @@ CORE_SETTINGS = [
     Setting("LOGIN_WINDOW_SECONDS", int, 900, "Window for counting failed logins", positive),
     Setting("MAX_CONTENT_LENGTH", int, 16 * 1024 * 1024, "Largest request body in bytes", positive),
     Setting("DB_BUSY_TIMEOUT_MS", int, 5000, "How long a writer waits for the lock", positive),
+    Setting("DB_POOL_SIZE", int, 8, "Idle connections kept for reuse (0: close each one)",
+            non_negative),
     Setting("LOG_LEVEL", str, "INFO", "Python logging level",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
     Setting("HOST", str, "127.0.0.1", "Address the production server binds"),

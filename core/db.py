@@ -1,7 +1,14 @@
 """SQLite through sqlite-utils: one connection per request, WAL, foreign keys,
-a busy timeout, explicit transactions, and one migration set per domain."""
+a busy timeout, explicit transactions, and one migration set per domain.
+
+A request takes a connection on first use and hands it back on teardown, rolled back
+if it left a transaction open. Handed-back connections wait in a small bounded pool
+(``DB_POOL_SIZE``, 0 closes every one) because a fresh SQLite connection re-parses
+the whole schema on its first statement, which costs more than most requests' SQL.
+"""
 from __future__ import annotations
 
+import queue
 import sqlite3
 from contextlib import contextmanager
 from importlib import import_module
@@ -34,19 +41,57 @@ def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+class ConnectionPool:
+    """At most ``size`` idle connections; beyond that a returned one is closed."""
+
+    def __init__(self, path: str, busy_timeout_ms: int, size: int):
+        self.path, self.busy_timeout_ms = path, busy_timeout_ms
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=max(size, 1))
+        self.size = size
+
+    def acquire(self) -> sqlite_utils.Database:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return connect(self.path, self.busy_timeout_ms)
+
+    def release(self, db: sqlite_utils.Database) -> None:
+        try:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+        except sqlite3.Error:
+            db.conn.close()
+            return
+        if self.size <= 0:
+            db.conn.close()
+            return
+        try:
+            self._idle.put_nowait(db)
+        except queue.Full:
+            db.conn.close()
+
+    def idle(self) -> int:
+        return self._idle.qsize()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().conn.close()
+            except queue.Empty:
+                return
+
+
 def get_db() -> sqlite_utils.Database:
-    """The request's connection, opened on first use and closed on teardown."""
+    """The request's connection: taken on first use, handed back on teardown."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"], current_app.config["DB_BUSY_TIMEOUT_MS"])
+        g.db = current_app.extensions["scenic.db_pool"].acquire()
     return g.db
 
 
 def close_db(_exc=None) -> None:
     db = g.pop("db", None)
     if db is not None:
-        if db.conn.in_transaction:
-            db.conn.rollback()
-        db.conn.close()
+        current_app.extensions["scenic.db_pool"].release(db)
 
 
 @contextmanager
@@ -99,6 +144,8 @@ def pending_migrations(db: sqlite_utils.Database) -> list[str]:
 
 
 def init_app(app) -> None:
+    app.extensions["scenic.db_pool"] = ConnectionPool(
+        app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"], app.config["DB_POOL_SIZE"])
     app.teardown_appcontext(close_db)
 
     @app.cli.command("migrate")

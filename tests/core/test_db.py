@@ -61,3 +61,47 @@ def test_migrate_cli_twice(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["migrate"])
     assert first.exit_code == 0 and "schema is current" in first.output
+
+
+def test_request_connection_is_handed_back_clean(app):
+    from flask import g
+
+    from core.db import get_db
+    pool = app.extensions["scenic.db_pool"]
+    with app.app_context():
+        db = get_db()
+        assert get_db() is db  # one connection per request
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE sites SET override_daily = 1 WHERE id = 'kongmiao'")
+    # teardown rolled the open transaction back and returned the connection
+    assert pool.idle() == 1
+    with app.app_context():
+        again = get_db()
+        assert again is db and not again.conn.in_transaction
+        assert again.execute("SELECT override_daily FROM sites WHERE id = 'kongmiao'").fetchone()[0] is None
+        assert "db" in g
+    assert pool.idle() == 1
+
+
+def test_pool_is_bounded(tmp_path):
+    from core.db import ConnectionPool
+    pool = ConnectionPool(str(tmp_path / "p.db"), 1000, size=2)
+    conns = [pool.acquire() for _ in range(5)]
+    for c in conns:
+        pool.release(c)
+    assert pool.idle() == 2
+    closed = [c for c in conns if _is_closed(c)]
+    assert len(closed) == 3
+    zero = ConnectionPool(str(tmp_path / "p.db"), 1000, size=0)
+    c = zero.acquire()
+    zero.release(c)
+    assert zero.idle() == 0 and _is_closed(c)
+
+
+def _is_closed(db) -> bool:
+    import sqlite3
+    try:
+        db.conn.execute("SELECT 1")
+        return False
+    except sqlite3.ProgrammingError:
+        return True
