@@ -233,6 +233,9 @@ class Index:
         add_words(names)
         self.passages = [ps for p in pois for ps in passages_for(p)]
         self.tokens = [tokenize(p.text, pinyin=p.lang == "zh") for p in self.passages]
+        if not self.passages:
+            # No content loaded yet: every question is refused, nothing crashes.
+            self.passages, self.tokens = [Passage("", "", "zh", "intro", 0, "")], [["\u0000"]]
         self.bm25 = bm25s.BM25(k1=1.2, b=0.75)
         self.bm25.index([t or ["\u0000"] for t in self.tokens], show_progress=False)
         n = len(self.passages)
@@ -244,7 +247,7 @@ class Index:
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         # A second BM25 over whole POIs (all passages, both languages) rewards questions
         # whose clues are spread over several passages of one place.
-        self.poi_order = [p.id for p in pois]
+        self.poi_order = [p.id for p in pois] or [""]
         by_poi: dict[str, list[str]] = {pid: [] for pid in self.poi_order}
         for ps, toks in zip(self.passages, self.tokens):
             by_poi[ps.poi_id].extend(toks)
@@ -253,6 +256,7 @@ class Index:
                             show_progress=False)
         self.poi_pos = np.array([self.poi_order.index(p.poi_id) for p in self.passages])
         self.names = {p.id: _name_keys(p) for p in pois}
+        self.names[""] = []
         self.zh_text = "\n".join(p.text for p in self.passages if p.lang == "zh")
         texts = [p.text for p in self.passages]
         known = all(t in encoder.cache for t in texts)
@@ -333,7 +337,7 @@ class Index:
         hits: dict[str, Hit] = {}
         for i in np.argsort(-fused):
             p = self.passages[i]
-            if sites and p.site_id not in sites:
+            if not p.poi_id or (sites and p.site_id not in sites):
                 continue
             hit = hits.get(p.poi_id)
             if hit is None:

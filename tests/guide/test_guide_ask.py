@@ -158,3 +158,12 @@ def test_rate_limit_memory_is_bounded():
     for i in range(1000):
         lim.hit(f"10.0.{i // 256}.{i % 256}", 60.0)
     assert len(lim.windows) == 100
+
+
+@pytest.mark.model
+def test_before_content_is_loaded_questions_are_refused_not_crashed(client):
+    resp = ask(client, "玉皇顶海拔多高？")
+    assert resp.status_code == 200
+    assert resp.get_json()["kind"] == "refusal" and resp.get_json()["sources"] == []
+    page = client.get("/guide/taishan?lang=en").get_data(as_text=True)
+    assert "has not been loaded yet" in page
