@@ -3,7 +3,6 @@ device tokens and a real HTTP server (waitress) for concurrency tests."""
 from __future__ import annotations
 
 import os
-import re
 import threading
 from datetime import datetime
 
@@ -18,7 +17,7 @@ from core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from core.db import connect, migrate  # noqa: E402
 from catalog.services import load_catalog  # noqa: E402
 
-PASSWORD = "correct horse battery"
+from testkit import PASSWORD, csrf_of  # noqa: E402
 
 
 @pytest.fixture
@@ -69,12 +68,6 @@ def device_token(db, clock):
                                      role=role, clock=clock)
         return token
     return make
-
-
-def csrf_of(client) -> str:
-    """The CSRF token of the client's session (fetching a page to create one)."""
-    html = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

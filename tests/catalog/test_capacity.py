@@ -121,7 +121,7 @@ def test_bad_catalog_file_rejected_before_writing(db):
 
 
 def test_admin_page_changes_capacity_with_csrf(client, login, db):
-    from conftest import csrf_of
+    from testkit import csrf_of
     login("admin")
     token = csrf_of(client)
     resp = client.post("/admin/capacity", data={"kind": "site", "target_id": "konglin",
@@ -138,7 +138,7 @@ def test_admin_page_changes_capacity_with_csrf(client, login, db):
 
 
 def test_staff_may_view_but_not_change_capacity(client, login, db):
-    from conftest import csrf_of
+    from testkit import csrf_of
     login("staff")
     assert client.get("/admin/capacity").status_code == 200
     token = csrf_of(client)
@@ -160,7 +160,7 @@ def test_sites_api_lists_hours_and_capacity(client):
 
 
 def test_admin_page_overrides_a_zone(client, login, db):
-    from conftest import csrf_of
+    from testkit import csrf_of
     login("admin")
     token = csrf_of(client)
     resp = client.post("/admin/capacity", data={"kind": "zone", "target_id": "daiding",

@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import PASSWORD, csrf_of
+from testkit import PASSWORD, csrf_of
 from core.auth import create_device, create_user, hash_token, user_for_token
 from core.errors import DomainError
 

@@ -19,7 +19,7 @@ def test_home_in_chinese_then_english(live_server, page):
 
 
 def test_login_form_and_console(live_server, page, make_user):
-    from conftest import PASSWORD
+    from testkit import PASSWORD
     user = make_user("admin")
     page.goto(live_server + "/login")
     page.fill("input[name=username]", user.username)

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from conftest import csrf_of
+from testkit import csrf_of
 
 PROTECTED_PREFIXES = ("/admin", "/staff", "/console")
 
