@@ -84,7 +84,7 @@ def check_source(source) -> str:
 
 
 CAMERA_KEYS = {"id", "name", "site_id", "zone_id", "source", "width", "height", "tile_rows",
-               "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled"}
+               "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every"}
 
 
 def check_camera(data: dict) -> dict:
@@ -118,6 +118,7 @@ def check_camera(data: dict) -> dict:
         "full_frame": _bool(data.get("full_frame", False), "full_frame"),
         "inertia": _int(data.get("inertia", 3), "inertia", 1, 50),
         "enabled": _bool(data.get("enabled", True), "enabled"),
+        "detect_every": _int(data.get("detect_every", 1), "detect_every", 1, 10),
     }
 
 

@@ -47,6 +47,7 @@ MESSAGES = {
     "crowd.f.tiles": {"zh": "切片（行×列、重叠）", "en": "Tiles (rows x cols, overlap)"},
     "crowd.f.full_frame": {"zh": "另加整帧检测", "en": "Also detect on the whole frame"},
     "crowd.f.inertia": {"zh": "区域惯性（连续帧数）", "en": "Area inertia (frames)"},
+    "crowd.f.detect_every": {"zh": "每 n 帧检测一次", "en": "Detect every n-th frame"},
     "crowd.f.enabled": {"zh": "启用", "en": "Enabled"},
     "crowd.draw.help": {"zh": "在画面上点击添加顶点；区域至少 3 点，计数线 2 点。",
                         "en": "Click on the picture to add points: an area needs 3 or more, a line exactly 2."},

@@ -116,3 +116,10 @@ def create_crowd(db):
             updated_at TEXT NOT NULL,
             PRIMARY KEY (scope, target_id)
         )""")
+
+
+@migrations()
+def add_detect_every(db):
+    # Run the detector on every n-th frame only; ByteTrack and the counts hold in between.
+    db.execute("ALTER TABLE crowd_cameras ADD COLUMN detect_every INTEGER NOT NULL DEFAULT 1 "
+               "CHECK (detect_every BETWEEN 1 AND 10)")

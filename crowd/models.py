@@ -17,10 +17,11 @@ import tempfile
 from pathlib import Path
 
 WEIGHTS_NAME = "yolo11n-pose.pt"
-# The demo's setting: a 2x2 grid of overlapping tiles, each letterboxed into 640x480,
-# run as one batch of 4. See crowd/detect.py and bench/crowd_bench.py.
-DEFAULT_TILE_IMGSZ = (480, 640)  # (height, width), multiples of 32
-DEFAULT_BATCH = 4
+# The demo's setting: a 2x3 grid of overlapping tiles of a 768x576 frame, each about
+# 295x320 px, enlarged 1.5x into 448x480. Batch 1: gated tiles vary in number, and a
+# static batch would pad the missing ones. See crowd/detect.py and bench/crowd_bench.py.
+DEFAULT_TILE_IMGSZ = (480, 448)  # (height, width), multiples of 32
+DEFAULT_BATCH = 1
 
 
 class ModelError(RuntimeError):

@@ -77,6 +77,7 @@ class Camera:
     enabled: bool
     created_at: str
     regions: tuple = ()
+    detect_every: int = 1
 
     @property
     def areas(self) -> list[dict]:
@@ -98,7 +99,8 @@ class Camera:
     def to_json(self, with_source: bool = True) -> dict:
         out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
                                              "height", "tile_rows", "tile_cols", "tile_overlap",
-                                             "full_frame", "inertia", "enabled")}
+                                             "full_frame", "inertia", "enabled",
+                                             "detect_every")}
         out["regions"] = [dict(r) for r in self.regions]
         if with_source:
             out["source"] = self.source
@@ -113,7 +115,7 @@ def _camera(db, row) -> Camera:
     return Camera(row["id"], row["name"], row["site_id"], row["zone_id"], row["source"],
                   row["width"], row["height"], row["tile_rows"], row["tile_cols"],
                   row["tile_overlap"], bool(row["full_frame"]), row["inertia"],
-                  bool(row["enabled"]), row["created_at"], regions)
+                  bool(row["enabled"]), row["created_at"], regions, row["detect_every"])
 
 
 def list_cameras(db, site_id: str | None = None, enabled_only: bool = False) -> list[Camera]:

@@ -263,7 +263,8 @@ def _form_camera() -> dict:
     form = request.form
     data = {k: form.get(k, "") for k in ("id", "name", "site_id", "zone_id", "source", "width",
                                           "height", "tile_rows", "tile_cols", "tile_overlap",
-                                          "inertia")}
+                                          "inertia", "detect_every")}
+    data["detect_every"] = form.get("detect_every") or 1
     data["full_frame"] = form.get("full_frame") == "on"
     data["enabled"] = form.get("enabled") == "on"
     raw = form.get("regions", "").strip()
@@ -289,7 +290,7 @@ def _edit_page(cam, form_data, error, status=200):
 def new_camera():
     if request.method == "GET":
         return _edit_page(None, {"width": 768, "height": 576, "tile_rows": 2, "tile_cols": 2,
-                                 "tile_overlap": 0.2, "inertia": 3, "enabled": True,
+                                 "tile_overlap": 0.2, "inertia": 3, "enabled": True, "detect_every": 1,
                                  "regions": []}, None)
     data = _form_camera()
     try:

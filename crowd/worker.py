@@ -21,7 +21,7 @@ import numpy as np
 from .capture import CameraFeed, OpenCVSource
 from .config import HEAT_COLS, HEAT_ROWS
 from .count import Area, Counter, Line, bottom_centre
-from .detect import TilePlan
+from .detect import TileGate, TilePlan
 
 log = logging.getLogger("scenic.crowd.worker")
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +97,9 @@ class CameraRun:
     last_areas: dict = field(default_factory=dict)
     last_image: np.ndarray | None = None
     dropped: int = 0
+    gate: TileGate = field(default_factory=TileGate)
+    frame_no: int = 0
+    detect_every: int = 1
 
     @property
     def id(self) -> str:
@@ -138,7 +141,7 @@ class Worker:
         run = CameraRun(spec, feed, Counter(areas, lines, inertia=spec.get("inertia", 3)),
                         self.tracker_factory(), plan_of(spec), areas, lines,
                         pending_lines={ln.name: {"in": 0, "out": 0} for ln in lines},
-                        last_report=self.now())
+                        last_report=self.now(), detect_every=int(spec.get("detect_every", 1)))
         self.runs[spec["id"]] = run
         return run
 
@@ -159,10 +162,20 @@ class Worker:
                     skipped += 1
                 item = nxt
             run.dropped += skipped
-            if item is not None:
-                batch.append((run, item[1]))
+            if item is None:
+                continue
+            run.frame_no += 1
+            if (run.frame_no - 1) % run.detect_every:
+                # Between detections the tracks and counts hold (the camera's detect_every).
+                run.processed += 1
+                run.last_image = item[1]
+                continue
+            batch.append((run, item[1]))
         if batch:
-            boxes = self.detector.detect_many([f for _, f in batch], [r.plan for r, _ in batch])
+            boxes = self.detector.detect_many([f for _, f in batch], [r.plan for r, _ in batch],
+                                              gates=[r.gate for r, _ in batch],
+                                              tracks=[[t[1:5] for t in r.last_tracks]
+                                                      for r, _ in batch])
             for (run, frame), dets in zip(batch, boxes):
                 self._count(run, frame, dets)
         now = self.now()

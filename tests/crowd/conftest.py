@@ -18,6 +18,12 @@ CAMERA = {
 
 
 @pytest.fixture
+def camera_data():
+    import copy
+    return copy.deepcopy(CAMERA)
+
+
+@pytest.fixture
 def camera(db, clock):
     return services.save_camera(db, dict(CAMERA), clock=clock, create=True)
 
@@ -36,3 +42,36 @@ def post_obs(client, worker_token):
         return client.post("/api/crowd/observations", json=body,
                            headers={"Authorization": f"Bearer {token or worker_token}"})
     return post
+
+
+class ClientPoster:
+    """The worker's Poster over the Flask test client: real routes, real auth, no socket."""
+
+    def __init__(self, client, token):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.sent = []
+
+    def _check(self, resp):
+        from crowd.worker import PostError
+        if resp.status_code >= 300:
+            body = resp.get_json(silent=True) or {}
+            raise PostError(resp.status_code, body.get("error", "http_error"))
+        return resp.get_json(silent=True) or {}
+
+    def config(self):
+        return self._check(self.client.get("/api/crowd/worker/config", headers=self.headers))
+
+    def observation(self, payload):
+        self.sent.append(payload)
+        return self._check(self.client.post("/api/crowd/observations", json=payload,
+                                            headers=self.headers))
+
+    def frame(self, camera_id, jpeg):
+        self._check(self.client.post(f"/api/crowd/cameras/{camera_id}/frame", data=jpeg,
+                                     headers=dict(self.headers, **{"Content-Type": "image/jpeg"})))
+
+
+@pytest.fixture
+def poster(client, worker_token):
+    return ClientPoster(client, worker_token)

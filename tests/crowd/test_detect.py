@@ -1,0 +1,98 @@
+"""Real inference with the packaged yolo11n-pose weights through the cached OpenVINO
+export (built by crowd.models.prepare; the model is loaded once for this module)."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from crowd import models, services
+from crowd.detect import Detector, TilePlan
+from crowd.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return Detector(models.load_detector_model("openvino"), tile_imgsz=models.DEFAULT_TILE_IMGSZ)
+
+
+def bus_jpg() -> np.ndarray:
+    import ultralytics
+    return cv2.imread(str(Path(ultralytics.__file__).parent / "assets" / "bus.jpg"))
+
+
+def clip_frames(indices) -> dict:
+    cap = cv2.VideoCapture(str(CLIP))
+    out, i = {}, 0
+    while len(out) < len(indices):
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if i in indices:
+            out[i] = frame
+        i += 1
+    cap.release()
+    return out
+
+
+def test_prepare_is_idempotent_and_offline():
+    first = models.prepare()
+    assert models.prepare().startswith("cached")
+    assert models.export_dir().joinpath("scenic-stamp.json").is_file(), first
+
+
+def test_people_on_bus_jpg(detector):
+    img = bus_jpg()
+    boxes = detector.detect(img, TilePlan(1, 1, 0.0))
+    # bus.jpg: four people standing in front of the bus (one cut by the left edge).
+    assert 4 <= len(boxes) <= 5
+    assert (boxes[:, 4] > 0.25).all()
+    h, w = img.shape[:2]
+    assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+
+
+def test_tiles_find_the_small_people_that_one_pass_misses(detector):
+    frames = clip_frames({144, 245})      # hand counts 9 and 7 (bench/labels)
+    whole = [len(detector.detect(f, TilePlan(1, 1, 0.0))) for f in frames.values()]
+    tiled = detector.detect_many(list(frames.values()), [TilePlan(2, 2, 0.2)] * 2)
+    tiled_n = [len(b) for b in tiled]
+    assert sum(tiled_n) > sum(whole)
+    assert abs(tiled_n[0] - 9) <= 3 and abs(tiled_n[1] - 7) <= 3
+    for b in tiled:                      # no double boxes left on tile borders
+        if len(b) > 1:
+            from crowd.detect import _pairwise
+            iou, _ = _pairwise(b[:, :4], b[:, :4])
+            np.fill_diagonal(iou, 0)
+            assert iou.max() < 0.6
+
+
+def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster):
+    cam = services.save_camera(db, camera_data, clock=clock, create=True)
+    spec = services.worker_config(db)["cameras"][0]
+    stop = threading.Event()
+    worker = Worker([spec], detector, poster, stop=stop, report_every=0.0, frame_every=0.0,
+                    stale_seconds=30)
+    run = worker.runs[cam.id]
+    worker.start()
+    try:
+        processed = 0
+        for _ in range(400):
+            processed += worker.step()
+            if processed >= 4:
+                break
+            stop.wait(0.02)
+    finally:
+        stop.set()
+        run.feed.thread.join(timeout=3)
+    online = [p for p in poster.sent if p["status"] == "online"]
+    assert online and online[-1]["people"] >= 2
+    state = services.dashboard_state(db, clock)
+    assert state["cameras"][0]["status"] == "online" and state["cameras"][0]["people"] >= 2
+    from crowd.live import frames_of
+    assert frames_of(poster.client.application).latest(cam.id) is not None
