@@ -95,6 +95,7 @@ class CameraRun:
     processed_at_report: int = 0
     last_tracks: list = field(default_factory=list)
     last_areas: dict = field(default_factory=dict)
+    last_people: int = 0
     last_image: np.ndarray | None = None
     dropped: int = 0
     gate: TileGate = field(default_factory=TileGate)
@@ -195,7 +196,9 @@ class Worker:
             col = min(HEAT_COLS - 1, max(0, int(x / w * HEAT_COLS)))
             row = min(HEAT_ROWS - 1, max(0, int(y / h * HEAT_ROWS)))
             run.heat[(col, row)] += 1
-        run.last_tracks, run.last_areas = tracks, counts.areas
+        # People in view: the detector's merged boxes. Tracks (which need two sightings to
+        # start) drive the areas and lines.
+        run.last_tracks, run.last_areas, run.last_people = tracks, counts.areas, len(dets)
         run.processed += 1
         run.last_image = frame
 
@@ -215,7 +218,7 @@ class Worker:
             payload["error"] = run.feed.stats.error or f"no frame for {silent:.0f} s"
         else:
             payload["status"] = "online"
-            payload["people"] = len(run.last_tracks)
+            payload["people"] = run.last_people
             payload["areas"] = dict(run.last_areas)
             payload["heat"] = [[c, r, n] for (c, r), n in run.heat.items()]
         run.last_report = now

@@ -1,0 +1,73 @@
+"""The control room and the region editor in a real browser (Debian chromium)."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from crowd import services
+from testkit import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def desk(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def log_in(page, base, user):
+    page.goto(base + "/login")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console")
+
+
+def test_dashboard_updates_live_and_acknowledges(live_server, desk, camera, make_user,
+                                                 worker_token, app, db):
+    app.config["CROWD_DEBOUNCE_SECONDS"] = 0
+    app.config["CROWD_SSE_INTERVAL"] = 0.3
+    staff = make_user("staff")
+    log_in(desk, live_server, staff)
+    desk.goto(live_server + "/crowd")
+    desk.wait_for_selector("#conn:has-text('实时更新')", timeout=5000)
+    post = lambda n: requests.post(  # noqa: E731
+        live_server + "/api/crowd/observations", timeout=5,
+        headers={"Authorization": f"Bearer {worker_token}"},
+        json={"camera_id": "cam-a", "status": "online", "people": n, "areas": {"path": n}})
+    assert post(3).status_code == 201
+    desk.wait_for_selector("[data-camera='cam-a'] li[data-k='counted']:has-text('counted: 3')",
+                           timeout=3000)
+    assert post(9).status_code == 201          # 90% of the area's 10: a warning
+    item = desk.wait_for_selector("#alerts li[data-alert]", timeout=3000)
+    assert "cam-a/path" in item.inner_text() and "预警" in item.inner_text()
+    desk.click("#alerts button.ack")
+    desk.wait_for_selector(f"#alerts li:has-text('已确认：{staff.username}')", timeout=3000)
+    assert services.list_alerts(db, active_only=True)[0]["acknowledged_by"] == staff.username
+    # A camera going offline shows as such, never as zero people.
+    requests.post(live_server + "/api/crowd/observations", timeout=5,
+                  headers={"Authorization": f"Bearer {worker_token}"},
+                  json={"camera_id": "cam-a", "status": "offline", "error": "no signal"})
+    desk.wait_for_selector("[data-camera='cam-a'] .cam-status:has-text('离线')", timeout=3000)
+    assert "counted: —" in desk.inner_text("[data-camera='cam-a']")
+
+
+def test_staff_draws_an_area_on_the_editor(live_server, desk, camera, make_user, db):
+    log_in(desk, live_server, make_user("staff"))
+    desk.goto(live_server + "/crowd/cameras/cam-a/edit")
+    desk.click("#new-area")
+    box = desk.locator("#editor").bounding_box()
+    sx, sy = box["width"] / 768, box["height"] / 576
+    for x, y in ((100, 100), (400, 100), (400, 400)):
+        desk.mouse.click(box["x"] + x * sx, box["y"] + y * sy)
+    desk.locator("#region-list li.selected input[aria-label=capacity]").fill("12")
+    desk.locator("#region-list li.selected input[aria-label=capacity]").dispatch_event("change")
+    desk.click("button[type=submit]:has-text('保存')")
+    desk.wait_for_url("**/crowd/cameras")
+    cam = services.get_camera(db, "cam-a")
+    new = [a for a in cam.areas if a["name"] not in ("path",)]
+    assert len(new) == 1 and new[0]["capacity"] == 12 and len(new[0]["points"]) == 3
+    assert abs(new[0]["points"][1][0] - 400) <= 3
