@@ -21,8 +21,9 @@ from . import models
 SAMPLE_RATE = 16000
 MAX_TOKENS = 80
 PROMPTS = {
-    "zh": "以下是普通话的句子。泰山、岱庙、天贶殿、红门、万仙楼、斗母宫、经石峪、中天门、十八盘、"
-          "南天门、天街、碧霞祠、玉皇顶、日观峰、孔庙、孔府、孔林、大成殿、奎文阁、杏坛、棂星门。",
+    # Kept short on purpose: a longer list of names made Whisper base hear 孔庙 as 红妙
+    # on the fixture clips; this one is the prompt verified in tests/guide/fixtures.
+    "zh": "以下是普通话的句子。泰山、南天门、十八盘、玉皇顶、孔庙、孔府、孔林、大成殿。",
     "en": "A visitor asks about Mount Tai, the Dai Temple, the Temple of Confucius, the Kong "
           "Family Mansion or the Cemetery of Confucius.",
 }
