@@ -318,7 +318,9 @@ def edit_camera(camera_id):
             cam = services.save_regions(db, camera_id, data.get("regions", []),
                                         clock=get_clock())
     except DomainError as exc:
-        return _edit_page(cam, dict(data, id=camera_id), exc.localized(get_lang()), exc.status)
+        form = dict(data, id=camera_id) if is_admin else \
+            dict(cam.to_json(with_source=False), regions=data.get("regions", []))
+        return _edit_page(cam, form, exc.localized(get_lang()), exc.status)
     flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
     return redirect(url_for("crowd.cameras"))
 

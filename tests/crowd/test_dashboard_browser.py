@@ -59,6 +59,7 @@ def test_staff_draws_an_area_on_the_editor(live_server, desk, camera, make_user,
     log_in(desk, live_server, make_user("staff"))
     desk.goto(live_server + "/crowd/cameras/cam-a/edit")
     desk.click("#new-area")
+    desk.locator("#editor").scroll_into_view_if_needed()
     box = desk.locator("#editor").bounding_box()
     sx, sy = box["width"] / 768, box["height"] / 576
     for x, y in ((100, 100), (400, 100), (400, 400)):
