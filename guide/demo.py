@@ -13,4 +13,7 @@ def seed(app, db, credentials) -> None:
 
 
 def processes(app) -> list[list[str]]:
-    return []
+    """Pre-generate narration audio in the background (skips what is cached; exits when
+    done), so the first visitors and offline packs do not wait for synthesis."""
+    import sys
+    return [[sys.executable, "-m", "flask", "--app", "app", "guide", "audio"]]
