@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from . import repo
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "guide"
 LANGS = ("zh", "en")
 SITE_IDS = ("taishan", "daimiao", "kongmiao", "kongfu", "konglin")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")   # ids end up in URLs and file names
 LIMITS = {"name": 120, "short": 1500, "long": 12000, "fact": 600, "question": 300,
           "facts": 40, "questions": 20}
 
@@ -115,8 +117,9 @@ def validate(pois_doc: dict, tours_doc: dict, zones: dict[str, str] | None = Non
     rows, seen, numbers = [], set(), set()
     for p in pois_doc.get("pois") or []:
         where = f"poi {p.get('id')!r}"
-        if not isinstance(p.get("id"), str) or not p["id"] or p["id"] in seen:
-            raise ValidationError("bad_content", f"{where}: missing or repeated id.")
+        if not isinstance(p.get("id"), str) or not ID_RE.match(p["id"]) or p["id"] in seen:
+            raise ValidationError("bad_content", f"{where}: ids are unique lower-case "
+                                  "letters, digits and '-'.")
         seen.add(p["id"])
         if p.get("site") not in SITE_IDS:
             raise ValidationError("bad_content", f"{where}: unknown site {p.get('site')!r}.")
@@ -151,8 +154,9 @@ def validate(pois_doc: dict, tours_doc: dict, zones: dict[str, str] | None = Non
     tour_ids = set()
     for i, t in enumerate(tours_doc.get("tours") or []):
         where = f"tour {t.get('id')!r}"
-        if not t.get("id") or t["id"] in tour_ids:
-            raise ValidationError("bad_content", f"{where}: missing or repeated id.")
+        if not isinstance(t.get("id"), str) or not ID_RE.match(t["id"]) or t["id"] in tour_ids:
+            raise ValidationError("bad_content", f"{where}: ids are unique lower-case "
+                                  "letters, digits and '-'.")
         tour_ids.add(t["id"])
         if t.get("site") not in SITE_IDS:
             raise ValidationError("bad_content", f"{where}: unknown site.")

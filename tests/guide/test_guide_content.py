@@ -58,6 +58,10 @@ def test_bad_files_are_rejected_before_anything_is_written(gdb, clock):
     broken["pois"][1]["site"] = broken["pois"][0]["site"]
     with pytest.raises(ValidationError, match="signpost number"):
         services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
+    broken = json.loads(json.dumps(pois))
+    broken["pois"][2]["id"] = "../../etc/passwd"
+    with pytest.raises(ValidationError, match="ids are unique"):
+        services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
     assert gdb.execute("SELECT count(*) FROM guide_tours").fetchone()[0] == before
 
 
