@@ -29,6 +29,13 @@ class ModelUnavailable(RuntimeError):
 def model_dir(configured: str | None = None) -> Path:
     """The cache folder: the GUIDE_MODEL_DIR setting, its environment variable, or
     .cache/guide under the project."""
+    if configured is None:
+        try:
+            from flask import current_app, has_app_context
+            if has_app_context():
+                configured = current_app.config.get("GUIDE_MODEL_DIR") or None
+        except ImportError:
+            pass
     path = configured or os.environ.get(ENV_DIR) or str(ROOT / ".cache" / "guide")
     return Path(path)
 

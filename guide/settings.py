@@ -1,5 +1,5 @@
 """Settings of the audio guide (names prefixed GUIDE_)."""
-from core.config import Setting, fraction, positive
+from core.config import Setting, positive
 
 SETTINGS = [
     Setting("GUIDE_MODEL_DIR", str, "", "Model cache folder; empty means .cache/guide"),
@@ -24,5 +24,3 @@ SETTINGS = [
             positive),
     Setting("GUIDE_THREADS", int, 2, "CPU threads for the guide's models", positive),
 ]
-
-__all__ = ["SETTINGS", "fraction"]
