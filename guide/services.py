@@ -30,6 +30,20 @@ RECORDING_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
                    "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm"}
 
 
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write via a unique temporary file and rename, so concurrent writers of the same
+    file never see or leave a half-written one."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 # --- questions ---------------------------------------------------------------
 
 def check_lang(lang, question: str = "") -> str:
@@ -165,10 +179,8 @@ def answer_audio_key(ans: compose.Answer, audio_dir: Path, keep: int) -> str:
     key = tts.audio_key(tts.speakable(ans.text), ans.lang)
     note = folder / f"{key}.json"
     if not note.exists():
-        tmp = folder / f".{key}.tmp"
-        tmp.write_text(json.dumps({"lang": ans.lang, "text": ans.text}, ensure_ascii=False),
-                       encoding="utf-8")
-        os.replace(tmp, note)
+        _atomic_write(note, json.dumps({"lang": ans.lang, "text": ans.text},
+                                       ensure_ascii=False).encode("utf-8"))
         tts.prune(folder, keep, "*.json")
         tts.prune(folder, keep, "*.wav")
     return key
@@ -280,9 +292,7 @@ def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, us
     folder = audio_dir / "recordings"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{poi.id}-{lang}-{digest[:12]}.{ext}"
-    tmp = folder / f".{name}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / name)
+    _atomic_write(folder / name, data)
     now = clock.now().isoformat(timespec="seconds")
     old = repo.recording(db, poi.id, lang)
     with immediate(db):

@@ -111,7 +111,12 @@ def wav_duration(path_or_bytes) -> float:
 
 def prune(folder: Path, keep: int, pattern: str = "*.wav") -> int:
     """Delete the oldest files beyond ``keep`` (answer audio is a bounded cache)."""
-    files = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except FileNotFoundError:      # pruned by a concurrent request meanwhile
+            return 0.0
+    files = sorted(folder.glob(pattern), key=mtime, reverse=True)
     removed = 0
     for old in files[keep:]:
         old.unlink(missing_ok=True)

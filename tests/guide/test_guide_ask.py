@@ -167,3 +167,24 @@ def test_before_content_is_loaded_questions_are_refused_not_crashed(client):
     assert resp.get_json()["kind"] == "refusal" and resp.get_json()["sources"] == []
     page = client.get("/guide/taishan?lang=en").get_data(as_text=True)
     assert "has not been loaded yet" in page
+
+
+@pytest.mark.model
+def test_concurrent_questions_over_real_http(guide_app, live_server):
+    import requests
+    from concurrent.futures import ThreadPoolExecutor
+    questions = [("玉皇顶海拔多高？", "taishan", "zh", "taishan-yuhuangding"),
+                 ("Who laid out the garden at the back of the mansion?", "kongfu", "en",
+                  "kongfu-tieshanyuan"),
+                 ("孔林的围墙有多长？", "konglin", "zh", "konglin-zhishenglin")] * 3
+
+    def one(q):
+        text, site, lang, _ = q
+        r = requests.post(live_server + "/api/guide/ask", timeout=60,
+                          json={"site": site, "question": text, "lang": lang})
+        return r.status_code, r.json()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(one, questions))
+    for (status, body), q in zip(results, questions):
+        assert status == 200, body
+        assert body["sources"][0]["poi"] == q[3]
