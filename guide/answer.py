@@ -121,7 +121,7 @@ def from_hits(hits, pois: dict, lang: str, threshold: float) -> Answer:
                       hits[0].score if hits else 0.0)
     best = hits[0]
     poi = pois[best.poi_id]
-    limit = 90 if lang == "zh" else 260      # an answer is heard, not read: keep it short
+    limit = 90 if lang == "zh" else 230      # an answer is heard, not read: keep it short
     chosen: list[str] = []
     seen: set = set()
     # Facts are the crispest answers; they win a near tie with narration.
