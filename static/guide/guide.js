@@ -53,7 +53,10 @@
       fetch(btn.getAttribute('data-offline'), { credentials: 'same-origin' })
         .then(function (r) { if (!r.ok) throw new Error('manifest'); return r.json(); })
         .then(function (m) {
-          return caches.open(m.cache).then(function (cache) {
+          // A new cache per content version; older packs of this site and language go
+          // only after the new one is complete, so a failed download keeps the old pack.
+          var name = m.cache + '-' + String(m.version).replace(/[^A-Za-z0-9]/g, '').slice(-24);
+          return caches.open(name).then(function (cache) {
             var done = 0, total = m.urls.length;
             status.textContent = fill(T.saving, { done: 0, total: total });
             // One at a time: gentle on a weak mountain connection and on the server.
@@ -64,6 +67,12 @@
                 });
               });
             }, Promise.resolve()).then(function () {
+              return caches.keys().then(function (keys) {
+                return Promise.all(keys.filter(function (k) {
+                  return k.indexOf(m.cache + '-') === 0 && k !== name;
+                }).map(function (k) { return caches.delete(k); }));
+              });
+            }).then(function () {
               store.set('guide:pack:' + m.cache, m.version);
               status.textContent = T.ready;
               status.setAttribute('data-ready', '1');

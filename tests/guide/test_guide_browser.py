@@ -62,7 +62,8 @@ def test_near_me_uses_position_when_precise_and_falls_back_when_not(guide_app, l
     rough.wait_for_url("**/guide/konglin/poi/konglin-kongzimu?lang=en")
 
 
-def test_offline_pack_serves_pages_and_audio_without_network(guide_app, live_server, phone):
+def test_offline_pack_serves_pages_and_audio_without_network(guide_app, live_server, phone,
+                                                             make_user, clock):
     page = phone()
     # Mandarin: espeak-ng makes the pack's audio in well under a second a file.
     page.goto(live_server + "/guide/daimiao?lang=zh")
@@ -70,6 +71,24 @@ def test_offline_pack_serves_pages_and_audio_without_network(guide_app, live_ser
                            timeout=15000)
     page.click("[data-offline]")
     page.wait_for_selector("[data-offline-status][data-ready]", timeout=120000)
+    first = [k for k in page.evaluate("caches.keys()") if k.startswith("guide-daimiao-zh-")]
+    assert len(first) == 1
+    # Staff edit a text: saving the pack again replaces the old one, it does not pile up.
+    from core.db import connect
+    from guide import services
+    from guide_helpers import poi_form
+    db = connect(guide_app.config["DATABASE"])
+    try:
+        poi = services.get_poi(db, "daimiao-hanbaiyuan")
+        services.update_poi(db, poi.id, poi_form(poi, short_zh=poi.short["zh"] + "（已更新）"),
+                            user=make_user("staff"), clock=clock)
+    finally:
+        db.conn.close()
+    page.evaluate("document.querySelector('[data-offline-status]').removeAttribute('data-ready')")
+    page.click("[data-offline]")
+    page.wait_for_selector("[data-offline-status][data-ready]", timeout=120000)
+    second = [k for k in page.evaluate("caches.keys()") if k.startswith("guide-daimiao-zh-")]
+    assert len(second) == 1 and second != first
     page.context.set_offline(True)
     page.goto(live_server + "/guide/daimiao/poi/daimiao-tiankuangdian?lang=zh")
     assert "天贶殿" in page.locator("h1").inner_text()
