@@ -131,6 +131,7 @@ class TrackState:
     last_point: Point
     last_frame: int
     anchors: dict = field(default_factory=dict)  # line name -> anchor point
+    crossed: dict = field(default_factory=dict)  # line name -> frame of its last crossing
     areas: dict = field(default_factory=dict)    # area name -> (inside, streak)
 
 
@@ -147,7 +148,7 @@ class Counter:
     def __init__(self, areas: Iterable[Area] = (), lines: Iterable[Line] = (), *,
                  inertia: int = 3, margin: float = 4.0, max_age: int = 30,
                  max_tracks: int = 2000, reid_px: float = 40.0, reid_frames: int = 15,
-                 dedupe_px: float = 30.0, dedupe_frames: int = 10, hold_frames: int = 5):
+                 dedupe_px: float = 30.0, dedupe_frames: int = 10, hold_frames: int = 2):
         self.areas = list(areas)
         self.lines = list(lines)
         self.inertia = max(1, int(inertia))
@@ -200,12 +201,16 @@ class Counter:
                 renamed = adopted is not None
                 st = adopted or TrackState(p, self.frame)
             for line in self.lines:
-                # The first box under a new id is where the switch happened, often jittered
-                # back across the line: start afresh from it rather than count a crossing.
-                previous = None if renamed else st.anchors.get(line.name)
-                anchor, direction = line_step(previous, p, (line.a, line.b), self.margin)
+                anchor, direction = line_step(st.anchors.get(line.name), p, (line.a, line.b),
+                                              self.margin)
                 st.anchors[line.name] = anchor
+                if direction and renamed and \
+                        self.frame - st.crossed.get(line.name, -10**9) <= self.dedupe_frames:
+                    # The renamed person had just crossed here: the new id's first box,
+                    # jittered back over the line, is not a crossing back.
+                    continue
                 if direction and not self._duplicate(line.name, direction, p):
+                    st.crossed[line.name] = self.frame
                     crossings.append((line.name, direction))
                     self.totals[line.name][direction] += 1
                     self.recent_crossings.append((line.name, direction, p, self.frame))

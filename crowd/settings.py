@@ -31,6 +31,4 @@ SETTINGS = [
             positive),
     Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
             positive),
-    Setting("CROWD_STORE_SNAPSHOTS", bool, False,
-            "Keep on-demand snapshots on disk (off: they live only in memory)"),
 ]

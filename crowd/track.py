@@ -17,9 +17,19 @@ def _require_lap() -> None:
 
 
 class Tracker:
-    """One ByteTrack per camera: (N, 5) boxes+conf in, (track_id, x1, y1, x2, y2) out."""
+    """One ByteTrack per camera: (N, 5) boxes+conf in, (track_id, x1, y1, x2, y2) out.
 
-    def __init__(self, frame_rate: int = 10, track_buffer: int = 30):
+    ByteTrack associates by box overlap (IoU), and a new track needs a second matching
+    sighting to start. On a 2-core CPU the detector runs a few times a second, and a small
+    walking person can move a whole box width between two runs: no overlap, so ids switch
+    and tracks never start. The tracker therefore sees each box widened ``widen`` times
+    and made ``heighten`` times taller upwards, keeping the feet (bottom-centre) where they
+    are; boxes are shrunk back on the way out.
+    """
+
+    def __init__(self, frame_rate: int = 10, track_buffer: int = 30, widen: float = 2.5,
+                 heighten: float = 1.3):
+        self.widen, self.heighten = widen, heighten
         _require_lap()
         from ultralytics.trackers.byte_tracker import BYTETracker
         from ultralytics.utils import IterableSimpleNamespace, YAML
@@ -39,8 +49,18 @@ class Tracker:
         data = np.zeros((len(dets), 6), dtype=np.float32)
         if len(dets):
             data[:, :5] = dets[:, :5]
+            cx = (dets[:, 0] + dets[:, 2]) / 2
+            w, h = dets[:, 2] - dets[:, 0], dets[:, 3] - dets[:, 1]
+            data[:, 0] = cx - w * self.widen / 2
+            data[:, 2] = cx + w * self.widen / 2
+            data[:, 1] = dets[:, 3] - h * self.heighten
         out = self.tracker.update(Boxes(data, shape))
-        return [(int(r[4]), float(r[0]), float(r[1]), float(r[2]), float(r[3])) for r in out]
+        tracks = []
+        for r in out:
+            x1, y1, x2, y2 = (float(v) for v in r[:4])
+            cx, w, h = (x1 + x2) / 2, (x2 - x1) / self.widen, (y2 - y1) / self.heighten
+            tracks.append((int(r[4]), cx - w / 2, y2 - h, cx + w / 2, y2))
+        return tracks
 
 
 def _takes_rate() -> bool:

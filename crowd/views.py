@@ -146,10 +146,23 @@ def stream():
             yield "event: bye\ndata: {}\n\n"
         finally:
             db.conn.close()
-            _streams.release()
 
-    return Response(stream_with_context(events()), mimetype="text/event-stream",
+    resp = Response(stream_with_context(events()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return _release_on_close(resp)
+
+
+def _release_on_close(resp: Response) -> Response:
+    """Give the stream slot back when the server closes the response, even one that was
+    never iterated (a HEAD request, a client gone before the first byte)."""
+    done = threading.Event()
+
+    def release():
+        if not done.is_set():
+            done.set()
+            _streams.release()
+    resp.call_on_close(release)
+    return resp
 
 
 @bp.post("/api/crowd/alerts/<int:alert_id>/ack")
@@ -192,19 +205,16 @@ def live(camera_id):
 
     def parts():
         started, seq = time.monotonic(), 0
-        try:
-            while time.monotonic() - started < max_s:
-                item = store.wait_newer(camera_id, seq, timeout=5.0)
-                if item is None:
-                    return  # the feed went quiet: end cleanly, the page retries
-                seq, jpeg = item
-                yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                       + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
-        finally:
-            _streams.release()
+        while time.monotonic() - started < max_s:
+            item = store.wait_newer(camera_id, seq, timeout=5.0)
+            if item is None:
+                return  # the feed went quiet: end cleanly, the page retries
+            seq, jpeg = item
+            yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                   + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
 
-    return Response(parts(), mimetype="multipart/x-mixed-replace; boundary=frame",
-                    headers={"Cache-Control": "no-cache"})
+    return _release_on_close(Response(parts(), mimetype="multipart/x-mixed-replace; "
+                                      "boundary=frame", headers={"Cache-Control": "no-cache"}))
 
 
 @bp.get("/crowd/cameras/<camera_id>/snapshot.jpg")

@@ -96,7 +96,7 @@ class CameraRun:
     last_tracks: list = field(default_factory=list)
     last_areas: dict = field(default_factory=dict)
     last_people: int = 0
-    last_image: np.ndarray | None = None
+    last_image: np.ndarray | None = None   # the frame the last tracks were found on
     dropped: int = 0
     gate: TileGate = field(default_factory=TileGate)
     frame_no: int = 0
@@ -169,7 +169,6 @@ class Worker:
             if (run.frame_no - 1) % run.detect_every:
                 # Between detections the tracks and counts hold (the camera's detect_every).
                 run.processed += 1
-                run.last_image = item[1]
                 continue
             batch.append((run, item[1]))
         if batch:

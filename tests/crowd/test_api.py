@@ -277,3 +277,14 @@ def test_sse_stream_sends_state_and_ends_cleanly(client, camera, post_obs, login
     state = json.loads(events[0].split("data: ", 1)[1])
     assert [c["counted"] for c in state["cameras"]] == [4]
     assert text.rstrip().endswith("data: {}")      # the closing "bye" event
+
+
+def test_stream_slots_are_given_back(client, camera, login, app):
+    from crowd import views
+    app.config["CROWD_SSE_MAX_SECONDS"] = 0
+    login("staff")
+    for _ in range(views.MAX_STREAMS + 5):
+        r = client.get("/crowd/stream")
+        r.get_data()
+        r.close()
+    assert client.get("/crowd/stream").status_code == 200

@@ -49,12 +49,15 @@ def test_prepare_is_idempotent_and_offline():
 
 def test_people_on_bus_jpg(detector):
     img = bus_jpg()
-    boxes = detector.detect(img, TilePlan(1, 1, 0.0))
-    # bus.jpg: four people standing in front of the bus (one cut by the left edge).
+    boxes = detector.detect(img, TilePlan(2, 2, 0.2))
+    # bus.jpg: four people standing in front of the bus (one cut by the left edge); the
+    # tiles cut three of them in half, and the merge must make each whole again.
     assert 4 <= len(boxes) <= 5
     assert (boxes[:, 4] > 0.25).all()
     h, w = img.shape[:2]
     assert (boxes[:, 0] >= 0).all() and (boxes[:, 2] <= w).all() and (boxes[:, 3] <= h).all()
+    tall = boxes[:, 3] - boxes[:, 1]
+    assert (tall > 300).sum() >= 3          # whole people, not halves
 
 
 def test_tiles_find_the_small_people_that_one_pass_misses(detector):
