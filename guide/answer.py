@@ -58,6 +58,7 @@ SCOPE_REFUSALS = {
                         "only, and knows nothing about \u201c{names}\u201d. Please ask at the "
                         "visitor centre."},
 }
+FACT_BONUS = 0.03
 REFUSAL = {
     "zh": "抱歉，这个问题我在导览资料里找不到可靠的答案，不能随意回答。请到游客服务中心或拨打景区服务电话咨询工作人员。",
     "en": "Sorry, I can't find a reliable answer to that in the guide's material, and I "
@@ -106,7 +107,7 @@ def mentioned_site(question: str) -> str | None:
 
 
 def _sentence_end(text: str, lang: str) -> str:
-    text = text.strip()
+    text = text.strip().rstrip(";；,，:：、")
     if not text:
         return text
     if lang == "zh":
@@ -125,7 +126,7 @@ def from_hits(hits, pois: dict, lang: str, threshold: float) -> Answer:
     chosen: list[str] = []
     seen: set = set()
     # Facts are the crispest answers; they win a near tie with narration.
-    ranked = sorted(best.passages, key=lambda sp: -(sp[0] + (0.03 if sp[1].kind == "fact" else 0)))
+    ranked = sorted(best.passages, key=lambda sp: -(sp[0] + (FACT_BONUS if sp[1].kind == "fact" else 0)))
     for _score, p in ranked:
         # Questions match well but answer nothing; quote facts, intro and narration.
         if p.kind == "question" or (p.kind, p.index) in seen:

@@ -30,6 +30,8 @@ THRESHOLD = 0.40
 SECOND_PASSAGE = 0.15
 W_PASSAGE = 0.5
 NAME_BONUS = 0.1
+ZH_CHUNK = 70      # characters per narration passage: small enough to quote as an answer
+EN_CHUNK = 200
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _HAN = re.compile(r"[\u3400-\u9fff]+")
@@ -173,7 +175,7 @@ def passages_for(poi) -> list[Passage]:
         for i, q in enumerate(poi.questions):
             out.append(Passage(poi.id, poi.site_id, lang, "question", i, q[lang]))
         for i, chunk in enumerate(split_sentences(poi.long[lang], lang,
-                                                  120 if lang == "zh" else 320)):
+                                                  ZH_CHUNK if lang == "zh" else EN_CHUNK)):
             out.append(Passage(poi.id, poi.site_id, lang, "long", i, chunk))
     return out
 
@@ -277,14 +279,14 @@ class Index:
                 if flag in ("ns", "nr", "nt", "nz") and len(word) >= 2 \
                         and _HAN.fullmatch(word) and word not in self.zh_text:
                     found.append(word)
-        words = re.findall(r"[A-Za-z]+", question)
-        lower = [w.lower() for w in words]
+        words = re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", question)
         spans = {t for t in query_pinyin(question) if t in self.idf}
         for i, w in enumerate(words):
             # Sentence-initial capitals say nothing; stop words are never names.
-            if i == 0 or not w[0].isupper() or lower[i] in EN_STOP:
+            if i == 0 or not w[0].isupper() or w.lower() in EN_STOP:
                 continue
-            if lower[i] in self.idf or any(lower[i] in s[3:] for s in spans):
+            parts = [p for p in w.lower().split("-") if p not in EN_STOP]
+            if any(p in self.idf or any(p in s[3:] for s in spans) for p in parts):
                 continue
             found.append(w)
         return found
