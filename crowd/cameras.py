@@ -1,0 +1,146 @@
+"""Camera records and their counting regions (validated by crowd.config)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from catalog import services as catalog
+from core.db import immediate
+from core.errors import Conflict, NotFound, ValidationError
+
+from . import config as checks
+from . import repo
+
+
+def _iso(dt) -> str:
+    return dt.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Camera:
+    id: str
+    name: str
+    site_id: str
+    zone_id: str | None
+    source: str
+    width: int
+    height: int
+    tile_rows: int
+    tile_cols: int
+    tile_overlap: float
+    full_frame: bool
+    inertia: int
+    enabled: bool
+    created_at: str
+    regions: tuple = ()
+    detect_every: int = 1
+
+    @property
+    def areas(self) -> list[dict]:
+        return [r for r in self.regions if r["kind"] == "area"]
+
+    @property
+    def lines(self) -> list[dict]:
+        return [r for r in self.regions if r["kind"] == "line"]
+
+    @property
+    def source_display(self) -> str:
+        """The source with any password in a URL masked."""
+        src = self.source
+        if "://" in src and "@" in src.split("://", 1)[1].split("/", 1)[0]:
+            scheme, rest = src.split("://", 1)
+            return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        return src
+
+    def to_json(self, with_source: bool = True) -> dict:
+        out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
+                                             "height", "tile_rows", "tile_cols", "tile_overlap",
+                                             "full_frame", "inertia", "enabled",
+                                             "detect_every")}
+        out["regions"] = [dict(r) for r in self.regions]
+        if with_source:
+            out["source"] = self.source
+        else:
+            out["source"] = self.source_display
+        return out
+
+
+def _camera(db, row) -> Camera:
+    regions = tuple({"kind": r["kind"], "name": r["name"], "points": json.loads(r["points_json"]),
+                     "capacity": r["capacity"]} for r in repo.regions(db, row["id"]))
+    return Camera(row["id"], row["name"], row["site_id"], row["zone_id"], row["source"],
+                  row["width"], row["height"], row["tile_rows"], row["tile_cols"],
+                  row["tile_overlap"], bool(row["full_frame"]), row["inertia"],
+                  bool(row["enabled"]), row["created_at"], regions, row["detect_every"])
+
+
+def list_cameras(db, site_id: str | None = None, enabled_only: bool = False) -> list[Camera]:
+    return [_camera(db, r) for r in repo.cameras(db, site_id, enabled_only)]
+
+
+def get_camera(db, camera_id) -> Camera:
+    """One camera with its regions, or NotFound('unknown_camera')."""
+    row = repo.camera(db, camera_id) if isinstance(camera_id, str) else None
+    if row is None:
+        raise NotFound("unknown_camera", f"There is no camera '{camera_id}'.",
+                       message_zh=f"没有编号为“{camera_id}”的摄像头。")
+    return _camera(db, row)
+
+
+def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
+    """Add or edit a camera (and, if given, its regions) after validating every field."""
+    values = checks.check_camera(data)
+    catalog.get_site(db, values["site_id"])
+    if values["zone_id"] is not None:
+        zone = catalog.get_zone(db, values["zone_id"])
+        if zone.site_id != values["site_id"]:
+            raise ValidationError("zone_not_in_site", "That zone belongs to another site.",
+                                  message_zh="该区域不属于所选景点。",
+                                  details={"field": "zone_id"})
+    regions = None
+    if "regions" in data:
+        regions = checks.check_regions(data["regions"], values["width"], values["height"])
+    at = _iso(clock.now())
+    with immediate(db):
+        existing = repo.camera(db, values["id"])
+        if create and existing is not None:
+            raise Conflict("camera_exists", f"A camera '{values['id']}' already exists.",
+                           message_zh=f"摄像头“{values['id']}”已存在。")
+        if not create and existing is None:
+            raise NotFound("unknown_camera", f"There is no camera '{values['id']}'.",
+                           message_zh=f"没有编号为“{values['id']}”的摄像头。")
+        if create:
+            repo.insert_camera(db, values, at)
+        else:
+            if regions is None:
+                # A smaller frame must not leave old regions outside it.
+                current = [{"kind": r["kind"], "name": r["name"],
+                            "points": json.loads(r["points_json"]), "capacity": r["capacity"]}
+                           for r in repo.regions(db, values["id"])]
+                checks.check_regions(current, values["width"], values["height"])
+            repo.update_camera(db, values, at)
+        if regions is not None:
+            repo.replace_regions(db, values["id"], regions)
+    return get_camera(db, values["id"])
+
+
+def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
+    """Replace a camera's counting areas and lines (validated against its frame)."""
+    cam = get_camera(db, camera_id)
+    checked = checks.check_regions(regions, cam.width, cam.height)
+    with immediate(db):
+        repo.replace_regions(db, camera_id, checked)
+        db.execute("UPDATE crowd_cameras SET updated_at = ? WHERE id = ?",
+                   [_iso(clock.now()), camera_id])
+    return get_camera(db, camera_id)
+
+
+def delete_camera(db, camera_id: str) -> None:
+    get_camera(db, camera_id)
+    with immediate(db):
+        repo.delete_camera(db, camera_id)
+
+
+def worker_config(db) -> dict:
+    """What a worker needs to run every enabled camera (sources included: workers only)."""
+    return {"cameras": [c.to_json() for c in list_cameras(db, enabled_only=True)]}
