@@ -101,6 +101,7 @@ class CameraRun:
     gate: TileGate = field(default_factory=TileGate)
     frame_no: int = 0
     detect_every: int = 1
+    stop: threading.Event = field(default_factory=threading.Event)  # this camera's feed
 
     @property
     def id(self) -> str:
@@ -148,7 +149,32 @@ class Worker:
 
     def start(self) -> None:
         for run in self.runs.values():
-            run.feed.start(self.stop)
+            if run.feed.thread is None:
+                run.feed.start(run.stop)
+
+    def apply_config(self, cameras: list[dict]) -> list[str]:
+        """Follow the site's camera list: start new cameras, restart changed ones (new
+        regions, source or tiles), stop removed or disabled ones. Returns what changed."""
+        wanted = {c["id"]: c for c in cameras}
+        changed = []
+        for cid in list(self.runs):
+            if cid not in wanted or json.dumps(wanted[cid], sort_keys=True) != \
+                    json.dumps(self.runs[cid].spec, sort_keys=True):
+                self.runs.pop(cid).stop.set()
+                changed.append(cid)
+        for cid, spec in wanted.items():
+            if cid not in self.runs:
+                self.add(spec)
+                if cid not in changed:
+                    changed.append(cid)
+        if changed:
+            self.start()
+        return changed
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for run in self.runs.values():
+            run.stop.set()
 
     def step(self) -> int:
         """Process the newest frame of every camera that has one; report those due."""
@@ -248,15 +274,27 @@ class Worker:
             log.warning("posting frame of %s failed: %s", run.id, exc,
                         extra={"event": "crowd_frame_failed"})
 
-    def run_forever(self, max_seconds: float | None = None) -> None:
+    def run_forever(self, max_seconds: float | None = None, reload=None,
+                    reload_every: float = 30.0) -> None:
+        """Count until stopped; every ``reload_every`` s ask ``reload()`` for the camera
+        list (None keeps the current one), so edits on the site reach a running worker."""
         self.start()
-        started = self.now()
-        while not self.stop.is_set():
-            if max_seconds is not None and self.now() - started >= max_seconds:
-                break
-            if self.step() == 0:
-                self.stop.wait(0.01)
-        self.stop.set()
+        started = last_reload = self.now()
+        try:
+            while not self.stop.is_set():
+                if max_seconds is not None and self.now() - started >= max_seconds:
+                    break
+                if reload is not None and self.now() - last_reload >= reload_every:
+                    last_reload = self.now()
+                    cameras = reload()
+                    if cameras is not None:
+                        changed = self.apply_config(cameras)
+                        if changed:
+                            log.info("cameras changed: %s", ", ".join(changed))
+                if self.step() == 0:
+                    self.stop.wait(0.01)
+        finally:
+            self.shutdown()
 
 
 def _default_tracker():
@@ -294,4 +332,12 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
     worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
                     stale_seconds=stale_seconds)
     log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
-    worker.run_forever(seconds)
+
+    def reload():
+        try:
+            return [c for c in poster.config()["cameras"]
+                    if not camera_ids or c["id"] in camera_ids]
+        except Exception as exc:  # the site is briefly away: keep the current cameras
+            log.warning("config reload failed: %s", exc)
+            return None
+    worker.run_forever(seconds, reload=reload)

@@ -91,8 +91,9 @@ def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster)
                 break
             stop.wait(0.02)
     finally:
-        stop.set()
+        worker.shutdown()
         run.feed.thread.join(timeout=3)
+    assert not run.feed.thread.is_alive()
     online = [p for p in poster.sent if p["status"] == "online"]
     assert online and online[-1]["people"] >= 2
     state = services.dashboard_state(db, clock)

@@ -181,3 +181,22 @@ class _IdentityTracker:
 
 def _identity_tracker():
     return _IdentityTracker()
+
+
+def test_worker_follows_camera_edits_on_the_site(camera_data, db, clock, poster):
+    services.save_camera(db, camera_data, clock=clock, create=True)
+    det = StubDetector([[100, 200, 140, 300, 0.9]])
+    worker = Worker(services.worker_config(db)["cameras"], det, poster,
+                    stop=threading.Event(), source_factory=lambda s: FastSource,
+                    tracker_factory=_identity_tracker)
+    first = worker.runs["cam-a"]
+    assert worker.apply_config(poster.config()["cameras"]) == []      # nothing changed
+    services.save_regions(db, "cam-a", [{"kind": "area", "name": "gate", "capacity": 3,
+                                         "points": [[0, 0], [50, 0], [50, 50]]}], clock=clock)
+    assert worker.apply_config(poster.config()["cameras"]) == ["cam-a"]
+    assert first.stop.is_set() and worker.runs["cam-a"] is not first
+    assert [a.name for a in worker.runs["cam-a"].areas] == ["gate"]
+    services.delete_camera(db, "cam-a")
+    assert worker.apply_config(poster.config()["cameras"]) == ["cam-a"]
+    assert worker.runs == {}
+    worker.shutdown()
