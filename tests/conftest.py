@@ -89,7 +89,14 @@ def live_server(app):
     from waitress.server import create_server
     server = create_server(app, host="127.0.0.1", port=0, threads=16)
     port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run():
+        try:
+            server.run()
+        except (OSError, ValueError):
+            pass  # the loop's select() sees its socket closed by server.close() below
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.close()
