@@ -9,8 +9,6 @@ config, LOG_LEVEL WARNING):
   app   POST /api/gate/scan: bearer-token lookup, Ed25519 verification, ticket lookup,
         rules, audit row, presence, passage, per-minute count and occupancy, all in one
         BEGIN IMMEDIATE transaction;
-  app+pool  the same app with core.db.get_db patched (in the bench's server process only)
-        to reuse one connection per server thread: a what-if for the foundation;
   bare  a Flask endpoint that looks the token hash up and inserts one row in a BEGIN
         IMMEDIATE transaction on the same PRAGMAs: the ceiling of this stack.
 Loads: "closed" = every gate scans its own distinct valid tickets back to back (the
@@ -28,7 +26,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench.serverkit import free_port, wait_up  # noqa: E402
+
 CLIENT_PROCS = 5
 SITE = "taishan"       # open 24 h: a current slot exists whenever the bench runs
 TARGET_SERVER_P99_MS = 20.0
@@ -90,25 +90,6 @@ def serve(kind, target, port, threads):
         os.environ.setdefault("YOLO_OFFLINE", "1")
         app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
                           "SESSION_COOKIE_SECURE": False}, instance_path=target)
-        if kind == "app+pool":
-            # What-if for core.db (not how the app runs today): one connection per server
-            # thread, reused across requests, instead of a new one per request. A fresh
-            # connection re-reads the schema and recompiles every statement, and the last
-            # close of a WAL database checkpoints it.
-            import threading
-
-            import core.auth
-            import core.db
-            import gates.views
-            local = threading.local()
-            path, timeout = app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"]
-
-            def pooled_get_db():
-                db = getattr(local, "db", None)
-                if db is None:
-                    db = local.db = core.db.connect(path, timeout)
-                return db
-            core.db.get_db = core.auth.get_db = gates.views.get_db = pooled_get_db
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
                    connection_limit=1000, backlog=2048)
 
@@ -215,23 +196,6 @@ def client(port, path, jobs_json, mode, rate, seconds):
     json.dump(records, sys.stdout)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(port, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def run_load(port, path, jobs, mode, rate, seconds):
     per = [jobs[i::CLIENT_PROCS] for i in range(CLIENT_PROCS)]
     procs = [subprocess.Popen([sys.executable, __file__, "--client", str(port), path,
@@ -334,10 +298,9 @@ def main():
 
         results = {}
         servers = (("app", os.path.join(tmp, "app"), "/api/gate/scan"),
-                   ("app+pool", os.path.join(tmp, "app"), "/api/gate/scan"),
                    ("bare", bare_db, "/scan"))
         for kind, target, path in servers:
-            base = per_run if kind == "app+pool" else 0
+            base = 0
             proc, port = start_server(kind, target, args.threads)
             try:
                 results[(kind, "closed")] = summarise(run_load(
@@ -363,7 +326,7 @@ def main():
     print(f"{'load':<8}{'server':<12}{'scans':>7}{'allow':>7}{'scans/s':>9}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'p99 vs bare':>13}")
     for mode in ("closed", "paced"):
-        for kind in ("app", "app+pool", "bare"):
+        for kind in ("app", "bare"):
             r = results[(kind, mode)]
             ratio = r["p99"] / results[("bare", mode)]["p99"]
             print(f"{mode:<8}{kind:<12}{r['n']:>7}{r['allow']:>7}{r['per_s']:>9.0f}"

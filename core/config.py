@@ -74,17 +74,8 @@ SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY"]
 
 
 def _domain_settings() -> list[Setting]:
-    from importlib import import_module
-    found = []
-    for domain in ("catalog", "ticketing", "gates", "crowd", "guide"):
-        try:
-            mod = import_module(f"{domain}.settings")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{domain}.settings":
-                raise
-            continue
-        found.extend(getattr(mod, "SETTINGS", []))
-    return found
+    from .domains import DOMAINS, domain_modules
+    return [s for mod in domain_modules("settings", DOMAINS) for s in getattr(mod, "SETTINGS", [])]
 
 
 def all_settings() -> dict[str, Setting]:

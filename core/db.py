@@ -11,16 +11,11 @@ from __future__ import annotations
 import queue
 import sqlite3
 from contextlib import contextmanager
-from importlib import import_module
 from pathlib import Path
 
 import click
 import sqlite_utils
 from flask import current_app, g
-
-# Order matters: a domain's tables may reference those of the domains before it.
-MIGRATION_OWNERS = ["core", "catalog", "ticketing", "gates", "crowd", "guide"]
-
 
 def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     """Open a database in autocommit mode; transactions are always explicit."""
@@ -115,17 +110,9 @@ def immediate(db: sqlite_utils.Database):
 
 
 def migration_sets() -> list[sqlite_utils.Migrations]:
-    sets = []
-    for owner in MIGRATION_OWNERS:
-        module = "core.migrations" if owner == "core" else f"{owner}.migrations"
-        try:
-            mod = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        sets.append(mod.migrations)
-    return sets
+    """Core's and each domain's migration set, in dependency order."""
+    from .domains import domain_modules
+    return [mod.migrations for mod in domain_modules("migrations")]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

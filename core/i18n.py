@@ -6,8 +6,6 @@ then Accept-Language. Message catalogs live beside each domain in
 """
 from __future__ import annotations
 
-from importlib import import_module
-
 from flask import current_app, g, request
 
 LANGS = ("zh", "en")
@@ -21,15 +19,9 @@ class UnsupportedLanguage(Exception):
 
 
 def load_catalog() -> dict:
+    from .domains import domain_modules
     catalog = {}
-    for module in ("core.messages", "catalog.messages", "ticketing.messages",
-                   "gates.messages", "crowd.messages", "guide.messages"):
-        try:
-            mod = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
+    for mod in domain_modules("messages"):
         for key, value in mod.MESSAGES.items():
             if key in catalog:
                 raise RuntimeError(f"message key {key} defined twice")

@@ -10,15 +10,12 @@ import json
 import os
 import secrets
 import sys
-from importlib import import_module
 from pathlib import Path
 
 from app import create_app
 from core.auth import create_user
 from core.db import connect
-
-DOMAINS = ("ticketing", "gates", "crowd", "guide")
-
+from core.domains import DOMAINS, domain_modules
 
 def main() -> int:
     app = create_app()
@@ -35,14 +32,7 @@ def main() -> int:
             password = secrets.token_urlsafe(12)
             create_user(db, username=name, password=password, role=role, clock=clock)
             creds[name] = password
-        for domain in DOMAINS:
-            name = f"{domain}.demo"
-            try:
-                mod = import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-                continue
+        for mod in domain_modules("demo", DOMAINS):
             with app.app_context():
                 mod.seed(app, db, creds)
     finally:

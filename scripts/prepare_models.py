@@ -7,24 +7,18 @@ from __future__ import annotations
 
 import sys
 import time
-from importlib import import_module
+
+from core.domains import DOMAINS, domain_modules
 
 
 def main() -> int:
-    for domain in ("crowd", "guide"):
-        name = f"{domain}.models"
-        try:
-            mod = import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for mod in domain_modules("models", DOMAINS):
         prepare = getattr(mod, "prepare", None)
         if prepare is None:
             continue
         started = time.perf_counter()
         result = prepare()
-        print(f"prepare {domain}: {result} ({time.perf_counter() - started:.1f} s)")
+        print(f"prepare {mod.__name__}: {result} ({time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -6,27 +6,17 @@ import os
 import signal
 import subprocess
 import sys
-from importlib import import_module
 
 from waitress import serve
 
 from app import create_app
-
-DOMAINS = ("ticketing", "gates", "crowd", "guide")
-
+from core.domains import DOMAINS, domain_modules
 
 def main() -> int:
     app = create_app()
     children = []
     if os.environ.get("SCENIC_NO_WORKERS") != "1":
-        for domain in DOMAINS:
-            name = f"{domain}.demo"
-            try:
-                mod = import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-                continue
+        for mod in domain_modules("demo", DOMAINS):
             for cmd in getattr(mod, "processes", lambda a: [])(app):
                 print("starting:", " ".join(cmd), flush=True)
                 children.append(subprocess.Popen(cmd))

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from testkit import csrf_of
+from testkit import PASSWORD, csrf_of
 
 PROTECTED_PREFIXES = ("/admin", "/staff", "/console")
 
@@ -39,7 +39,7 @@ def test_every_guard_rejects_the_wrong_role(app, client, make_user, device_token
     staff = make_user("staff")
     token = csrf_of(staff_client)
     assert staff_client.post("/login", data={"username": staff.username,
-                                             "password": "correct horse battery",
+                                             "password": PASSWORD,
                                              "csrf_token": token}).status_code == 302
     staff_csrf = csrf_of(staff_client)
     anon = app.test_client()

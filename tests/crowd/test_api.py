@@ -9,10 +9,7 @@ import pytest
 from crowd import services
 
 
-def csrf_of(client) -> str:
-    import re
-    html = client.get("/crowd/cameras").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+from testkit import csrf_of  # noqa: E402
 
 
 def auth(token):

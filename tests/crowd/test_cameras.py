@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import re
 
 import pytest
 
@@ -10,9 +9,7 @@ from crowd import services
 
 
 
-def csrf(client, path="/crowd/cameras"):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+from testkit import csrf_of as csrf  # noqa: E402
 
 
 BASE = {

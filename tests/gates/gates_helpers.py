@@ -1,6 +1,4 @@
-"""Fixtures and helpers for the gates tests. Not a conftest.py: tests/core imports names
-from the root conftest as ``conftest``, which a second conftest module would shadow
-when both folders are collected in one run. Test modules import the fixtures by name."""
+"""Fixtures and helpers for the gates tests; test modules import the fixtures by name."""
 from __future__ import annotations
 
 import itertools
@@ -9,17 +7,8 @@ import uuid
 import pytest
 
 from gates import services as gates
+from testkit import PASSWORD, resident_id as make_id  # noqa: F401  (re-exported)
 from ticketing import orders, services as tk
-from ticketing.identity import check_digit
-
-_seq = itertools.count(100)
-PASSWORD = "correct horse battery"   # tests/conftest.py's password for made users
-
-
-def make_id(born: str = "19900307", region: str = "370102") -> str:
-    """A valid resident ID number (GB 11643 check digit), different on every call."""
-    body = f"{region}{born}{next(_seq) % 1000:03d}"
-    return body + check_digit(body)
 
 
 def scan(client, token, code=None, direction="entry", nonce=None, document=None, **extra):

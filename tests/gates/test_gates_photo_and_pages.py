@@ -34,9 +34,7 @@ def screenshot_jpeg(text: str) -> bytes:
     return buf.getvalue()
 
 
-def csrf(client, path="/gates/handheld"):
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+from testkit import csrf_of as csrf  # noqa: E402
 
 
 def upload(client, data: bytes, token, name="ticket.png"):

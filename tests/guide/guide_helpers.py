@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import wave
 from pathlib import Path
 
@@ -14,9 +13,7 @@ import numpy as np
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def csrf(client) -> str:
-    html = client.get("/guide/").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+from testkit import csrf_of as csrf  # noqa: E402,F401
 
 
 def poi_form(poi, **changes) -> dict:

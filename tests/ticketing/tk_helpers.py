@@ -1,31 +1,13 @@
 """Helpers for ticketing tests: valid GB 11643 numbers and holders."""
 from __future__ import annotations
 
-import itertools
-
-from ticketing.identity import check_digit
-
-_seq = itertools.count(100)
-
-
-def make_id(born: str = "19900307", region: str = "370102", seq: int | None = None) -> str:
-    """A valid resident ID number (check digit computed) for a birth date YYYYMMDD."""
-    body = f"{region}{born}{(seq if seq is not None else next(_seq)) % 1000:03d}"
-    return body + check_digit(body)
+from testkit import csrf_of, resident_id as make_id  # noqa: F401  (re-exported)
 
 
 def holder(name="张三", born="19900307", **kw):
     h = {"name": name, "document_type": "resident_id", "document_number": make_id(born)}
     h.update(kw)
     return h
-
-
-def csrf_of(client) -> str:
-    """The CSRF token of a test client's session (same as the root conftest's helper; kept
-    here so no test module has to import a module named ``conftest``)."""
-    import re
-    html = client.get("/tickets").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 # --- fixtures (imported by the test modules that use them) ---------------------------
