@@ -39,6 +39,9 @@ def configure_ultralytics() -> None:
     """Keep ultralytics offline and its settings in a writable folder of our own.
     Must run before ``import ultralytics``; safe to call again."""
     os.environ["YOLO_OFFLINE"] = "1"
+    # ultralytics pip-installs what it misses at run time (e.g. pi-heif when Pillow opens
+    # an unknown image): never, here; every dependency is pinned in requirements.txt.
+    os.environ["YOLO_AUTOINSTALL"] = "false"
     os.environ.setdefault("YOLO_CONFIG_DIR", str(cache_dir() / "ultralytics-config"))
     Path(os.environ["YOLO_CONFIG_DIR"]).mkdir(parents=True, exist_ok=True)
     from ultralytics import settings
