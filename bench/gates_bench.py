@@ -12,8 +12,9 @@ config, LOG_LEVEL WARNING):
   bare  a Flask endpoint that looks the token hash up and inserts one row in a BEGIN
         IMMEDIATE transaction on the same PRAGMAs: the ceiling of this stack.
 Loads: "closed" = every gate scans its own distinct valid tickets back to back (the
-saturation point); "paced" = every gate scans ``--rate`` tickets a second (a busy
-turnstile passes about one visitor every 1-3 s). Gates are threads spread over client
+saturation point); "paced" = every gate scans ``--rate`` tickets a second, each at its own
+phase within the second (a busy turnstile passes about one visitor every 1-3 s, and gates
+are not synchronised). Gates are threads spread over client
 processes with keep-alive connections; on a 2-core machine they share the CPU with the
 server, so closed-loop latency is mostly queueing.
 Offline: OfflineValidator.validate_code over distinct codes (decode + rules) beside
@@ -23,6 +24,7 @@ queue write, SQLite synchronous=FULL).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import json
 import os
@@ -167,11 +169,15 @@ def client(port, path, jobs_json, mode, rate, seconds):
         token, codes = job
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        # Turnstiles are not synchronised: each paced gate keeps its own phase within the
+        # period (from its token), instead of all 50 firing in the same instant every second.
+        phase = int(hashlib.sha256(token.encode()).hexdigest()[:8], 16) / 2**32 / rate \
+            if mode == "paced" else 0.0
         barrier.wait()
         start = time.perf_counter()
         for i, code in enumerate(codes):
             if mode == "paced":
-                due = start + i / rate
+                due = start + phase + i / rate
                 if due - start >= seconds:
                     break
                 delay = due - time.perf_counter()
