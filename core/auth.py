@@ -125,6 +125,12 @@ def user_for_token(db, token: str) -> User | None:
     return _user(row) if row else None
 
 
+def find_account(db, username: str) -> User | None:
+    """An active account by username (any role), or None."""
+    row = repo.find_user(db, username)
+    return _user(row) if row else None
+
+
 def list_accounts(db) -> list[dict]:
     """Every account with its role, state and number of live tokens (no secrets)."""
     return [{"id": r["id"], "username": r["username"], "display_name": r["display_name"],

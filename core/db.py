@@ -109,6 +109,11 @@ def immediate(db: sqlite_utils.Database):
         db.conn.execute("COMMIT")
 
 
+def ping(db: sqlite_utils.Database) -> None:
+    """Raise if the database cannot answer a query."""
+    db.execute("SELECT 1").fetchone()
+
+
 def migration_sets() -> list[sqlite_utils.Migrations]:
     """Core's and each domain's migration set, in dependency order."""
     from .domains import domain_modules

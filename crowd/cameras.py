@@ -130,8 +130,7 @@ def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
     checked = checks.check_regions(regions, cam.width, cam.height)
     with immediate(db):
         repo.replace_regions(db, camera_id, checked)
-        db.execute("UPDATE crowd_cameras SET updated_at = ? WHERE id = ?",
-                   [_iso(clock.now()), camera_id])
+        repo.touch_camera(db, camera_id, _iso(clock.now()))
     return get_camera(db, camera_id)
 
 

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from core.auth import create_device, issue_token
+from core.auth import create_device, find_account, issue_token
 
-from . import services
+from . import repo, services
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
@@ -30,17 +30,17 @@ def _write_token(path: Path, token: str) -> None:
 def seed(app, db, credentials: dict) -> None:
     clock = app.extensions["scenic.clock"]
     path = token_path(app)
-    row = db.execute("SELECT id FROM users WHERE username = ?", [WORKER]).fetchone()
-    if row is None:
+    worker = find_account(db, WORKER)
+    if worker is None:
         _user, token = create_device(db, username=WORKER, role="worker", clock=clock,
                                      label="demo crowd worker")
         _write_token(path, token)
     elif not path.is_file():
-        _write_token(path, issue_token(db, user_id=row["id"], label="demo crowd worker",
+        _write_token(path, issue_token(db, user_id=worker.id, label="demo crowd worker",
                                        clock=clock))
     data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     for cam in data["cameras"]:
-        if db.execute("SELECT 1 FROM crowd_cameras WHERE id = ?", [cam["id"]]).fetchone():
+        if repo.camera(db, cam["id"]) is not None:
             continue
         services.save_camera(db, cam, clock=clock, create=True)
 

@@ -30,6 +30,10 @@ def insert_camera(db, values: dict, at: str) -> None:
                f"VALUES ({marks}, ?, ?)", [values[k] for k in CAMERA_FIELDS] + [at, at])
 
 
+def touch_camera(db, camera_id: str, at: str) -> None:
+    db.execute("UPDATE crowd_cameras SET updated_at = ? WHERE id = ?", [at, camera_id])
+
+
 def update_camera(db, values: dict, at: str) -> None:
     sets = ", ".join(f"{k} = ?" for k in CAMERA_FIELDS if k != "id")
     db.execute(f"UPDATE crowd_cameras SET {sets}, updated_at = ? WHERE id = ?",
