@@ -125,6 +125,11 @@ def user_for_token(db, token: str) -> User | None:
     return _user(row) if row else None
 
 
+def username_taken(db, username: str) -> bool:
+    """Whether any account, active or disabled, has this username."""
+    return repo.username_exists(db, username)
+
+
 def find_account(db, username: str) -> User | None:
     """An active account by username (any role), or None."""
     row = repo.find_user(db, username)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from app import create_app
-from core.auth import create_user, find_account
+from core.auth import create_user, username_taken
 from core.db import connect
 from core.domains import DOMAINS, domain_modules
 
@@ -27,7 +27,7 @@ def main() -> int:
     try:
         for role in ("admin", "staff"):
             name = f"demo-{role}"
-            if find_account(db, name) is not None:
+            if username_taken(db, name):
                 continue
             password = secrets.token_urlsafe(12)
             create_user(db, username=name, password=password, role=role, clock=clock)
