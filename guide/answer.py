@@ -59,6 +59,19 @@ SCOPE_REFUSALS = {
                         "visitor centre."},
 }
 FACT_BONUS = 0.03
+# What kind of answer a question asks for, and what a passage that gives it contains:
+# "how high" wants a height, "when" a date or dynasty. Within the chosen POI, a passage of
+# the right kind wins over one that merely shares words with the question.
+ANSWER_TYPES = [
+    (re.compile(r"how (high|tall)|height|altitude|elevation|多高|海拔|高度|多少米", re.I),
+     re.compile(r"\d[\d,.]*\s*(m\b|metres|meters|米)")),
+    (re.compile(r"how (many|much|long|wide|big)|多少|几[个座块级层年]|多长|多宽|多大", re.I),
+     re.compile(r"\d")),
+    (re.compile(r"\bwhen\b|what year|which (dynasty|reign|century)|什么时候|哪[一]?年|何时|哪个朝代|始建于?",
+                re.I),
+     re.compile(r"\d{3,4}|dynasty|reign|century|[朝代]|年间|\d+年")),
+]
+ANSWER_TYPE_BONUS = 0.08
 REFUSAL = {
     "zh": "抱歉，这个问题我在导览资料里找不到可靠的答案，不能随意回答。请到游客服务中心或拨打景区服务电话咨询工作人员。",
     "en": "Sorry, I can't find a reliable answer to that in the guide's material, and I "
@@ -115,7 +128,13 @@ def _sentence_end(text: str, lang: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
-def from_hits(hits, pois: dict, lang: str, threshold: float) -> Answer:
+def answer_type_bonus(question: str, text: str) -> float:
+    """Credit for a passage that holds the kind of answer the question asks for."""
+    return ANSWER_TYPE_BONUS if any(asks.search(question) and gives.search(text)
+                                    for asks, gives in ANSWER_TYPES) else 0.0
+
+
+def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "") -> Answer:
     """Quote the best passages of the best POI, in ``lang``; refuse below threshold."""
     if not hits or hits[0].score < threshold:
         return Answer(REFUSAL[lang], lang, "refusal", [],
@@ -126,7 +145,9 @@ def from_hits(hits, pois: dict, lang: str, threshold: float) -> Answer:
     chosen: list[str] = []
     seen: set = set()
     # Facts are the crispest answers; they win a near tie with narration.
-    ranked = sorted(best.passages, key=lambda sp: -(sp[0] + (FACT_BONUS if sp[1].kind == "fact" else 0)))
+    ranked = sorted(best.passages, key=lambda sp: -(
+        sp[0] + (FACT_BONUS if sp[1].kind == "fact" else 0)
+        + answer_type_bonus(question, sp[1].text)))
     for _score, p in ranked:
         # Questions match well but answer nothing; quote facts, intro and narration.
         if p.kind == "question" or (p.kind, p.index) in seen:

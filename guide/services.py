@@ -103,7 +103,7 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
         return compose.scope_refusal(scope, lang)
     hits = index.search(question, sites=AREAS[site_id], mode=mode)
     limit = retrieval.THRESHOLD if not threshold else threshold
-    return compose.from_hits(hits, index.pois, lang, limit)
+    return compose.from_hits(hits, index.pois, lang, limit, question)
 
 
 def ask_voice(db, *, site_id, audio: bytes, lang, clock, max_bytes: int,

@@ -28,6 +28,22 @@ def test_answer_follows_the_contract_cites_and_speaks(gclient):
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("question,site,lang,poi,needle", [
+    ("How high is the Jade Emperor Peak?", "taishan", "en", "taishan-yuhuangding", "1,545 m"),
+    ("How many steps are there on the Eighteen Bends?", "taishan", "en", "taishan-shibapan",
+     "1,600"),
+    ("十八盘有多少级台阶？", "taishan", "zh", "taishan-shibapan", "1600"),
+])
+def test_answer_quotes_the_passage_of_the_kind_asked_for(gclient, question, site, lang, poi,
+                                                          needle):
+    # "How high" wants a height, "how many" a number: the quoted passage must hold it, not
+    # just share words with the question.
+    body = ask(gclient, question, site=site, lang=lang).get_json()
+    assert body["sources"][0]["poi"] == poi
+    assert needle in body["answer"]
+
+
+@pytest.mark.model
 def test_english_answer_is_quoted_in_english(gclient):
     body = ask(gclient, "Who laid out the garden at the back of the mansion?", site="kongfu",
                lang="en").get_json()
