@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .clock import get_clock
 from . import repo
 from .db import get_db, immediate
 from .errors import DomainError, Forbidden, Unauthorized, ValidationError

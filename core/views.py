@@ -4,14 +4,17 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template,
-                   request, url_for)
+                   request, session, url_for)
 
 from catalog import services as catalog
 
-from .auth import authenticate, current_user, login_session, role_required
+from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, current_user,
+                   deactivate_account, list_accounts, login_session, role_required,
+                   rotate_device_token)
 from .clock import get_clock
 from .db import get_db, pending_migrations, ping
-from .i18n import COOKIE, LANGS, get_lang
+from .errors import ValidationError
+from .i18n import COOKIE, LANGS, UnsupportedLanguage
 
 bp = Blueprint("core", __name__)
 
@@ -35,7 +38,6 @@ def home():
 
 @bp.get("/lang/<lang>")
 def set_lang(lang):
-    from .i18n import UnsupportedLanguage
     if lang not in LANGS:
         raise UnsupportedLanguage(lang)
     target = request.args.get("next") or url_for("core.home")
@@ -54,7 +56,6 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
     if request.method == "POST":
         cfg = current_app.config
         user = authenticate(get_db(), username=request.form.get("username", ""),
@@ -67,12 +68,11 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     if current_user() is not None:
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("core/login.html", error=error)
+    return render_template("core/login.html")
 
 
 @bp.post("/logout")
 def logout():
-    from flask import session
     session.clear()
     return redirect(url_for("core.home"))
 
@@ -105,8 +105,6 @@ def healthz():
 @role_required("admin")
 def accounts():
     """Accounts admin: people (admin/staff) and devices (gate/worker tokens)."""
-    from .auth import (DEVICE_ROLES, create_device, create_user, deactivate_account,
-                       list_accounts, rotate_device_token)
     db, clock = get_db(), get_clock()
     new_token = None
     if request.method == "POST":
@@ -122,14 +120,12 @@ def accounts():
         elif action in ("rotate", "disable"):
             user_id = request.form.get("user_id", "")
             if not user_id.isdigit():
-                from .errors import ValidationError
                 raise ValidationError("bad_account", "Choose an account.", message_zh="请选择账号。")
             if action == "rotate":
                 new_token = rotate_device_token(db, user_id=int(user_id), clock=clock)
             else:
                 deactivate_account(db, user_id=int(user_id), by=current_user(), clock=clock)
         else:
-            from .errors import ValidationError
             raise ValidationError("bad_action", "Unknown action.", message_zh="未知操作。")
         if new_token is None:
             return redirect(url_for("core.accounts"))
