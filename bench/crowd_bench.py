@@ -36,7 +36,6 @@ from crowd import models  # noqa: E402
 
 models.configure_ultralytics()
 
-import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 LABELS = ROOT / "bench" / "labels" / "vtest_counts.json"
@@ -45,24 +44,10 @@ CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
 DEMO = ROOT / "data" / "crowd" / "demo_cameras.json"
 
 
-def load_frames(video: Path, wanted: set) -> dict:
-    cap = cv2.VideoCapture(str(video))
-    out, i = {}, 0
-    last = max(wanted)
-    while i <= last:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if i in wanted:
-            out[i] = frame
-        i += 1
-    cap.release()
-    return out
-
-
 def run_counting(video: Path, lead: int, every_options=(1,)) -> dict:
     from ultralytics import YOLO
 
+    from crowd.capture import read_frames
     from crowd.detect import Detector, TileGate
     from crowd.track import Tracker
     from crowd.worker import plan_of
@@ -71,7 +56,7 @@ def run_counting(video: Path, lead: int, every_options=(1,)) -> dict:
     wanted = set()
     for f in labels:
         wanted.update(range(max(0, f - lead), f + 1))
-    frames = load_frames(video, wanted)
+    frames = read_frames(video, wanted)
     spec = json.loads(DEMO.read_text())["cameras"][0]
     plan = plan_of(spec)
 

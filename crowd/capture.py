@@ -65,6 +65,25 @@ class OpenCVSource:
         self.cap.release()
 
 
+def read_frames(path, indices) -> dict:
+    """The frames at ``indices`` of a video file, read in one pass (for labelled frames)."""
+    import cv2
+    wanted = set(indices)
+    cap = cv2.VideoCapture(str(path))
+    out, i = {}, 0
+    try:
+        while wanted and i <= max(wanted):
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if i in wanted:
+                out[i] = frame
+            i += 1
+    finally:
+        cap.release()
+    return out
+
+
 def _safe(source: str) -> str:
     """A source for logs, without a password in the URL."""
     if "://" in source and "@" in source:

@@ -17,7 +17,7 @@ from core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from core.db import connect, migrate  # noqa: E402
 from catalog.services import load_catalog  # noqa: E402
 
-from testkit import PASSWORD, csrf_of  # noqa: E402
+from testkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, csrf_of  # noqa: E402
 
 
 @pytest.fixture
@@ -103,17 +103,12 @@ def live_server(app):
     thread.join(timeout=5)
 
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium driven by Playwright (its own browser download is not used)."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 

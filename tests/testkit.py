@@ -6,6 +6,10 @@ import itertools
 import re
 
 PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"   # Debian's; Playwright's own browser download is not used
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 _id_seq = itertools.count(100)
 
 
@@ -13,6 +17,15 @@ def csrf_of(client, path: str = "/") -> str:
     """The CSRF token of a test client's session (fetching a page creates one)."""
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def log_in_browser(page, base: str, user, then: str = "/console") -> None:
+    """Log a made user in through the real login form and wait for ``then``."""
+    page.goto(f"{base}/login?next={then}")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**" + then)
 
 
 def resident_id(born: str = "19900307", region: str = "370102", seq: int | None = None) -> str:

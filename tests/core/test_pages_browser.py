@@ -1,6 +1,8 @@
 """The home page in a real browser, on a phone-sized screen."""
 import pytest
 
+from testkit import log_in_browser
+
 pytestmark = pytest.mark.browser
 
 
@@ -19,13 +21,7 @@ def test_home_in_chinese_then_english(live_server, page):
 
 
 def test_login_form_and_console(live_server, page, make_user):
-    from testkit import PASSWORD
-    user = make_user("admin")
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console")
+    log_in_browser(page, live_server, make_user("admin"))
     assert "管理后台" in page.locator("h1").inner_text()
     page.click("text=承载量设置")
     assert "LB/T 034-2014" in page.locator("h1").inner_text()

@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from crowd import services
-from testkit import PASSWORD
+from testkit import log_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -19,11 +19,7 @@ def desk(browser):
 
 
 def log_in(page, base, user):
-    page.goto(base + "/login")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/console")
+    log_in_browser(page, base, user)
 
 
 def test_dashboard_updates_live_and_acknowledges(live_server, desk, camera, make_user,

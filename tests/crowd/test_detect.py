@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from crowd import models, services
+from crowd.capture import read_frames
 from crowd.detect import Detector, TilePlan
 from crowd.worker import Worker
 
@@ -28,17 +29,7 @@ def bus_jpg() -> np.ndarray:
 
 
 def clip_frames(indices) -> dict:
-    cap = cv2.VideoCapture(str(CLIP))
-    out, i = {}, 0
-    while len(out) < len(indices):
-        ok, frame = cap.read()
-        if not ok:
-            break
-        if i in indices:
-            out[i] = frame
-        i += 1
-    cap.release()
-    return out
+    return read_frames(CLIP, indices)
 
 
 def test_prepare_is_idempotent_and_offline():

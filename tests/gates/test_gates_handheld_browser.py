@@ -6,22 +6,15 @@ from __future__ import annotations
 import qrcode
 import pytest
 
-from gates_helpers import PASSWORD as PASSWORD_FOR_TESTS
+from testkit import CHROMIUM, CHROMIUM_ARGS, log_in_browser
 from gates import services as gates
 from gates_helpers import make_gate, sell, signing_key  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def log_in(page, live_server, user):
-    page.goto(live_server + "/login?next=/gates/handheld")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD_FOR_TESTS)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/gates/handheld")
+    log_in_browser(page, live_server, user, then="/gates/handheld")
 
 
 def test_typing_codes_and_id_numbers(live_server, page, make_user, make_gate, sell, db, clock):
@@ -75,7 +68,7 @@ def test_camera_scan_through_jsqr(live_server, browser, make_user, make_gate, se
     _y4m(video, code)
     cam = browser.browser_type.launch(
         executable_path=CHROMIUM,
-        args=ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        args=CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                      f"--use-file-for-fake-video-capture={video}"])
     try:
         context = cam.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
