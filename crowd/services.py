@@ -35,12 +35,14 @@ class Policy:
     pause_sites: tuple = ()
     raw_retention_minutes: int = 120
     rollup_retention_days: int = 14
+    heat_half_life_minutes: float = 30.0
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
         return cls(rules.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
-                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"])
+                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"],
+                   cfg["CROWD_HEAT_HALF_LIFE_MINUTES"])
 
     def may_pause(self, site_id: str) -> bool:
         return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
@@ -100,7 +102,7 @@ def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dic
                                  error=obs.error, dropped=obs.dropped, fps=obs.fps, ins=ins,
                                  outs=outs)
         if obs.heat:
-            _add_heat(db, cam.id, obs.heat, at)
+            _add_heat(db, cam.id, obs.heat, now, policy.heat_half_life_minutes)
         repo.prune_history(db, camera_id=cam.id,
                            raw_before=ts - policy.raw_retention_minutes * 60,
                            rollup_before=int(ts - policy.rollup_retention_days * 86400),
@@ -111,21 +113,35 @@ def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dic
     return {"camera_id": cam.id, "status": obs.status, "counted": counted, "at": at}
 
 
-def _add_heat(db, camera_id: str, cells, at: str) -> None:
-    row = repo.heat(db, camera_id)
-    grid = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+def _decayed_heat(row, now, half_life_minutes: float) -> list[float]:
+    """The stored grid faded to ``now``: every cell halves each half-life, so the map
+    shows where people are these days, not since the camera was installed. The grid has
+    a fixed size (32x24) and cells below 0.005 drop to 0: storage stays bounded."""
+    from datetime import datetime
+    if row is None:
+        return [0.0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    cells = json.loads(row["cells_json"])
+    elapsed = max((now - datetime.fromisoformat(row["updated_at"])).total_seconds(), 0.0)
+    factor = 0.5 ** (elapsed / 60 / half_life_minutes)
+    return [round(v * factor, 3) if v * factor >= 0.005 else 0 for v in cells]
+
+
+def _add_heat(db, camera_id: str, cells, now, half_life_minutes: float) -> None:
+    grid = _decayed_heat(repo.heat(db, camera_id), now, half_life_minutes)
     for col, r, n in cells:
         grid[r * checks.HEAT_COLS + col] += n
-    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, at)
+    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, _iso(now))
 
 
-def heatmap(db, camera_id: str) -> dict:
-    """Accumulated bottom-centre positions on a 32x24 grid (no frames are kept)."""
+def heatmap(db, camera_id: str, clock, *, policy: Policy | None = None) -> dict:
+    """Bottom-centre positions on a 32x24 grid, faded with a half-life (no frames kept)."""
+    policy = policy or current_policy()
     get_camera(db, camera_id)
     row = repo.heat(db, camera_id)
-    cells = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    cells = _decayed_heat(row, clock.now(), policy.heat_half_life_minutes)
     return {"camera_id": camera_id, "cols": checks.HEAT_COLS, "rows": checks.HEAT_ROWS,
             "cells": cells, "max": max(cells) if cells else 0,
+            "half_life_minutes": policy.heat_half_life_minutes,
             "updated_at": row["updated_at"] if row else None}
 
 

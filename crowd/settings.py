@@ -25,6 +25,8 @@ SETTINGS = [
     Setting("CROWD_RAW_RETENTION_MINUTES", int, 120,
             "Raw observations kept this long; per-minute rollups keep the history", positive),
     Setting("CROWD_ROLLUP_RETENTION_DAYS", int, 14, "Per-minute rollups kept this long", positive),
+    Setting("CROWD_HEAT_HALF_LIFE_MINUTES", float, 30.0,
+            "Heatmap cells fade by half over this many minutes", positive),
     Setting("CROWD_SSE_MAX_SECONDS", int, 300,
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",

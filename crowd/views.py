@@ -190,7 +190,7 @@ def trend():
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
 def heatmap(camera_id):
-    return jsonify(services.heatmap(get_db(), camera_id))
+    return jsonify(services.heatmap(get_db(), camera_id, get_clock(), policy=_policy()))
 
 
 @bp.get("/crowd/cameras/<camera_id>/live.mjpg")

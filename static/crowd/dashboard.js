@@ -1,5 +1,6 @@
 // Control-room dashboard: live state by Server-Sent Events, alert feed with acknowledge
-// and a sound, MJPEG live views, heatmaps and trend charts. No external libraries.
+// and a sound, MJPEG live views, heatmaps, and trend charts drawn by static/crowd/charts.js
+// (the vendored uPlot).
 (function () {
   "use strict";
   var me = document.currentScript;
@@ -154,30 +155,17 @@
     document.body.dataset.updated = state.at;
   }
 
-  function chart(svg, data) {
-    var pts = data.points.filter(function (p) { return p.people !== null; });
-    svg.replaceChildren();
-    var W = 600, H = 160, pad = 24;
-    var max = Math.max(1, Math.max.apply(null, pts.map(function (p) { return p.people; }).concat([1])));
-    var x = function (t) { return pad + (W - 2 * pad) * (t - data.start) / Math.max(1, data.end - data.start); };
-    var y = function (v) { return H - pad - (H - 2 * pad) * v / max; };
-    var ns = "http://www.w3.org/2000/svg";
-    var axis = document.createElementNS(ns, "path");
-    axis.setAttribute("d", "M" + pad + " " + (H - pad) + "H" + (W - pad) + "M" + pad + " " + pad + "V" + (H - pad));
-    axis.setAttribute("stroke", "#999"); axis.setAttribute("fill", "none"); svg.append(axis);
-    var label = document.createElementNS(ns, "text");
-    label.setAttribute("x", 2); label.setAttribute("y", pad - 6); label.setAttribute("font-size", 11);
-    label.textContent = String(Math.round(max)); svg.append(label);
-    if (!pts.length) return;
-    var line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", pts.map(function (p) { return x(p.t) + "," + y(p.people); }).join(" "));
-    line.setAttribute("fill", "none"); line.setAttribute("stroke", "#b3541e"); line.setAttribute("stroke-width", 2);
-    svg.append(line);
-  }
+  var trendCharts = {};
   function refreshTrends() {
     ["hour", "day"].forEach(function (w) {
       fetch(urls.trend + "?window=" + w, { credentials: "same-origin" }).then(function (r) { return r.json(); })
-        .then(function (d) { chart(document.getElementById("trend-" + w), d); });
+        .then(function (d) {
+          var pts = d.points.filter(function (p) { return p.people !== null; });
+          var spec = { history: { t: pts.map(function (p) { return p.t; }), people: pts.map(function (p) { return p.people; }) },
+                       forecast: null, capacity: null, warning: null, labels: T.chart, height: 180 };
+          var el = document.getElementById("trend-" + w);
+          if (trendCharts[w]) trendCharts[w].update(spec); else trendCharts[w] = CrowdCharts.trend(el, spec);
+        });
     });
   }
 

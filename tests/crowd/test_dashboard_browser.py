@@ -37,6 +37,9 @@ def test_dashboard_updates_live_and_acknowledges(live_server, desk, camera, make
     assert post(3).status_code == 201
     desk.wait_for_selector("[data-camera='cam-a'] li[data-k='counted']:has-text('counted: 3')",
                            timeout=3000)
+    # The trend charts are drawn by the vendored uPlot, with labelled axes.
+    desk.wait_for_selector("#trend-hour[data-chart=uplot] canvas", state="attached", timeout=5000)
+    assert "人数" in desk.inner_text("#trend-hour")
     assert post(9).status_code == 201          # 90% of the area's 10: a warning
     item = desk.wait_for_selector("#alerts li[data-alert]", timeout=3000)
     assert "cam-a/path" in item.inner_text() and "预警" in item.inner_text()
