@@ -340,9 +340,11 @@ def forecast_occupancy(now: float, *, slots: Sequence[SlotBookings],
                            dwell.stretched(1 / (1 + DWELL_STRETCH)).survival, h)
     hi_mean, _ = _mean_var(ages_hist, unknown, hi_arr,
                            dwell.stretched(1 + DWELL_STRETCH).survival, h)
-    sd = np.sqrt(var)
-    low = np.minimum(lo_mean, mean) - Z90 * sd
-    high = np.maximum(hi_mean, mean) + Z90 * sd
+    # Independent sources of spread add in quadrature: the model's (show rate, booking
+    # curve, dwell: the scenarios) and chance (who of the booked comes, who leaves when).
+    chance = Z90 * np.sqrt(var)
+    low = mean - np.sqrt(np.maximum(mean - lo_mean, 0) ** 2 + chance ** 2)
+    high = mean + np.sqrt(np.maximum(hi_mean - mean, 0) ** 2 + chance ** 2)
     k = np.arange(h + 1)
     if close is not None:
         shut = now + 60 * k >= close
