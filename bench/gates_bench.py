@@ -18,7 +18,7 @@ are not synchronised). Gates are threads spread over client
 processes with keep-alive connections; on a 2-core machine they share the CPU with the
 server, so closed-loop latency is mostly queueing.
 Offline: OfflineValidator.validate_code over distinct codes (decode + rules) beside
-ticketing.codes.decode alone, and GateClient's whole offline scan (decision + durable
+admission.codes.decode alone, and GateClient's whole offline scan (decision + durable
 queue write, SQLite synchronous=FULL).
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def serve(kind, target, port, threads):
 def resident_id(n):
     from datetime import date, timedelta
 
-    from ticketing.identity import check_digit
+    from admission.identity import check_digit
     born = date(1970, 1, 1) + timedelta(days=n % 10000)
     body = f"370102{born:%Y%m%d}{n // 10000 % 1000:03d}"
     return body + check_digit(body)
@@ -114,7 +114,7 @@ def prepare_app(instance, n_gates, n_tickets):
     from core.clock import SystemClock
     from core.db import connect, migrate
     from gates import services as gates
-    from ticketing import orders, services as tk
+    from ticketing import gate_feed, holders, orders, quota
     app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
@@ -124,22 +124,22 @@ def prepare_app(instance, n_gates, n_tickets):
     tokens = [gates.create_gate(db, site_id=SITE, name=f"Bench {i + 1}", direction="both",
                                 clock=clock)[1] for i in range(n_gates)]
     with app.app_context():
-        slot = next(s for s in tk.availability(db, SITE, now.date(), clock)
+        slot = next(s for s in quota.availability(db, SITE, now.date(), clock)
                     if s.start <= now < s.end)
         # Bench setup on a throwaway database: room for every ticket in this slot.
         db.execute("UPDATE tk_slots SET quota = ?, window_quota = ? WHERE id = ?",
                    [n_tickets * 2, n_tickets * 2, slot.slot_id])
-        key = tk.signing_key(app)
+        key = gate_feed.signing_key(app.instance_path)
         codes, n = [], 0
         while len(codes) < n_tickets:
             holders = []
-            for _ in range(min(tk.MAX_HOLDERS, n_tickets - len(codes))):
+            for _ in range(min(holders.MAX_HOLDERS, n_tickets - len(codes))):
                 n += 1
                 holders.append({"name": f"游客{n}", "document_number": resident_id(n)})
             order = orders.create_order(db, site_id=SITE, day=now.date(), slot_id=slot.slot_id,
                                         product_id="taishan-standard", holders=holders,
                                         clock=clock, channel="window")
-            codes.extend(tk.code_for(db, t.id, key) for t in order.tickets)
+            codes.extend(gate_feed.code_for(db, t.id, key) for t in order.tickets)
     db.conn.close()
     return tokens, codes
 
@@ -235,8 +235,8 @@ def start_server(kind, target, threads):
 
 def offline_bench(bundle, codes, n):
     from gate_client.offline import OfflineValidator
-    from gates.rules import Presence
-    from ticketing import codes as ticket_codes
+    from admission import codes as ticket_codes
+    from admission.rules import Presence
     from datetime import datetime
     from zoneinfo import ZoneInfo
     validator = OfflineValidator(bundle)

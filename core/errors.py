@@ -20,6 +20,14 @@ class DomainError(Exception):
         if status is not None:
             self.status = status
 
+    @classmethod
+    def from_error(cls, exc) -> "DomainError":
+        """The same refusal from a library outside the server that speaks this shape
+        (``code``, ``message``, ``status``, ``message_zh``, ``details``), such as
+        ``admission.errors.AdmissionError``."""
+        return cls(exc.code, exc.message, exc.status, message_zh=exc.message_zh,
+                   details=dict(exc.details) or None)
+
     def localized(self, lang: str) -> str:
         if lang == "zh" and self.message_zh:
             return self.message_zh

@@ -212,14 +212,9 @@ def hours_answer(db, site_id: str, lang: str, clock) -> Answer:
 
 
 def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
-    from catalog import services as catalog
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
     slots = live.slots_today(db, site_id, clock)
-    if slots is None:
-        text = {"zh": f"暂时查不到{name}的余票信息，请在购票页面查看。",
-                "en": f"Ticket availability for {name} is not available right now; "
-                      "please check the booking page."}[lang]
-        return Answer(text, lang, "tickets", [], 1.0)
     now_hm = clock.now().strftime("%H:%M")
     upcoming = [s for s in slots if not s["end"] or s["end"] > now_hm]
     if not upcoming:
@@ -239,10 +234,10 @@ def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
     return Answer(text, lang, "tickets", [], 1.0)
 
 
-def crowd_answer(db, site_id: str, lang: str, clock, suggestions) -> Answer:
-    from catalog import services as catalog
+def crowd_answer(db, site_id: str, lang: str, clock, suggestions, policy=None) -> Answer:
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
-    level, count, capacity = live.site_occupancy(db, site_id, clock)
+    level, count, capacity = live.site_occupancy(db, site_id, clock, policy)
     if level == "unknown":
         text = {"zh": f"暂时没有{name}的实时客流数据。",
                 "en": f"There is no live crowd data for {name} right now."}[lang]

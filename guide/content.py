@@ -194,7 +194,7 @@ def load_content(db, *, clock, data_dir: Path = DATA_DIR, force: bool = False,
                  docs: tuple | None = None) -> dict:
     """Copy POIs, tours and sources from the data files into the guide's tables.
     Staff-edited POIs keep their text unless ``force``."""
-    from catalog import services as catalog
+    from catalog import interface as catalog
     pois_doc, tours_doc, zones = docs or read_files(data_dir)
     known_zones = {z.id: z.site_id for z in catalog.list_zones(db)}
     rows, tours, sources = validate(pois_doc, tours_doc, zones, known_zones)

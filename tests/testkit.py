@@ -30,6 +30,6 @@ def log_in_browser(page, base: str, user, then: str = "/console") -> None:
 
 def resident_id(born: str = "19900307", region: str = "370102", seq: int | None = None) -> str:
     """A valid GB 11643 resident ID number for a birth date YYYYMMDD, new on every call."""
-    from ticketing.identity import check_digit
+    from admission.identity import check_digit
     body = f"{region}{born}{(seq if seq is not None else next(_id_seq)) % 1000:03d}"
     return body + check_digit(body)

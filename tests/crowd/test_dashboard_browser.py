@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from crowd import services
+from crowd import cameras, services
 from testkit import log_in_browser
 
 pytestmark = pytest.mark.browser
@@ -64,7 +64,7 @@ def test_staff_draws_an_area_on_the_editor(live_server, desk, camera, make_user,
     desk.locator("#region-list li.selected input[aria-label=capacity]").dispatch_event("change")
     desk.click("button[type=submit]:has-text('保存')")
     desk.wait_for_url("**/crowd/cameras")
-    cam = services.get_camera(db, "cam-a")
+    cam = cameras.get_camera(db, "cam-a")
     new = [a for a in cam.areas if a["name"] not in ("path",)]
     assert len(new) == 1 and new[0]["capacity"] == 12 and len(new[0]["points"]) == 3
     assert abs(new[0]["points"][1][0] - 400) <= 3
