@@ -1,6 +1,8 @@
 """``flask --app app crowd worker`` over real HTTP against the app under waitress."""
 from __future__ import annotations
 
+import pytest
+
 from core.files import write_secret
 from crowd import demo, services
 
@@ -18,6 +20,7 @@ def test_worker_command_rejects_a_bad_token(app, live_server, camera, monkeypatc
     assert result.exit_code != 0 and "bad_token" in result.output
 
 
+@pytest.mark.model
 def test_worker_command_counts_the_clip_over_http(app, db, clock, live_server, camera,
                                                   worker_token, monkeypatch):
     write_secret(demo.token_path(app), worker_token)

@@ -14,6 +14,7 @@ from crowd.capture import read_frames
 from crowd.detect import Detector, TilePlan
 from crowd.worker import Worker
 
+pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
 

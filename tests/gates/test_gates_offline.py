@@ -16,7 +16,7 @@ from gates_helpers import scan
 
 from core.clock import DEFAULT_TZ
 from core.pii import keyed_hash
-from gate_client import GateClient, QueueFull
+from gate_client import GateClient, OfflineValidator, QueueFull
 from gates import services as gates
 from ticketing import gate_feed, orders, quota
 
@@ -49,6 +49,9 @@ def test_bundle_has_what_an_offline_gate_needs_and_no_id_numbers(app, client, db
     assert bytes.fromhex(b["public_key"]) == gate_feed.ticket_signing_public_key(app.instance_path)
     assert b["rules"] == {"early_minutes": 30, "late_minutes": 60}
     assert b["day"] == "2026-07-15" and b["closing_at"] == "2026-07-15T17:30:00+08:00"
+    # The site's zone travels with the bundle: the turnstile counts days as the site does.
+    assert b["timezone"] == "Asia/Shanghai"
+    assert str(OfflineValidator(b).tz) == "Asia/Shanghai"
     refunded_id = refunded[0][0].id
     assert f"{refunded_id}.1" in b["revocations"]
     rows = {t["id"]: t for t in b["tickets"]}

@@ -75,6 +75,7 @@ def test_unanswerable_questions_are_refused_without_citations(gclient, question,
         ("visitor centre" in body["answer"])
 
 
+@pytest.mark.model  # every question builds the retrieval index (the sentence encoder)
 def test_opening_hours_come_from_the_catalog_for_today(gclient, clock):
     body = ask(gclient, "孔庙今天几点关门？", site="kongmiao").get_json()
     assert body["kind"] == "hours"
@@ -86,6 +87,7 @@ def test_opening_hours_come_from_the_catalog_for_today(gclient, clock):
     assert "全天开放" in body["answer"]
 
 
+@pytest.mark.model
 def test_tickets_left_come_from_ticketing(gclient, clock):
     body = ask(gclient, "今天还有票吗？", site="daimiao").get_json()
     assert body["kind"] == "tickets"
@@ -102,6 +104,7 @@ def test_tickets_left_come_from_ticketing(gclient, clock):
     assert f"{first.start:%H:%M}-{first.end:%H:%M} 余票 {first.left} 张" in body["answer"]
 
 
+@pytest.mark.model
 def test_crowd_answers_come_from_the_crowd_monitor(gclient, gdb, clock):
     from crowd import cameras, services as crowd
     body = ask(gclient, "岱庙现在人多吗？", site="daimiao").get_json()
