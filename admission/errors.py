@@ -1,8 +1,9 @@
-"""The admission core's one error: a stable code with an English and a Chinese message.
+"""The one error family of the whole system: a stable code with an English and a Chinese
+message, an HTTP-style status and optional details.
 
-Its shape matches the server's ``core.errors.DomainError`` (``code``, ``message``,
-``status``, ``message_zh``, ``details``), so the server turns it into one with
-``DomainError.from_error`` and the turnstile prints it as it is.
+It lives here, below the server, so the admission core and the turnstile refuse input the
+same way the server does; ``core.errors.DomainError`` and its kinds (ValidationError,
+NotFound...) derive from it, and the server's error handlers answer any of them.
 """
 from __future__ import annotations
 
@@ -19,3 +20,14 @@ class AdmissionError(Exception):
         self.details = details or {}
         if status is not None:
             self.status = status
+
+    def localized(self, lang: str) -> str:
+        if lang == "zh" and self.message_zh:
+            return self.message_zh
+        return self.message
+
+    def to_json(self, lang: str = "en") -> dict:
+        body = {"error": self.code, "message": self.localized(lang)}
+        if self.details:
+            body["details"] = self.details
+        return body

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import bare_connection, free_port, wait_up  # noqa: E402
 
 CLIENT_PROCS = 5
 SITE = "taishan"       # open 24 h: a current slot exists whenever the bench runs
@@ -51,7 +51,6 @@ TARGET_OFFLINE_MS = 1.0
 
 def bare_app(db_path):
     import hashlib
-    import sqlite3
 
     from flask import Flask, request
     app = Flask("bare")
@@ -60,11 +59,7 @@ def bare_app(db_path):
     def scan():
         body = request.get_json()
         token = request.headers.get("Authorization", "").partition(" ")[2]
-        conn = sqlite3.connect(db_path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = bare_connection(db_path)
         try:
             row = conn.execute("SELECT id FROM tokens WHERE hash = ?",
                                [hashlib.sha256(token.encode()).hexdigest()]).fetchone()

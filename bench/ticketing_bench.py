@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import bare_connection, free_port, wait_up  # noqa: E402
 
 CLIENT_PROCS = 4
 
@@ -38,7 +38,6 @@ CLIENT_PROCS = 4
 # --- the two servers ------------------------------------------------------------------
 
 def bare_app(db_path, gated=False):
-    import sqlite3
     import threading
     from contextlib import nullcontext
 
@@ -49,12 +48,7 @@ def bare_app(db_path, gated=False):
     @app.post("/book")
     def book():
         request.get_json()
-        # the same connection settings as core.db.connect uses for the app
-        conn = sqlite3.connect(db_path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = bare_connection(db_path)
         try:
             with gate:
                 conn.execute("BEGIN IMMEDIATE")

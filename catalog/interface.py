@@ -5,8 +5,8 @@ never ``catalog.services`` or ``catalog.repo``; tests/test_layers.py enforces it
 Site ids: ``taishan``, ``daimiao``, ``kongmiao``, ``kongfu``, ``konglin``.
 """
 from .services import (Capacity, Season, Site, SiteStatus, Zone, closing_time, get_site,
-                        get_zone, list_areas, list_sites, list_zones, site_capacity,
-                        status_now, zone_capacity)
+                       get_zone, list_areas, list_sites, list_zones, site_capacity,
+                       status_now, zone_capacity)
 
 __all__ = [
     # dataclasses

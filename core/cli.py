@@ -36,16 +36,20 @@ def migrate_command():
     click.echo("applied: " + (", ".join(done) if done else "nothing, schema is current"))
 
 
+def _create_person(username: str, password: str, role: str) -> None:
+    with command_db() as db:
+        user = create_user(db, username=username, password=password, role=role,
+                           clock=get_clock())
+    click.echo(f"created {role} {user.username}")
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.argument("username")
 @click.password_option()
 def create_admin_command(username, password):
     """Create the first admin account (asks for the password twice)."""
-    with command_db() as db:
-        user = create_user(db, username=username, password=password, role="admin",
-                           clock=get_clock())
-    click.echo(f"created admin {user.username}")
+    _create_person(username, password, "admin")
 
 
 @click.command("create-user")
@@ -55,10 +59,7 @@ def create_admin_command(username, password):
 @click.password_option()
 def create_user_command(username, role, password):
     """Create a staff or admin account (asks for the password twice)."""
-    with command_db() as db:
-        user = create_user(db, username=username, password=password, role=role,
-                           clock=get_clock())
-    click.echo(f"created {role} {user.username}")
+    _create_person(username, password, role)
 
 
 @click.command("create-device")

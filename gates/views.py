@@ -8,7 +8,6 @@ from datetime import date
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
 
-from admission.errors import AdmissionError
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
 from catalog import interface as catalog
@@ -174,11 +173,8 @@ def api_photo():
     if len(data) > cfg["GATES_PHOTO_MAX_BYTES"]:
         raise DomainError("too_large", "The photo is too large.", 413,
                           message_zh="照片过大。")
-    try:
-        code = decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])
-    except AdmissionError as exc:
-        raise DomainError.from_error(exc) from None
-    return jsonify({"code": code})
+    # An AdmissionError (bad_image, image_too_large, no_qr_found) is answered as any refusal.
+    return jsonify({"code": decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])})
 
 
 # --- staff audit ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"   # Debian's; Playwright's own browser download is not used
@@ -17,6 +18,16 @@ def csrf_of(client, path: str = "/") -> str:
     """The CSRF token of a test client's session (fetching a page creates one)."""
     html = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+@contextmanager
+def browser_page(browser, width: int, height: int):
+    """A page in a fresh browser context (its own cookies) of a given viewport, in Chinese."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def log_in_browser(page, base: str, user, then: str = "/console") -> None:

@@ -88,8 +88,7 @@ def create_order():
 @bp.post("/api/ticketing/orders/<number>/payment")
 @csrf_exempt
 def start_payment(number):
-    body = json_body(required=False)
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    _visitor_body(number, required=False)
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
         raise Conflict("not_payable", "This order is not awaiting payment.",
@@ -103,11 +102,22 @@ def get_order(number):
     return jsonify(order_json(order, with_codes=True))
 
 
+def _visitor_body(number: str, required: bool = True) -> dict:
+    """The request's JSON, once the caller has shown the order's number and the last 4
+    characters of a holder's document (body ``last4`` or the X-Holder-Last4 header)."""
+    body = json_body(required=required)
+    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    return body
+
+
+def _ticket_id(body: dict) -> int:
+    return parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id")
+
+
 @bp.post("/api/ticketing/orders/<number>/refund")
 @csrf_exempt
 def refund(number):
-    body = json_body(required=False)
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    body = _visitor_body(number, required=False)
     ids = body.get("ticket_ids")
     if ids is not None and (not isinstance(ids, list) or not ids
                             or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
@@ -121,10 +131,8 @@ def refund(number):
 @bp.post("/api/ticketing/orders/<number>/rebook")
 @csrf_exempt
 def rebook(number):
-    body = json_body()
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
-    order = orders.rebook(get_db(), number, clock=get_clock(),
-                          ticket_id=parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id"),
+    body = _visitor_body(number)
+    order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=_ticket_id(body),
                           slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
                           days_ahead=settings()["days_ahead"])
     return jsonify(order_json(order, with_codes=True))
@@ -133,10 +141,9 @@ def rebook(number):
 @bp.post("/api/ticketing/orders/<number>/reissue")
 @csrf_exempt
 def reissue(number):
-    body = json_body()
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
+    body = _visitor_body(number)
     order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
-                           ticket_id=parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id"))
+                           ticket_id=_ticket_id(body))
     return jsonify(order_json(order, with_codes=True))
 
 
@@ -144,7 +151,7 @@ def reissue(number):
 @csrf_exempt
 def sandbox_notify():
     outcome = payments.handle_notification(get_db(), provider(), request.get_data(),
-                                         request.headers, get_clock())
+                                           request.headers, get_clock())
     return jsonify({"ok": True, "outcome": outcome})
 
 
@@ -158,8 +165,8 @@ def sandbox_pay(reference):
         raise ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
                               message_zh="outcome 须为 succeeded 或 failed。")
     result = payments.sandbox_complete(get_db(), provider(), reference, outcome == "succeeded",
-                                     get_clock(),
-                                     inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
+                                       get_clock(),
+                                       inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
     return jsonify({"ok": True, "outcome": result})
 
 
@@ -184,27 +191,26 @@ def staff_day(site_id, day):
                                          "window_sold")}})
 
 
+def _change_sales(body: dict, change, **extra):
+    """Pause or resume (``change``) a site's sales, or one slot's, as the staff member."""
+    slot = body.get("slot_id")
+    change(get_db(), site_id=str(body.get("site_id", "")), clock=get_clock(),
+           actor=f"staff:{current_user().username}",
+           slot_id=parse_int(slot, "unknown_slot", "a slot") if slot else None, **extra)
+    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), str(body.get("site_id")))})
+
+
 @bp.post("/api/ticketing/staff/pause")
 @role_required("staff")
 def staff_pause():
     body = json_body()
-    slot = body.get("slot_id")
-    quota.pause_sales(get_db(), site_id=str(body.get("site_id", "")),
-                         reason=str(body.get("reason", "")),
-                         actor=f"staff:{current_user().username}", clock=get_clock(),
-                         slot_id=parse_int(slot, "unknown_slot", "a slot") if slot else None)
-    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), str(body.get("site_id")))})
+    return _change_sales(body, quota.pause_sales, reason=str(body.get("reason", "")))
 
 
 @bp.post("/api/ticketing/staff/resume")
 @role_required("staff")
 def staff_resume():
-    body = json_body()
-    slot = body.get("slot_id")
-    quota.resume_sales(get_db(), site_id=str(body.get("site_id", "")),
-                          actor=f"staff:{current_user().username}", clock=get_clock(),
-                          slot_id=parse_int(slot, "unknown_slot", "a slot") if slot else None)
-    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), str(body.get("site_id")))})
+    return _change_sales(json_body(), quota.resume_sales)
 
 
 @bp.post("/api/ticketing/staff/slots/<int:slot_id>/quota")
@@ -212,9 +218,9 @@ def staff_resume():
 def staff_quota(slot_id):
     body = json_body()
     quota.set_slot_quota(get_db(), slot_id,
-                            quota=parse_int(body.get("quota"), "bad_quota", "a quota"),
-                            window_quota=parse_int(body.get("window_quota"), "bad_quota", "a quota"),
-                            clock=get_clock(), actor=f"staff:{current_user().username}")
+                         quota=parse_int(body.get("quota"), "bad_quota", "a quota"),
+                         window_quota=parse_int(body.get("window_quota"), "bad_quota", "a quota"),
+                         clock=get_clock(), actor=f"staff:{current_user().username}")
     return jsonify({"ok": True})
 
 

@@ -45,7 +45,9 @@ def _holder(product: Product, h: dict, day: date, today: date) -> dict:
         number = validate_document(doc_type, h.get("document_number"), today)
         born = _birth_date(doc_type, number, h.get("birth_date"), today)
     except AdmissionError as exc:
-        raise ValidationError.from_error(exc) from None
+        # Callers catch DomainError (the booking page shows the form again): relay it as one.
+        raise ValidationError(exc.code, exc.message, exc.status, message_zh=exc.message_zh,
+                              details=exc.details) from None
     fare_id, proof = choose_fare(product, h.get("fare"), age_on(born, day) if born else None)
     return {"name": name, "doc_type": doc_type, "number": number,
             "doc_hash": pii.keyed_hash(number), "name_enc": pii.encrypt(name),

@@ -15,26 +15,28 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-class BadSignature(Exception):
-    pass
-
-
-class BadNotification(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Charge:
+    """A charge the gateway opened: its reference and the page where the visitor pays."""
     reference: str
     checkout_url: str
 
 
+class BadSignature(Exception):
+    """A notification whose signature does not verify."""
+
+
 @dataclass(frozen=True)
 class Notification:
+    """What a gateway's signed notification says happened to a charge."""
     event_id: str
     type: str            # payment.succeeded | payment.failed
     reference: str
     amount_fen: int
+
+
+class BadNotification(Exception):
+    """A notification that verifies but cannot be read."""
 
 
 class PaymentProvider(Protocol):

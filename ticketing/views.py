@@ -130,38 +130,40 @@ def ticket_png(number, ticket_id):
         "Cache-Control": "no-store"})
 
 
-@bp.post("/tickets/orders/<number>/refund")
-def refund(number):
+def _change_order(number: str, change, done: str):
+    """Run a visitor's change to an order this browser holds, then show the order again."""
     if _owned_order(number) is None:
         return redirect(url_for("ticketing.find_order"))
-    raw = request.form.get("ticket_id", "")
-    ids = [parse_int(raw, "unknown_ticket", "a ticket")] if raw else None
-    orders.refund(get_db(), number, clock=get_clock(), provider=provider(), ticket_ids=ids,
-                  actor="visitor")
-    flash(t("ticketing.refunded_done"))
+    change()
+    flash(t(done))
     return redirect(url_for("ticketing.order_page", number=number))
+
+
+def _form_ticket_id() -> int:
+    return parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket")
+
+
+@bp.post("/tickets/orders/<number>/refund")
+def refund(number):
+    raw = request.form.get("ticket_id", "")
+    return _change_order(number, lambda: orders.refund(
+        get_db(), number, clock=get_clock(), provider=provider(), actor="visitor",
+        ticket_ids=[_form_ticket_id()] if raw else None), "ticketing.refunded_done")
 
 
 @bp.post("/tickets/orders/<number>/rebook")
 def rebook(number):
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
-    orders.rebook(get_db(), number, clock=get_clock(),
-                  ticket_id=parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"),
-                  slot_id=parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
-                  days_ahead=settings()["days_ahead"])
-    flash(t("ticketing.rebooked_done"))
-    return redirect(url_for("ticketing.order_page", number=number))
+    return _change_order(number, lambda: orders.rebook(
+        get_db(), number, clock=get_clock(), ticket_id=_form_ticket_id(),
+        slot_id=parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
+        days_ahead=settings()["days_ahead"]), "ticketing.rebooked_done")
 
 
 @bp.post("/tickets/orders/<number>/reissue")
 def reissue(number):
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
-    orders.reissue(get_db(), number, clock=get_clock(), actor="visitor",
-                   ticket_id=parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"))
-    flash(t("ticketing.reissued_done"))
-    return redirect(url_for("ticketing.order_page", number=number))
+    return _change_order(number, lambda: orders.reissue(
+        get_db(), number, clock=get_clock(), actor="visitor", ticket_id=_form_ticket_id()),
+        "ticketing.reissued_done")
 
 
 @bp.route("/tickets/find", methods=["GET", "POST"])
@@ -188,7 +190,7 @@ def sandbox_checkout(reference):
     if request.method == "POST":
         outcome = request.form.get("outcome", "pay")
         payments.sandbox_complete(db, provider(), reference, outcome == "pay", clock,
-                                inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
+                                  inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
             flash(t("ticketing.payment_failed"))
         return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
@@ -223,24 +225,25 @@ def _back(site_id, day=None):
     return redirect(url_for("ticketing.staff_overview", site=site_id, date=day or None))
 
 
+def _change_sales(change, **extra):
+    """Pause or resume (``change``) a site's sales, or one slot's, from the staff form."""
+    f = request.form
+    slot = parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
+    change(get_db(), site_id=f.get("site_id", ""), actor=_actor(), clock=get_clock(),
+           slot_id=slot, **extra)
+    return _back(f.get("site_id"), f.get("date"))
+
+
 @bp.post("/staff/tickets/pause")
 @role_required("staff")
 def staff_pause():
-    f = request.form
-    slot = parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
-    quota.pause_sales(get_db(), site_id=f.get("site_id", ""), reason=f.get("reason", ""),
-                         actor=_actor(), clock=get_clock(), slot_id=slot)
-    return _back(f.get("site_id"), f.get("date"))
+    return _change_sales(quota.pause_sales, reason=request.form.get("reason", ""))
 
 
 @bp.post("/staff/tickets/resume")
 @role_required("staff")
 def staff_resume():
-    f = request.form
-    slot = parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
-    quota.resume_sales(get_db(), site_id=f.get("site_id", ""), actor=_actor(),
-                          clock=get_clock(), slot_id=slot)
-    return _back(f.get("site_id"), f.get("date"))
+    return _change_sales(quota.resume_sales)
 
 
 @bp.post("/staff/tickets/window-sale")
@@ -263,9 +266,9 @@ def staff_window_sale():
 def staff_quota():
     f = request.form
     quota.set_slot_quota(get_db(), parse_int(f.get("slot_id"), "unknown_slot", "a slot"),
-                            quota=parse_int(f.get("quota"), "bad_quota", "a quota"),
-                            window_quota=parse_int(f.get("window_quota"), "bad_quota", "a quota"),
-                            clock=get_clock(), actor=_actor())
+                         quota=parse_int(f.get("quota"), "bad_quota", "a quota"),
+                         window_quota=parse_int(f.get("window_quota"), "bad_quota", "a quota"),
+                         clock=get_clock(), actor=_actor())
     flash(t("ticketing.saved"))
     return _back(f.get("site_id"), f.get("date"))
 
@@ -279,9 +282,9 @@ def staff_policy():
     except ValueError:
         share = -1.0
     quota.set_policy(get_db(), f.get("site_id", ""),
-                        slot_minutes=parse_int(f.get("slot_minutes"), "bad_slot_minutes",
-                                                   "a slot length in minutes"),
-                        reserved_share=share, actor=_actor(), clock=get_clock())
+                     slot_minutes=parse_int(f.get("slot_minutes"), "bad_slot_minutes",
+                                                "a slot length in minutes"),
+                     reserved_share=share, actor=_actor(), clock=get_clock())
     flash(t("ticketing.saved"))
     return _back(f.get("site_id"))
 

@@ -5,17 +5,15 @@ import pytest
 import requests
 
 from crowd import cameras, services
-from testkit import log_in_browser
+from testkit import browser_page, log_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def desk(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    yield pg
-    context.close()
+    with browser_page(browser, 1280, 900) as pg:   # a control-room desk
+        yield pg
 
 
 def log_in(page, base, user):
