@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import secrets
 from datetime import timedelta
 
@@ -273,18 +274,26 @@ def staff_quota():
     return _back(f.get("site_id"), f.get("date"))
 
 
+def _form_number(name: str) -> float | None:
+    """A decimal form field; None for anything else, infinities and NaN included (the
+    service then refuses the value with its own code)."""
+    try:
+        value = float(request.form.get(name, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 @bp.post("/staff/tickets/policy")
 @role_required("staff")
 def staff_policy():
     f = request.form
-    try:
-        share = float(f.get("reserved_share", ""))
-    except ValueError:
-        share = -1.0
+    share = _form_number("reserved_share")
     quota.set_policy(get_db(), f.get("site_id", ""),
                      slot_minutes=parse_int(f.get("slot_minutes"), "bad_slot_minutes",
-                                                "a slot length in minutes"),
-                     reserved_share=share, actor=_actor(), clock=get_clock())
+                                            "a slot length in minutes"),
+                     reserved_share=-1.0 if share is None else share, actor=_actor(),
+                     clock=get_clock())
     flash(t("ticketing.saved"))
     return _back(f.get("site_id"))
 
@@ -293,11 +302,9 @@ def staff_policy():
 @role_required("admin")
 def admin_products():
     f = request.form
-    try:
-        yuan = round(float(f.get("price_yuan", "")) * 100)
-    except ValueError:
-        yuan = -1
-    products.update_product(get_db(), f.get("product_id", ""), price_fen=int(yuan),
+    yuan = _form_number("price_yuan")
+    products.update_product(get_db(), f.get("product_id", ""),
+                            price_fen=-1 if yuan is None else int(round(yuan * 100)),
                             active=f.get("active") == "1")
     flash(t("ticketing.saved"))
     return _back(f.get("site_id"))

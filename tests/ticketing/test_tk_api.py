@@ -192,8 +192,14 @@ def test_admin_edits_price_and_new_price_applies(client, login):
     r = client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
                                                      "price_yuan": "12.5", "active": "1"})
     assert r.status_code == 302
-    assert client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
-                                                        "price_yuan": "abc"}).status_code == 400
+    for bad in ("abc", "inf", "-inf", "nan", "1e400"):   # infinities once answered 500
+        r = client.post("/admin/tickets/products", data={"csrf_token": token,
+                                                         "product_id": "konglin",
+                                                         "price_yuan": bad})
+        assert r.status_code == 400 and '<code>bad_price</code>' in r.get_data(as_text=True), bad
+    r = client.post("/staff/tickets/policy", data={"csrf_token": token, "site_id": "konglin",
+                                                   "slot_minutes": "60", "reserved_share": "inf"})
+    assert r.status_code == 400 and '<code>bad_reserved_share</code>' in r.get_data(as_text=True)
     order = _order(client, site="konglin", product="konglin").get_json()
     assert order["total_fen"] == 1250
 
