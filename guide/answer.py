@@ -88,20 +88,19 @@ class Answer:
     score: float = 0.0
 
 
-def detect_intent(question: str) -> str | None:
+def _first_match(patterns: dict, question: str) -> str | None:
+    """The first key whose Chinese or English pattern the question matches."""
     q = question.lower()
-    for intent, (zh, en) in INTENTS.items():
-        if re.search(zh, q) or re.search(en, q):
-            return intent
-    return None
+    return next((key for key, (zh, en) in patterns.items()
+                 if re.search(zh, q) or re.search(en, q)), None)
+
+
+def detect_intent(question: str) -> str | None:
+    return _first_match(INTENTS, question)
 
 
 def out_of_scope(question: str) -> str | None:
-    q = question.lower()
-    for kind, (zh, en) in OUT_OF_SCOPE.items():
-        if re.search(zh, q) or re.search(en, q):
-            return kind
-    return None
+    return _first_match(OUT_OF_SCOPE, question)
 
 
 def scope_refusal(kind: str, lang: str, names=()) -> Answer:

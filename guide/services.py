@@ -25,9 +25,6 @@ from .content import Poi, Tour, get_poi, get_tour, list_pois, list_tours, load_c
 
 MAX_QUESTION = 500
 KINDS = ("short", "long")
-AREAS = {"taishan": ("taishan", "daimiao"), "daimiao": ("taishan", "daimiao"),
-         "kongmiao": ("kongmiao", "kongfu", "konglin"), "kongfu": ("kongmiao", "kongfu", "konglin"),
-         "konglin": ("kongmiao", "kongfu", "konglin")}
 RECORDING_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
                    "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm"}
 
@@ -75,6 +72,13 @@ def check_site(db, site_id) -> str:
     return catalog.get_site(db, site_id).id
 
 
+def area_sites(db, site_id: str) -> tuple[str, ...]:
+    """The sites of the scenic area ``site_id`` lies in (the catalog's areas): a visitor at
+    Dai Temple may ask about Mount Tai, one at the Temple of Confucius about the Cemetery."""
+    area = catalog.get_site(db, site_id).area_id
+    return tuple(s.id for s in catalog.list_sites(db) if s.area_id == area)
+
+
 def search_index(db, threads: int = 2) -> retrieval.Index:
     return retrieval.get_index(repo.content_version(db), lambda: list_pois(db), threads)
 
@@ -105,7 +109,7 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
     scope = answer.out_of_scope(question)
     if scope is not None:
         return answer.scope_refusal(scope, lang)
-    hits = index.search(question, sites=AREAS[site_id], mode=mode)
+    hits = index.search(question, sites=area_sites(db, site_id), mode=mode)
     limit = retrieval.THRESHOLD if not threshold else threshold
     return answer.from_hits(hits, index.pois, lang, limit, question)
 

@@ -226,6 +226,11 @@ def _back(site_id, day=None):
     return redirect(url_for("ticketing.staff_overview", site=site_id, date=day or None))
 
 
+def _saved(site_id, day=None):
+    flash(t("ticketing.saved"))
+    return _back(site_id, day)
+
+
 def _change_sales(change, **extra):
     """Pause or resume (``change``) a site's sales, or one slot's, from the staff form."""
     f = request.form
@@ -270,8 +275,7 @@ def staff_quota():
                          quota=parse_int(f.get("quota"), "bad_quota", "a quota"),
                          window_quota=parse_int(f.get("window_quota"), "bad_quota", "a quota"),
                          clock=get_clock(), actor=_actor())
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"), f.get("date"))
+    return _saved(f.get("site_id"), f.get("date"))
 
 
 def _form_number(name: str) -> float | None:
@@ -288,14 +292,12 @@ def _form_number(name: str) -> float | None:
 @role_required("staff")
 def staff_policy():
     f = request.form
-    share = _form_number("reserved_share")
-    quota.set_policy(get_db(), f.get("site_id", ""),
+    quota.set_policy(get_db(), f.get("site_id", ""),   # a share of None is refused there
                      slot_minutes=parse_int(f.get("slot_minutes"), "bad_slot_minutes",
                                             "a slot length in minutes"),
-                     reserved_share=-1.0 if share is None else share, actor=_actor(),
+                     reserved_share=_form_number("reserved_share"), actor=_actor(),
                      clock=get_clock())
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    return _saved(f.get("site_id"))
 
 
 @bp.post("/admin/tickets/products")
@@ -303,11 +305,10 @@ def staff_policy():
 def admin_products():
     f = request.form
     yuan = _form_number("price_yuan")
-    products.update_product(get_db(), f.get("product_id", ""),
-                            price_fen=-1 if yuan is None else int(round(yuan * 100)),
+    price_fen = -1 if yuan is None else int(round(yuan * 100))   # -1 is refused: bad_price
+    products.update_product(get_db(), f.get("product_id", ""), price_fen=price_fen,
                             active=f.get("active") == "1")
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    return _saved(f.get("site_id"))
 
 
 @bp.post("/admin/tickets/fares")
@@ -315,8 +316,7 @@ def admin_products():
 def admin_fares():
     f = request.form
     products.set_fare_enabled(get_db(), f.get("fare_id", ""), f.get("enabled") == "1")
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    return _saved(f.get("site_id"))
 
 
 @bp.get("/staff/tickets/report.csv")
