@@ -9,5 +9,7 @@ scan in a bounded on-disk queue, and uploads the queue when the server is back
 It imports ``admission`` and nothing else of the server, and installs on its own with
 ``pip install ./turnstile`` (see docs/gates.md); tests/test_turnstile.py proves both.
 """
-from .client import GateClient, NoBundle, QueueFull  # noqa: F401
-from .offline import OfflineValidator  # noqa: F401
+from .client import GateClient, NoBundle, QueueFull
+from .offline import OfflineValidator
+
+__all__ = ["GateClient", "NoBundle", "OfflineValidator", "QueueFull"]

@@ -18,7 +18,7 @@ from core.clock import DEFAULT_TZ
 from core.pii import keyed_hash
 from gate_client import GateClient, OfflineValidator, QueueFull
 from gates import services as gates
-from ticketing import gate_feed, orders, quota
+from ticketing import gate_feed, orders
 
 DEAD = "http://127.0.0.1:1"   # nothing listens there: every request fails at once
 ROOT = Path(__file__).resolve().parents[2]

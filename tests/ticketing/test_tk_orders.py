@@ -8,7 +8,7 @@ from tk_helpers import holder
 from catalog.services import site_capacity
 from core.errors import DomainError
 from admission import codes
-from ticketing import gate_feed, orders, payments, products, quota
+from ticketing import gate_feed, orders, payments, quota
 from ticketing.providers import SIGNATURE_HEADER, SandboxProvider
 
 
