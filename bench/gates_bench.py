@@ -109,7 +109,8 @@ def prepare_app(instance, n_gates, n_tickets):
     from core.clock import SystemClock
     from core.db import connect, migrate
     from gates import services as gates
-    from ticketing import gate_feed, holders, orders, quota
+    from ticketing import gate_feed, orders, quota
+    from ticketing.holders import MAX_HOLDERS
     app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
@@ -128,7 +129,7 @@ def prepare_app(instance, n_gates, n_tickets):
         codes, n = [], 0
         while len(codes) < n_tickets:
             holders = []
-            for _ in range(min(holders.MAX_HOLDERS, n_tickets - len(codes))):
+            for _ in range(min(MAX_HOLDERS, n_tickets - len(codes))):
                 n += 1
                 holders.append({"name": f"游客{n}", "document_number": resident_id(n)})
             order = orders.create_order(db, site_id=SITE, day=now.date(), slot_id=slot.slot_id,
