@@ -115,12 +115,12 @@ def _add_heat(db, camera_id: str, cells, now, half_life_minutes: float) -> None:
     grid = _decayed_heat(repo.heat(db, camera_id), now, half_life_minutes)
     for col, r, n in cells:
         grid[r * checks.HEAT_COLS + col] += n
-    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, _iso(now))
+    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, iso(now))
 
 
-def heatmap(db, camera_id: str, clock, *, policy: Policy | None = None) -> dict:
+def heatmap(db: Database, camera_id: str, clock: Clock, *, policy: Policy | None = None) -> dict:
     """Bottom-centre positions on a 32x24 grid, faded with a half-life (no frames kept)."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     get_camera(db, camera_id)
     row = repo.heat(db, camera_id)
     cells = _decayed_heat(row, clock.now(), policy.heat_half_life_minutes)
