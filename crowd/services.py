@@ -18,7 +18,7 @@ from core.errors import Conflict, DomainError, NotFound, ValidationError
 from gates import interface as gates
 from ticketing import interface as ticketing
 
-from . import alert_levels, checks, repo
+from . import alert_levels, checks, forecasting, repo
 from .cameras import Camera, get_camera, list_cameras
 
 log = logging.getLogger("scenic.crowd")
@@ -38,13 +38,23 @@ class Policy:
     raw_retention_minutes: int = 120
     rollup_retention_days: int = 14
     heat_half_life_minutes: float = 30.0
+    predicted_pause: bool = False
+    forecast_every_s: float = 60.0
+    forecast_learn_days: int = 7
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
         return cls(alert_levels.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
                    cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"],
-                   cfg["CROWD_HEAT_HALF_LIFE_MINUTES"])
+                   cfg["CROWD_HEAT_HALF_LIFE_MINUTES"], cfg["CROWD_PREDICTED_PAUSE"],
+                   cfg["CROWD_FORECAST_EVERY_SECONDS"], cfg["CROWD_FORECAST_LEARN_DAYS"])
+
+    @property
+    def forecast(self) -> forecasting.ForecastSettings:
+        return forecasting.ForecastSettings(
+            self.thresholds.warning, self.thresholds.hysteresis, self.forecast_every_s,
+            self.forecast_learn_days, self.predicted_pause)
 
     def may_pause(self, site_id: str) -> bool:
         return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
@@ -308,11 +318,16 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
     now = clock.now()
     ts, at = now.timestamp(), iso(now)
     changes = []
+    # Forecasts read other domains' records and may learn for a second: never while
+    # holding the write lock.
+    cams = camera_readings(db, clock, policy.stale_seconds)
+    forecasts = forecasting.refresh(db, now, policy.forecast, _camera_people(cams))
     with immediate(db):
         readings = camera_readings(db, clock, policy.stale_seconds)
         levels = repo.level_states(db)
         zones = _zone_occupancy(db, readings, levels, th)
         targets, _sites = _targets(db, clock, readings, zones, levels, th)
+        site_levels = {}
         for t in targets:
             old_row = levels.get((t.scope, t.target_id))
             old = alert_levels.LevelState(old_row["level"], old_row["pending"],
@@ -326,10 +341,14 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
                 _level_alert(db, t, old.level, new.level, at)
             if t.scope == "site":
                 paused = _sales(db, t.site_id, new.level, paused, t, policy, clock)
+                site_levels[t.site_id] = new.level
             if old_row is None or new != old or paused != bool(old_row["sales_paused"]):
                 repo.save_level(db, scope=t.scope, target_id=t.target_id, level=new.level,
                                 pending=new.pending, pending_since=new.pending_since,
                                 sales_paused=paused, at=at)
+        changes += forecasting.predicted_alerts(db, forecasts, site_levels,
+                                                settings=policy.forecast,
+                                                may_pause=policy.may_pause, clock=clock, at=at)
         for rd in readings:
             active = repo.active_alert(db, "camera_offline", "camera", rd.camera.id)
             if rd.fresh and active is not None:
@@ -345,6 +364,27 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
                     changes.append({"scope": "camera", "target_id": rd.camera.id,
                                     "to": "offline"})
     return changes
+
+
+def _camera_people(readings: list[CameraReading]) -> dict[str, int | None]:
+    """Each site's fresh camera count (None where no camera of the site sees)."""
+    out: dict[str, int | None] = {}
+    for rd in readings:
+        if rd.fresh:
+            out[rd.camera.site_id] = (out.get(rd.camera.site_id) or 0) + rd.counted
+    return out
+
+
+def site_forecast(db: Database, site_id: str, clock: Clock, *,
+                  policy: Policy | None = None) -> dict:
+    """A site's occupancy forecast for the next 3 hours (with its predicted crossing of
+    the warning level) and its visitors for the next 7 days."""
+    policy = policy or Policy()
+    catalog.get_site(db, site_id)
+    now = clock.now()
+    cams = _camera_people(camera_readings(db, clock, policy.stale_seconds))
+    record = forecasting.latest(db, site_id, now, policy.forecast, cams.get(site_id))
+    return dict(record, daily=forecasting.daily(db, site_id, now))
 
 
 def _camera_silent_since(db, rd: CameraReading) -> float:

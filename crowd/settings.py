@@ -27,6 +27,13 @@ SETTINGS = [
     Setting("CROWD_ROLLUP_RETENTION_DAYS", int, 14, "Per-minute rollups kept this long", positive),
     Setting("CROWD_HEAT_HALF_LIFE_MINUTES", float, 30.0,
             "Heatmap cells fade by half over this many minutes", positive),
+    Setting("CROWD_PREDICTED_PAUSE", bool, False,
+            "Pause a site's ticket sales when a crossing of the warning level is predicted "
+            "(off: the predicted alert only warns staff)"),
+    Setting("CROWD_FORECAST_EVERY_SECONDS", int, 60,
+            "How often a site's 3-hour occupancy forecast is recomputed", positive),
+    Setting("CROWD_FORECAST_LEARN_DAYS", int, 7,
+            "Past days the forecast learns dwell times and arrivals from", positive),
     Setting("CROWD_SSE_MAX_SECONDS", int, 300,
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",

@@ -189,6 +189,16 @@ def trend():
                                   window=request.args.get("window", "hour")))
 
 
+@bp.get("/api/crowd/forecast")
+@role_required("staff")
+def forecast():
+    site_id = request.args.get("site", "").strip()
+    if not site_id:
+        raise ValidationError("missing_site", "Name a site: ?site=kongmiao.",
+                              message_zh="请指定景点：?site=kongmiao。")
+    return jsonify(services.site_forecast(get_db(), site_id, get_clock(), policy=_policy()))
+
+
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
 def heatmap(camera_id):

@@ -71,6 +71,7 @@
   function trend(el, spec) {
     var chart = new uPlot(trendOptions(el, spec), align(spec), el);
     el.dataset.chart = "uplot";
+    el.uplot = chart;  // for tests and the browser console
     var api = {
       update: function (next) {
         spec = next;
@@ -116,6 +117,7 @@
     };
     var chart = new uPlot(opts, data(spec), el);
     el.dataset.chart = "uplot";
+    el.uplot = chart;
     el.dataset.points = String(spec.days.length);
     window.addEventListener("resize", function () { chart.setSize({ width: widthOf(el), height: chart.height }); });
     return { update: function (next) { chart.setData(data(next)); el.dataset.points = String(next.days.length); }, chart: chart };
