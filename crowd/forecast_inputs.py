@@ -132,7 +132,7 @@ class LiveInputs:
                     for _tid, at in s.tickets if at <= now) for i in range(days)]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=24)   # a Golden Week day at Mount Tai is ~4 MB of arrays
 def _sim_day(site_id: str, day: date, seed: int) -> sim.SimDay:
     return sim.simulate_day(site_id, day, seed)
 

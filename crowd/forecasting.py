@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +32,11 @@ from .holiday_calendar import day_type
 log = logging.getLogger("scenic.crowd")
 
 LIKE_DAYS_BACK = 400                  # how far back to look for days of the same kind
+# One computation of each kind at a time per process: many dashboards asking at once for
+# a stale forecast (or the day's first 7-day fit) wait for one result instead of each
+# fitting; the slow 7-day fit never holds up the 3-hour forecast of the alert evaluation.
+_occupancy_lock = threading.Lock()
+_daily_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -151,10 +157,16 @@ def compute(db, site_id: str, now: datetime, settings: ForecastSettings,
 def latest(db, site_id: str, now: datetime, settings: ForecastSettings,
            camera_people: int | None = None) -> dict:
     """The stored forecast if it is fresh enough, else a new one."""
-    row = repo.latest_forecast(db, site_id)
-    if row is not None and now.timestamp() - row["computed_ts"] < settings.every_s:
-        return json.loads(row["forecast_json"])
-    return compute(db, site_id, now, settings, camera_people)
+    def fresh():
+        row = repo.latest_forecast(db, site_id)
+        if row is not None and now.timestamp() - row["computed_ts"] < settings.every_s:
+            return json.loads(row["forecast_json"])
+        return None
+    found = fresh()
+    if found is not None:
+        return found
+    with _occupancy_lock:
+        return fresh() or compute(db, site_id, now, settings, camera_people)
 
 
 def refresh(db, now: datetime, settings: ForecastSettings,
@@ -179,6 +191,15 @@ def daily(db, site_id: str, now: datetime, show_rate: float = 0.9) -> dict | Non
     row = repo.daily_forecast(db, site_id, today.isoformat())
     if row is not None:
         return json.loads(row["forecast_json"])
+    with _daily_lock:
+        row = repo.daily_forecast(db, site_id, today.isoformat())
+        if row is not None:
+            return json.loads(row["forecast_json"])
+        return _daily(db, site_id, now, show_rate)
+
+
+def _daily(db, site_id: str, now: datetime, show_rate: float) -> dict | None:
+    today = now.date()
     inputs = inputs_for(db, site_id, now.tzinfo)
     days, visitors = inputs.daily_history(today - timedelta(days=TRAIN_DAYS),
                                           today - timedelta(days=1))
