@@ -66,9 +66,9 @@ class DwellModel:
     @classmethod
     def lognormal(cls, median_minutes: float, sigma: float = 0.4) -> "DwellModel":
         """A prior for a site with no history yet (e.g. from the catalog's visit hours)."""
-        from scipy.stats import lognorm
         m = np.arange(MAX_DWELL_MINUTES + 1)
-        surv = lognorm.sf(m, sigma, scale=median_minutes)
+        z = (np.log(np.maximum(m, 1e-9)) - math.log(median_minutes)) / (sigma * math.sqrt(2))
+        surv = np.array([0.5 * math.erfc(v) for v in z])
         return cls(surv, np.zeros_like(surv), 0, 0)
 
     def stretched(self, factor: float) -> "DwellModel":

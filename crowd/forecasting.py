@@ -182,6 +182,18 @@ def refresh(db, now: datetime, settings: ForecastSettings,
     return out
 
 
+def stored(db, now: datetime, settings: ForecastSettings) -> dict[str, dict]:
+    """The stored forecasts recent enough to act on (a few refresh intervals old at most):
+    an old prediction neither opens nor resolves an alert."""
+    limit = max(300.0, 5 * settings.every_s)
+    out = {}
+    for site in catalog.list_sites(db):
+        row = repo.latest_forecast(db, site.id)
+        if row is not None and now.timestamp() - row["computed_ts"] <= limit:
+            out[site.id] = json.loads(row["forecast_json"])
+    return out
+
+
 # --- the 7-day forecast --------------------------------------------------------------------
 
 def daily(db, site_id: str, now: datetime, show_rate: float = 0.9) -> dict | None:

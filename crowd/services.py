@@ -104,7 +104,9 @@ def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dic
                            max_raw_per_camera=MAX_RAW_PER_CAMERA)
     if frames is not None and obs.status == "offline":
         frames.drop(cam.id)
-    evaluate(db, clock, policy)
+    # The worker's report is not held up by forecasting: stored forecasts drive the
+    # predicted alerts here; the dashboard's and cron's evaluations recompute them.
+    evaluate(db, clock, policy, refresh_forecasts=False)
     return {"camera_id": cam.id, "status": obs.status, "counted": counted, "at": at}
 
 
@@ -310,9 +312,11 @@ def _targets(db, clock, readings, zones, levels, th) -> tuple[list[Target], list
     return targets, sites
 
 
-def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
+def evaluate(db, clock, policy: Policy | None = None, *,
+             refresh_forecasts: bool = True) -> list[dict]:
     """Advance every level (debounce, hysteresis), open/raise/resolve alerts, pause or
-    resume ticket sales, and raise 'camera offline' for silent cameras. Idempotent."""
+    resume ticket sales, raise 'camera offline' for silent cameras, and open or resolve
+    predicted alerts (recomputing forecasts that are due unless told not to). Idempotent."""
     policy = policy or Policy()
     th = policy.thresholds
     now = clock.now()
@@ -320,8 +324,11 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
     changes = []
     # Forecasts read other domains' records and may learn for a second: never while
     # holding the write lock.
-    cams = camera_readings(db, clock, policy.stale_seconds)
-    forecasts = forecasting.refresh(db, now, policy.forecast, _camera_people(cams))
+    if refresh_forecasts:
+        cams = camera_readings(db, clock, policy.stale_seconds)
+        forecasts = forecasting.refresh(db, now, policy.forecast, _camera_people(cams))
+    else:
+        forecasts = forecasting.stored(db, now, policy.forecast)
     with immediate(db):
         readings = camera_readings(db, clock, policy.stale_seconds)
         levels = repo.level_states(db)

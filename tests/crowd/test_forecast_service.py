@@ -117,6 +117,14 @@ def _csrf(client):
     return csrf_of(client)
 
 
+def test_worker_reports_do_not_wait_for_forecasts(app, db, clock, camera, post_obs):
+    repo.set_forecast_source(db, "kongmiao", "simulated", 7, "2026-07-15T09:00:00+08:00")
+    assert post_obs(people=3, areas={"path": 3}).status_code == 201
+    assert repo.latest_forecast(db, "kongmiao") is None          # the ingest computed none
+    services.evaluate(db, clock, services.Policy.from_config(app.config))
+    assert repo.latest_forecast(db, "kongmiao") is not None      # the dashboard's does
+
+
 def test_forecast_api_refuses_bad_requests(client, login):
     assert client.get("/api/crowd/forecast?site=kongmiao").status_code == 401
     login("staff")
