@@ -14,7 +14,7 @@ from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, curre
 from .clock import get_clock
 from .db import get_db, pending_migrations, ping
 from .errors import ValidationError
-from .i18n import COOKIE, LANGS, UnsupportedLanguage
+from .i18n import COOKIE, UnsupportedLanguage, languages
 
 bp = Blueprint("core", __name__)
 
@@ -38,7 +38,7 @@ def home():
 
 @bp.get("/lang/<lang>")
 def set_lang(lang):
-    if lang not in LANGS:
+    if lang not in languages():
         raise UnsupportedLanguage(lang)
     target = request.args.get("next") or url_for("core.home")
     if urlsplit(target).netloc or not target.startswith("/"):

@@ -7,7 +7,7 @@ from flask import g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .errors import DomainError
-from .i18n import UnsupportedLanguage, get_lang, t
+from .i18n import UnsupportedLanguage, t, unsupported_message, use_lang
 
 log = logging.getLogger("scenic.errors")
 
@@ -43,17 +43,14 @@ def init_app(app) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         if wants_json():
-            return jsonify(exc.to_json(get_lang())), exc.status
-        message = exc.localized(get_lang())
-        return render_template("core/error.html", code=exc.code, message=message,
+            return jsonify(exc.to_json()), exc.status
+        return render_template("core/error.html", code=exc.code, message=exc.localized(),
                                status=exc.status), exc.status
 
     @app.errorhandler(UnsupportedLanguage)
     def _lang(exc: UnsupportedLanguage):
-        g.lang = app.config["DEFAULT_LANG"]
-        message = (f"不支持的语言“{exc.lang}”，请选择 zh（中文）或 en（English）。 / "
-                   f"Unsupported language '{exc.lang}': choose zh or en.")
-        return render_error("unsupported_language", message, 400)
+        use_lang(app.config["DEFAULT_LANG"])
+        return render_error("unsupported_language", unsupported_message(exc.lang), 400)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
