@@ -448,7 +448,9 @@ def convert_tree(run: Run) -> dict:
             continue
         texts[f] = (run.root / f).read_text(encoding="utf-8")
         if f.startswith(NOT_CONVERTED):
-            leftovers(run, f, texts.pop(f))
+            if "i18n_convert" not in f:   # the script's own tests hold old patterns on purpose
+                leftovers(run, f, texts[f])
+            texts.pop(f)
             continue
         try:
             trees[f] = ast.parse(texts[f])
