@@ -94,6 +94,10 @@ def messages_dict(path: Path) -> dict:
     return {}
 
 
+def placeholder_names(text: str) -> list[str]:
+    return list(dict.fromkeys(re.findall(r"%\((\w+)\)", text)))
+
+
 def key_text(run: Run, key: str) -> str:
     return braces(run.keys[key]["en"])
 
@@ -216,8 +220,13 @@ class TemplateConverter:
         if literal and len(kwargs) == len(rest):
             context = self.run.contexts[key]
             quote = self.code[a0][1][0]
+            given = {self.code[r[0]][1] for r in kwargs}
+            # a placeholder the old call left unfilled stayed "{name}" for the page's JS
+            markers = [f"{n}={_jinja_str('{' + n + '}', quote)}"
+                       for n in placeholder_names(key_text(self.run, key)) if n not in given]
             parts = ([_jinja_str(context, quote)] if context else []) + \
-                [_jinja_str(key_text(self.run, key), quote)] + [self.src(*r) for r in kwargs]
+                [_jinja_str(key_text(self.run, key), quote)] + [self.src(*r) for r in kwargs] + \
+                markers
             func = "pgettext" if context else "_"
 
             def after():
@@ -390,6 +399,8 @@ def merge_catalogue(run: Run):
             catalog.add(msgid, e.zh, context=context, flags=["fuzzy"] if e.fuzzy else [])
             run.count("catalogue entries added")
             continue
+        if e.fuzzy and found.string and not found.fuzzy:
+            continue  # a translator has fixed what the code's Chinese could not say
         if found.string != e.zh or found.fuzzy != e.fuzzy:
             if found.string and not found.fuzzy:
                 run.count("catalogue entries the code changed")

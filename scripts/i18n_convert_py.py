@@ -524,6 +524,10 @@ class PyConverter:
             key = first.value
             context = self.run.contexts[key]
             rest = [self.src.segment(k) for k in call.keywords]
+            given = {k.arg for k in call.keywords}
+            # a placeholder the old call left unfilled stayed "{name}"
+            rest += [f"{n}={py_str('{' + n + '}')}" for n in
+                     dict.fromkeys(re.findall(r"%\((\w+)\)", key_text(key))) if n not in given]
             text = msg_call(self.eager(context), key_text(key), rest, self.src.column(call),
                             context, self.src.tail(call))
             a, b = self.src.span(call)

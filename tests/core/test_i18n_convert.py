@@ -65,6 +65,7 @@ def check(kind):
 '''
 
 TEMPLATE = """<h1>{{ _('shop.title') }} · {{ _('shop.walk', n=3) }}</h1>
+<template data-msg="walk">{{ _('shop.walk') }}</template>
 <p>{{ _('shop.status.' ~ item.state) }} {{ _('shop.valid') }} {{ _('shop.tstatus.valid') }}</p>
 <a>{{ '跳到正文' if lang == 'zh' else 'Skip to content' }}</a>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}">
@@ -112,6 +113,7 @@ def test_converts_idempotently_and_reports_what_it_leaves(tmp_path, capsys):
     page = (root / "templates/shop/page.html").read_text()
     assert "{{ _('Shop') }} · {{ _('about %(n)s min walk', n=3) }}" in page
     assert "label('shop.status.' ~ item.state)" in page
+    assert "{{ _('about %(n)s min walk', n='{n}') }}" in page  # {n} for the page's JS, as before
     assert "pgettext('shop.valid', 'Valid')" in page and "pgettext('shop.tstatus.valid'" in page
     assert "{{ _('Skip to content') }}" in page and "'zh-CN' if lang == 'zh'" in page
     assert "{{ _('Full price') }} {{ pick(item.name) }}" in page
