@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ValidationError
+from core.text import _l
 
 from .count import polygon_area
 
@@ -23,16 +24,16 @@ MAX_COUNT = 100_000
 HEAT_COLS, HEAT_ROWS = 32, 24
 
 
-def _bad(code: str, en: str, zh: str, field: str | None = None) -> ValidationError:
-    return ValidationError(code, en, message_zh=zh, details={"field": field} if field else None)
+def _bad(code: str, en: str, field: str | None = None) -> ValidationError:
+    return ValidationError(code, en, details={"field": field} if field else None)
 
 
 def _int(value, field: str, lo: int, hi: int) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise _bad("invalid_number", f"{field} must be a whole number from {lo} to {hi}.",
-                   f"{field} 须为 {lo} 到 {hi} 之间的整数。", field)
+        raise _bad("invalid_number", _l("%(field)s must be a whole number from %(lo)s to %(hi)s.",
+                                        field=field, lo=lo, hi=hi), field)
     return value
 
 
@@ -44,8 +45,8 @@ def _float(value, field: str, lo: float, hi: float) -> float:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or not lo <= value <= hi:
-        raise _bad("invalid_number", f"{field} must be a number from {lo} to {hi}.",
-                   f"{field} 须为 {lo} 到 {hi} 之间的数。", field)
+        raise _bad("invalid_number", _l("%(field)s must be a number from %(lo)s to %(hi)s.",
+                                        field=field, lo=lo, hi=hi), field)
     return float(value)
 
 
@@ -57,29 +58,28 @@ def _bool(value, field: str) -> bool:
     if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false",
                                                     "off", "no", ""):
         return value.lower() in ("1", "true", "on", "yes")
-    raise _bad("invalid_flag", f"{field} must be true or false.", f"{field} 须为是或否。", field)
+    raise _bad("invalid_flag", _l("%(field)s must be true or false.", field=field), field)
 
 
 def _reject_unknown(data: dict, allowed: set, where: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
-        raise _bad("unknown_field", f"Unknown field(s) in {where}: {', '.join(extra)}.",
-                   f"{where} 含未知字段：{', '.join(extra)}。", extra[0])
+        raise _bad("unknown_field", _l("Unknown field(s) in %(where)s: %(extra)s.", where=where,
+                                       extra=', '.join(extra)), extra[0])
 
 
 def check_source(source) -> str:
     """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV)."""
     if not isinstance(source, str) or not source.strip() or len(source) > 500 \
             or any(ord(c) < 32 for c in source):
-        raise _bad("invalid_source", "Give the camera source: an rtsp:// or http(s):// URL, a "
-                   "video file path or a device number.",
-                   "请填写视频源：rtsp:// 或 http(s):// 地址、视频文件路径或设备编号。", "source")
+        raise _bad("invalid_source", _l("Give the camera source: an rtsp:// or http(s):// URL, a "
+                                        "video file path or a device number."), "source")
     source = source.strip()
     if "://" in source and not URL_RE.match(source):
-        raise _bad("invalid_source", "Only rtsp://, rtsps://, http:// and https:// URLs are "
-                   "supported.", "仅支持 rtsp://、rtsps://、http:// 和 https:// 地址。", "source")
+        raise _bad("invalid_source", _l("Only rtsp://, rtsps://, http:// and https:// URLs are "
+                                        "supported."), "source")
     if source.isdigit() and int(source) > 63:
-        raise _bad("invalid_source", "A device index is 0-63.", "设备编号须为 0-63。", "source")
+        raise _bad("invalid_source", _l("A device index is 0-63."), "source")
     return source
 
 
@@ -90,23 +90,21 @@ CAMERA_KEYS = {"id", "name", "site_id", "zone_id", "source", "width", "height", 
 def check_camera(data: dict) -> dict:
     """A camera record's fields, typed and range-checked (site/zone are checked by services)."""
     if not isinstance(data, dict):
-        raise _bad("invalid_json", "Send a JSON object.", "请求体须为 JSON 对象。")
+        raise _bad("invalid_json", _l("Send a JSON object."))
     _reject_unknown(data, CAMERA_KEYS | {"regions", "csrf_token"}, "camera")
     cid = data.get("id")
     if not isinstance(cid, str) or not CAMERA_ID_RE.match(cid):
-        raise _bad("invalid_camera_id", "Camera ids are 2-40 lower-case letters, digits or '-'.",
-                   "摄像头编号须为 2-40 位小写字母、数字或 -。", "id")
+        raise _bad("invalid_camera_id", _l("Camera ids are 2-40 lower-case letters, digits or "
+                                           "'-'."), "id")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
-        raise _bad("invalid_name", "Give the camera a name (up to 80 characters).",
-                   "请填写摄像头名称（80 字以内）。", "name")
+        raise _bad("invalid_name", _l("Give the camera a name (up to 80 characters)."), "name")
     site_id = data.get("site_id")
     if not isinstance(site_id, str) or not site_id:
-        raise _bad("unknown_site", "Choose the site the camera watches.", "请选择摄像头所在景点。",
-                   "site_id")
+        raise _bad("unknown_site", _l("Choose the site the camera watches."), "site_id")
     zone_id = data.get("zone_id") or None
     if zone_id is not None and not isinstance(zone_id, str):
-        raise _bad("unknown_zone", "zone_id must be a zone id.", "区域编号无效。", "zone_id")
+        raise _bad("unknown_zone", _l("zone_id must be a zone id."), "zone_id")
     return {
         "id": cid, "name": name.strip(), "site_id": site_id, "zone_id": zone_id,
         "source": check_source(data.get("source")),
@@ -124,20 +122,21 @@ def check_camera(data: dict) -> dict:
 
 def _points(raw, field: str, width: int, height: int) -> list[list[float]]:
     if not isinstance(raw, list) or len(raw) > MAX_POINTS:
-        raise _bad("invalid_points", f"{field}: points are a list of [x, y] pairs "
-                   f"(at most {MAX_POINTS}).", f"{field}：坐标须为 [x, y] 列表。", field)
+        raise _bad("invalid_points", _l("%(field)s: points are a list of [x, y] pairs (at most "
+                                        "%(max_points)s).", field=field, max_points=MAX_POINTS),
+                   field)
     pts = []
     for p in raw:
         if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                 for v in p)):
-            raise _bad("invalid_points", f"{field}: every point is [x, y] in pixels.",
-                       f"{field}：每个点须为像素坐标 [x, y]。", field)
+            raise _bad("invalid_points", _l("%(field)s: every point is [x, y] in pixels.",
+                                            field=field), field)
         x, y = float(p[0]), float(p[1])
         if not (0 <= x <= width and 0 <= y <= height):
-            raise _bad("point_outside_frame",
-                       f"{field}: point ({x:g}, {y:g}) is outside the {width}x{height} frame.",
-                       f"{field}：点 ({x:g}, {y:g}) 超出 {width}x{height} 画面。", field)
+            raise _bad("point_outside_frame", _l("%(field)s: point (%(x)g, %(y)g) is outside the "
+                                                 "%(width)sx%(height)s frame.", field=field, x=x,
+                                                 y=y, width=width, height=height), field)
         pts.append([x, y])
     return pts
 
@@ -145,53 +144,53 @@ def _points(raw, field: str, width: int, height: int) -> list[list[float]]:
 def check_regions(raw, width: int, height: int) -> list[dict]:
     """Counting areas (polygons with a capacity) and lines, inside the frame."""
     if not isinstance(raw, list) or len(raw) > MAX_REGIONS:
-        raise _bad("invalid_regions", f"regions must be a list (at most {MAX_REGIONS}).",
-                   f"区域与计数线须为列表（最多 {MAX_REGIONS} 个）。", "regions")
+        raise _bad("invalid_regions", _l("regions must be a list (at most %(max_regions)s).",
+                                         max_regions=MAX_REGIONS), "regions")
     out, names = [], set()
     for i, r in enumerate(raw):
         where = f"regions[{i}]"
         if not isinstance(r, dict):
-            raise _bad("invalid_regions", f"{where} must be an object.", f"{where} 须为对象。",
-                       where)
+            raise _bad("invalid_regions", _l("%(where)s must be an object.", where=where), where)
         _reject_unknown(r, {"kind", "name", "points", "capacity"}, where)
         kind = r.get("kind")
         if kind not in ("area", "line"):
-            raise _bad("invalid_region_kind", f"{where}.kind is 'area' or 'line'.",
-                       f"{where}.kind 须为 area 或 line。", f"{where}.kind")
+            raise _bad("invalid_region_kind", _l("%(where)s.kind is 'area' or 'line'.",
+                                                 where=where), f"{where}.kind")
         name = r.get("name")
         if not isinstance(name, str) or not REGION_NAME_RE.match(name):
-            raise _bad("invalid_region_name", f"{where}.name: 1-40 letters, digits, space, "
-                       "'_', '.' or '-'.", f"{where}.name 须为 1-40 位字母数字。", f"{where}.name")
+            raise _bad("invalid_region_name", _l("%(where)s.name: 1-40 letters, digits, space, "
+                                                 "'_', '.' or '-'.", where=where), f"{where}.name")
         if name in names:
-            raise _bad("duplicate_region", f"Two regions are named '{name}'.",
-                       f"有两个区域同名“{name}”。", f"{where}.name")
+            raise _bad("duplicate_region", _l("Two regions are named '%(name)s'.", name=name),
+                       f"{where}.name")
         names.add(name)
         pts = _points(r.get("points"), f"{where}.points", width, height)
         capacity = None
         if kind == "area":
             if len(pts) < 3:
-                raise _bad("too_few_points", f"{where}: an area needs at least 3 points.",
-                           f"{where}：区域至少需要 3 个点。", f"{where}.points")
+                raise _bad("too_few_points", _l("%(where)s: an area needs at least 3 points.",
+                                                where=where), f"{where}.points")
             if polygon_area(pts) < 1.0:
-                raise _bad("zero_area", f"{where}: the area's polygon has no area.",
-                           f"{where}：多边形面积为零。", f"{where}.points")
+                raise _bad("zero_area", _l("%(where)s: the area's polygon has no area.",
+                                           where=where), f"{where}.points")
             cap = r.get("capacity")
             if isinstance(cap, str) and cap.strip().isdigit():
                 cap = int(cap)
             if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0 or cap > MAX_COUNT:
-                raise _bad("invalid_capacity", f"{where}: capacity must be a whole number "
-                           "above 0.", f"{where}：承载量须为大于 0 的整数。", f"{where}.capacity")
+                raise _bad("invalid_capacity", _l("%(where)s: capacity must be a whole number "
+                                                  "above 0.", where=where), f"{where}.capacity")
             capacity = cap
         else:
             if len(pts) != 2:
-                raise _bad("too_few_points", f"{where}: a line has exactly 2 points.",
-                           f"{where}：计数线须恰好 2 个点。", f"{where}.points")
+                raise _bad("too_few_points", _l("%(where)s: a line has exactly 2 points.",
+                                                where=where), f"{where}.points")
             if math.dist(pts[0], pts[1]) < 2.0:
-                raise _bad("zero_length_line", f"{where}: the line's ends are the same point.",
-                           f"{where}：计数线两端重合。", f"{where}.points")
+                raise _bad("zero_length_line",
+                           _l("%(where)s: the line's ends are the same point.", where=where),
+                           f"{where}.points")
             if r.get("capacity") not in (None, ""):
-                raise _bad("invalid_capacity", f"{where}: lines have no capacity.",
-                           f"{where}：计数线没有承载量。", f"{where}.capacity")
+                raise _bad("invalid_capacity", _l("%(where)s: lines have no capacity.",
+                                                  where=where), f"{where}.capacity")
         out.append({"kind": kind, "name": name, "points": pts, "capacity": capacity})
     return out
 
@@ -216,52 +215,47 @@ OBS_KEYS = {"camera_id", "status", "people", "areas", "lines", "dropped_frames",
 def check_observation(data, area_names: set, line_names: set) -> Observation:
     """A worker's report for one camera; offline reports carry no counts."""
     if not isinstance(data, dict):
-        raise _bad("invalid_json", "Send a JSON object.", "请求体须为 JSON 对象。")
+        raise _bad("invalid_json", _l("Send a JSON object."))
     _reject_unknown(data, OBS_KEYS, "observation")
     status = data.get("status", "online")
     if status not in ("online", "offline"):
-        raise _bad("invalid_status", "status is 'online' or 'offline'.",
-                   "status 须为 online 或 offline。", "status")
+        raise _bad("invalid_status", _l("status is 'online' or 'offline'."), "status")
     error = data.get("error") or ""
     if not isinstance(error, str):
-        raise _bad("invalid_error", "error must be text.", "error 须为文本。", "error")
+        raise _bad("invalid_error", _l("error must be text."), "error")
     dropped = _int(data.get("dropped_frames", 0), "dropped_frames", 0, 10**9)
     fps = data.get("fps")
     fps = None if fps is None else _float(fps, "fps", 0.0, 1000.0)
     if status == "offline":
         if data.get("people") is not None or data.get("areas") or data.get("heat"):
-            raise _bad("counts_while_offline", "An offline report carries no counts: an "
-                       "unseen scene is unknown, not empty.",
-                       "离线报告不能带人数：看不到不等于没有人。", "people")
+            raise _bad("counts_while_offline", _l("An offline report carries no counts: an "
+                                                  "unseen scene is unknown, not empty."), "people")
         lines = _lines(data.get("lines") or {}, line_names)
         return Observation(data["camera_id"], status, None, {}, lines, dropped, fps,
                            error[:300], [])
     if "people" not in data:
-        raise _bad("missing_people", "An online report needs 'people' (people in view).",
-                   "在线报告须包含 people（画面人数）。", "people")
+        raise _bad("missing_people", _l("An online report needs 'people' (people in view)."),
+                   "people")
     people = _int(data.get("people"), "people", 0, MAX_COUNT)
     areas_raw = data.get("areas") or {}
     if not isinstance(areas_raw, dict):
-        raise _bad("invalid_areas", "areas maps area names to people counts.",
-                   "areas 须为区域名到人数的映射。", "areas")
+        raise _bad("invalid_areas", _l("areas maps area names to people counts."), "areas")
     unknown = sorted(set(areas_raw) - area_names)
     if unknown:
-        raise _bad("unknown_area", f"This camera has no area named '{unknown[0]}'.",
-                   f"该摄像头没有名为“{unknown[0]}”的区域。", "areas")
+        raise _bad("unknown_area", _l("This camera has no area named '%(unknown)s'.",
+                                      unknown=unknown[0]), "areas")
     missing = sorted(area_names - set(areas_raw))
     if missing:
-        raise _bad("missing_area", f"The report lacks the count of area '{missing[0]}'.",
-                   f"报告缺少区域“{missing[0]}”的人数。", "areas")
+        raise _bad("missing_area", _l("The report lacks the count of area '%(missing)s'.",
+                                      missing=missing[0]), "areas")
     areas = {k: _int(v, f"areas.{k}", 0, MAX_COUNT) for k, v in areas_raw.items()}
     heat = data.get("heat") or []
     if not isinstance(heat, list) or len(heat) > HEAT_COLS * HEAT_ROWS:
-        raise _bad("invalid_heat", "heat is a list of [col, row, count].",
-                   "heat 须为 [列, 行, 次数] 列表。", "heat")
+        raise _bad("invalid_heat", _l("heat is a list of [col, row, count]."), "heat")
     cells = []
     for h in heat:
         if not (isinstance(h, list) and len(h) == 3):
-            raise _bad("invalid_heat", "heat is a list of [col, row, count].",
-                       "heat 须为 [列, 行, 次数] 列表。", "heat")
+            raise _bad("invalid_heat", _l("heat is a list of [col, row, count]."), "heat")
         cells.append((_int(h[0], "heat col", 0, HEAT_COLS - 1),
                       _int(h[1], "heat row", 0, HEAT_ROWS - 1),
                       _int(h[2], "heat count", 0, MAX_COUNT)))
@@ -272,16 +266,15 @@ def check_observation(data, area_names: set, line_names: set) -> Observation:
 
 def _lines(raw, line_names: set) -> dict:
     if not isinstance(raw, dict):
-        raise _bad("invalid_lines", "lines maps line names to {\"in\": n, \"out\": n}.",
-                   "lines 须为计数线名到 {in, out} 的映射。", "lines")
+        raise _bad("invalid_lines", _l('lines maps line names to {"in": n, "out": n}.'), "lines")
     out = {}
     for name, v in raw.items():
         if name not in line_names:
-            raise _bad("unknown_line", f"This camera has no line named '{name}'.",
-                       f"该摄像头没有名为“{name}”的计数线。", "lines")
+            raise _bad("unknown_line", _l("This camera has no line named '%(name)s'.", name=name),
+                       "lines")
         if not isinstance(v, dict) or set(v) - {"in", "out"}:
-            raise _bad("invalid_lines", f"lines.{name} is {{\"in\": n, \"out\": n}}.",
-                       f"lines.{name} 须为 {{in, out}}。", "lines")
+            raise _bad("invalid_lines", _l('lines.%(name)s is {"in": n, "out": n}.', name=name),
+                       "lines")
         out[name] = {"in": _int(v.get("in", 0), f"lines.{name}.in", 0, MAX_COUNT),
                      "out": _int(v.get("out", 0), f"lines.{name}.out", 0, MAX_COUNT)}
     return out

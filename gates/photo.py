@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from core.errors import DomainError
+from core.text import _l
 
 # OpenCV is imported on first use: it is heavy and most requests never need it.
 
 
-def _bad(code, en, zh, status=400):
-    return DomainError(code, en, status, message_zh=zh)
+def _bad(code, en, status=400):
+    return DomainError(code, en, status)
 
 
 def decode_qr(data: bytes, *, max_pixels: int) -> str:
@@ -17,22 +18,19 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
     import numpy as np
 
     if not data:
-        raise _bad("bad_image", "Upload a photo or screenshot of the ticket.",
-                   "请上传门票的照片或截图。")
+        raise _bad("bad_image", _l("Upload a photo or screenshot of the ticket."))
     # Read only the header first, so a small file claiming huge dimensions is refused
     # before anything is decoded.
     size = image_size(data)
     if size is None:
-        raise _bad("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
-                   "无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
+        raise _bad("bad_image", _l("That file is not an image we can read (PNG, JPEG or WebP)."))
     width, height = size
     if width * height > max_pixels:
-        raise _bad("image_too_large", f"The image is too large ({width}×{height}); send a "
-                   "smaller one.", f"图片过大（{width}×{height}），请缩小后再上传。", 413)
+        raise _bad("image_too_large", _l("The image is too large (%(width)s×%(height)s); send a "
+                                         "smaller one.", width=width, height=height), 413)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise _bad("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
-                   "无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
+        raise _bad("bad_image", _l("That file is not an image we can read (PNG, JPEG or WebP)."))
     text = ""
     # Two detectors (the classic one and the ArUco-based one miss different codes), at
     # full size and then scaled down, which helps small codes in large photos. New
@@ -51,8 +49,8 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
         if text:
             break
     if not text:
-        raise _bad("no_qr_found", "No QR code could be read in that image. Try a sharper, "
-                   "closer photo.", "未能在图片中识别二维码，请拍得更清晰、更近一些。", 422)
+        raise _bad("no_qr_found", _l("No QR code could be read in that image. Try a sharper, "
+                                     "closer photo."), 422)
     return text
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 
 from core import pii
 from core.errors import Conflict, DomainError, NotFound, ValidationError
+from core.text import _l
 
 from . import codes, repo
 from .identity import age_on, validate_document, validate_resident_id
@@ -22,8 +23,8 @@ log = logging.getLogger("scenic.ticketing")
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-def _err(cls, code, en, zh, **details):
-    return cls(code, en, message_zh=zh, details=details or None)
+def _err(cls, code, en, **details):
+    return cls(code, en, details=details or None)
 
 
 def _parse_day(value) -> date:
@@ -32,8 +33,7 @@ def _parse_day(value) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise _err(ValidationError, "bad_date", "Give the date as YYYY-MM-DD.",
-                   "日期格式应为 YYYY-MM-DD。") from None
+        raise _err(ValidationError, "bad_date", _l("Give the date as YYYY-MM-DD.")) from None
 
 
 def _clean_name(name) -> str:
@@ -41,20 +41,20 @@ def _clean_name(name) -> str:
     # Apostrophes, hyphens and the middle dot occur in real names (O'Brien, 买买提·艾力);
     # pages escape everything anyway, so only markup brackets and control characters go.
     if not 1 <= len(name) <= 40 or any(not c.isprintable() or c in "<>" for c in name):
-        raise _err(ValidationError, "bad_holder_name", "Give the holder's name as on the "
-                   "document (1-40 characters).", "请填写与证件一致的持票人姓名（1-40 字）。")
+        raise _err(ValidationError, "bad_holder_name", _l("Give the holder's name as on the "
+                                                          "document (1-40 characters)."))
     return name
 
 
 def prepare_holders(product, holders, day: date, today: date) -> list[dict]:
     """Validate holders before any write: documents, ages, fares and prices (server-side)."""
     if not isinstance(holders, list) or not 1 <= len(holders) <= MAX_HOLDERS:
-        raise _err(ValidationError, "bad_holders", f"Add 1 to {MAX_HOLDERS} holders.",
-                   f"每个订单须有 1-{MAX_HOLDERS} 位持票人。")
+        raise _err(ValidationError, "bad_holders", _l("Add 1 to %(max_holders)s holders.",
+                                                      max_holders=MAX_HOLDERS))
     out, seen = [], set()
     for i, h in enumerate(holders):
         if not isinstance(h, dict):
-            raise _err(ValidationError, "bad_holders", "Each holder is an object.", "持票人数据格式错误。")
+            raise _err(ValidationError, "bad_holders", _l("Each holder is an object."))
         try:
             name = _clean_name(h.get("name"))
             doc_type = str(h.get("document_type") or "resident_id")
@@ -64,8 +64,8 @@ def prepare_holders(product, holders, day: date, today: date) -> list[dict]:
             elif h.get("birth_date"):
                 born = _parse_day(h.get("birth_date"))
                 if born > today or born.year < 1900:
-                    raise _err(ValidationError, "bad_birth_date", "The birth date is not a real "
-                               "past date.", "出生日期无效。")
+                    raise _err(ValidationError, "bad_birth_date", _l("The birth date is not a "
+                                                                     "real past date."))
             else:
                 born = None
             age = age_on(born, day) if born else None
@@ -75,8 +75,8 @@ def prepare_holders(product, holders, day: date, today: date) -> list[dict]:
             raise
         doc_hash = pii.keyed_hash(number)
         if doc_hash in seen:
-            raise _err(ValidationError, "duplicate_holder", "The same document appears twice "
-                       "in this order.", "同一证件在订单中出现了两次。", holder=i)
+            raise _err(ValidationError, "duplicate_holder", _l("The same document appears twice "
+                                                               "in this order."), holder=i)
         seen.add(doc_hash)
         out.append({"name": name, "doc_type": doc_type, "number": number, "doc_hash": doc_hash,
                     "name_enc": pii.encrypt(name), "number_enc": pii.encrypt(number),
@@ -104,12 +104,11 @@ def _tz():
 
 def _check_slot(db, slot_row, site_id, now, paused_whole, paused_ids):
     if slot_row is None or slot_row["site_id"] != site_id:
-        raise _err(NotFound, "unknown_slot", "There is no such time slot.", "没有这个时段。")
+        raise _err(NotFound, "unknown_slot", _l("There is no such time slot."))
     if _dt(slot_row["end_at"]) <= now:
-        raise _err(ValidationError, "slot_over", "That time slot is over.", "该时段已结束。")
+        raise _err(ValidationError, "slot_over", _l("That time slot is over."))
     if paused_whole or slot_row["id"] in paused_ids:
-        raise _err(Conflict, "sales_paused", "Sales are paused for this site or slot.",
-                   "该景点或时段暂停售票。")
+        raise _err(Conflict, "sales_paused", _l("Sales are paused for this site or slot."))
 
 
 def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holders: list,
@@ -122,32 +121,31 @@ def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holder
     today = now.date()
     day = _parse_day(day)
     if channel not in ("online", "window"):
-        raise _err(ValidationError, "bad_channel", "Unknown sales channel.", "未知的售票渠道。")
+        raise _err(ValidationError, "bad_channel", _l("Unknown sales channel."))
     if day < today:
-        raise _err(ValidationError, "date_in_past", "That date has passed.", "该日期已过。")
+        raise _err(ValidationError, "date_in_past", _l("That date has passed."))
     if (day - today).days >= days_ahead:
-        raise _err(ValidationError, "date_too_far", f"Tickets are sold up to {days_ahead} days "
-                   "ahead.", f"仅可预约 {days_ahead} 天内的门票。")
+        raise _err(ValidationError, "date_too_far", _l("Tickets are sold up to %(days_ahead)s "
+                                                       "days ahead.", days_ahead=days_ahead))
     if idempotency_key is not None:
         idempotency_key = str(idempotency_key).strip()
         if not 8 <= len(idempotency_key) <= 100:
-            raise _err(ValidationError, "bad_idempotency_key", "An idempotency key has 8-100 "
-                       "characters.", "幂等键长度须为 8-100 个字符。")
+            raise _err(ValidationError, "bad_idempotency_key", _l("An idempotency key has 8-100 "
+                                                                  "characters."))
     if not isinstance(slot_id, int) or isinstance(slot_id, bool) or not 0 < slot_id < 2 ** 62:
-        raise _err(ValidationError, "bad_slot", "Choose a time slot.", "请选择入园时段。")
+        raise _err(ValidationError, "bad_slot", _l("Choose a time slot."))
     product = get_product(db, product_id)
     if product.home_site != site_id:
-        raise _err(ValidationError, "product_not_for_site", "That ticket is not sold for this "
-                   "site.", "该门票不在此景点销售。")
+        raise _err(ValidationError, "product_not_for_site", _l("That ticket is not sold for this "
+                                                               "site."))
     prepared = prepare_holders(product, holders, day, today)
     total = sum(h["price_fen"] for h in prepared)
     if expected_total_fen is not None and expected_total_fen != total:
-        raise _err(Conflict, "price_mismatch", "The price has changed or was altered; the "
-                   "total is computed by the server.", "价格已变化或被篡改，请以系统计算的金额为准。",
+        raise _err(Conflict, "price_mismatch", _l("The price has changed or was altered; the "
+                                                  "total is computed by the server."),
                    total_fen=total)
     if repo.slot(db, slot_id) is None and not ensure_slots(db, site_id, day):
-        raise _err(ValidationError, "site_closed", "The site is closed on that day.",
-                   "该景点当日不开放。")
+        raise _err(ValidationError, "site_closed", _l("The site is closed on that day."))
     req_hash = _request_hash(site_id, day, slot_id, product_id, channel, prepared)
     with quota_transaction(db):
         made = _hold(db, now, idempotency_key, req_hash, slot_id, site_id, day, channel,
@@ -180,24 +178,22 @@ def _hold(db, now, idempotency_key, req_hash, slot_id, site_id, day, channel, pr
         prior = repo.order_by_key(db, idempotency_key)
         if prior is not None:
             if prior["request_hash"] != req_hash:
-                raise _err(Conflict, "idempotency_conflict", "This idempotency key was used "
-                           "for a different request.", "该幂等键已用于另一请求。")
+                raise _err(Conflict, "idempotency_conflict", _l("This idempotency key was used "
+                                                                "for a different request."))
             return prior["id"]
     slot_row = repo.slot(db, slot_id)
     whole, paused_ids = _paused_slots(db, site_id)
     _check_slot(db, slot_row, site_id, now, whole, paused_ids)
     if slot_row["day"] != day.isoformat():
-        raise _err(ValidationError, "slot_not_on_day", "That slot is on another day.",
-                   "该时段不属于所选日期。")
+        raise _err(ValidationError, "slot_not_on_day", _l("That slot is on another day."))
     avail = _availability(slot_row, repo.slot_counts(db, slot_id), False)
     left = avail.window_left if channel == "window" else avail.left
     if left < len(prepared):
-        raise _err(Conflict, "sold_out", "Not enough tickets left in this slot.",
-                   "该时段余票不足。", left=left)
+        raise _err(Conflict, "sold_out", _l("Not enough tickets left in this slot."), left=left)
     for i, h in enumerate(prepared):
         if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product_mask(product)):
-            raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
-                       "this site on that day.", "该持票人当日已有此景点的门票。", holder=i)
+            raise _err(Conflict, "holder_has_ticket", _l("This holder already has a ticket for "
+                                                         "this site on that day."), holder=i)
     paid_now = channel == "window" or total == 0
     order = {
         "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
@@ -257,8 +253,7 @@ def order_view(db, row, payment_url: str | None = None, product=None) -> OrderVi
 
 
 def _not_found():
-    return _err(NotFound, "order_not_found", "No order matches that number and document.",
-                "找不到与该订单号和证件匹配的订单。")
+    return _err(NotFound, "order_not_found", _l("No order matches that number and document."))
 
 
 def get_order(db, number: str, clock=None):
@@ -277,8 +272,8 @@ def find_order(db, number: str, last4: str, clock) -> OrderView:
     holder's document. A wrong pair and a missing order answer the same."""
     last4 = "".join(str(last4 or "").split()).upper()
     if len(last4) != 4:
-        raise _err(ValidationError, "bad_last4", "Give the last 4 characters of a holder's "
-                   "document.", "请填写任一持票人证件号的后 4 位。")
+        raise _err(ValidationError, "bad_last4", _l("Give the last 4 characters of a holder's "
+                                                    "document."))
     order = get_order(db, number, clock)
     if not any(t.document_masked.endswith(last4) for t in order.tickets):
         raise _not_found()
@@ -316,12 +311,11 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
                     extra={"event": "payment_bad_signature", "provider": provider.name})
         with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_signature", at)
-        raise _err(DomainError, "bad_signature", "The notification signature is not valid.",
-                   "通知签名无效。")
+        raise _err(DomainError, "bad_signature", _l("The notification signature is not valid."))
     except BadNotification:
         with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_notification", at)
-        raise _err(DomainError, "bad_notification", "The notification is malformed.", "通知格式错误。")
+        raise _err(DomainError, "bad_notification", _l("The notification is malformed."))
     rejected = None
     with quota_transaction(db):
         repo.expire_holds(db, at)
@@ -345,9 +339,8 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
         repo.log_event(db, provider.name, note.event_id, note.reference, note.type, "rejected",
                        rejected[1], at)
     if rejected[0] == "unknown_payment":
-        raise _err(NotFound, "unknown_payment", "No such payment.", "没有这笔支付。")
-    raise _err(DomainError, "amount_mismatch", "The paid amount does not match the order.",
-               "支付金额与订单不符。")
+        raise _err(NotFound, "unknown_payment", _l("No such payment."))
+    raise _err(DomainError, "amount_mismatch", _l("The paid amount does not match the order."))
 
 
 def _apply(db, provider, pay, note, at):
@@ -399,19 +392,17 @@ def refund(db, number: str, *, clock, provider: PaymentProvider | None, ticket_i
             repo.set_order_status(db, order["id"], "expired")
             return order_view(db, repo.order_by_id(db, order["id"]))
         if order["status"] != "paid":
-            raise _err(Conflict, "not_refundable", "Only paid orders can be refunded.",
-                       "只有已支付的订单可以退票。")
+            raise _err(Conflict, "not_refundable", _l("Only paid orders can be refunded."))
         chosen = [t for t in tickets if t["status"] == "valid"] if not ticket_ids else \
             [t for t in tickets if t["id"] in set(ticket_ids)]
         if not chosen or (ticket_ids and len(chosen) != len(set(ticket_ids))):
-            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+            raise _err(NotFound, "unknown_ticket", _l("No such ticket in this order."))
         for t in chosen:
             if t["status"] != "valid":
-                raise _err(Conflict, "ticket_not_valid", "That ticket is already refunded.",
-                           "该票已退。")
+                raise _err(Conflict, "ticket_not_valid", _l("That ticket is already refunded."))
             if _dt(repo.slot(db, t["slot_id"])["start_at"]) <= clock.now():
-                raise _err(Conflict, "refund_too_late", "Tickets can be refunded only before "
-                           "their time slot starts.", "入园时段开始后不能退票。")
+                raise _err(Conflict, "refund_too_late", _l("Tickets can be refunded only before "
+                                                           "their time slot starts."))
         amount = 0
         for t in chosen:
             repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"],
@@ -438,7 +429,7 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: 
     at = _iso(now)
     if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2 ** 62
                for v in (slot_id, ticket_id)):
-        raise _err(ValidationError, "bad_slot", "Choose a ticket and a time slot.", "请选择门票和时段。")
+        raise _err(ValidationError, "bad_slot", _l("Choose a ticket and a time slot."))
     with quota_transaction(db):
         repo.expire_holds(db, at)
         order = repo.order_by_number(db, number)
@@ -446,29 +437,28 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock, days_ahead: 
             raise _not_found()
         t = repo.ticket(db, ticket_id)
         if t is None or t["order_id"] != order["id"]:
-            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+            raise _err(NotFound, "unknown_ticket", _l("No such ticket in this order."))
         if t["status"] != "valid":
-            raise _err(Conflict, "ticket_not_valid", "Only a valid ticket can be rebooked.",
-                       "只有有效门票可以改签。")
+            raise _err(Conflict, "ticket_not_valid", _l("Only a valid ticket can be rebooked."))
         if _dt(repo.slot(db, t["slot_id"])["start_at"]) <= now:
-            raise _err(Conflict, "rebook_too_late", "A ticket can be rebooked only before its "
-                       "slot starts.", "入园时段开始后不能改签。")
+            raise _err(Conflict, "rebook_too_late", _l("A ticket can be rebooked only before its "
+                                                       "slot starts."))
         new = repo.slot(db, slot_id)
         whole, paused_ids = _paused_slots(db, t["site_id"])
         _check_slot(db, new, t["site_id"], now, whole, paused_ids)
         new_day = date.fromisoformat(new["day"])
         if (new_day - now.date()).days >= days_ahead:
-            raise _err(ValidationError, "date_too_far", f"Tickets are sold up to {days_ahead} "
-                       "days ahead.", f"仅可预约 {days_ahead} 天内的门票。")
+            raise _err(ValidationError, "date_too_far", _l("Tickets are sold up to "
+                                                           "%(days_ahead)s days ahead.",
+                                                           days_ahead=days_ahead))
         if new["id"] == t["slot_id"]:
-            raise _err(ValidationError, "same_slot", "The ticket is already for that slot.",
-                       "门票已是该时段。")
+            raise _err(ValidationError, "same_slot", _l("The ticket is already for that slot."))
         avail = _availability(new, repo.slot_counts(db, new["id"]), False)
         if (avail.window_left if t["channel"] == "window" else avail.left) < 1:
-            raise _err(Conflict, "sold_out", "No tickets left in that slot.", "该时段余票不足。")
+            raise _err(Conflict, "sold_out", _l("No tickets left in that slot."))
         if repo.holder_conflict(db, t["document_hash"], new["day"], t["sites_mask"], t["id"]):
-            raise _err(Conflict, "holder_has_ticket", "This holder already has a ticket for "
-                       "this site on that day.", "该持票人当日已有此景点的门票。")
+            raise _err(Conflict, "holder_has_ticket", _l("This holder already has a ticket for "
+                                                         "this site on that day."))
         product = get_product(db, t["product_id"])
         valid_from, valid_until = _validity(product, new_day)
         repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"], "rebooked", at)
@@ -482,7 +472,7 @@ def sandbox_payment(db, reference: str) -> dict:
     """What the sandbox checkout page shows for a charge reference."""
     pay = repo.payment(db, str(reference))
     if pay is None or pay["provider"] != "sandbox" or pay["kind"] != "charge":
-        raise _err(NotFound, "unknown_payment", "No such payment.", "没有这笔支付。")
+        raise _err(NotFound, "unknown_payment", _l("No such payment."))
     order = repo.order_by_id(db, pay["order_id"])
     return {"reference": pay["reference"], "amount_fen": pay["amount_fen"],
             "status": pay["status"], "order_number": order["number"],
@@ -547,15 +537,14 @@ def reissue(db, number: str, *, ticket_id: int, clock, actor: str = "") -> Order
     the old code's key is revoked; the slot and the holder stay."""
     at = _iso(clock.now())
     if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or not 0 < ticket_id < 2 ** 62:
-        raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+        raise _err(NotFound, "unknown_ticket", _l("No such ticket in this order."))
     with quota_transaction(db):
         order = repo.order_by_number(db, number)
         t = repo.ticket(db, ticket_id)
         if order is None or t is None or t["order_id"] != order["id"]:
-            raise _err(NotFound, "unknown_ticket", "No such ticket in this order.", "订单中没有这张票。")
+            raise _err(NotFound, "unknown_ticket", _l("No such ticket in this order."))
         if t["status"] != "valid":
-            raise _err(Conflict, "ticket_not_valid", "Only a valid ticket gets a new code.",
-                       "只有有效门票可以重新生成二维码。")
+            raise _err(Conflict, "ticket_not_valid", _l("Only a valid ticket gets a new code."))
         repo.add_revocation(db, codes.revocation_key(t["id"], t["version"]), t["id"], "reissued", at)
         repo.bump_version(db, t["id"])
     log.info("ticket code reissued", extra={"event": "ticket_reissued", "actor": actor})

@@ -20,6 +20,7 @@ from core import pii
 from core.clock import DEFAULT_TZ
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import codes, repo
 from .identity import ResidentId, validate_resident_id
@@ -159,8 +160,7 @@ def _sites_of(mask: int) -> tuple:
 
 def _site_bit(site_id: str) -> int:
     if site_id not in codes.SITE_ORDER:
-        raise NotFound("unknown_site", f"There is no site '{site_id}'.",
-                       message_zh=f"没有名为“{site_id}”的景点。")
+        raise NotFound("unknown_site", _l("There is no site '%(site_id)s'.", site_id=site_id))
     return 1 << codes.SITE_ORDER.index(site_id)
 
 
@@ -206,20 +206,18 @@ def list_products(db, site_id: str | None = None, active_only: bool = True) -> l
 def get_product(db, product_id: str) -> Product:
     row = repo.product(db, product_id) if isinstance(product_id, str) else None
     if row is None or not row["active"]:
-        raise NotFound("unknown_product", "There is no such ticket type.",
-                       message_zh="没有这种门票。")
+        raise NotFound("unknown_product", _l("There is no such ticket type."))
     return _product(row, list_fares(db))
 
 
 def update_product(db, product_id: str, *, price_fen: int, active: bool) -> Product:
     """Admin edit of a product's price (fen) and whether it is on sale."""
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not 0 <= price_fen <= 100_000:
-        raise ValidationError("bad_price", "A price is a whole number of fen from 0 to 100000.",
-                              message_zh="价格须为 0-100000 之间的整数（分）。")
+        raise ValidationError("bad_price",
+                              _l("A price is a whole number of fen from 0 to 100000."))
     with immediate(db):
         if repo.product(db, product_id) is None:
-            raise NotFound("unknown_product", "There is no such ticket type.",
-                           message_zh="没有这种门票。")
+            raise NotFound("unknown_product", _l("There is no such ticket type."))
         repo.update_product(db, product_id, price_fen, active)
     return _product(repo.product(db, product_id), list_fares(db))
 
@@ -229,10 +227,9 @@ def set_fare_enabled(db, fare_id: str, enabled: bool) -> None:
     with immediate(db):
         row = repo.fare(db, fare_id)
         if row is None:
-            raise NotFound("unknown_fare", "There is no such fare.", message_zh="没有这种票种。")
+            raise NotFound("unknown_fare", _l("There is no such fare."))
         if enabled and row["factor"] is None:
-            raise ValidationError("fare_has_no_price", "This rule has no known price factor.",
-                                  message_zh="此规则没有已知的折扣比例，不能启用。")
+            raise ValidationError("fare_has_no_price", _l("This rule has no known price factor."))
         repo.set_fare_enabled(db, fare_id, enabled)
 
 
@@ -244,8 +241,7 @@ def price_for(product: Product, fare_id: str) -> int:
         return product.price_fen
     fare = next((f for f in product.fares if f.id == fare_id and f.enabled), None)
     if fare is None:
-        raise ValidationError("unknown_fare", "That fare does not apply to this ticket.",
-                              message_zh="该票种不适用于此门票。")
+        raise ValidationError("unknown_fare", _l("That fare does not apply to this ticket."))
     return int(round(product.price_fen * fare.factor))
 
 
@@ -270,19 +266,18 @@ def choose_fare(product: Product, requested: str | None, age: int | None) -> tup
         return "full", False
     fare = next((f for f in usable if f.id == requested), None)
     if fare is None:
-        raise ValidationError("unknown_fare", "That fare does not apply to this ticket.",
-                              message_zh="该票种不适用于此门票。")
+        raise ValidationError("unknown_fare", _l("That fare does not apply to this ticket."))
     by_age = _age_test(fare.rule, age)
     has_age = "min_age" in fare.rule or "max_age_exclusive" in fare.rule
     if by_age:
         return fare.id, False
     if has_age and age is None:
-        raise ValidationError("birth_date_required", "Give the holder's birth date for this fare.",
-                              message_zh="此票种需填写持票人出生日期。")
+        raise ValidationError("birth_date_required", _l("Give the holder's birth date for this "
+                                                        "fare."))
     others = set(fare.rule) - {"min_age", "max_age_exclusive", "combine"}
     if has_age and (not others or fare.rule.get("combine") != "any"):
-        raise ValidationError("not_eligible", "The holder's age does not qualify for this fare.",
-                              message_zh="持票人年龄不符合该票种条件。")
+        raise ValidationError("not_eligible", _l("The holder's age does not qualify for this "
+                                                 "fare."))
     return fare.id, True  # height or a certificate: checked by the gate officer
 
 
@@ -299,11 +294,9 @@ def set_policy(db, site_id: str, *, slot_minutes: int, reserved_share: float, ac
     """Staff setting of slot length and the share kept for the manual window (new days only)."""
     catalog.get_site(db, site_id)
     if isinstance(slot_minutes, bool) or not isinstance(slot_minutes, int) or not 15 <= slot_minutes <= 1440:
-        raise ValidationError("bad_slot_minutes", "Slot length is 15 to 1440 minutes.",
-                              message_zh="时段长度须为 15-1440 分钟。")
+        raise ValidationError("bad_slot_minutes", _l("Slot length is 15 to 1440 minutes."))
     if not isinstance(reserved_share, (int, float)) or not 0 <= reserved_share < 1:
-        raise ValidationError("bad_reserved_share", "The reserved share is from 0 to below 1.",
-                              message_zh="预留比例须在 0 与 1 之间。")
+        raise ValidationError("bad_reserved_share", _l("The reserved share is from 0 to below 1."))
     with immediate(db):
         repo.set_policy(db, site_id, slot_minutes, float(reserved_share), _iso(clock.now()), actor)
 
@@ -422,24 +415,22 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock, ac
     daily capacity and a quota never drops below what is sold or held."""
     for v in (quota, window_quota):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValidationError("bad_quota", "A quota is a whole number, 0 or more.",
-                                  message_zh="配额须为不小于 0 的整数。")
+            raise ValidationError("bad_quota", _l("A quota is a whole number, 0 or more."))
     with quota_transaction(db):
         ok = isinstance(slot_id, int) and not isinstance(slot_id, bool) and 0 < slot_id < 2 ** 62
         row = repo.slot(db, slot_id) if ok else None
         if row is None:
-            raise NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
+            raise NotFound("unknown_slot", _l("There is no such time slot."))
         rows = repo.slots_of_day(db, row["site_id"], row["day"])
         others = sum(r["quota"] + r["window_quota"] for r in rows if r["id"] != slot_id)
         daily = catalog.site_capacity(db, row["site_id"]).daily
         if others + quota + window_quota > daily:
-            raise ValidationError("over_capacity", f"The day's quotas would exceed the daily "
-                                  f"capacity of {daily}.",
-                                  message_zh=f"当日配额合计将超过日最大承载量 {daily}。")
+            raise ValidationError("over_capacity", _l("The day's quotas would exceed the daily "
+                                                      "capacity of %(daily)s.", daily=daily))
         a = _availability(row, repo.slot_counts(db, slot_id), False)
         if quota < a.sold + a.held or quota + window_quota < a.sold + a.held + a.window_sold:
-            raise ValidationError("below_sold", "A quota cannot go below the tickets already "
-                                  "sold or held.", message_zh="配额不能低于已售和锁定的票数。")
+            raise ValidationError("below_sold", _l("A quota cannot go below the tickets already "
+                                                   "sold or held."))
         repo.set_slot_quota(db, slot_id, quota, window_quota)
         log.info("slot quota changed", extra={"event": "slot_quota_changed", "actor": actor})
 
@@ -464,8 +455,7 @@ def pause_sales(db, *, site_id: str, reason: str, actor: str, clock, slot_id=Non
     catalog.get_site(db, site_id)
     reason = (reason or "").strip()[:500]
     if not reason:
-        raise ValidationError("reason_required", "Give a reason for pausing sales.",
-                              message_zh="请填写暂停售票的原因。")
+        raise ValidationError("reason_required", _l("Give a reason for pausing sales."))
     with immediate(db):
         sid = _check_slot_of_site(db, site_id, slot_id)
         key = MONITOR if actor == MONITOR else "staff"
@@ -489,7 +479,7 @@ def _check_slot_of_site(db, site_id, slot_id) -> int:
     ok = isinstance(slot_id, int) and not isinstance(slot_id, bool) and 0 < slot_id < 2 ** 62
     row = repo.slot(db, slot_id) if ok else None
     if row is None or row["site_id"] != site_id:
-        raise NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
+        raise NotFound("unknown_slot", _l("There is no such time slot."))
     return row["id"]
 
 
@@ -584,7 +574,7 @@ def code_for(db, ticket_id: int, private_key: bytes) -> str:
     """The current QR text of a valid ticket."""
     t = ticket_for_gate(db, ticket_id)
     if t is None or t.status != "valid":
-        raise NotFound("unknown_ticket", "No such valid ticket.", message_zh="没有这张有效门票。")
+        raise NotFound("unknown_ticket", _l("No such valid ticket."))
     return ticket_code(t, private_key)
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import click
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
+from flask_babel import gettext
 from markupsafe import Markup
 
 from catalog import services as catalog
@@ -17,7 +18,7 @@ from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import DomainError
-from core.i18n import t
+from core.text import _l
 
 from . import orders, qr, services, web
 from .identity import DOCUMENT_TYPES
@@ -137,7 +138,7 @@ def refund(number):
     ids = [web.parse_int(raw, "unknown_ticket", "a ticket")] if raw else None
     orders.refund(get_db(), number, clock=get_clock(), provider=web.provider(), ticket_ids=ids,
                   actor="visitor")
-    flash(t("ticketing.refunded_done"))
+    flash(gettext("Refunded; the money goes back to where it came from."))
     return redirect(url_for("ticketing.order_page", number=number))
 
 
@@ -149,7 +150,7 @@ def rebook(number):
                   ticket_id=web.parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"),
                   slot_id=web.parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
                   days_ahead=web.settings()["days_ahead"])
-    flash(t("ticketing.rebooked_done"))
+    flash(gettext("Moved; a new QR code replaces the old one."))
     return redirect(url_for("ticketing.order_page", number=number))
 
 
@@ -159,7 +160,7 @@ def reissue(number):
         return redirect(url_for("ticketing.find_order"))
     orders.reissue(get_db(), number, clock=get_clock(), actor="visitor",
                    ticket_id=web.parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"))
-    flash(t("ticketing.reissued_done"))
+    flash(gettext("A new QR code replaces the old one."))
     return redirect(url_for("ticketing.order_page", number=number))
 
 
@@ -189,7 +190,7 @@ def sandbox_checkout(reference):
         orders.sandbox_complete(db, web.provider(), reference, outcome == "pay", clock,
                                 inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
-            flash(t("ticketing.payment_failed"))
+            flash(gettext("The payment failed; you can try again before the hold expires."))
         return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
     return render_template("ticketing/sandbox.html", pay=pay, reference=reference)
 
@@ -253,7 +254,7 @@ def staff_window_sale():
         channel="window", idempotency_key=f.get("idempotency_key") or None,
         days_ahead=web.settings()["days_ahead"], actor=_actor())
     web.grant(order.number)
-    flash(t("ticketing.sold_window_done", number=order.number))
+    flash(gettext("Sold at the window: order %(number)s", number=order.number))
     return redirect(url_for("ticketing.order_page", number=order.number))
 
 
@@ -265,7 +266,7 @@ def staff_quota():
                             quota=web.parse_int(f.get("quota"), "bad_quota", "a quota"),
                             window_quota=web.parse_int(f.get("window_quota"), "bad_quota", "a quota"),
                             clock=get_clock(), actor=_actor())
-    flash(t("ticketing.saved"))
+    flash(gettext("Saved."))
     return _back(f.get("site_id"), f.get("date"))
 
 
@@ -281,7 +282,7 @@ def staff_policy():
                         slot_minutes=web.parse_int(f.get("slot_minutes"), "bad_slot_minutes",
                                                    "a slot length in minutes"),
                         reserved_share=share, actor=_actor(), clock=get_clock())
-    flash(t("ticketing.saved"))
+    flash(gettext("Saved."))
     return _back(f.get("site_id"))
 
 
@@ -295,7 +296,7 @@ def admin_products():
         yuan = -1
     services.update_product(get_db(), f.get("product_id", ""), price_fen=int(yuan),
                             active=f.get("active") == "1")
-    flash(t("ticketing.saved"))
+    flash(gettext("Saved."))
     return _back(f.get("site_id"))
 
 
@@ -304,7 +305,7 @@ def admin_products():
 def admin_fares():
     f = request.form
     services.set_fare_enabled(get_db(), f.get("fare_id", ""), f.get("enabled") == "1")
-    flash(t("ticketing.saved"))
+    flash(gettext("Saved."))
     return _back(f.get("site_id"))
 
 
@@ -317,8 +318,7 @@ def staff_report():
     first = web.parse_day(request.args.get("from"), clock.now().date())
     last = web.parse_day(request.args.get("to"), first)
     if last < first or (last - first).days > 366:
-        raise DomainError("bad_range", "Choose a range of up to a year, start before end.",
-                          message_zh="请选择一年以内、起始早于结束的日期范围。")
+        raise DomainError("bad_range", _l("Choose a range of up to a year, start before end."))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["site", "date", "slot_start", "slot_end", "online_quota", "window_reserve",

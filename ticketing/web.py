@@ -7,6 +7,7 @@ from datetime import date
 from flask import current_app, session, url_for
 
 from core.errors import ValidationError
+from core.text import _l
 
 from . import services
 from .payments import SandboxProvider, sandbox_secret
@@ -39,20 +40,19 @@ def parse_day(value, default: date | None = None) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
-                              message_zh="日期格式应为 YYYY-MM-DD。") from None
+        raise ValidationError("bad_date", _l("Give the date as YYYY-MM-DD.")) from None
 
 
 def parse_int(value, code="bad_number", what="a whole number") -> int:
     if isinstance(value, bool):
-        raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
+        raise ValidationError(code, _l("Give %(what)s.", what=what))
     if isinstance(value, int):
         if not 0 <= value < 2 ** 31:
-            raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
+            raise ValidationError(code, _l("Give %(what)s.", what=what))
         return value
     text = str(value or "").strip()
     if not text.isdigit() or len(text) > 9:
-        raise ValidationError(code, f"Give {what}.", message_zh="请填写整数。")
+        raise ValidationError(code, _l("Give %(what)s.", what=what))
     return int(text)
 
 
@@ -61,11 +61,11 @@ def bookable_day(value, today) -> date:
     create slot rows for arbitrary dates)."""
     day = parse_day(value, today)
     if day < today:
-        raise ValidationError("date_in_past", "That date has passed.", message_zh="该日期已过。")
+        raise ValidationError("date_in_past", _l("That date has passed."))
     ahead = settings()["days_ahead"]
     if (day - today).days >= ahead:
-        raise ValidationError("date_too_far", f"Tickets are sold up to {ahead} days ahead.",
-                              message_zh=f"仅可预约 {ahead} 天内的门票。")
+        raise ValidationError("date_too_far", _l("Tickets are sold up to %(ahead)s days ahead.",
+                                                 ahead=ahead))
     return day
 
 
