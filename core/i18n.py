@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -28,8 +29,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request
-from flask_babel import (Babel, Domain, force_locale, format_currency, format_decimal,
-                         get_locale, gettext, refresh)
+from flask_babel import (Babel, Domain, force_locale, format_currency, format_date,
+                         format_decimal, get_locale, gettext, refresh)
 
 SOURCE_LANG = "en"
 COOKIE = "lang"
@@ -129,6 +130,7 @@ class I18n:
     languages: tuple[str, ...]
     default: str
     labels: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)   # code -> the language's name in itself
 
 
 def init_app(app) -> None:
@@ -136,13 +138,15 @@ def init_app(app) -> None:
     languages = available_languages(directory)
     catalogues = {lang: compile_catalogue(directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po")
                   for lang in languages if lang != SOURCE_LANG}
-    state = I18n(directory, languages, app.config["DEFAULT_LANG"], load_labels())
+    state = I18n(directory, languages, app.config["DEFAULT_LANG"], load_labels(),
+                 {code: Locale.parse(code).get_display_name(code) for code in languages})
     app.extensions["scenic.i18n"] = state
     babel = _Babel(CatalogueDomain(catalogues))
     babel.init_app(app, default_locale=SOURCE_LANG, locale_selector=_babel_locale,
                    timezone_selector=lambda: current_app.config["TIMEZONE"])
-    app.jinja_env.filters.update(money=money, number=number)
-    app.jinja_env.globals.update(label=label, pick=pick, languages=language_choices)
+    app.jinja_env.filters.update(money=money, number=number, day=day)
+    app.jinja_env.globals.update(label=label, pick=pick, languages=language_choices,
+                                 content_lang=content_lang)
 
 
 def load_labels() -> dict:
@@ -213,7 +217,8 @@ def html_lang(lang: str | None = None) -> str:
 
 def language_choices() -> list[tuple[str, str]]:
     """(code, the language's name in itself) for every language offered."""
-    return [(code, Locale.parse(code).get_display_name(code)) for code in _state().languages]
+    state = _state()
+    return [(code, state.names[code]) for code in state.languages]
 
 
 def label(key: str, lang: str | None = None) -> str:
@@ -244,10 +249,11 @@ def unsupported_message(asked: str) -> str:
     """The 400 for an unknown ``?lang=``: in the default language and in English, since we do
     not know which one the visitor reads."""
     state = _state()
+    offered = list(dict.fromkeys((state.default, SOURCE_LANG, *state.languages)))
     parts = []
     for lang in dict.fromkeys((state.default, SOURCE_LANG)):
         with force_locale(lang):
-            choices = format_list(list(state.languages), style="or", locale=lang)
+            choices = format_list(offered, style="or", locale=lang)
             parts.append(gettext("Unsupported language '%(lang)s': choose %(choices)s.",
                                  lang=asked, choices=choices))
     return " / ".join(parts)
@@ -264,6 +270,14 @@ def number(value, digits: int | None = None) -> str:
         value = round(value, digits)
         return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
     return format_decimal(value)
+
+
+def day(value, format: str = "medium") -> str:
+    """A calendar day (a date, a datetime or 'YYYY-MM-DD') in the visitor's locale:
+    2026年7月15日, Jul 15, 2026; a datetime is first put in the TIMEZONE setting."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return format_date(value, format)
 
 
 def catalogue_files(directory: Path) -> dict[str, Path]:
