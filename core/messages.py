@@ -5,8 +5,6 @@ are in translations/<lang>/LC_MESSAGES/messages.po."""
 from .text import _l, _lp
 
 LABELS = {
-    "nav.tickets": _l("Tickets"),
-    "nav.guide": _l("AI guide"),
     "console.capacity": _l("Capacity settings"),
     "console.tickets": _l("Tickets and slots"),
     "console.gates": _l("Ticket gates"),

@@ -17,7 +17,7 @@ from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, NotFound, ValidationError
-from core.i18n import get_lang
+from core.i18n import content_lang, get_lang
 from core.text import _l
 
 from . import live, route, services
@@ -141,7 +141,7 @@ def poi_page(site_id, poi_id):
             next_poi = tour.stops[i + 1] if i + 1 < len(ids) else None
         else:
             tour = None
-    lang = get_lang()
+    lang = content_lang()  # narration exists in the content's languages only
     recs = services.recordings(db)
     sources = services.content.sources(db)
     return render_template(
@@ -225,8 +225,9 @@ def offline_manifest(site_id):
     for poi in pois:
         urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
         for kind in services.KINDS:
-            urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=kind,
-                                v=services.narration_version(poi, lang, kind, db)))
+            voice = content_lang(lang)
+            urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=voice, kind=kind,
+                                v=services.narration_version(poi, voice, kind, db)))
     version = services.repo.content_version(db)
     return jsonify({"site": site.id, "lang": lang, "cache": f"guide-{site.id}-{lang}",
                     "version": version, "urls": list(dict.fromkeys(urls))})
@@ -311,7 +312,8 @@ def admin_poi_edit(poi_id):
         except ValidationError as exc:
             error, form = exc.localized(get_lang()), request.form
         else:
-            flash(_("Saved; the narration audio will be regenerated from the new text.") if updated != poi else _("Nothing changed."))
+            flash(_("Saved; the narration audio will be regenerated from the new text.")
+                  if updated != poi else _("Nothing changed."))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
                            zones=catalog.list_zones(db, poi.site_id),

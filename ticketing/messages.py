@@ -17,6 +17,4 @@ LABELS = {
     "ticketing.tstatus.valid": _lp("ticketing.tstatus.valid", "Valid"),
     "ticketing.tstatus.refunded": _lp("ticketing.tstatus.refunded", "Refunded"),
     "ticketing.tstatus.expired": _l("Expired"),
-    "ticketing.enabled": _l("Enabled"),
-    "ticketing.by": _l("By"),
 }

@@ -43,7 +43,15 @@ def parse_day(value, default: date | None = None) -> date:
         raise ValidationError("bad_date", _l("Give the date as YYYY-MM-DD.")) from None
 
 
+# What parse_int asks for, as its callers name it, marked for the catalogues so that
+# "Give a time slot." reads "请填写入园时段。" in Chinese.
+ASKED_FOR = {str(text.msgid): text for text in (
+    _l("a whole number"), _l("the expected total in fen"), _l("a time slot"), _l("a slot"),
+    _l("a ticket id"), _l("a ticket"), _l("a quota"))}
+
+
 def parse_int(value, code="bad_number", what="a whole number") -> int:
+    what = ASKED_FOR.get(what, what)
     if isinstance(value, bool):
         raise ValidationError(code, _l("Give %(what)s.", what=what))
     if isinstance(value, int):
