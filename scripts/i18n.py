@@ -66,8 +66,10 @@ def read(path: Path) -> Catalog:
 def write(catalog: Catalog, path: Path) -> bool:
     """Write a catalogue; True when the file changed."""
     buf = io.BytesIO()
+    # File names without line numbers: a translator sees where a text is used, and a change
+    # of code elsewhere in the file does not touch the catalogue.
     write_po(buf, catalog, width=100, omit_header=False, ignore_obsolete=True,
-             include_previous=False)
+             include_previous=False, include_lineno=False)
     data = buf.getvalue()
     if path.exists() and _without_dates(path.read_bytes()) == _without_dates(data):
         return False

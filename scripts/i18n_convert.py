@@ -70,10 +70,17 @@ def load_keys(run: Run, message_files: list[Path]) -> None:
     """Keys from every MESSAGES dict and the keymap of earlier runs; an English text with two
     Chinese translations gets its key as gettext context."""
     keymap = run.root / KEYMAP
-    if keymap.exists():
-        saved = json.loads(keymap.read_text(encoding="utf-8"))
-        run.keys.update(saved.get("keys", {}))
-        run.wrappers.extend(saved.get("wrappers", []))
+    saved = json.loads(keymap.read_text(encoding="utf-8")) if keymap.exists() else {}
+    run.keys.update(saved.get("keys", {}))
+    run.wrappers.extend(saved.get("wrappers", []))
+    # Keys seen by an earlier run are labels (read again from the converted messages.py
+    # files, so a label deleted by hand stays deleted) or were converted; when a merge
+    # brings their old MESSAGES back, only the labels come back.
+    in_messages = {k for path in message_files for k in messages_dict(path)}
+    on_disk = {k for path in message_files if not messages_dict(path)
+               for k in labels_dict(path)}
+    run.known = {"labels": on_disk | (set(saved.get("labels", [])) & in_messages),
+                 "seen": set(saved.get("keys", {}))}
     for path in message_files:
         for key, value in messages_dict(path).items():
             run.keys[key] = {"en": value["en"], "zh": value["zh"]}
@@ -96,6 +103,18 @@ def messages_dict(path: Path) -> dict:
 
 def placeholder_names(text: str) -> list[str]:
     return list(dict.fromkeys(re.findall(r"%\((\w+)\)", text)))
+
+
+def labels_dict(path: Path) -> dict:
+    """The LABELS dict of a converted messages.py: key -> source text of its value."""
+    text = path.read_text(encoding="utf-8")
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id == "LABELS" and isinstance(node.value, ast.Dict):
+            src = PySource(text)
+            return {ast.literal_eval(k): src.segment(v)
+                    for k, v in zip(node.value.keys, node.value.values)}
+    return {}
 
 
 def key_text(run: Run, key: str) -> str:
@@ -341,23 +360,19 @@ def convert_messages(run: Run, path: Path) -> str | None:
     if not old:
         return text
     rel = str(path.relative_to(run.root))
-    labels = {}
-    tree = ast.parse(text)
-    for node in tree.body:   # labels of an earlier run, when a merge brought MESSAGES back
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
-                and node.targets[0].id == "LABELS" and isinstance(node.value, ast.Dict):
-            src = PySource(text)
-            for k, v in zip(node.value.keys, node.value.values):
-                labels[ast.literal_eval(k)] = src.segment(v)
+    labels = labels_dict(path)   # of an earlier run, when a merge brought MESSAGES back
     for key, value in old.items():
         if key in labels:
             continue
         built = any(key.startswith(p) for p in run.label_prefixes)
-        if key in run.converted_keys and key not in run.kept_keys and not built:
-            continue
-        if key not in run.converted_keys and key not in run.kept_keys and not built:
-            run.problem(rel, 1, f"key {key!r} is used nowhere the script can see: kept as a "
-                        "label (delete it if it is dead)")
+        if not (built or key in run.kept_keys):
+            if key in run.converted_keys:
+                continue          # its uses are msgids now
+            if key not in run.known["labels"]:
+                if key in run.known["seen"]:
+                    continue      # converted by an earlier run, or a label deleted as dead
+                run.problem(rel, 1, f"key {key!r} is used nowhere the script can see: kept "
+                            "as a label (delete it if it is dead)")
         context = run.contexts[key]
         msgid = braces(value["en"])
         labels[key] = (f"_lp({py_str(context)}, {py_str(msgid)})" if context
@@ -510,8 +525,9 @@ def main(argv=None) -> int:
         else:
             (run.root / rel).write_text(text, encoding="utf-8")
     keymap = run.root / KEYMAP
-    data = json.dumps({"keys": run.keys, "wrappers": run.wrappers}, ensure_ascii=False,
-                      indent=1, sort_keys=True) + "\n"
+    labels = {k for path in run.root.glob("*/messages.py") for k in labels_dict(path)}
+    data = json.dumps({"keys": run.keys, "wrappers": run.wrappers, "labels": sorted(labels)},
+                      ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     if not keymap.exists() or keymap.read_text(encoding="utf-8") != data:
         keymap.parent.mkdir(parents=True, exist_ok=True)
         keymap.write_text(data, encoding="utf-8")

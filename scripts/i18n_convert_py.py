@@ -59,6 +59,7 @@ class Run:
     label_prefixes: set = field(default_factory=set)  # 'ticketing.status.' from built keys
     wrappers: list = field(default_factory=list)      # converted wrappers (keymap "wrappers")
     imported: set = field(default_factory=set)        # names some module imports from another
+    known: dict = field(default_factory=dict)         # the keymap of earlier runs
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
