@@ -278,9 +278,3 @@ def day(value, format: str = "medium") -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return format_date(value, format)
-
-
-def catalogue_files(directory: Path) -> dict[str, Path]:
-    """language -> its .po file, for every catalogue in ``directory``."""
-    return {lang: directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-            for lang in available_languages(directory) if lang != SOURCE_LANG}
