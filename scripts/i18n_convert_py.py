@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 HAN = re.compile(r"[\u3400-\u9fff]")
 MAX_LINE = 99
-ERROR_CLASSES = {"DomainError", "ValidationError", "Unauthorized", "Forbidden", "NotFound",
-                 "Conflict"}
-LOCAL_PACKAGES = {"app", "core", "catalog", "ticketing", "gates", "crowd", "guide",
+ERROR_CLASSES = {"AdmissionError", "DomainError", "ValidationError", "Unauthorized",
+                 "Forbidden", "NotFound", "Conflict"}
+LOCAL_PACKAGES = {"app", "admission", "core", "catalog", "ticketing", "gates", "crowd", "guide",
                   "gate_client", "scripts"}
 # Calls whose first argument may look like a key but is not one (a gettext context, an
 # endpoint such as "ticketing.refund").
@@ -368,7 +368,8 @@ class PyConverter:
 
     @property
     def in_core(self) -> bool:
-        return self.rel.startswith("core/")
+        """core/ and admission/ (the turnstile's core) import their texts relatively."""
+        return self.rel.startswith(("core/", "admission/"))
 
     def where(self, node) -> str:
         return f"{self.rel}:{node.lineno}"
