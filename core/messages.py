@@ -23,4 +23,6 @@ LABELS = {
     "error.forbidden": _l("You may not open this."),
     "error.unauthorized": _l("Please log in first."),
     "error.unsupported_media_type": _l("Unsupported content type."),
+    "home.buy": _lp("home.buy", "Book tickets"),
+    "home.guide": _l("Audio guide"),
 }

@@ -7,6 +7,8 @@ from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from admission.errors import AdmissionError
+
 from .errors import DomainError
 from .i18n import UnsupportedLanguage, label, unsupported_message, use_lang
 from .text import _l
@@ -42,8 +44,8 @@ def render_error(code: str, message: str, status: int):
 
 
 def init_app(app) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
+    @app.errorhandler(AdmissionError)  # every DomainError too
+    def _domain(exc: AdmissionError):
         if wants_json():
             return jsonify(exc.to_json()), exc.status
         return render_template("core/error.html", code=exc.code, message=exc.localized(),

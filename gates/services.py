@@ -10,15 +10,16 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from catalog import services as catalog
+from admission.rules import DIRECTIONS, Presence, Rules, decide
+from catalog import interface as catalog
 from core.auth import create_device
-from core.db import immediate
+from core.clock import Clock, iso
+from core.db import Database, immediate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
 from core.text import _l
 
 from . import repo
-from .rules import DIRECTIONS, Presence, Rules, decide
 
 GATE_DIRECTIONS = ("entry", "exit", "both")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
@@ -58,16 +59,8 @@ def _gate(row) -> Gate:
     return Gate(row["id"], row["site_id"], row["name"], row["direction"], row["user_id"])
 
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="seconds")
-
-
 def _minute(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M")
-
-
-def _bad(code: str, en: str, status: int = 400) -> DomainError:
-    return DomainError(code, en, status)
 
 
 # --- gates ---------------------------------------------------------------------
@@ -91,7 +84,7 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
         user, token = create_device(db, username=username, role="gate", clock=clock,
                                     label=f"{site_id}/{name}")
         gate_id = repo.insert_gate(db, site_id=site_id, name=name, direction=direction,
-                                   user_id=user.id, created_at=_iso(clock.now()))
+                                   user_id=user.id, created_at=iso(clock.now()))
     return Gate(gate_id, site_id, name, direction, user.id), token
 
 
@@ -118,16 +111,17 @@ def list_gates(db, site_id: str | None = None) -> list[Gate]:
 
 def _parse_time(value, tz, field: str) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
-        raise _bad("bad_time", _l("'%(field)s' must be an ISO 8601 time with its offset.",
-                                  field=field))
+        raise DomainError("bad_time", _l("'%(field)s' must be an ISO 8601 time with its offset.",
+                                         field=field))
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise _bad("bad_time",
-                   _l("'%(field)s' must be an ISO 8601 time with its offset.",
-                      field=field)) from None
+        raise DomainError("bad_time",
+                          _l("'%(field)s' must be an ISO 8601 time with its offset.",
+                             field=field)) from None
     if dt.tzinfo is None:
-        raise _bad("bad_time", _l("'%(field)s' needs a UTC offset, e.g. +08:00.", field=field))
+        raise DomainError("bad_time", _l("'%(field)s' needs a UTC offset, e.g. +08:00.",
+                                         field=field))
     return dt.astimezone(tz)
 
 
@@ -135,19 +129,19 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     """Check a scan request's fields; ValidationError with a stable code on bad input."""
     direction = data.get("direction", "entry")
     if direction not in DIRECTIONS:
-        raise _bad("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
+        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
     nonce = data.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise _bad("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                                   "per scan."))
+        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : - , "
+                                          "unique per scan."))
     code, document = data.get("code"), data.get("document")
     if (code is None) == (document is None):
-        raise _bad("code_or_document", _l("Send either 'code' (the QR text) or 'document' (a "
-                                          "resident ID number), not both."))
+        raise DomainError("code_or_document", _l("Send either 'code' (the QR text) or 'document' "
+                                                 "(a resident ID number), not both."))
     if code is not None and not isinstance(code, str):
-        raise _bad("bad_code", _l("'code' must be text."))
+        raise DomainError("bad_code", _l("'code' must be text."))
     if document is not None and (not isinstance(document, str) or len(document) > 40):
-        raise _bad("bad_document", _l("'document' must be an ID number (text)."))
+        raise DomainError("bad_document", _l("'document' must be an ID number (text)."))
     if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
@@ -156,8 +150,8 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     if method == "code" and document is not None and data.get("code") is not None:
         method = "document"
     if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
-        raise _bad("bad_method", _l("'method' must be 'code', 'photo' or 'document' and match "
-                                    "the field sent."))
+        raise DomainError("bad_method", _l("'method' must be 'code', 'photo' or 'document' and "
+                                           "match the field sent."))
     scanned_at = data.get("scanned_at")
     scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
     return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
@@ -187,7 +181,7 @@ def _checkout_due(db, site, now) -> datetime | None:
     if boundary is None:
         return None
     row = repo.occupancy(db, site.id)
-    if row is not None and row["last_checkout_at"] and row["last_checkout_at"] >= _iso(boundary):
+    if row is not None and row["last_checkout_at"] and row["last_checkout_at"] >= iso(boundary):
         return None
     return boundary
 
@@ -197,14 +191,14 @@ def _check_out(db, site, now) -> int:
     boundary = _checkout_due(db, site, now)
     if boundary is None:
         return 0
-    repo.check_out_presence(db, site.id, _iso(boundary))
-    n = repo.reset_occupancy(db, site.id, _iso(boundary), _iso(now))
+    repo.check_out_presence(db, site.id, iso(boundary))
+    n = repo.reset_occupancy(db, site.id, iso(boundary), iso(now))
     if n:
         repo.add_count(db, site_id=site.id, minute=_minute(boundary), checkouts=n)
     return n
 
 
-def check_out_at_closing(db, site_id: str, clock) -> int:
+def check_out_at_closing(db, site_id: str, clock: Clock) -> int:
     """Check everyone out of a site whose closing time has passed; returns how many.
     Safe to run any number of times (done lazily by scans and people_inside too)."""
     site = catalog.get_site(db, site_id)
@@ -215,7 +209,7 @@ def check_out_at_closing(db, site_id: str, clock) -> int:
         return _check_out(db, site, now)
 
 
-def people_inside(db, site_id: str, clock) -> int:
+def people_inside(db: Database, site_id: str, clock: Clock) -> int:
     """People inside a site now: entries - exits, reset by the check-out at closing."""
     check_out_at_closing(db, site_id, clock)
     row = repo.occupancy(db, site_id)
@@ -249,23 +243,23 @@ def _apply_passage(db, *, scan_id, gate: Gate, ticket_id: str, direction: str, a
                    now: datetime, counted: bool, conflict: bool) -> None:
     """Write an allowed passage: presence, passage row, per-minute count, occupancy.
     ``counted`` is False for offline passages from before the last check-out."""
-    iso = _iso(at)
+    at_text = iso(at)
     if direction == "entry":
-        entry_no = repo.record_entry(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso,
+        entry_no = repo.record_entry(db, ticket_id=ticket_id, site_id=gate.site_id, at=at_text,
                                      inside=counted)
         repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
                             gate_id=gate.id, direction="entry",
-                            entry_no=None if conflict else entry_no, at=iso)
+                            entry_no=None if conflict else entry_no, at=at_text)
         repo.add_count(db, site_id=gate.site_id, minute=_minute(at), entries=1)
         if counted:
-            repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+            repo.add_occupancy(db, gate.site_id, 1, iso(now))
     else:
-        repo.record_exit(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso)
+        repo.record_exit(db, ticket_id=ticket_id, site_id=gate.site_id, at=at_text)
         repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
-                            gate_id=gate.id, direction="exit", entry_no=None, at=iso)
+                            gate_id=gate.id, direction="exit", entry_no=None, at=at_text)
         repo.add_count(db, site_id=gate.site_id, minute=_minute(at), exits=1)
         if counted:
-            repo.subtract_occupancy(db, gate.site_id, 1, _iso(now))
+            repo.subtract_occupancy(db, gate.site_id, 1, iso(now))
 
 
 def _presence(db, ticket_id, site_id) -> Presence:
@@ -293,8 +287,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
     gates race (the check and the write share one BEGIN IMMEDIATE transaction). The same
     nonce again returns the first answer; with another code it is a 409 nonce_reused."""
     if not gate.allows(req.direction):
-        raise _bad("direction_not_allowed", _l("This gate is for %(direction)s only.",
-                                               direction=gate.direction))
+        raise DomainError("direction_not_allowed", _l("This gate is for %(direction)s only.",
+                                                      direction=gate.direction))
     input_hash = _input_hash(req.code, req.document, hash_key)
     now = clock.now()
     site = catalog.get_site(db, gate.site_id)
@@ -321,7 +315,7 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
             result="allow" if allow else "deny", reason=reason,
             holder_masked=ticket.holder_masked if ticket is not None else None,
             document_masked=mask_document(req.document) if req.document is not None else None,
-            scanned_at=_iso(req.scanned_at or now), received_at=_iso(now),
+            scanned_at=iso(req.scanned_at or now), received_at=iso(now),
             response_json=json.dumps(response, ensure_ascii=False))
         if allow:
             _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
@@ -355,39 +349,40 @@ class OfflineScan:
 def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
     """Check one uploaded scan; ValidationError with a stable code."""
     if not isinstance(item, dict):
-        raise _bad("bad_scan", _l("Each scan must be a JSON object."))
+        raise DomainError("bad_scan", _l("Each scan must be a JSON object."))
     nonce = item.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise _bad("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : -."))
+        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : -."))
     direction = item.get("direction")
     if direction not in DIRECTIONS:
-        raise _bad("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
+        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
     if "scanned_at" not in item:
-        raise _bad("bad_time", _l("Offline scans need 'scanned_at'."))
+        raise DomainError("bad_time", _l("Offline scans need 'scanned_at'."))
     at = _parse_time(item["scanned_at"], tz, "scanned_at")
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
-        raise _bad("bad_time", _l("'scanned_at' must lie within the last %(max_age_days)s days.",
-                                  max_age_days=max_age_days))
+        raise DomainError("bad_time", _l("'scanned_at' must lie within the last %(max_age_days)s "
+                                         "days.", max_age_days=max_age_days))
     result, reason = item.get("result"), item.get("reason")
     if result not in ("allow", "deny"):
-        raise _bad("bad_result", _l("'result' must be 'allow' or 'deny'."))
+        raise DomainError("bad_result", _l("'result' must be 'allow' or 'deny'."))
     if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
-        raise _bad("bad_reason", _l("A denied scan needs its 'reason'."))
+        raise DomainError("bad_reason", _l("A denied scan needs its 'reason'."))
     if result == "allow":
         reason = None
     code, ticket_id = item.get("code"), item.get("ticket_id")
     method = "code"
     if code is not None:
         if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            raise _bad("bad_code", _l("'code' must be text."))
+            raise DomainError("bad_code", _l("'code' must be text."))
         if ticket_id is not None:
-            raise _bad("code_or_document", _l("Send 'code' or 'ticket_id', not both."))
+            raise DomainError("code_or_document", _l("Send 'code' or 'ticket_id', not both."))
     elif ticket_id is not None:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
-            raise _bad("bad_ticket_id", _l("'ticket_id' must be a positive whole number."))
+            raise DomainError("bad_ticket_id", _l("'ticket_id' must be a positive whole number."))
         method = "document"
     elif result == "allow":
-        raise _bad("code_or_document", _l("An allowed scan needs its 'code' or 'ticket_id'."))
+        raise DomainError("code_or_document", _l("An allowed scan needs its 'code' or "
+                                                 "'ticket_id'."))
     else:
         method = "document"  # a denied ID number that matched nothing
     return OfflineScan(nonce, direction, at, result, reason, code, ticket_id, method)
@@ -447,7 +442,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
             method=s.method, source="offline", direction=s.direction, ticket_id=ticket_id,
             result=s.result, reason=s.reason,
             holder_masked=ticket.holder_masked if ticket is not None else None,
-            document_masked=None, scanned_at=_iso(s.scanned_at), received_at=_iso(now),
+            document_masked=None, scanned_at=iso(s.scanned_at), received_at=iso(now),
             response_json=json.dumps(response, ensure_ascii=False))
         conflict = None
         if s.result == "allow":
@@ -455,7 +450,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
             # A passage from before the last check-out is history: counted per minute,
             # but those people have already been checked out.
             current = not (occ and occ["last_checkout_at"]
-                           and _iso(s.scanned_at) < occ["last_checkout_at"])
+                           and iso(s.scanned_at) < occ["last_checkout_at"])
             if server_reason is None:
                 _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
                                direction=s.direction, at=s.scanned_at, now=now,
@@ -465,7 +460,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
                             and s.direction == "entry" else "rule_mismatch")
                 repo.insert_conflict(db, scan_id=scan_id, site_id=gate.site_id,
                                      ticket_id=ticket_id, kind=conflict,
-                                     detail=server_reason, created_at=_iso(now))
+                                     detail=server_reason, created_at=iso(now))
                 # The visitor did walk through: count an entry so people inside stays
                 # true to the turnstile; an exit the server cannot match is not counted.
                 if s.direction == "entry" and ticket_id is not None:
@@ -476,7 +471,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
                     repo.add_count(db, site_id=gate.site_id, minute=_minute(s.scanned_at),
                                    entries=1)
                     if current:
-                        repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+                        repo.add_occupancy(db, gate.site_id, 1, iso(now))
     return {"nonce": s.nonce, "status": "conflict" if conflict else "recorded",
             "conflict": conflict}
 
@@ -503,12 +498,14 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
             "max_entries_per_site": t.max_entries_per_site,
             "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
     out = {
-        "format": 1, "generated_at": _iso(now), "day": day.isoformat(),
+        "format": 1, "generated_at": iso(now), "day": day.isoformat(),
+        # The turnstile judges days and slots in the site's zone (the TIMEZONE setting).
+        "timezone": getattr(now.tzinfo, "key", None) or str(now.tzinfo),
         "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
         "revocations": tickets.revocations(db), "rules": rules.to_json(),
         "hours": None if season is None else {"open": season.open, "close": season.close,
                                               "last_entry": season.last_entry},
-        "closing_at": _iso(closing) if closing else None,
+        "closing_at": iso(closing) if closing else None,
         "tickets": rows, "document_key": hash_key if include_document_key else None,
     }
     return out
@@ -541,11 +538,11 @@ def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
         if repo.conflict(db, conflict_id) is None:
             raise NotFound("unknown_conflict", _l("There is no such conflict."))
         if not repo.resolve_conflict(db, conflict_id, by=user.username, note=note,
-                                     at=_iso(clock.now())):
+                                     at=iso(clock.now())):
             raise Conflict("already_resolved", _l("This conflict was already resolved."))
 
 
 def prune_audit(db, *, keep_days: int, clock) -> int:
     """Delete audit rows older than ``keep_days`` (admissions and conflicts are kept)."""
     with immediate(db):
-        return repo.prune_scans(db, _iso(clock.now() - timedelta(days=keep_days)))
+        return repo.prune_scans(db, iso(clock.now() - timedelta(days=keep_days)))

@@ -88,20 +88,19 @@ class Answer:
     score: float = 0.0
 
 
-def detect_intent(question: str) -> str | None:
+def _first_match(patterns: dict, question: str) -> str | None:
+    """The first key whose Chinese or English pattern the question matches."""
     q = question.lower()
-    for intent, (zh, en) in INTENTS.items():
-        if re.search(zh, q) or re.search(en, q):
-            return intent
-    return None
+    return next((key for key, (zh, en) in patterns.items()
+                 if re.search(zh, q) or re.search(en, q)), None)
+
+
+def detect_intent(question: str) -> str | None:
+    return _first_match(INTENTS, question)
 
 
 def out_of_scope(question: str) -> str | None:
-    q = question.lower()
-    for kind, (zh, en) in OUT_OF_SCOPE.items():
-        if re.search(zh, q) or re.search(en, q):
-            return kind
-    return None
+    return _first_match(OUT_OF_SCOPE, question)
 
 
 def scope_refusal(kind: str, lang: str, names=()) -> Answer:
@@ -212,14 +211,9 @@ def hours_answer(db, site_id: str, lang: str, clock) -> Answer:
 
 
 def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
-    from catalog import services as catalog
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
     slots = live.slots_today(db, site_id, clock)
-    if slots is None:
-        text = {"zh": f"暂时查不到{name}的余票信息，请在购票页面查看。",
-                "en": f"Ticket availability for {name} is not available right now; "
-                      "please check the booking page."}[lang]
-        return Answer(text, lang, "tickets", [], 1.0)
     now_hm = clock.now().strftime("%H:%M")
     upcoming = [s for s in slots if not s["end"] or s["end"] > now_hm]
     if not upcoming:
@@ -239,10 +233,10 @@ def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
     return Answer(text, lang, "tickets", [], 1.0)
 
 
-def crowd_answer(db, site_id: str, lang: str, clock, suggestions) -> Answer:
-    from catalog import services as catalog
+def crowd_answer(db, site_id: str, lang: str, clock, suggestions, policy=None) -> Answer:
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
-    level, count, capacity = live.site_occupancy(db, site_id, clock)
+    level, count, capacity = live.site_occupancy(db, site_id, clock, policy)
     if level == "unknown":
         text = {"zh": f"暂时没有{name}的实时客流数据。",
                 "en": f"There is no live crowd data for {name} right now."}[lang]

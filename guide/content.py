@@ -106,6 +106,18 @@ def check_coordinates(lat, lon, where: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _checked_item(item: dict, kind: str, seen: set) -> str:
+    """The item's label for messages, once its id is new and well-formed and its site known."""
+    where = f"{kind} {item.get('id')!r}"
+    if not isinstance(item.get("id"), str) or not ID_RE.match(item["id"]) or item["id"] in seen:
+        raise ValidationError("bad_content", f"{where}: ids are unique lower-case letters, "
+                              "digits and '-'.")
+    seen.add(item["id"])
+    if item.get("site") not in SITE_IDS:
+        raise ValidationError("bad_content", f"{where}: unknown site {item.get('site')!r}.")
+    return where
+
+
 def validate(pois_doc: dict, tours_doc: dict, zones: dict[str, str] | None = None,
              known_zones: dict[str, str] | None = None) -> tuple[list[dict], list[dict], list]:
     """Check the data files before anything is written; returns rows to store."""
@@ -116,13 +128,7 @@ def validate(pois_doc: dict, tours_doc: dict, zones: dict[str, str] | None = Non
             raise ValidationError("bad_content", "Every source needs an id and a title.")
     rows, seen, numbers = [], set(), set()
     for p in pois_doc.get("pois") or []:
-        where = f"poi {p.get('id')!r}"
-        if not isinstance(p.get("id"), str) or not ID_RE.match(p["id"]) or p["id"] in seen:
-            raise ValidationError("bad_content", f"{where}: ids are unique lower-case "
-                                  "letters, digits and '-'.")
-        seen.add(p["id"])
-        if p.get("site") not in SITE_IDS:
-            raise ValidationError("bad_content", f"{where}: unknown site {p.get('site')!r}.")
+        where = _checked_item(p, "poi", seen)
         number = p.get("number")
         if not isinstance(number, int) or number < 1 or (p["site"], number) in numbers:
             raise ValidationError("bad_content", f"{where}: signpost number must be a unique "
@@ -153,13 +159,7 @@ def validate(pois_doc: dict, tours_doc: dict, zones: dict[str, str] | None = Non
     tours = []
     tour_ids = set()
     for i, t in enumerate(tours_doc.get("tours") or []):
-        where = f"tour {t.get('id')!r}"
-        if not isinstance(t.get("id"), str) or not ID_RE.match(t["id"]) or t["id"] in tour_ids:
-            raise ValidationError("bad_content", f"{where}: ids are unique lower-case "
-                                  "letters, digits and '-'.")
-        tour_ids.add(t["id"])
-        if t.get("site") not in SITE_IDS:
-            raise ValidationError("bad_content", f"{where}: unknown site.")
+        where = _checked_item(t, "tour", tour_ids)
         stops = []
         for s in t.get("stops") or []:
             if s.get("poi") not in seen:
@@ -194,7 +194,7 @@ def load_content(db, *, clock, data_dir: Path = DATA_DIR, force: bool = False,
                  docs: tuple | None = None) -> dict:
     """Copy POIs, tours and sources from the data files into the guide's tables.
     Staff-edited POIs keep their text unless ``force``."""
-    from catalog import services as catalog
+    from catalog import interface as catalog
     pois_doc, tours_doc, zones = docs or read_files(data_dir)
     known_zones = {z.id: z.site_id for z in catalog.list_zones(db)}
     rows, tours, sources = validate(pois_doc, tours_doc, zones, known_zones)

@@ -68,7 +68,7 @@ def write(catalog: Catalog, path: Path) -> bool:
     buf = io.BytesIO()
     # File names without line numbers: a translator sees where a text is used, and a change
     # of code elsewhere in the file does not touch the catalogue.
-    write_po(buf, catalog, width=100, omit_header=False, ignore_obsolete=True,
+    write_po(buf, catalog, width=100, omit_header=False, ignore_obsolete=False,
              include_previous=False, include_lineno=False)
     data = buf.getvalue()
     if path.exists() and _without_dates(path.read_bytes()) == _without_dates(data):
@@ -108,12 +108,19 @@ def problems(template: Catalog, catalog: Catalog) -> list[str]:
 
 
 def update(root: Path = ROOT) -> list[Path]:
-    """Extract, then add new msgids to every catalogue (untranslated) and drop the ones the
-    code no longer has. No fuzzy guesses: a translator sees a new text as new."""
+    """Extract, then add new msgids to every catalogue (untranslated) and mark obsolete
+    (``#~``) the ones the code no longer has; an obsolete one the code uses again comes back
+    with its translation (a merge may take a text away and bring it back). No fuzzy
+    guesses: a translator sees a new text as new."""
     template = extract(root)
     changed = []
     for path in sorted((root / "translations").glob("*/LC_MESSAGES/messages.po")):
         catalog = read(path)
+        for message in template:
+            key = (message.id, message.context) if message.context else message.id
+            old = catalog.obsolete.pop(key, None)
+            if old is not None and catalog.get(message.id, message.context) is None:
+                catalog.add(old.id, old.string, context=old.context, flags=old.flags)
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
         if write(catalog, path):
             changed.append(path)

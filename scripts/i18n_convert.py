@@ -60,7 +60,8 @@ PO = Path("translations/zh/LC_MESSAGES/messages.po")
 MESSAGES_FILE = re.compile(r"[a-z_]+/messages\.py")
 # Never rewritten: the machinery itself. Tests and benchmarks are only checked for leftovers.
 SKIP = {"scripts/i18n_convert.py", "scripts/i18n_convert_py.py", "scripts/i18n.py",
-        "core/i18n.py", "core/text.py", "core/errors.py"}
+        "core/i18n.py", "core/text.py", "core/errors.py", "admission/errors.py",
+        "admission/text.py"}
 NOT_CONVERTED = ("tests/", "bench/")
 
 
@@ -83,7 +84,8 @@ def load_keys(run: Run, message_files: list[Path]) -> None:
                  "seen": set(saved.get("keys", {}))}
     for path in message_files:
         for key, value in messages_dict(path).items():
-            run.keys[key] = {"en": value["en"], "zh": value["zh"]}
+            run.keys[key] = {"en": value["en"], "zh": value["zh"],
+                             "file": str(path.relative_to(run.root))}
     by_en: dict[str, set] = {}
     for value in run.keys.values():
         by_en.setdefault(value["en"], set()).add(value["zh"])
@@ -92,7 +94,11 @@ def load_keys(run: Run, message_files: list[Path]) -> None:
 
 
 def messages_dict(path: Path) -> dict:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return messages_dict_text(path.read_text(encoding="utf-8"))
+
+
+def messages_dict_text(text: str) -> dict:
+    tree = ast.parse(text)
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "MESSAGES"):
@@ -107,7 +113,10 @@ def placeholder_names(text: str) -> list[str]:
 
 def labels_dict(path: Path) -> dict:
     """The LABELS dict of a converted messages.py: key -> source text of its value."""
-    text = path.read_text(encoding="utf-8")
+    return labels_dict_text(path.read_text(encoding="utf-8"))
+
+
+def labels_dict_text(text: str) -> dict:
     for node in ast.parse(text).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and node.targets[0].id == "LABELS" and isinstance(node.value, ast.Dict):
@@ -373,12 +382,15 @@ def convert_messages(run: Run, path: Path) -> str | None:
                     continue      # converted by an earlier run, or a label deleted as dead
                 run.problem(rel, 1, f"key {key!r} is used nowhere the script can see: kept "
                             "as a label (delete it if it is dead)")
-        context = run.contexts[key]
-        msgid = braces(value["en"])
-        labels[key] = (f"_lp({py_str(context)}, {py_str(msgid)})" if context
-                       else f"_l({py_str(msgid)})")
-        run.entries.append(Entry(msgid, braces(value["zh"]), context, where=rel))
+        labels[key] = label_call(run, key)
+        run.entries.append(Entry(braces(value["en"]), braces(value["zh"]), run.contexts[key],
+                                 where=rel))
         run.count("labels kept")
+    return render_labels(path, labels)
+
+
+def render_labels(path: Path, labels: dict) -> str | None:
+    """A messages.py holding ``labels`` (key -> source of its _l/_lp call); None when empty."""
     if not labels:
         return None
     names = sorted({"_lp" if v.startswith("_lp(") else "_l" for v in labels.values()})
@@ -389,6 +401,44 @@ def convert_messages(run: Run, path: Path) -> str | None:
         lines.append(line if len(line) <= MAX_LINE else f"    {py_str(key)}:\n        {call},")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def label_call(run: Run, key: str) -> str:
+    context, msgid = run.contexts[key], braces(run.keys[key]["en"])
+    return f"_lp({py_str(context)}, {py_str(msgid)})" if context else f"_l({py_str(msgid)})"
+
+
+def add_missing_labels(run: Run, out: dict) -> None:
+    """Keys looked up at run time that no LABELS holds (converted by an earlier run, then
+    wanted again by code merged in later, e.g. a console tile naming "home.buy"): add them
+    to the messages.py they came from."""
+    def text_of(rel):
+        if rel in out:
+            return out[rel]
+        path = run.root / rel
+        return path.read_text(encoding="utf-8") if path.exists() else None
+    files = {k: v.get("file") for k, v in run.keys.items()}
+    present = set()
+    for rel in set(files.values()) | {r for r in out if MESSAGES_FILE.fullmatch(r)}:
+        if rel and text_of(rel) is not None and not messages_dict_text(text_of(rel)):
+            present |= set(labels_dict_text(text_of(rel)))
+        elif rel and text_of(rel) is not None:
+            present |= set(messages_dict_text(text_of(rel)))
+    needed = {k for k in run.keys if k in run.kept_keys
+              or any(k.startswith(p) for p in run.label_prefixes)}
+    for key in sorted(needed - present):
+        rel = files.get(key)
+        if not rel:
+            run.problem("scripts/i18n_keymap.json", 1, f"label {key!r} is wanted but its "
+                        "messages.py is not known: add it to a LABELS by hand")
+            continue
+        labels = labels_dict_text(text_of(rel) or "")
+        labels[key] = label_call(run, key)
+        out[rel] = render_labels(run.root / rel, labels)
+        value = run.keys[key]
+        run.entries.append(Entry(braces(value["en"]), braces(value["zh"]), run.contexts[key],
+                                 where=rel))
+        run.count("labels added back")
 
 
 def merge_catalogue(run: Run):
@@ -504,6 +554,7 @@ def convert_tree(run: Run) -> dict:
         new = convert_messages(run, path)
         if new != path.read_text(encoding="utf-8"):
             out[str(path.relative_to(run.root))] = new
+    add_missing_labels(run, out)
     return out
 
 
@@ -521,7 +572,7 @@ def main(argv=None) -> int:
         return 1 if out or catalogue_changed else 0
     for rel, text in out.items():
         if text is None:
-            (run.root / rel).unlink()
+            (run.root / rel).unlink(missing_ok=True)
         else:
             (run.root / rel).write_text(text, encoding="utf-8")
     keymap = run.root / KEYMAP

@@ -1,14 +1,11 @@
-"""Reading the QR code in a photo or screenshot of a ticket, with OpenCV."""
+"""Reading the QR code in a photo or screenshot of a ticket, with OpenCV.
+
+OpenCV (``cv2``) and numpy are imported on first use: they are heavy, most scans never
+need them, and a turnstile without them still validates typed and scanned codes."""
 from __future__ import annotations
 
-from core.errors import DomainError
-from core.text import _l
-
-# OpenCV is imported on first use: it is heavy and most requests never need it.
-
-
-def _bad(code, en, status=400):
-    return DomainError(code, en, status)
+from .errors import AdmissionError
+from .text import _l
 
 
 def decode_qr(data: bytes, *, max_pixels: int) -> str:
@@ -18,19 +15,20 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
     import numpy as np
 
     if not data:
-        raise _bad("bad_image", _l("Upload a photo or screenshot of the ticket."))
+        raise AdmissionError("bad_image", _l("Upload a photo or screenshot of the ticket."))
     # Read only the header first, so a small file claiming huge dimensions is refused
     # before anything is decoded.
     size = image_size(data)
     if size is None:
-        raise _bad("bad_image", _l("That file is not an image we can read (PNG, JPEG or WebP)."))
+        raise _unreadable()
     width, height = size
     if width * height > max_pixels:
-        raise _bad("image_too_large", _l("The image is too large (%(width)s×%(height)s); send a "
-                                         "smaller one.", width=width, height=height), 413)
+        raise AdmissionError("image_too_large", _l("The image is too large "
+                                                   "(%(width)s×%(height)s); send a smaller one.",
+                                                   width=width, height=height), 413)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise _bad("bad_image", _l("That file is not an image we can read (PNG, JPEG or WebP)."))
+        raise _unreadable()
     text = ""
     # Two detectors (the classic one and the ArUco-based one miss different codes), at
     # full size and then scaled down, which helps small codes in large photos. New
@@ -49,9 +47,14 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
         if text:
             break
     if not text:
-        raise _bad("no_qr_found", _l("No QR code could be read in that image. Try a sharper, "
-                                     "closer photo."), 422)
+        raise AdmissionError("no_qr_found", _l("No QR code could be read in that image. Try a "
+                                               "sharper, closer photo."), 422)
     return text
+
+
+def _unreadable() -> AdmissionError:
+    return AdmissionError("bad_image", _l("That file is not an image we can read (PNG, JPEG or "
+                                          "WebP)."))
 
 
 def _try(detector, image) -> str:

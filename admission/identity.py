@@ -1,13 +1,14 @@
 """Real-name documents: GB 11643-1999 resident ID numbers, passports and the
-Hong Kong/Macao and Taiwan permits. Each failure names the rule that failed."""
+Hong Kong/Macao and Taiwan permits. Each failure is an AdmissionError whose code names the
+rule that failed (also in ``details["rule"]``)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
 
-from core.errors import ValidationError
-from core.text import _l
+from .errors import AdmissionError
+from .text import _l
 
 # ISO 7064 MOD 11-2 as used by GB 11643-1999: weight of position i is 2^(17-i) mod 11.
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -37,48 +38,61 @@ class ResidentId:
     sex: str  # "male" | "female" (odd/even sequence digit)
 
 
-def _bad(code, en):
-    return ValidationError(code, en, details={"rule": code})
-
-
 def check_digit(first17: str) -> str:
     return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
 
 def validate_resident_id(number: str, today: date) -> ResidentId:
-    """Validate a GB 11643-1999 number; ValidationError codes: id_length, id_format,
+    """Validate a GB 11643-1999 number; AdmissionError codes: id_length, id_format,
     id_region, id_birth_date, id_check_digit."""
     n = "".join(str(number or "").split()).upper()
     if len(n) != 18:
-        raise _bad("id_length", _l("A resident ID number has 18 characters."))
+        raise AdmissionError("id_length", _l("A resident ID number has 18 characters."),
+                             details={"rule": "id_length"})
     if not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
-        raise _bad("id_format", _l("A resident ID number is 17 digits and then a digit or X."))
+        raise AdmissionError("id_format", _l("A resident ID number is 17 digits and then a digit "
+                                             "or X."), details={"rule": "id_format"})
     if n[:2] not in PROVINCES or n[2:6] == "0000" and n[:2] not in ("71", "81", "82", "83"):
-        raise _bad("id_region", _l("The region code (first 6 digits) is not a valid one."))
+        raise AdmissionError("id_region", _l("The region code (first 6 digits) is not a valid "
+                                             "one."), details={"rule": "id_region"})
     try:
         born = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     except ValueError:
         born = None
     if born is None or born.year < 1900 or born > today:
-        raise _bad("id_birth_date", _l("The birth date in the ID number (digits 7-14) is not a "
-                                       "real past date."))
+        raise AdmissionError("id_birth_date", _l("The birth date in the ID number (digits 7-14) "
+                                                 "is not a real past date."),
+                             details={"rule": "id_birth_date"})
     if check_digit(n[:17]) != n[17]:
-        raise _bad("id_check_digit", _l("The last character (check digit) does not match: please "
-                                        "check the number for a typo."))
+        raise AdmissionError("id_check_digit", _l("The last character (check digit) does not "
+                                                  "match: please check the number for a typo."),
+                             details={"rule": "id_check_digit"})
     return ResidentId(n, n[:6], born, "male" if int(n[16]) % 2 else "female")
 
 
 def validate_document(doc_type: str, number: str, today: date) -> str:
-    """The normalised number of a document of the given type, or ValidationError."""
+    """The normalised number of a document of the given type, or AdmissionError."""
     if doc_type not in DOCUMENT_TYPES:
-        raise _bad("bad_document_type", _l("Choose a resident ID card, a passport or a Hong "
-                                           "Kong/Macao/Taiwan permit."))
+        raise AdmissionError("bad_document_type", _l("Choose a resident ID card, a passport or a "
+                                                     "Hong Kong/Macao/Taiwan permit."),
+                             details={"rule": "bad_document_type"})
     if doc_type == "resident_id":
         return validate_resident_id(number, today).number
     n = "".join(str(number or "").split()).upper()
     if not _PATTERNS[doc_type].match(n):
-        raise _bad("bad_document_number", _l("That document number has the wrong format."))
+        raise AdmissionError("bad_document_number", _l("That document number has the wrong "
+                                                       "format."),
+                             details={"rule": "bad_document_number"})
     return n
+
+
+def is_resident_id(number: str, today: date) -> bool:
+    """Whether a text is a valid resident ID number (the gates' ID-card fallback)."""
+    try:
+        validate_resident_id(number, today)
+    except AdmissionError:
+        return False
+    return True
 
 
 def age_on(born: date, day: date) -> int:
