@@ -152,3 +152,12 @@ def test_keymap_converts_old_keys_after_messages_went(tmp_path):
     assert (root / "templates/shop/late.html").read_text() == "{{ _('Shop') }}\n"
     late = (root / "shop/late.py").read_text()
     assert "def _bad(code, en, field=None):" in late and '_l("Odd item.")' in late
+
+
+def test_a_converted_key_wanted_again_at_run_time_comes_back_as_a_label(tmp_path):
+    root = make_project(tmp_path)
+    i18n_convert.main(["--root", str(root)])
+    assert "shop.title" not in (root / "shop/messages.py").read_text()
+    (root / "shop/plugin.py").write_text('TILES = [("shop.index", "shop.title")]\n')
+    i18n_convert.main(["--root", str(root)])
+    assert '"shop.title": _l("Shop")' in (root / "shop/messages.py").read_text()
