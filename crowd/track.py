@@ -43,6 +43,7 @@ class Tracker:
         self.tracker = BYTETracker(args, frame_rate=frame_rate) if _takes_rate() \
             else BYTETracker(args)
         self.shape = (1, 1)
+        self.matched: set[int] = set()
 
     def update(self, dets: np.ndarray, shape: tuple[int, int]) -> list[tuple]:
         from ultralytics.engine.results import Boxes
@@ -55,6 +56,9 @@ class Tracker:
             data[:, 2] = cx + w * self.widen / 2
             data[:, 1] = dets[:, 3] - h * self.heighten
         out = self.tracker.update(Boxes(data, shape))
+        # Which detections continue or start a track in this frame (ByteTrack's rows end
+        # with the detection's index): a low-score box counts as a person only then.
+        self.matched = {int(r[-1]) for r in out}
         tracks = []
         for r in out:
             x1, y1, x2, y2 = (float(v) for v in r[:4])
