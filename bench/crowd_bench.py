@@ -5,7 +5,7 @@
 (b) pipeline at the demo camera's setting (data/crowd/demo_cameras.json): the cached
     person IR on OpenVINO (INT8 by default), the camera's tiles with cross-tile merging,
     motion/track tile gating, ByteTrack; count = the worker's "people" of the latest
-    detector pass (merged boxes scoring >= 0.25, and weaker ones that continue a track;
+    detector pass (merged boxes scoring >= 0.2, and weaker ones that continue a track;
     tracks drive areas and lines). Run as a camera would see it: for each labelled
     frame, the frames just before it are fed first (the tracker and the gate need history),
     and every frame it processes counts towards its frames per second.
@@ -47,15 +47,20 @@ CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
 DEMO = ROOT / "data" / "crowd" / "demo_cameras.json"
 
 
-def labelled_frames(video: Path, lead: int, strides=(1,)) -> tuple[dict, dict]:
-    """Hand counts by frame index, and the decoded frames each labelled frame needs: itself
-    and ``lead`` frames before it, every ``stride``-th, for each stride."""
+def lead_in(f: int, lead: int, stride: int = 1) -> list[int]:
+    """Frame ``f`` and the ``lead`` frames before it, ``stride`` apart, oldest first."""
+    return list(range(f, max(f - lead * stride, 0) - 1, -stride))[::-1]
+
+
+def labelled_frames(video: Path, windows=((11, 1),)) -> tuple[dict, dict]:
+    """Hand counts by frame index, and the decoded frames each labelled frame needs: its
+    ``lead_in`` for each (lead, stride) window."""
     from crowd.capture import read_frames
     labels = {int(k): v for k, v in json.loads(LABELS.read_text())["counts"].items()}
     wanted = set()
     for f in labels:
-        for stride in strides:
-            wanted.update(range(max(0, f - lead * stride), f + 1, stride))
+        for lead, stride in windows:
+            wanted.update(lead_in(f, lead, stride))
     return labels, read_frames(video, wanted)
 
 
@@ -71,7 +76,7 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
 
     ``variants``: name -> {"detector", "every" (detect_every), "stride" (feed every
     stride-th frame of the lead-in: 5 = the tracker sees 2 passes a second of the 10 fps
-    clip)}. For each labelled frame each variant starts afresh (new tracker and tile
+    clip), "lead" (lead-in frames at that stride, default ``lead``)}. For each labelled frame each variant starts afresh (new tracker and tile
     gate), is fed the lead-in and the frame, and its count is the worker's "people" of its
     latest detector pass; every frame fed counts towards its frames per second."""
     from crowd.count import people_in_view
@@ -96,10 +101,11 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
             out["rows"][f].append(a_n)
         for name, v in variants.items():
             det, every, stride = v["detector"], v.get("every", 1), v.get("stride", 1)
+            span = v.get("lead", lead)
             a = acc[name]
             tracker, gate, tracks, people = Tracker(), TileGate(), [], 0
             t = time.perf_counter()
-            for k, i in enumerate(range(max(0, f - lead * stride), f + 1, stride)):
+            for i in lead_in(f, span, stride):
                 a["frames"] += 1
                 if i % every:
                     continue  # detect_every: tracks and counts hold
@@ -208,7 +214,7 @@ def main() -> int:
     demo_every = int(spec.get("detect_every", 1))
     options = sorted({1, demo_every})
     detector = Detector(models.load_engine("openvino", args.precision))
-    labels, frames = labelled_frames(args.video, args.lead)
+    labels, frames = labelled_frames(args.video, ((args.lead, 1),))
     r = run_counting(labels, frames, args.lead,
                      {n: {"detector": detector, "every": n} for n in options}, plan,
                      baseline=naive_model())

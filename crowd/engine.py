@@ -24,8 +24,8 @@ import numpy as np
 
 EMPTY5 = np.zeros((0, 5), dtype=np.float32)  # x1, y1, x2, y2, conf
 PAD_VALUE = 114  # ultralytics' letterbox grey
-# Boxes are kept down to ByteTrack's low threshold: below the usual 0.25 a box counts as a
-# person only when it continues a track (crowd.count.people_in_view).
+# Boxes are kept down to ByteTrack's low threshold: below 0.2 a box counts as a person only
+# when it continues a track (crowd.count.people_in_view).
 LOW_SCORE = 0.1
 
 

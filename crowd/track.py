@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .count import SURE_SCORE
+
 
 def _require_lap() -> None:
     # ultralytics would try to pip-install ``lap`` at run time when it is missing; we never
@@ -38,8 +40,8 @@ class Tracker:
         args = IterableSimpleNamespace(**YAML.load(cfg))
         args.track_buffer = track_buffer
         # Tiles find small people at modest confidence; keep them as tracks.
-        args.track_high_thresh = 0.2
-        args.new_track_thresh = 0.2
+        args.track_high_thresh = SURE_SCORE
+        args.new_track_thresh = SURE_SCORE
         self.tracker = BYTETracker(args, frame_rate=frame_rate) if _takes_rate() \
             else BYTETracker(args)
         self.shape = (1, 1)

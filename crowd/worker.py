@@ -145,7 +145,7 @@ class Worker:
                  stop: threading.Event, source_factory=default_source_factory,
                  tracker_factory=None, stale_seconds: float = 5.0, report_every: float = 1.0,
                  frame_every: float = 0.5, annotate: bool = True, queue_size: int = 2,
-                 step_tiles: int = 24, sure_score: float = 0.25,
+                 step_tiles: int = 24,
                  monotonic: Callable[[], float] = time.monotonic):
         self.detector = detector
         self.poster = poster
@@ -158,7 +158,6 @@ class Worker:
         self.annotate = annotate
         self.queue_size = queue_size
         self.scheduler = RoundRobin(step_tiles)
-        self.sure_score = sure_score
         self.latency = LatencyLog()
         self.now = monotonic
         self.runs: dict[str, CameraRun] = {}
@@ -271,8 +270,7 @@ class Worker:
         # People in view: the detector's sure boxes, and weaker ones that continue a track.
         # Tracks (which need two sightings to start) drive the areas and lines.
         run.last_tracks, run.last_areas = tracks, counts.areas
-        run.last_people = people_in_view(dets[:, 4], getattr(run.tracker, "matched", ()),
-                                         self.sure_score)
+        run.last_people = people_in_view(dets[:, 4], getattr(run.tracker, "matched", ()))
         run.processed += 1
         run.last_image = frame
         run.counted_at = captured_at

@@ -16,6 +16,7 @@ from crowd.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +31,6 @@ def bus_jpg() -> np.ndarray:
 
 def clip_frames(indices) -> dict:
     return read_frames(CLIP, indices)
-
-
-def test_prepare_is_idempotent_and_offline():
-    first = models.prepare()
-    assert models.prepare().startswith("cached")
-    assert models.export_dir().joinpath("scenic-stamp.json").is_file(), first
 
 
 def sure(boxes):
@@ -96,3 +91,32 @@ def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster)
     assert state["cameras"][0]["status"] == "online" and state["cameras"][0]["people"] >= 2
     from crowd.live import frames_of
     assert frames_of(poster.client.application).latest(cam.id) is not None
+
+
+def test_one_worker_serves_two_cameras_with_one_detector(detector, camera_data, db, clock,
+                                                         poster):
+    # Two cameras on the same clip; each step runs both cameras' tiles in one engine call.
+    for cid in ("cam-a", "cam-b"):
+        services.save_camera(db, dict(camera_data, id=cid), clock=clock, create=True)
+    specs = services.worker_config(db)["cameras"]
+    stop = threading.Event()
+    worker = Worker(specs, detector, poster, stop=stop, report_every=0.0, annotate=False,
+                    stale_seconds=30)
+    worker.start()
+    both_in_one_call = False
+    try:
+        for _ in range(600):
+            if worker.step() == 2:
+                both_in_one_call = both_in_one_call or detector.last_tiles[1] == 8
+            if all(r.processed >= 3 for r in worker.runs.values()):
+                break
+            stop.wait(0.02)
+    finally:
+        worker.shutdown()
+        for r in worker.runs.values():
+            r.feed.thread.join(timeout=3)
+    assert both_in_one_call
+    assert all(r.processed >= 3 for r in worker.runs.values())
+    last = {p["camera_id"]: p for p in poster.sent if p["status"] == "online"}
+    assert set(last) == {"cam-a", "cam-b"} and all(p["people"] >= 2 for p in last.values())
+    assert worker.latency.percentile("counted", 50) is not None
