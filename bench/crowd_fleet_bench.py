@@ -23,7 +23,9 @@ Baseline everywhere (the same as bench/crowd_bench.py's (a)): ``YOLO("yolo11n-po
      threads split between them: max(1, cores // N) each, its best setting).
    A box "serves" N cameras when the slowest camera gets >= 2 detector passes a second
    (and, for ours, the error of part 2 is <= 0.5; the baseline's error is printed beside
-   its figure, it misses most people). Trials alternate ours / naive. From the largest
+   its figure, it misses most people). Trials alternate ours / naive; the search steps N
+   up from an estimate while served and down while not, and a failed N is tried twice
+   (the better try counts, on both sides: other jobs share this machine). From the largest
    ours trial: seconds from a frame's capture to its counts, and to the observation
    handed to the poster (reports go once a second per camera), p50 and p99. The
    poster's return is logged too ("posted"): with the MQTT poster of issue 12 item 1 that
@@ -136,11 +138,11 @@ def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.
         before = {cid: r.processed for cid, r in worker.runs.items()}
         worker.latency = type(worker.latency)()
         captured0 = {cid: r.feed.stats.frames for cid, r in worker.runs.items()}
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), time.process_time()
         while time.monotonic() - t0 < seconds:
             if worker.step() == 0:
                 time.sleep(0.005)
-        elapsed = time.monotonic() - t0
+        elapsed, cpu = time.monotonic() - t0, time.process_time() - cpu0
         per_cam = [(r.processed - before[cid]) / elapsed for cid, r in worker.runs.items()]
         # Frames the cameras delivered that no detector pass used (dropped, newest kept).
         dropped = sum(r.feed.stats.frames - captured0[cid] - (r.processed - before[cid])
@@ -152,7 +154,7 @@ def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.
                 r.feed.thread.join(timeout=5)
     lat = worker.latency
     return {"n": n, "per_cam": per_cam, "min": min(per_cam), "total": sum(per_cam),
-            "dropped": dropped, "latency": {k: (lat.percentile(k, 50), lat.percentile(k, 99),
+            "cpu": cpu, "seconds": elapsed, "dropped": dropped, "latency": {k: (lat.percentile(k, 50), lat.percentile(k, 99),
                                                 len(lat.samples[k])) for k in lat.KINDS}}
 
 
@@ -172,7 +174,7 @@ def _naive_camera(video, offset, threads, seconds, barrier, results):
     while not feed.has_frame() and time.monotonic() < deadline:
         time.sleep(0.01)
     barrier.wait()
-    passes, t0 = 0, time.monotonic()
+    passes, t0, cpu0 = 0, time.monotonic(), time.process_time()
     while time.monotonic() - t0 < seconds:
         item = newest(feed)
         if item is None:
@@ -180,10 +182,10 @@ def _naive_camera(video, offset, threads, seconds, barrier, results):
             continue
         len(model.predict(item[1], verbose=False)[0].boxes)
         passes += 1
-    rate = passes / (time.monotonic() - t0)
+    rate, cpu = passes / (time.monotonic() - t0), time.process_time() - cpu0
     stop.set()
     feed.thread.join(timeout=5)
-    results.put(rate)
+    results.put((rate, cpu))
 
 
 def naive_trial(video: Path, n: int, seconds: float) -> dict:
@@ -195,11 +197,40 @@ def naive_trial(video: Path, n: int, seconds: float) -> dict:
                                results)) for k in range(n)]
     for p in procs:
         p.start()
-    per_cam = [results.get(timeout=seconds + 180) for _ in procs]
+    got = [results.get(timeout=seconds + 180) for _ in procs]
     for p in procs:
         p.join(timeout=10)
+    per_cam = [rate for rate, _cpu in got]
     return {"n": n, "per_cam": per_cam, "min": min(per_cam), "total": sum(per_cam),
-            "threads": threads}
+            "cpu": sum(cpu for _rate, cpu in got), "seconds": seconds, "threads": threads}
+
+
+def decode_cost(video: Path, seconds: float = 4.0) -> float:
+    """CPU seconds per second that one camera's capture (decoding at 10 fps) costs."""
+    from crowd.capture import CameraFeed
+    stop = threading.Event()
+    feed = CameraFeed("decode", lambda: ClipSource(video, 0))
+    feed.start(stop)
+    while not feed.has_frame():
+        time.sleep(0.01)
+    t0, cpu0 = time.monotonic(), time.process_time()
+    while time.monotonic() - t0 < seconds:
+        newest(feed)
+        time.sleep(0.05)
+    cost = (time.process_time() - cpu0) / (time.monotonic() - t0)
+    stop.set()
+    feed.thread.join(timeout=5)
+    return cost
+
+
+def capacity(trials: dict, decode: float, cores: int) -> tuple[float, float]:
+    """From CPU time rather than wall time (other jobs share the machine): CPU seconds per
+    detector pass (capture excluded), and the cameras a quiet box with ``cores`` cores
+    could serve at the target rate: cores / (decode + target x CPU per pass)."""
+    per_pass = [(r["cpu"] - r["n"] * r["seconds"] * decode) / (r["total"] * r["seconds"])
+                for r in trials.values() if r["total"] > 0]
+    cpu_pass = statistics.median(per_pass)
+    return cpu_pass, cores / (decode + TARGET_PASSES * cpu_pass)
 
 
 def fmt_lat(v):
@@ -262,12 +293,19 @@ def main() -> int:
     detector = det[chosen]
     ours_start = max(1, int(b[chosen]["passes_per_s"] * 0.9 / TARGET_PASSES))
     naive_start = max(1, int(r["a_fps"] / TARGET_PASSES))
-    ours_state = {"n": ours_start, "best": 0, "tried": {}, "done": False}
-    naive_state = {"n": naive_start, "best": 0, "tried": {}, "done": False}
+    ours_state = {"n": ours_start, "best": 0, "tried": {}, "retried": set(), "done": False}
+    naive_state = {"n": naive_start, "best": 0, "tried": {}, "retried": set(), "done": False}
 
     def advance(state, trial, label):
         n = state["n"]
         res = trial(n)
+        if res["min"] < TARGET_PASSES and n not in state["retried"]:
+            # Other jobs share this machine: a failed N gets a second try (both sides).
+            state["retried"].add(n)
+            print(f"   {label:5} N={n:>2}: slowest camera {res['min']:.2f} passes/s "
+                  f"(box total {res['total']:.2f}/s): once more", flush=True)
+            again = trial(n)
+            res = again if again["min"] > res["min"] else res
         state["tried"][n] = res
         line = (f"   {label:5} N={n:>2}: slowest camera {res['min']:.2f} passes/s, median "
                 f"{statistics.median(res['per_cam']):.2f}, box total {res['total']:.2f}/s")
@@ -275,6 +313,7 @@ def main() -> int:
             line += f", frames skipped (newest kept) {res['dropped']}"
         if "threads" in res:
             line += f", torch threads {res['threads']} each"
+        line += f"; CPU {res['cpu'] / res['seconds']:.2f} cores"
         print(line, flush=True)
         if res["min"] >= TARGET_PASSES:
             state["best"] = max(state["best"], n)
@@ -295,6 +334,15 @@ def main() -> int:
     ratio = ours_n / naive_n if naive_n else float("inf")
     print(f"   cameras served: ours {ours_n} (error {err2:.2f} at 2 passes/s), naive {naive_n} "
           f"(error {r['a_mae']:.2f}) -> x{ratio:.2f}")
+    cores = os.cpu_count() or 2
+    decode = decode_cost(CLIP)
+    ours_pass, ours_cap = capacity(ours_state["tried"], decode, cores)
+    naive_pass, naive_cap = capacity(naive_state["tried"], decode, cores)
+    cap_ratio = ours_cap / naive_cap
+    print(f"   from CPU time (robust to other jobs): capture {decode * 1000:.0f} ms/s per camera; "
+          f"CPU per detector pass ours {ours_pass * 1000:.0f} ms, naive {naive_pass * 1000:.0f} "
+          f"ms -> a quiet {cores}-core box serves ours {ours_cap:.1f}, naive {naive_cap:.1f} "
+          f"cameras (x{cap_ratio:.2f})")
     if ours_state["best"]:
         lat = ours_state["tried"][ours_state["best"]]["latency"]
         print(f"   latency at N={ours_state['best']} (ours): frame -> counts p50 "
@@ -312,6 +360,8 @@ def main() -> int:
           f"{b[chosen]['mae']:>8.2f} {'':>6}  <= 0.5")
     print(f"   {'cameras per box at >= 2 passes/s':38} {naive_n:>8} {ours_n:>8} "
           f"{ratio:>6.2f}  >= 2.0")
+    print(f"   {'  the same from CPU time (quiet box)':38} {naive_cap:>8.1f} {ours_cap:>8.1f} "
+          f"{cap_ratio:>6.2f}")
     print(f"\nbench took {time.monotonic() - started:.0f} s; load average after: "
           f"{os.getloadavg()[0]:.2f}")
     return 0
