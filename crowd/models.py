@@ -15,6 +15,7 @@ gives ``ultralytics.YOLO`` on the export or on the ``.pt`` (the PyTorch backend)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -69,6 +70,7 @@ def weights_path() -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=8)
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -165,10 +167,10 @@ def person_xml(imgsz=DEFAULT_TILE_IMGSZ, precision: str = "int8") -> Path:
 def _person_stamp(imgsz, precision) -> dict:
     stamp = {"export": _stamp(imgsz, DEFAULT_BATCH), "precision": precision, "version": 1}
     if precision == "int8":
-        import nncf
+        from importlib.metadata import version
 
-        from . import quantize
-        stamp.update(nncf=nncf.__version__, calibration=quantize.calibration_stamp())
+        from . import quantize  # only its constants: importing nncf itself takes seconds
+        stamp.update(nncf=version("nncf"), calibration=quantize.calibration_stamp())
     return stamp
 
 
