@@ -115,10 +115,13 @@ class OpenVINOEngine:
         """Person boxes (N, 5) in each crop's pixels; crops may differ in size."""
         self._raw = {}
         placed = []
-        for i, crop in enumerate(crops):
-            placed.append(letterbox_into(self.buf[0], crop))
-            self.queue.start_async({0: self.buf}, i)  # copies the buffer into the request
-        self.queue.wait_all()
+        try:
+            for i, crop in enumerate(crops):
+                placed.append(letterbox_into(self.buf[0], crop))
+                self.queue.start_async({0: self.buf}, i)  # copies the buffer into the request
+        finally:
+            # Also on an error: no request of this call may finish into the next one's slots.
+            self.queue.wait_all()
         return [decode(self._raw[i], placed[i], crop.shape[:2], self.conf, self.iou)
                 for i, crop in enumerate(crops)]
 

@@ -153,3 +153,14 @@ def test_latency_log_is_bounded():
     assert len(log.samples["counted"]) == 100
     assert log.percentile("counted", 50) == pytest.approx(9.95, abs=0.01)
     assert log.percentile("posted", 99) is None
+
+
+def test_hundreds_of_cameras_each_get_one_pass_per_round():
+    rr = RoundRobin(budget=24)
+    waiting = {f"cam-{i:03d}": 6 for i in range(300)}
+    served = []
+    for _ in range(75):                      # 300 cameras x 6 tiles / 24 tiles a step
+        step = rr.pick(waiting)
+        assert sum(waiting[c] for c in step) <= 24
+        served += step
+    assert sorted(served) == sorted(waiting)   # each exactly once in the round
