@@ -29,8 +29,10 @@ commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model 
 @click.option("--precision", type=click.Choice(["int8", "fp32"]), default=None,
               help="OpenVINO model precision (default: the CROWD_DETECTOR_PRECISION setting).")
 @click.option("--seconds", type=float, default=None, help="Stop after this long.")
+@click.option("--counts", type=int, default=None,
+              help="Stop after posting this many fresh counts (with --seconds as a cap).")
 @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
-def worker_command(url, token_file, cameras, backend, precision, seconds, no_frames):
+def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames):
     """Count people on every enabled camera and post to the ingest API."""
     from .worker import PostError, run_worker
     cfg = current_app.config
@@ -49,7 +51,7 @@ def worker_command(url, token_file, cameras, backend, precision, seconds, no_fra
     try:
         run_worker(url, token, camera_ids=cameras, backend=backend,
                    precision=precision or cfg["CROWD_DETECTOR_PRECISION"], seconds=seconds,
-                   annotate=not no_frames, stop=stop)
+                   annotate=not no_frames, stop=stop, counts=counts)
     except PostError as exc:
         raise click.ClickException(f"the site refused the worker: {exc}") from None
 

@@ -153,6 +153,7 @@ class Worker:
         self.source_factory = source_factory
         self.tracker_factory = tracker_factory or _default_tracker
         self.stale_seconds = stale_seconds
+        self.counts_posted = 0  # fresh online counts the site accepted
         self.report_every = report_every
         self.frame_every = frame_every
         self.annotate = annotate
@@ -312,6 +313,7 @@ class Worker:
         if fresh:
             self.latency.add("posted", self.now() - run.counted_at)
             run.reported_at = run.counted_at
+            self.counts_posted += 1
         for v in run.pending_lines.values():
             v["in"] = v["out"] = 0
         run.heat.clear()
@@ -331,14 +333,17 @@ class Worker:
                         extra={"event": "crowd_frame_failed"})
 
     def run_forever(self, max_seconds: float | None = None, reload=None,
-                    reload_every: float = 30.0) -> None:
-        """Count until stopped; every ``reload_every`` s ask ``reload()`` for the camera
-        list (None keeps the current one), so edits on the site reach a running worker."""
+                    reload_every: float = 30.0, max_counts: int | None = None) -> None:
+        """Count until stopped, after ``max_seconds`` or once ``max_counts`` fresh counts
+        were posted; every ``reload_every`` s ask ``reload()`` for the camera list (None
+        keeps the current one), so edits on the site reach a running worker."""
         self.start()
         started = last_reload = self.now()
         try:
             while not self.stop.is_set():
                 if max_seconds is not None and self.now() - started >= max_seconds:
+                    break
+                if max_counts is not None and self.counts_posted >= max_counts:
                     break
                 if reload is not None and self.now() - last_reload >= reload_every:
                     last_reload = self.now()
@@ -360,7 +365,8 @@ def _default_tracker():
 
 def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
                precision: str = "int8", seconds: float | None = None, annotate: bool = True,
-               stale_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
+               stale_seconds: float = 5.0, stop: threading.Event | None = None,
+               counts: int | None = None) -> None:
     """Fetch the camera list from the site and count until stopped (the CLI's body)."""
     from .detect import Detector
     from .models import load_engine
@@ -396,4 +402,4 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         except Exception as exc:  # the site is briefly away: keep the current cameras
             log.warning("config reload failed: %s", exc)
             return None
-    worker.run_forever(seconds, reload=reload)
+    worker.run_forever(seconds, reload=reload, max_counts=counts)

@@ -98,8 +98,8 @@ def test_one_worker_serves_two_cameras_with_one_detector(detector, camera_data, 
                                                          poster):
     # Two cameras on the same clip; each step runs both cameras' tiles in one engine call.
     for cid in ("cam-a", "cam-b"):
-        services.save_camera(db, dict(camera_data, id=cid), clock=clock, create=True)
-    specs = services.worker_config(db)["cameras"]
+        cameras.save_camera(db, dict(camera_data, id=cid), clock=clock, create=True)
+    specs = cameras.worker_config(db)["cameras"]
     stop = threading.Event()
     worker = Worker(specs, detector, poster, stop=stop, report_every=0.0, annotate=False,
                     stale_seconds=30)
