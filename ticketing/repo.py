@@ -310,3 +310,11 @@ def report_rows(db, site_id: str, first: str, last: str):
         " FROM tk_slots s LEFT JOIN tk_tickets t ON t.slot_id = s.id"
         " WHERE s.site_id = ? AND s.day BETWEEN ? AND ? GROUP BY s.id ORDER BY s.day, s.seq",
         [site_id, first, last]).fetchall()
+
+
+def valid_tickets_of_day(db, site_id: str, day: str):
+    """(id, slot_id, created_at) of the valid tickets in a site's slots on a day."""
+    return db.execute(
+        "SELECT t.id, t.slot_id, t.created_at FROM tk_tickets t JOIN tk_slots s ON s.id = "
+        "t.slot_id WHERE s.site_id = ? AND s.day = ? AND t.status = 'valid' ORDER BY t.id",
+        [site_id, day]).fetchall()
