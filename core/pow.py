@@ -1,0 +1,73 @@
+"""Proof of work for anonymous writes (ALTCHA, self-hosted: no third-party service).
+
+The server issues an HMAC-signed ALTCHA challenge (``altcha`` package, v2 format): a random
+counter below ``POW_MAX_NUMBER`` is pre-solved on the server (one SHA-256), and the client
+must find it by trying counters from 0 — on average ``max/2`` SHA-256 digests, a fraction of
+a second in a phone's Web Worker (static/vendor/altcha/sha.js, the ``altcha`` npm package's
+worker). Verifying costs two HMACs (the derived key is signed: ALTCHA's fast path).
+
+A challenge expires ``POW_TTL_SECONDS`` after it is issued (its expiry is inside the signed
+data, checked against the app's clock) and is good for one request: its signature is
+remembered in the rate-limit storage until it expires, so a replay is refused in every
+server process, and the memory is bounded by the expiry.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import altcha
+
+from .errors import DomainError
+from .ratelimit import Limits
+
+ALGORITHM = "SHA-256"
+
+
+def _keys(secret_key: str) -> tuple[bytes, bytes]:
+    """The challenge-signing and derived-key-signing secrets, derived from SECRET_KEY."""
+    return (hmac.new(secret_key.encode(), b"altcha-challenge", hashlib.sha256).digest(),
+            hmac.new(secret_key.encode(), b"altcha-derived-key", hashlib.sha256).digest())
+
+
+def issue(secret_key: str, *, now: float, ttl_s: int, max_number: int) -> dict:
+    """A signed challenge (ALTCHA v2 JSON) that expires ``ttl_s`` after ``now``."""
+    sign, key_sign = _keys(secret_key)
+    challenge = altcha.create_challenge(
+        ALGORITHM, 1, counter=secrets.randbelow(max_number + 1), key_prefix_length=8,
+        data={"exp": int(now) + ttl_s}, hmac_secret=sign, hmac_key_secret=key_sign)
+    return challenge.to_dict()
+
+
+def _refused(code: str, message: str, message_zh: str) -> DomainError:
+    return DomainError(code, message, 400, message_zh=message_zh)
+
+
+def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int) -> None:
+    """Accept a solved challenge once, or refuse it: ``pow_missing``, ``pow_invalid``,
+    ``pow_expired``, ``pow_replayed`` (all 400)."""
+    if not isinstance(payload, str) or not payload.strip():
+        raise _refused("pow_missing", "The booking page's security check did not run: "
+                       "reload the page and try again (API clients: see docs/ticketing.md).",
+                       "页面安全校验未完成，请刷新页面后重试。")
+    if len(payload) > 4096:
+        raise _refused("pow_invalid", "The security check's answer is not valid.",
+                       "安全校验结果无效。")
+    try:
+        parsed = altcha.Payload.from_base64(payload.strip())
+        exp = (parsed.challenge.parameters.data or {}).get("exp")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise _refused("pow_invalid", "The security check's answer is not valid.",
+                       "安全校验结果无效。") from None
+    sign, key_sign = _keys(secret_key)
+    result = altcha.verify_solution(parsed, sign, hmac_key_secret=key_sign)
+    if not result.verified or isinstance(exp, bool) or not isinstance(exp, int):
+        raise _refused("pow_invalid", "The security check's answer is not valid.",
+                       "安全校验结果无效。")
+    if exp <= now:  # signed, so only the server can have set it
+        raise _refused("pow_expired", "The security check has expired: reload the page, or "
+                       "fetch a new challenge, and try again.", "安全校验已过期，请刷新页面后重试。")
+    if not limits.use_once("pow:" + parsed.challenge.signature, ttl_s):
+        raise _refused("pow_replayed", "This security check was already used; each request "
+                       "needs a new one.", "该安全校验已使用过，每次提交都需要新的校验。")

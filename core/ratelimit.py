@@ -1,0 +1,157 @@
+"""Rate limits for every server process: Flask-Limiter over the ``limits`` library.
+
+Request limits are Flask-Limiter decorators on views (``limiter.shared_limit(setting(NAME),
+scope=...)``), keyed by the client's address (after the trusted proxy, see
+core.web.TrustedProxy). Domain limits keyed by other things (a document, an order, a slot)
+go through ``Limits.enforce(rules)``, which uses the same strategy and storage. The storage
+comes from ``RATELIMIT_STORAGE_URI``: by default a SQLite file of its own under the instance
+folder (core.limits_sqlite), shared by every process; ``redis://host:6379`` for larger
+sites. The strategy is the moving window: exact counts, no double burst at a window's edge.
+
+A refusal is ``RateLimited``: HTTP 429, a stable code, a message that says when to try again,
+``details.retry_after_s`` and a ``Retry-After`` header (core.web).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
+from limits import parse_many
+
+from . import limits_sqlite  # noqa: F401  (registers the sqlite:// storage scheme)
+from .clock import get_clock
+from .errors import DomainError
+
+STRATEGY = "moving-window"
+
+
+def client_key() -> str:
+    """The client's address (as the trusted proxy reports it), keyed-hashed: limiter
+    storage never holds addresses in the clear."""
+    addr = request.remote_addr or "?"
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), addr.encode(), hashlib.sha256)
+    return "c" + digest.hexdigest()[:24]
+
+
+limiter = Limiter(key_func=client_key, strategy=STRATEGY, headers_enabled=False,
+                  key_prefix="scenic")
+
+
+def setting(name: str):
+    """A limit value read from the setting ``name`` at request time ("10/minute;60/hour")."""
+    return lambda: current_app.config[name]
+
+
+def _wait(seconds: int) -> tuple[str, str]:
+    if seconds < 120:
+        return f"{seconds} seconds", f"{seconds} 秒"
+    if seconds < 2 * 3600:
+        return f"{math.ceil(seconds / 60)} minutes", f"{math.ceil(seconds / 60)} 分钟"
+    return f"{math.ceil(seconds / 3600)} hours", f"{math.ceil(seconds / 3600)} 小时"
+
+
+class RateLimited(DomainError):
+    """429 with a code, a message and when to retry (``details.retry_after_s``)."""
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after_s: int, *,
+                 message_zh: str | None = None):
+        retry = max(1, int(retry_after_s))
+        en, zh = _wait(retry)
+        super().__init__(code, f"{message} Try again in {en}.", 429,
+                         message_zh=f"{message_zh or message}请在 {zh}后再试。",
+                         details={"retry_after_s": retry})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One domain limit: ``limit`` ("3/day") on the key ``keys``, costing ``cost``; refused
+    with ``code`` and the message pair."""
+    code: str
+    limit: str
+    keys: tuple
+    message: str
+    message_zh: str
+    cost: int = 1
+
+
+class Limits:
+    """The app's rate-limit strategy and storage, for limits keyed by domain values."""
+
+    def __init__(self, strategy, now):
+        self.strategy = strategy
+        self.now = now          # seconds since the epoch, from the app's clock
+
+    def retry_after(self, item, keys) -> int:
+        reset = self.strategy.get_window_stats(item, *keys).reset_time
+        return max(1, math.ceil(reset - self.now()))
+
+    def refusal(self, rules: list[Rule]) -> tuple[Rule, int] | None:
+        """The first rule that would be exceeded (and seconds until it would not), or None."""
+        for rule in rules:
+            for item in parse_many(rule.limit):
+                if not self.strategy.test(item, *rule.keys, cost=rule.cost):
+                    return rule, self.retry_after(item, rule.keys)
+        return None
+
+    def enforce(self, rules: list[Rule]) -> None:
+        """Test every rule, then count them all, or refuse with the first exceeded one.
+        Between the test and the count a concurrent request may slip through: limits are
+        exact to within the requests in flight, the quota transaction is exact."""
+        rules = [r for r in rules if r.cost > 0]
+        refused = self.refusal(rules)
+        if refused:
+            rule, retry = refused
+            raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
+        for rule in rules:
+            for item in parse_many(rule.limit):
+                self.strategy.hit(item, *rule.keys, cost=rule.cost)
+
+    def count(self, rule: Rule) -> None:
+        """Count a rule without testing it first (failures that lead to a lock-out)."""
+        for item in parse_many(rule.limit):
+            self.strategy.hit(item, *rule.keys, cost=rule.cost)
+
+    def clear(self, rule: Rule) -> None:
+        for item in parse_many(rule.limit):
+            self.strategy.clear(item, *rule.keys)
+
+    def use_once(self, key: str, seconds: int) -> bool:
+        """True the first time ``key`` is used within ``seconds``, False on any repeat."""
+        return self.strategy.hit(parse_many(f"1/{max(1, int(seconds))}second")[0], "once", key)
+
+
+def limits() -> Limits:
+    """The current app's Limits, on its clock."""
+    clock = get_clock()
+    return Limits(limiter.limiter, lambda: clock.now().timestamp())
+
+
+def request_refusal(exc: RateLimitExceeded) -> RateLimited:
+    """A Flask-Limiter refusal as our 429, with the time until the limit frees a place."""
+    current = limiter.current_limit
+    retry = 60
+    if current is not None:
+        retry = math.ceil(current.window.reset_time - get_clock().now().timestamp())
+    return RateLimited("rate_limited", "Too many requests from this address.", retry,
+                       message_zh="此地址的请求过多。")
+
+
+def init_app(app) -> None:
+    """Point the limiter at the configured storage (default: <instance>/ratelimit.db) on the
+    app's clock. Opens nothing: the storage connects on first use."""
+    uri = app.config["RATELIMIT_STORAGE_URI"] or f"sqlite:///{app.instance_path}/ratelimit.db"
+    options = {}
+    if uri.startswith("sqlite://"):
+        clock = app.extensions["scenic.clock"]
+        options = {"clock": lambda: clock.now().timestamp(),
+                   "busy_timeout_ms": app.config["DB_BUSY_TIMEOUT_MS"]}
+    app.config.update(RATELIMIT_STORAGE_URI=uri, RATELIMIT_STORAGE_OPTIONS=options,
+                      RATELIMIT_HEADERS_ENABLED=False)
+    limiter._storage_options = {}  # one process may build several apps (tests): no carry-over
+    limiter.init_app(app)
