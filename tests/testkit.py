@@ -67,3 +67,16 @@ def generous_limits(app) -> None:
                       TICKETING_RECOVERY_PER_CLIENT="10000/hour",
                       TICKETING_HOLDER_REFUSALS_PER_CLIENT="10000/day",
                       POW_CHALLENGES_PER_CLIENT="100000/minute")
+
+
+def register_test_gateway(monkeypatch) -> str:
+    """A stand-in for a real payment adapter (production refuses the sandbox): registered
+    under 'testpay' for one test; returns the name for TICKETING_PAYMENT_PROVIDER."""
+    from ticketing import providers
+
+    class Gateway(providers.SandboxProvider):
+        name = "testpay"
+
+    monkeypatch.setitem(providers.ADAPTERS, "testpay",
+                        lambda config, **hooks: Gateway(b"k" * 32, **hooks))
+    return "testpay"

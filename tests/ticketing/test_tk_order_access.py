@@ -135,14 +135,9 @@ def test_a_real_adapter_fits_and_the_sandbox_buttons_are_gone(tmp_path, monkeypa
     """A gateway adapter registered under a name runs in production; the sandbox's
     'visitor paid' button and its webhook are then not there at all."""
     from app import create_app
-    from ticketing import providers
-
-    class Gateway(providers.SandboxProvider):   # stands in for a real adapter
-        name = "testpay"
-
-    monkeypatch.setitem(providers.ADAPTERS, "testpay",
-                        lambda config, **hooks: Gateway(b"k" * 32, **hooks))
-    app = create_app({"ENV": "production", "TICKETING_PAYMENT_PROVIDER": "testpay",
+    from testkit import register_test_gateway
+    app = create_app({"ENV": "production", "TICKETING_PAYMENT_PROVIDER":
+                      register_test_gateway(monkeypatch),
                       "SESSION_COOKIE_SECURE": False}, instance_path=str(tmp_path))
     client = app.test_client()
     for path in ("/api/ticketing/sandbox/pay/SBX1", "/api/ticketing/payments/sandbox/notify"):
