@@ -38,7 +38,8 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     logs.setup(app)
     db.init_app(app)
     web.init_app(app)
-    app.wsgi_app = web.TrustedProxy(app)
+    app.wsgi_app = app.extensions["scenic.penalty_box"] = ratelimit.PenaltyBox(app)
+    app.wsgi_app = web.TrustedProxy(app)  # outermost: the box sees the visitor's address
 
     @app.before_request
     def _per_request():

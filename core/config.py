@@ -84,7 +84,7 @@ CORE_SETTINGS = [
     Setting("TRUSTED_PROXY_HOPS", int, 0,
             "Reverse proxies in front of the server whose X-Forwarded-For/-Proto are trusted "
             "(0: none; 1 behind one TLS proxy)", lambda v: None if 0 <= v <= 5 else "must be 0 to 5"),
-    Setting("POW_MAX_NUMBER", int, 60_000,
+    Setting("POW_MAX_NUMBER", int, 15_000,
             "Proof-of-work difficulty: the client tries on average half this many SHA-256 "
             "digests", lambda v: None if 100 <= v <= 10_000_000 else "must be 100 to 10000000"),
     Setting("POW_TTL_SECONDS", int, 600, "How long a proof-of-work challenge stays valid",

@@ -22,6 +22,7 @@ from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
+from limits.strategies import MovingWindowRateLimiter
 
 from . import limits_sqlite  # noqa: F401  (registers the sqlite:// storage scheme)
 from .clock import get_clock
@@ -77,7 +78,7 @@ class Rule:
     keys: tuple
     message: str
     message_zh: str
-    cost: int = 1
+    cost: int = 1        # 0: only check that the limit is not reached, count nothing
 
 
 class Limits:
@@ -95,22 +96,37 @@ class Limits:
         """The first rule that would be exceeded (and seconds until it would not), or None."""
         for rule in rules:
             for item in parse_many(rule.limit):
-                if not self.strategy.test(item, *rule.keys, cost=rule.cost):
+                if not self.strategy.test(item, *rule.keys, cost=max(rule.cost, 1)):
                     return rule, self.retry_after(item, rule.keys)
         return None
 
-    def enforce(self, rules: list[Rule]) -> None:
-        """Test every rule, then count them all, or refuse with the first exceeded one.
-        Between the test and the count a concurrent request may slip through: limits are
-        exact to within the requests in flight, the quota transaction is exact."""
-        rules = [r for r in rules if r.cost > 0]
+    def acquire(self, rules: list[Rule]) -> tuple[Rule, int] | None:
+        """Count every rule, or none of them and return the first that would be exceeded
+        (with seconds until it would not). On the SQLite storage this is one transaction;
+        on others a test then a count, exact to within the requests in flight."""
+        flat = [(rule, item) for rule in rules for item in parse_many(rule.limit)]
+        acquire_entries = getattr(self.strategy.storage, "acquire_entries", None)
+        if acquire_entries is not None and isinstance(self.strategy, MovingWindowRateLimiter):
+            failed = acquire_entries([(item.key_for(*rule.keys), item.amount, item.get_expiry(),
+                                       rule.cost) for rule, item in flat])
+            if failed is None:
+                return None
+            rule, item = flat[failed]
+            return rule, self.retry_after(item, rule.keys)
         refused = self.refusal(rules)
+        if refused:
+            return refused
+        for rule, item in flat:
+            if rule.cost:
+                self.strategy.hit(item, *rule.keys, cost=rule.cost)
+        return None
+
+    def enforce(self, rules: list[Rule]) -> None:
+        """Count every rule, or refuse with the first that would be exceeded."""
+        refused = self.acquire(rules)
         if refused:
             rule, retry = refused
             raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
-        for rule in rules:
-            for item in parse_many(rule.limit):
-                self.strategy.hit(item, *rule.keys, cost=rule.cost)
 
     def count(self, rule: Rule) -> None:
         """Count a rule without testing it first (failures that lead to a lock-out)."""
@@ -140,6 +156,61 @@ def request_refusal(exc: RateLimitExceeded) -> RateLimited:
         retry = math.ceil(current.window.reset_time - get_clock().now().timestamp())
     return RateLimited("rate_limited", "Too many requests from this address.", retry,
                        message_zh="此地址的请求过多。")
+
+
+class PenaltyBox:
+    """WSGI middleware: once a request limit refuses a client on an endpoint, this process
+    answers that client's next requests there with the same 429 at once, before Flask and the
+    limit storage, until its retry time. A script that ignores Retry-After then costs the
+    server next to nothing. Per process (another process learns on its own first refusal);
+    at most ``size`` clients are remembered, the oldest forgotten first."""
+
+    def __init__(self, app, size: int = 10_000):
+        import threading
+        from collections import OrderedDict
+        self.app = app
+        self.wrapped = app.wsgi_app
+        self.size = size
+        self.boxed = OrderedDict()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(environ) -> tuple:
+        return (environ.get("REMOTE_ADDR"), environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"))
+
+    def block(self, key: tuple, until: float, status: int, body: bytes, content_type: str):
+        with self.lock:
+            self.boxed.pop(key, None)
+            self.boxed[key] = (until, status, body, content_type)
+            while len(self.boxed) > self.size:
+                self.boxed.popitem(last=False)
+
+    def __call__(self, environ, start_response):
+        key = self.key(environ)
+        entry = self.boxed.get(key)
+        if entry is not None:
+            until, status, body, content_type = entry
+            wait = math.ceil(until - self.app.extensions["scenic.clock"].now().timestamp())
+            if wait > 0:
+                start_response(f"{status} TOO MANY REQUESTS", [
+                    ("Content-Type", content_type), ("Content-Length", str(len(body))),
+                    ("Retry-After", str(wait))])
+                return [body]
+            with self.lock:
+                self.boxed.pop(key, None)
+        return self.wrapped(environ, start_response)
+
+
+def box_refusal(response, retry_after_s: int) -> None:
+    """Remember a JSON request-limit refusal in the process's PenaltyBox (pages are not
+    replayed: an HTML page carries its session's CSRF token, which must not reach another
+    visitor behind the same address)."""
+    box = current_app.extensions.get("scenic.penalty_box")
+    if box is not None and response.mimetype == "application/json":
+        until = get_clock().now().timestamp() + retry_after_s
+        box.block(PenaltyBox.key(request.environ), until, response.status_code,
+                  response.get_data(), response.content_type)
 
 
 def init_app(app) -> None:

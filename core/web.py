@@ -89,7 +89,7 @@ def domain_response(exc: AdmissionError):
 
 
 def init_app(app) -> None:
-    from .ratelimit import RateLimitExceeded, request_refusal
+    from .ratelimit import RateLimitExceeded, box_refusal, request_refusal
 
     @app.errorhandler(AdmissionError)  # every DomainError too
     def _domain(exc: AdmissionError):
@@ -97,7 +97,10 @@ def init_app(app) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):
-        return domain_response(request_refusal(exc))
+        refusal = request_refusal(exc)
+        resp = domain_response(refusal)
+        box_refusal(resp, refusal.details["retry_after_s"])
+        return resp
 
     @app.errorhandler(UnsupportedLanguage)
     def _lang(exc: UnsupportedLanguage):

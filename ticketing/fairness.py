@@ -56,10 +56,10 @@ def holder_unavailable(index: int) -> Conflict:
                     details={"holder": index})
 
 
-def _refusals_rule(guard: BookingGuard) -> Rule:
+def _refusals_rule(guard: BookingGuard, cost: int = 1) -> Rule:
     return Rule("too_many_refusals", guard.holder_refusals, ("holder-refusals", guard.client),
                 "Too many bookings from this address were refused.",
-                "此网络地址被拒绝的预约过多。")
+                "此网络地址被拒绝的预约过多。", cost)
 
 
 def refuse_holder(guard: BookingGuard, index: int) -> Conflict:
@@ -71,14 +71,11 @@ def refuse_holder(guard: BookingGuard, index: int) -> Conflict:
 
 def check_before_hold(guard: BookingGuard, *, slot_id: int, prepared: list[dict],
                       paid_now: bool) -> None:
-    """The client's and the documents' counters, before the quota transaction. Counts are
-    taken once every check passes (a later sold_out still counts: attempts cost)."""
-    refused = guard.limits.refusal([_refusals_rule(guard)])
-    if refused:
-        raise RateLimited("too_many_refusals", "Too many bookings from this address were "
-                          "refused.", refused[1], message_zh="此网络地址被拒绝的预约过多。")
+    """The client's and the documents' counters, before the quota transaction, counted in
+    one go once every one passes (a later sold_out still counts: attempts cost)."""
     n, free = len(prepared), sum(1 for h in prepared if h["price_fen"] == 0)
-    client_rules = [
+    rules = [
+        _refusals_rule(guard, cost=0),
         Rule("too_many_in_slot", guard.slot_tickets, ("slot", str(slot_id), guard.client),
              "This address has booked as many tickets in this time slot as one visitor may.",
              "此网络地址在该时段预约的门票已达上限。", n),
@@ -88,16 +85,16 @@ def check_before_hold(guard: BookingGuard, *, slot_id: int, prepared: list[dict]
         Rule("too_many_free_tickets", guard.free_tickets, ("free", guard.client),
              "This address has booked as many free tickets as one visitor may.",
              "此网络地址预约的免费票已达上限。", free)]
-    document_rules = [Rule("holder_unavailable", guard.document_bookings, ("doc", h["doc_hash"]),
-                           "", "") for h in prepared]
-    refused = guard.limits.refusal(client_rules)
-    if refused:
-        rule, retry = refused
-        raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
-    for i, rule in enumerate(document_rules):
-        if guard.limits.refusal([rule]):
-            raise refuse_holder(guard, i)
-    guard.limits.enforce(client_rules + document_rules)
+    rules = [r for r in rules if r.cost or r.code == "too_many_refusals"]
+    documents = [Rule("holder_unavailable", guard.document_bookings, ("doc", h["doc_hash"]),
+                      "", "", 1) for h in prepared]
+    refused = guard.limits.acquire(rules + documents)
+    if refused is None:
+        return
+    rule, retry = refused
+    if rule.code == "holder_unavailable":
+        raise refuse_holder(guard, documents.index(rule))
+    raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
 
 
 def check_in_transaction(db, guard: BookingGuard, *, slot_row, avail, prepared: list[dict],

@@ -133,3 +133,23 @@ def test_a_locked_account_stays_locked_from_any_address(app, client, make_user, 
                                        "csrf_token": csrf_of(client)},
                        headers={"X-Forwarded-For": "198.51.100.9"})
     assert resp.status_code == 302
+
+
+def test_a_client_that_ignores_retry_after_is_answered_before_the_app(app, client, clock):
+    """Hammering after a 429 reaches neither Flask nor the limit storage until the retry
+    time; the box forgets its oldest clients first."""
+    from core.ratelimit import limiter
+    app.config["POW_CHALLENGES_PER_CLIENT"] = "2/minute"
+    assert [client.get("/api/pow/challenge").status_code for _ in range(3)] == [200, 200, 429]
+    rows = limiter.storage.rows()
+    hammer = [client.get("/api/pow/challenge") for _ in range(50)]
+    assert {r.status_code for r in hammer} == {429}
+    assert hammer[-1].get_json()["error"] == "rate_limited" and int(hammer[-1].headers["Retry-After"]) > 0
+    assert limiter.storage.rows() == rows
+    clock.advance(seconds=61)
+    assert client.get("/api/pow/challenge").status_code == 200
+    box = app.extensions["scenic.penalty_box"]
+    box.size = 3
+    for i in range(10):
+        box.block((f"10.0.0.{i}", "GET", "/x"), 1e12, 429, b"{}", "application/json")
+    assert len(box.boxed) == 3 and ("10.0.0.9", "GET", "/x") in box.boxed
