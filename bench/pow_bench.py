@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     print(f"proof of work, POW_MAX_NUMBER={max_number}, {args.loads} page loads each, "
           f"{time.strftime('%Y-%m-%d %H:%M')} (shared 2-core machine)")
     print(f"{'':34}{'median ms':>10}{'p90 ms':>10}")
-    for name, xs in ((f"chromium, this machine", here),
+    for name, xs in (("chromium, this machine", here),
                      (f"chromium, CPU throttled {args.throttle:g}x", phone),
                      ("python bot (hashlib), one core", bot)):
         print(f"{name:34}{statistics.median(xs):>10.0f}{q(xs, 0.9):>10.0f}")

@@ -20,7 +20,7 @@ import secrets
 import altcha
 
 from .errors import DomainError
-from .ratelimit import Limits
+from .ratelimit import Limits, RateLimited, Rule
 
 ALGORITHM = "SHA-256"
 
@@ -44,9 +44,9 @@ def _refused(code: str, message: str, message_zh: str) -> DomainError:
     return DomainError(code, message, 400, message_zh=message_zh)
 
 
-def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int) -> None:
-    """Accept a solved challenge once, or refuse it: ``pow_missing``, ``pow_invalid``,
-    ``pow_expired``, ``pow_replayed`` (all 400)."""
+def check(payload, secret_key: str, *, now: float) -> str:
+    """A solved, unexpired challenge's signature (its id), or a refusal: ``pow_missing``,
+    ``pow_invalid``, ``pow_expired`` (400). Count it once with ``once_rule``."""
     if not isinstance(payload, str) or not payload.strip():
         raise _refused("pow_missing", "The booking page's security check did not run: "
                        "reload the page and try again (API clients: see docs/ticketing.md).",
@@ -68,6 +68,38 @@ def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int) 
     if exp <= now:  # signed, so only the server can have set it
         raise _refused("pow_expired", "The security check has expired: reload the page, or "
                        "fetch a new challenge, and try again.", "安全校验已过期，请刷新页面后重试。")
-    if not limits.use_once("pow:" + parsed.challenge.signature, ttl_s):
-        raise _refused("pow_replayed", "This security check was already used; each request "
-                       "needs a new one.", "该安全校验已使用过，每次提交都需要新的校验。")
+    return parsed.challenge.signature
+
+
+def once_rule(signature: str, ttl_s: int) -> Rule:
+    """The rule that lets a challenge be used once within its life (``pow_replayed``); count
+    it with the request's other limits in one ``Limits.enforce``."""
+    return Rule("pow_replayed", f"1/{ttl_s}second", ("pow", signature),
+                "This security check was already used; each request needs a new one.",
+                "该安全校验已使用过，每次提交都需要新的校验。")
+
+
+def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int,
+           with_rules: list[Rule] = ()) -> None:
+    """``check``, then count the challenge as used (``pow_replayed`` on a second use) together
+    with ``with_rules`` (e.g. the request's rate limit) in one ``Limits.acquire``: all are
+    counted or none. A rule of ``with_rules`` refuses as RateLimited (429); a request
+    without a valid answer is still counted against ``with_rules``, so a flood of them
+    turns into cheap 429s (core.ratelimit.PenaltyBox)."""
+    try:
+        once = once_rule(check(payload, secret_key, now=now), ttl_s)
+    except DomainError:
+        _raise_refusal(limits.acquire(list(with_rules)))
+        raise
+    refused = limits.acquire(list(with_rules) + [once])
+    if refused is None:
+        return
+    if refused[0] is once:
+        raise _refused(once.code, once.message, once.message_zh)
+    _raise_refusal(refused)
+
+
+def _raise_refusal(refused) -> None:
+    if refused is not None:
+        rule, retry = refused
+        raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)

@@ -137,9 +137,12 @@ class Limits:
         for item in parse_many(rule.limit):
             self.strategy.clear(item, *rule.keys)
 
-    def use_once(self, key: str, seconds: int) -> bool:
-        """True the first time ``key`` is used within ``seconds``, False on any repeat."""
-        return self.strategy.hit(parse_many(f"1/{max(1, int(seconds))}second")[0], "once", key)
+
+def request_rules(setting_name: str, scope: str) -> list[Rule]:
+    """A request limit from a setting ("10/minute;200/day") as rules on this client, to count
+    in one ``Limits.enforce`` with a view's other limits (refused as ``rate_limited``)."""
+    return [Rule("rate_limited", current_app.config[setting_name], (scope, client_key()),
+                 "Too many requests from this address.", "此地址的请求过多。")]
 
 
 def limits() -> Limits:

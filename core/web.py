@@ -93,7 +93,10 @@ def init_app(app) -> None:
 
     @app.errorhandler(AdmissionError)  # every DomainError too
     def _domain(exc: AdmissionError):
-        return domain_response(exc)
+        resp = domain_response(exc)
+        if exc.code == "rate_limited" and exc.status == 429:  # request limits counted in a view
+            box_refusal(resp, exc.details["retry_after_s"])
+        return resp
 
     @app.errorhandler(RateLimitExceeded)
     def _rate_limited(exc: RateLimitExceeded):

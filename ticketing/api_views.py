@@ -18,8 +18,8 @@ from core.web import json_body
 
 from . import gate_feed, orders, payments, products, quota
 from .quota import parse_day
-from .view_helpers import (bookable_day, guard, order_json, order_limit, parse_int,
-                           product_json, provider, require_pow, sandbox_only, settings, slot_json)
+from .view_helpers import (admit_booking, bookable_day, guard, order_json, order_limit,
+                           parse_int, product_json, provider, sandbox_only, settings, slot_json)
 
 bp = Blueprint("ticketing_api", __name__)
 
@@ -101,10 +101,9 @@ def _create(body: dict, channel: str, actor: str = "", guard=None):
 
 @bp.post("/api/ticketing/orders")
 @csrf_exempt
-@limiter.shared_limit(setting("TICKETING_BOOKINGS_PER_CLIENT"), scope="booking")
 def create_order():
     body = json_body()
-    require_pow(body.get("altcha"))
+    admit_booking(body.get("altcha"))
     order = _create(body, "online", guard=guard())
     data = order_json(order, with_codes=order.status == "paid")
     if order.status == "held":

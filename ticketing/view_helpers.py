@@ -10,7 +10,7 @@ from core import pow
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import NotFound, ValidationError
-from core.ratelimit import Rule, client_key, limits
+from core.ratelimit import Rule, client_key, limits, request_rules
 
 from .fairness import BookingGuard
 from .gate_feed import code_for, signing_key
@@ -44,11 +44,13 @@ def guard() -> BookingGuard:
     return BookingGuard.from_config(current_app.config, limits(), client_key())
 
 
-def require_pow(payload) -> None:
-    """The booking's proof of work (core.pow), checked once."""
+def admit_booking(payload) -> None:
+    """The gate of an online booking request: its proof of work (core.pow) and the client's
+    booking-request limit, counted together in one storage transaction."""
     c = current_app.config
     pow.verify(payload, c["SECRET_KEY"], now=get_clock().now().timestamp(), limits=limits(),
-               ttl_s=c["POW_TTL_SECONDS"])
+               ttl_s=c["POW_TTL_SECONDS"],
+               with_rules=request_rules("TICKETING_BOOKINGS_PER_CLIENT", "booking"))
 
 
 def order_limit(number: str) -> None:

@@ -23,8 +23,8 @@ from core.ratelimit import limiter, limits, setting
 from . import gate_feed, orders, payments, products, qr, quota
 from .holders import DOCUMENT_TYPES, MAX_HOLDERS
 from .quota import parse_day
-from .view_helpers import (bookable_day, grant, guard, order_limit, order_link, owns, parse_int,
-                           private_key, provider, require_pow, sandbox_only, settings)
+from .view_helpers import (admit_booking, bookable_day, grant, guard, order_limit, order_link,
+                           owns, parse_int, private_key, provider, sandbox_only, settings)
 
 bp = Blueprint("ticketing", __name__)
 MAX_FORM_HOLDERS = MAX_HOLDERS  # one row of the booking form per holder an order may have
@@ -50,7 +50,6 @@ def index():
 
 
 @bp.route("/tickets/<site_id>", methods=["GET", "POST"])
-@limiter.shared_limit(setting("TICKETING_BOOKINGS_PER_CLIENT"), scope="booking", methods=["POST"])
 def book_site(site_id):
     db, clock = get_db(), get_clock()
     site = catalog.get_site(db, site_id)
@@ -59,7 +58,7 @@ def book_site(site_id):
     if request.method == "POST":
         form = request.form
         try:
-            require_pow(form.get("altcha"))
+            admit_booking(form.get("altcha"))
             order = orders.create_order(
                 db, site_id=site_id, day=parse_day(form.get("date")),
                 slot_id=parse_int(form.get("slot_id"), "bad_slot", "a time slot"),

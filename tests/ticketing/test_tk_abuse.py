@@ -2,7 +2,6 @@
 (test client = one address; X-Forwarded-For through the trusted proxy = many)."""
 import re
 
-import pytest
 from testkit import pow_for, resident_id
 from tk_helpers import holder
 
@@ -238,3 +237,12 @@ def test_the_challenge_is_altcha_json_and_not_cached(client):
     params = resp.get_json()["parameters"]
     assert params["algorithm"] == "SHA-256" and re.fullmatch(r"[0-9a-f]{64}", resp.get_json()["signature"])
     assert params["data"]["exp"] > 0 and params["keySignature"]
+
+
+def test_a_flood_without_proof_of_work_is_rate_limited_too(client):
+    slot_id = _slot(client)
+    body = {"site_id": "kongmiao", "date": DAY, "slot_id": slot_id, "product_id": "kongmiao",
+            "holders": [holder()], "altcha": "garbage"}
+    codes = [client.post("/api/ticketing/orders", json=body).get_json()["error"]
+             for _ in range(12)]
+    assert codes == ["pow_invalid"] * 10 + ["rate_limited"] * 2
