@@ -21,8 +21,10 @@ import altcha
 
 from .errors import DomainError
 from .ratelimit import Limits, RateLimited, Rule
+from .text import _l
 
 ALGORITHM = "SHA-256"
+INVALID = _l("The security check's answer is not valid.")
 
 
 def _keys(secret_key: str) -> tuple[bytes, bytes]:
@@ -40,34 +42,31 @@ def issue(secret_key: str, *, now: float, ttl_s: int, max_number: int) -> dict:
     return challenge.to_dict()
 
 
-def _refused(code: str, message: str, message_zh: str) -> DomainError:
-    return DomainError(code, message, 400, message_zh=message_zh)
+def _refused(code: str, message) -> DomainError:
+    return DomainError(code, message, 400)
 
 
 def check(payload, secret_key: str, *, now: float) -> str:
     """A solved, unexpired challenge's signature (its id), or a refusal: ``pow_missing``,
     ``pow_invalid``, ``pow_expired`` (400). Count it once with ``once_rule``."""
     if not isinstance(payload, str) or not payload.strip():
-        raise _refused("pow_missing", "The booking page's security check did not run: "
-                       "reload the page and try again (API clients: see docs/ticketing.md).",
-                       "页面安全校验未完成，请刷新页面后重试。")
+        raise _refused("pow_missing", _l("The booking page's security check did not run: "
+                                         "reload the page and try again (API clients: see "
+                                         "docs/ticketing.md)."))
     if len(payload) > 4096:
-        raise _refused("pow_invalid", "The security check's answer is not valid.",
-                       "安全校验结果无效。")
+        raise _refused("pow_invalid", INVALID)
     try:
         parsed = altcha.Payload.from_base64(payload.strip())
         exp = (parsed.challenge.parameters.data or {}).get("exp")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
-        raise _refused("pow_invalid", "The security check's answer is not valid.",
-                       "安全校验结果无效。") from None
+        raise _refused("pow_invalid", INVALID) from None
     sign, key_sign = _keys(secret_key)
     result = altcha.verify_solution(parsed, sign, hmac_key_secret=key_sign)
     if not result.verified or isinstance(exp, bool) or not isinstance(exp, int):
-        raise _refused("pow_invalid", "The security check's answer is not valid.",
-                       "安全校验结果无效。")
+        raise _refused("pow_invalid", INVALID)
     if exp <= now:  # signed, so only the server can have set it
-        raise _refused("pow_expired", "The security check has expired: reload the page, or "
-                       "fetch a new challenge, and try again.", "安全校验已过期，请刷新页面后重试。")
+        raise _refused("pow_expired", _l("The security check has expired: reload the page, or "
+                                         "fetch a new challenge, and try again."))
     return parsed.challenge.signature
 
 
@@ -75,8 +74,7 @@ def once_rule(signature: str, ttl_s: int) -> Rule:
     """The rule that lets a challenge be used once within its life (``pow_replayed``); count
     it with the request's other limits in one ``Limits.enforce``."""
     return Rule("pow_replayed", f"1/{ttl_s}second", ("pow", signature),
-                "This security check was already used; each request needs a new one.",
-                "该安全校验已使用过，每次提交都需要新的校验。")
+                _l("This security check was already used; each request needs a new one."))
 
 
 def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int,
@@ -95,11 +93,11 @@ def verify(payload, secret_key: str, *, now: float, limits: Limits, ttl_s: int,
     if refused is None:
         return
     if refused[0] is once:
-        raise _refused(once.code, once.message, once.message_zh)
+        raise _refused(once.code, once.message)
     _raise_refusal(refused)
 
 
 def _raise_refusal(refused) -> None:
     if refused is not None:
         rule, retry = refused
-        raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
+        raise RateLimited(rule.code, rule.message, retry)

@@ -27,8 +27,10 @@ from limits.strategies import MovingWindowRateLimiter
 from . import limits_sqlite  # noqa: F401  (registers the sqlite:// storage scheme)
 from .clock import get_clock
 from .errors import DomainError
+from .text import _l
 
 STRATEGY = "moving-window"
+TOO_MANY_REQUESTS = _l("Too many requests from this address.")
 
 
 def client_key() -> str:
@@ -48,36 +50,33 @@ def setting(name: str):
     return lambda: current_app.config[name]
 
 
-def _wait(seconds: int) -> tuple[str, str]:
+def _wait(seconds: int):
     if seconds < 120:
-        return f"{seconds} seconds", f"{seconds} 秒"
+        return _l("%(n)s seconds", n=seconds)
     if seconds < 2 * 3600:
-        return f"{math.ceil(seconds / 60)} minutes", f"{math.ceil(seconds / 60)} 分钟"
-    return f"{math.ceil(seconds / 3600)} hours", f"{math.ceil(seconds / 3600)} 小时"
+        return _l("%(n)s minutes", n=math.ceil(seconds / 60))
+    return _l("%(n)s hours", n=math.ceil(seconds / 3600))
 
 
 class RateLimited(DomainError):
-    """429 with a code, a message and when to retry (``details.retry_after_s``)."""
+    """429 with a code, a reason (a lazy text) and when to retry (``details.retry_after_s``,
+    and in the message: "… Try again in 23 minutes.")."""
     status = 429
 
-    def __init__(self, code: str, message: str, retry_after_s: int, *,
-                 message_zh: str | None = None):
+    def __init__(self, code: str, message, retry_after_s: int):
         retry = max(1, int(retry_after_s))
-        en, zh = _wait(retry)
-        super().__init__(code, f"{message} Try again in {en}.", 429,
-                         message_zh=f"{message_zh or message}请在 {zh}后再试。",
-                         details={"retry_after_s": retry})
+        super().__init__(code, _l("%(reason)s Try again in %(wait)s.", reason=message,
+                                  wait=_wait(retry)), 429, details={"retry_after_s": retry})
 
 
 @dataclass(frozen=True)
 class Rule:
     """One domain limit: ``limit`` ("3/day") on the key ``keys``, costing ``cost``; refused
-    with ``code`` and the message pair."""
+    with ``code`` and ``message`` (a lazy text, ``_l(...)``)."""
     code: str
     limit: str
     keys: tuple
-    message: str
-    message_zh: str
+    message: object
     cost: int = 1        # 0: only check that the limit is not reached, count nothing
 
 
@@ -126,7 +125,7 @@ class Limits:
         refused = self.acquire(rules)
         if refused:
             rule, retry = refused
-            raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
+            raise RateLimited(rule.code, rule.message, retry)
 
     def count(self, rule: Rule) -> None:
         """Count a rule without testing it first (failures that lead to a lock-out)."""
@@ -142,7 +141,7 @@ def request_rules(setting_name: str, scope: str) -> list[Rule]:
     """A request limit from a setting ("10/minute;200/day") as rules on this client, to count
     in one ``Limits.enforce`` with a view's other limits (refused as ``rate_limited``)."""
     return [Rule("rate_limited", current_app.config[setting_name], (scope, client_key()),
-                 "Too many requests from this address.", "此地址的请求过多。")]
+                 TOO_MANY_REQUESTS)]
 
 
 def limits() -> Limits:
@@ -157,8 +156,7 @@ def request_refusal(exc: RateLimitExceeded) -> RateLimited:
     retry = 60
     if current is not None:
         retry = math.ceil(current.window.reset_time - get_clock().now().timestamp())
-    return RateLimited("rate_limited", "Too many requests from this address.", retry,
-                       message_zh="此地址的请求过多。")
+    return RateLimited("rate_limited", TOO_MANY_REQUESTS, retry)
 
 
 class PenaltyBox:
@@ -179,8 +177,11 @@ class PenaltyBox:
 
     @staticmethod
     def key(environ) -> tuple:
+        # The query and Accept-Language are part of the key: the replayed answer is in the
+        # language the client asked for.
         return (environ.get("REMOTE_ADDR"), environ.get("REQUEST_METHOD"),
-                environ.get("PATH_INFO"))
+                environ.get("PATH_INFO"), environ.get("QUERY_STRING", ""),
+                environ.get("HTTP_ACCEPT_LANGUAGE", ""))
 
     def block(self, key: tuple, until: float, status: int, body: bytes, content_type: str):
         with self.lock:

@@ -14,6 +14,7 @@ from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import Conflict, Unauthorized, ValidationError
 from core.ratelimit import limiter, limits, setting
+from core.text import _l
 from core.web import json_body
 
 from . import gate_feed, orders, payments, products, quota
@@ -30,9 +31,9 @@ SECRET_HEADER = "X-Order-Secret"
 def _no_credentials_in_query() -> None:
     # Query strings land in proxy and browser logs: credentials go in headers or bodies.
     if {"last4", "secret"} & set(request.args):
-        raise ValidationError("credentials_in_query", "Send the order's secret in the "
-                              f"{SECRET_HEADER} header, never in the address.",
-                              message_zh=f"请在 {SECRET_HEADER} 请求头中发送订单密钥，不要放在网址里。")
+        raise ValidationError("credentials_in_query", _l("Send the order's secret in the "
+                                                         "%(secret_header)s header, never in the "
+                                                         "address.", secret_header=SECRET_HEADER))
 
 
 def _visitor_order(number: str, change: bool = False) -> orders.OrderView:
@@ -41,11 +42,10 @@ def _visitor_order(number: str, change: bool = False) -> orders.OrderView:
     _no_credentials_in_query()
     secret = request.headers.get(SECRET_HEADER, "")
     if not secret:
-        raise Unauthorized("secret_required", f"Send the order's secret (from its link) in the "
-                           f"{SECRET_HEADER} header, or recover it: POST "
-                           "/api/ticketing/orders/recover.",
-                           message_zh=f"请在 {SECRET_HEADER} 请求头中发送订单密钥（见订单链接），"
-                           "或通过 /api/ticketing/orders/recover 找回。")
+        raise Unauthorized("secret_required", _l("Send the order's secret (from its link) in the "
+                                                 "%(secret_header)s header, or recover it: POST "
+                                                 "/api/ticketing/orders/recover.",
+                                                 secret_header=SECRET_HEADER))
     order = orders.open_order(get_db(), number, secret, get_clock())
     if change:
         order_limit(order.number)
@@ -118,8 +118,7 @@ def start_payment(number):
     _visitor_order(number, change=True)
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
-        raise Conflict("not_payable", "This order is not awaiting payment.",
-                       message_zh="该订单不在待支付状态。")
+        raise Conflict("not_payable", _l("This order is not awaiting payment."))
     return jsonify({"checkout_url": url, "reference": url.rstrip("/").rsplit("/", 1)[1]})
 
 
@@ -153,8 +152,7 @@ def refund(number):
     ids = body.get("ticket_ids")
     if ids is not None and (not isinstance(ids, list) or not ids
                             or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ValidationError("bad_ticket_ids", "ticket_ids is a list of ticket ids.",
-                              message_zh="ticket_ids 须为门票编号列表。")
+        raise ValidationError("bad_ticket_ids", _l("ticket_ids is a list of ticket ids."))
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
                           ticket_ids=ids, actor="api")
     return jsonify(order_json(order, with_codes=True))
@@ -199,8 +197,7 @@ def sandbox_pay(reference):
     body = json_body(required=False)
     outcome = body.get("outcome", "succeeded")
     if outcome not in ("succeeded", "failed"):
-        raise ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
-                              message_zh="outcome 须为 succeeded 或 failed。")
+        raise ValidationError("bad_outcome", _l("outcome is 'succeeded' or 'failed'."))
     result = payments.sandbox_complete(get_db(), provider(), reference, outcome == "succeeded",
                                        get_clock(),
                                        inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")

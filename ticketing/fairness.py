@@ -20,6 +20,7 @@ from datetime import date
 
 from core.errors import Conflict
 from core.ratelimit import Limits, RateLimited, Rule
+from core.text import _l
 
 from . import repo
 
@@ -48,18 +49,16 @@ class BookingGuard:
 
 
 def holder_unavailable(index: int) -> Conflict:
-    return Conflict("holder_unavailable", "This holder cannot be booked for this day: each "
-                    "person may hold one ticket per site and day, and only a few bookings or "
-                    "free tickets at a time. If you booked before, use your order's link or "
-                    "'Find my order'.", message_zh="该持票人当日无法预约：每人每天每个景点限一张票，"
-                    "且同时持有的预约和免费票数量有限。如已预约，请通过订单链接或“查找订单”查看。",
-                    details={"holder": index})
+    return Conflict("holder_unavailable", _l("This holder cannot be booked for this day: each "
+                                             "person may hold one ticket per site and day, and "
+                                             "only a few bookings or free tickets at a time. If "
+                                             "you booked before, use your order's link or 'Find "
+                                             "my order'."), details={"holder": index})
 
 
 def _refusals_rule(guard: BookingGuard, cost: int = 1) -> Rule:
     return Rule("too_many_refusals", guard.holder_refusals, ("holder-refusals", guard.client),
-                "Too many bookings from this address were refused.",
-                "此网络地址被拒绝的预约过多。", cost)
+                _l("Too many bookings from this address were refused."), cost)
 
 
 def refuse_holder(guard: BookingGuard, index: int) -> Conflict:
@@ -77,24 +76,22 @@ def check_before_hold(guard: BookingGuard, *, slot_id: int, prepared: list[dict]
     rules = [
         _refusals_rule(guard, cost=0),
         Rule("too_many_in_slot", guard.slot_tickets, ("slot", str(slot_id), guard.client),
-             "This address has booked as many tickets in this time slot as one visitor may.",
-             "此网络地址在该时段预约的门票已达上限。", n),
+             _l("This address has booked as many tickets in this time slot as one visitor "
+                "may."), n),
         Rule("too_many_holds", guard.holds, ("holds", guard.client),
-             "This address has too many unpaid bookings.", "此网络地址未支付的预约过多。",
-             0 if paid_now else n),
+             _l("This address has too many unpaid bookings."), 0 if paid_now else n),
         Rule("too_many_free_tickets", guard.free_tickets, ("free", guard.client),
-             "This address has booked as many free tickets as one visitor may.",
-             "此网络地址预约的免费票已达上限。", free)]
+             _l("This address has booked as many free tickets as one visitor may."), free)]
     rules = [r for r in rules if r.cost or r.code == "too_many_refusals"]
     documents = [Rule("holder_unavailable", guard.document_bookings, ("doc", h["doc_hash"]),
-                      "", "", 1) for h in prepared]
+                      "", 1) for h in prepared]
     refused = guard.limits.acquire(rules + documents)
     if refused is None:
         return
     rule, retry = refused
     if rule.code == "holder_unavailable":
         raise refuse_holder(guard, documents.index(rule))
-    raise RateLimited(rule.code, rule.message, retry, message_zh=rule.message_zh)
+    raise RateLimited(rule.code, rule.message, retry)
 
 
 def check_in_transaction(db, guard: BookingGuard, *, slot_row, avail, prepared: list[dict],
@@ -103,14 +100,13 @@ def check_in_transaction(db, guard: BookingGuard, *, slot_row, avail, prepared: 
     n, free = len(prepared), sum(1 for h in prepared if h["price_fen"] == 0)
     online = slot_row["quota"]
     if not paid_now and avail.held + n > math.floor(online * guard.slot_held_share):
-        raise Conflict("slot_busy", "Many people are paying for this time slot right now; try "
-                       "again in a few minutes or choose another slot.",
-                       message_zh="该时段正有许多游客在支付，请几分钟后再试或选择其他时段。",
+        raise Conflict("slot_busy", _l("Many people are paying for this time slot right now; try "
+                                       "again in a few minutes or choose another slot."),
                        details={"retry_after_s": 60})
     if free and repo.slot_free_online(db, slot_row["id"]) + free > math.floor(
             online * guard.slot_free_share):
-        raise Conflict("free_places_taken", "The free places of this time slot are taken; "
-                       "choose another slot.", message_zh="该时段的免费名额已满，请选择其他时段。")
+        raise Conflict("free_places_taken", _l("The free places of this time slot are taken; "
+                                               "choose another slot."))
     for i, h in enumerate(prepared):
         if h["price_fen"] == 0 and repo.active_free_days(
                 db, h["doc_hash"], today.isoformat(), sites_mask) >= guard.document_free_days:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from catalog import interface as catalog
@@ -17,8 +18,9 @@ from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import DomainError
-from core.i18n import t
+from core.i18n import label
 from core.ratelimit import limiter, limits, setting
+from core.text import _l
 
 from . import gate_feed, orders, payments, products, qr, quota
 from .holders import DOCUMENT_TYPES, MAX_HOLDERS
@@ -153,7 +155,7 @@ def _change_order(number: str, secret: str, change, done: str):
     """Run a visitor's change to the order the link opens, then show the order again."""
     _opened(number, secret)
     change()
-    flash(t(done))
+    flash(label(done))
     return redirect(order_link(number, secret))
 
 
@@ -220,7 +222,7 @@ def sandbox_checkout(reference):
         payments.sandbox_complete(db, provider(), reference, outcome == "pay", clock,
                                   inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
-            flash(t("ticketing.payment_failed"))
+            flash(_("The payment failed; you can try again before the hold expires."))
         # Back to the order's old address: it forwards the booking browser to the order's link.
         return redirect(url_for("ticketing.order_by_session", number=pay["order_number"]))
     return render_template("ticketing/sandbox.html", pay=pay, reference=reference)
@@ -255,7 +257,7 @@ def _back(site_id, day=None):
 
 
 def _saved(site_id, day=None):
-    flash(t("ticketing.saved"))
+    flash(_("Saved."))
     return _back(site_id, day)
 
 
@@ -290,7 +292,7 @@ def staff_window_sale():
         product_id=f.get("product_id", ""), holders=_holders_from_form(f), clock=get_clock(),
         channel="window", idempotency_key=f.get("idempotency_key") or None,
         days_ahead=settings()["days_ahead"], actor=_actor())
-    flash(t("ticketing.sold_window_done", number=order.number))
+    flash(_("Sold at the window: order %(number)s", number=order.number))
     return redirect(order_link(order.number, order.secret))
 
 
@@ -355,8 +357,7 @@ def staff_report():
     first = parse_day(request.args.get("from"), clock.now().date())
     last = parse_day(request.args.get("to"), first)
     if last < first or (last - first).days > 366:
-        raise DomainError("bad_range", "Choose a range of up to a year, start before end.",
-                          message_zh="请选择一年以内、起始早于结束的日期范围。")
+        raise DomainError("bad_range", _l("Choose a range of up to a year, start before end."))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["site", "date", "slot_start", "slot_end", "online_quota", "window_reserve",

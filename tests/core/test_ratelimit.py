@@ -151,5 +151,5 @@ def test_a_client_that_ignores_retry_after_is_answered_before_the_app(app, clien
     box = app.extensions["scenic.penalty_box"]
     box.size = 3
     for i in range(10):
-        box.block((f"10.0.0.{i}", "GET", "/x"), 1e12, 429, b"{}", "application/json")
-    assert len(box.boxed) == 3 and ("10.0.0.9", "GET", "/x") in box.boxed
+        box.block((f"10.0.0.{i}", "GET", "/x", "", ""), 1e12, 429, b"{}", "application/json")
+    assert len(box.boxed) == 3 and ("10.0.0.9", "GET", "/x", "", "") in box.boxed
