@@ -1,5 +1,6 @@
 MESSAGES = {
     "gates.reason.invalid_code": {"zh": "无效二维码", "en": "Not a valid ticket code"},
+    "gates.reason.closed": {"zh": "该入口现在不开放（开放时间外或临时闭园）", "en": "This entrance is closed now (outside its hours or closed by staff)"},
     "gates.reason.bad_signature": {"zh": "签名不符（伪造或篡改）", "en": "Signature does not match (forged or altered)"},
     "gates.reason.unknown_ticket": {"zh": "查无此票", "en": "Ticket not found"},
     "gates.reason.revoked": {"zh": "门票已作废", "en": "Ticket revoked"},
@@ -11,6 +12,7 @@ MESSAGES = {
     "gates.reason.not_inside": {"zh": "未有入园记录", "en": "No entry recorded for this ticket"},
     "gates.reason.used_up": {"zh": "门票已使用", "en": "Ticket already used"},
     "gates.allow": {"zh": "请通行", "en": "Welcome, go ahead"},
+    "gates.proof": {"zh": "请查验优惠凭证", "en": "Check the proof for"},
     "gates.deny": {"zh": "禁止通行", "en": "Entry refused"},
     "gates.handheld.heading": {"zh": "手持检票", "en": "Handheld ticket check"},
     "gates.handheld.gate": {"zh": "闸机 / 检票口", "en": "Gate"},

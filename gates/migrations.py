@@ -101,3 +101,10 @@ def create_gates(db):
             note TEXT
         )""")
     db.execute("CREATE INDEX gate_conflicts_open ON gate_conflicts(resolved_at, created_at)")
+
+
+@migrations()
+def gate_places(db):
+    # A gate may stand at one of its site's places (Mount Tai's entrances): it then admits
+    # in that entrance's hours rather than the site's.
+    db.execute("ALTER TABLE gates ADD COLUMN place_id TEXT")

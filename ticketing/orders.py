@@ -19,8 +19,8 @@ from . import repo
 from .holders import prepare_holders
 from .products import FULL_FARE, fare_names, get_product, product_names
 from .providers import PaymentProvider
-from .quota import (check_bookable, ensure_slots, expire_holds, left_in_slot, parse_day,
-                    paused_slots, quota_transaction)
+from .quota import (check_bookable, check_open, ensure_slots, expire_holds, left_in_slot,
+                    parse_day, paused_slots, quota_transaction, slot_closed_reason)
 
 log = logging.getLogger("scenic.ticketing")
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -46,6 +46,7 @@ class TicketView:
     day: str
     valid_from: datetime
     valid_until: datetime
+    closed_reason: dict | None = None   # the site is closed in this ticket's slot: refundable
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
     if slot_row["day"] != day.isoformat():
         raise ValidationError("slot_not_on_day", "That slot is on another day.",
                               message_zh="该时段不属于所选日期。")
+    check_open(db, slot_row)
     avail = left_in_slot(db, slot_row)
     left = avail.window_left if channel == "window" else avail.left
     if left < len(prepared):
@@ -200,15 +202,18 @@ def order_view(db, row, payment_url: str | None = None, product=None) -> OrderVi
         fares = {f.id: f.name for f in product.fares}
     else:
         names, fares = product_names(db), fare_names(db)
-    tickets, slots = [], {}
+    tickets, slots, closed = [], {}, {}
     for t in repo.tickets_of_order(db, row["id"]):
         slot = slots.get(t["slot_id"]) or slots.setdefault(t["slot_id"], repo.slot(db, t["slot_id"]))
+        if t["slot_id"] not in closed:
+            closed[t["slot_id"]] = slot_closed_reason(db, slot) if t["status"] == "valid" else None
         tickets.append(TicketView(
             t["id"], t["version"], t["product_id"], names.get(t["product_id"], {}), t["fare_id"],
             FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
             bool(t["proof_required"]), t["status"], t["holder_name_masked"], t["document_type"],
             t["document_masked"], t["slot_id"], from_iso(slot["start_at"]), from_iso(slot["end_at"]),
-            t["day"], from_iso(t["valid_from"]), from_iso(t["valid_until"])))
+            t["day"], from_iso(t["valid_from"]), from_iso(t["valid_until"]),
+            closed[t["slot_id"]] if t["status"] == "valid" else None))
     return OrderView(row["number"], row["status"], row["site_id"], row["day"], row["channel"],
                      row["total_fen"], from_iso(row["hold_expires_at"]), from_iso(row["created_at"]),
                      from_iso(row["paid_at"]), tuple(tickets), payment_url)
@@ -271,7 +276,10 @@ def refund(db, number: str, *, clock: Clock, provider: PaymentProvider | None, t
             if t["status"] != "valid":
                 raise Conflict("ticket_not_valid", "That ticket is already refunded.",
                                message_zh="该票已退。")
-            if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= clock.now():
+            slot = repo.slot(db, t["slot_id"])
+            # A ticket for hours the site was closed (by staff or a holiday rule) stays
+            # refundable after its slot began: the visitor could not go in.
+            if from_iso(slot["start_at"]) <= clock.now() and slot_closed_reason(db, slot) is None:
                 raise Conflict("refund_too_late", "Tickets can be refunded only before their time "
                                "slot starts.", message_zh="入园时段开始后不能退票。")
         amount = 0
@@ -315,11 +323,13 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock: Clock,
         if t["status"] != "valid":
             raise Conflict("ticket_not_valid", "Only a valid ticket can be rebooked.",
                            message_zh="只有有效门票可以改签。")
-        if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= now:
+        old = repo.slot(db, t["slot_id"])
+        if from_iso(old["start_at"]) <= now and slot_closed_reason(db, old) is None:
             raise Conflict("rebook_too_late", "A ticket can be rebooked only before its slot "
                            "starts.", message_zh="入园时段开始后不能改签。")
         new = repo.slot(db, slot_id)
         check_bookable(new, t["site_id"], now, paused_slots(db, t["site_id"]))
+        check_open(db, new)
         new_day = date.fromisoformat(new["day"])
         if (new_day - now.date()).days >= days_ahead:
             raise ValidationError("date_too_far", f"Tickets are sold up to {days_ahead} days "

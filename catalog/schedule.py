@@ -1,0 +1,193 @@
+"""The opening-hours service: what are the hours of a site (or one of its places) on a
+day, is it open at a moment, when did it last close; and the exceptions staff enter
+(weather closures, changed hours), each logged with who and why. Ticketing's slots and
+calendar, the gates' entry windows, the home page and the guide all ask this module
+(through catalog.interface)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from core.clock import Clock, iso
+from core.db import Database, immediate
+from core.errors import NotFound, ValidationError
+
+from . import repo
+from .hours import KINDS, DayHours, HoursException, day_hours, valid_hm
+from .services import SiteStatus, site_zones, get_site, list_sites, site_capacity
+
+MAX_EXCEPTION_DAYS = 366
+REASON_MAX = 500
+
+
+def _staff_exception(row) -> HoursException:
+    return HoursException(
+        id=f"staff:{row['id']}", site_id=row["site_id"], place_id=row["place_id"],
+        kind=row["kind"], reason={"zh": row["reason"], "en": row["reason"]}, source="staff",
+        confirmed=True, start=date.fromisoformat(row["start_day"]),
+        end=date.fromisoformat(row["end_day"]), open=row["open"], close=row["close"],
+        last_entry=row["last_entry"], by=row["created_by"], at=row["created_at"])
+
+
+def _exceptions(db, site, first: date, last: date) -> list[HoursException]:
+    """The data file's exceptions first, then staff's (oldest first): later ones win."""
+    staff = repo.exceptions_between(db, site.id, first.isoformat(), last.isoformat())
+    return list(site.exceptions) + [_staff_exception(r) for r in staff]
+
+
+def hours_on(db: Database, site_id: str, day: date, place_id: str | None = None) -> DayHours:
+    """The hours of a site, or of one of its places, on a day, every exception applied.
+    NotFound('unknown_site') / ('unknown_place')."""
+    site = get_site(db, site_id)
+    if place_id is not None and site.place(place_id) is None:
+        raise NotFound("unknown_place", f"Site '{site_id}' has no place '{place_id}'.",
+                       message_zh=f"景点“{site_id}”没有“{place_id}”。")
+    hours = day_hours(site, day, _exceptions(db, site, day, day))
+    return hours if place_id is None else hours.place(place_id)
+
+
+def is_open(db: Database, site_id: str, at: datetime, place_id: str | None = None) -> bool:
+    """Whether a site (or place) is open at a moment (the day's opening to its closing)."""
+    return hours_on(db, site_id, at.date(), place_id).is_open_at(at)
+
+
+def last_closing(db: Database, site_id: str, at: datetime, days: int = 7) -> datetime | None:
+    """The latest closing time of a site at or before ``at``, looking back ``days`` days
+    (the gates check everyone out then)."""
+    site = get_site(db, site_id)
+    first = at.date() - timedelta(days=days)
+    exceptions = _exceptions(db, site, first, at.date())
+    for back in range(days + 1):
+        close = day_hours(site, at.date() - timedelta(days=back), exceptions).closes_at(at.tzinfo)
+        if close is not None and close <= at:
+            return close
+    return None
+
+
+def status_now(db: Database, clock: Clock) -> list[SiteStatus]:
+    """Every site with whether it is open now, today's hours and its capacity."""
+    now = clock.now()
+    out = []
+    for s in list_sites(db):
+        hours = hours_on(db, s.id, now.date())
+        cap = site_capacity(db, s.id)
+        out.append(SiteStatus(site=s, open_now=hours.is_open_at(now), hours=hours,
+                              capacity=cap, zones=site_zones(db, s, cap.instant)))
+    return out
+
+
+# --- exceptions entered by staff ---------------------------------------------------------
+
+def _bad(code: str, en: str, zh: str) -> ValidationError:
+    return ValidationError(code, en, message_zh=zh)
+
+
+def parse_day(value) -> date:
+    """A day from a date or YYYY-MM-DD text, or ValidationError('bad_date')."""
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    try:
+        if len(text) != 10:  # fromisoformat also takes 20260715, which nobody means
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _bad("bad_date", "Give the date as YYYY-MM-DD.", "日期格式应为 YYYY-MM-DD。") from None
+
+
+def _time(value, what: str) -> str | None:
+    value = (value or "").strip() if isinstance(value, str) or value is None else value
+    if value in (None, ""):
+        return None
+    if not valid_hm(value):
+        raise _bad("bad_time", f"Give the {what} as HH:MM (00:00-24:00).",
+                   "时间格式应为 HH:MM（00:00-24:00）。")
+    return value
+
+
+def add_exception(db: Database, *, site_id: str, place_id: str | None, start, end, kind: str,
+                  reason: str, user, clock: Clock, open_at=None, close_at=None,
+                  last_entry=None) -> HoursException:
+    """Close a site or place, or change its hours, for days from today on; logged with who
+    and why. Bookings for those days are refused and their tickets become refundable
+    (ticketing); gates deny entry with reason ``closed``."""
+    site = get_site(db, site_id)
+    place_id = str(place_id) if place_id else None
+    if place_id is not None and site.place(place_id) is None:
+        raise NotFound("unknown_place", f"Site '{site_id}' has no place '{place_id}'.",
+                       message_zh=f"景点“{site_id}”没有“{place_id}”。")
+    if kind not in KINDS:
+        raise _bad("bad_kind", "Choose 'closed' or 'hours'.", "请选择“闭园”或“调整时间”。")
+    first = parse_day(start)
+    last = parse_day(end) if end not in (None, "") else first
+    today = clock.now().date()
+    if first < today:
+        raise _bad("date_in_past", "That date has passed.", "该日期已过。")
+    if last < first or (last - first).days >= MAX_EXCEPTION_DAYS:
+        raise _bad("bad_range", f"The last day is on or after the first, within "
+                   f"{MAX_EXCEPTION_DAYS} days.", f"结束日期须不早于开始日期，且不超过 {MAX_EXCEPTION_DAYS} 天。")
+    opens, closes = _time(open_at, "opening time"), _time(close_at, "closing time")
+    entry = _time(last_entry, "last entry")
+    if kind == "hours":
+        if not (opens or closes or entry):
+            raise _bad("hours_required", "Give the changed opening, closing or last-entry time.",
+                       "请填写调整后的开放、闭园或最晚入园时间。")
+        if opens and closes and opens >= closes:
+            raise _bad("bad_time", "The opening time must be before the closing time.",
+                       "开放时间须早于闭园时间。")
+    else:
+        opens = closes = entry = None
+    reason = " ".join(str(reason or "").split())
+    if not reason or len(reason) > REASON_MAX:
+        raise _bad("reason_required", f"Give a reason (up to {REASON_MAX} characters).",
+                   f"请填写原因（{REASON_MAX} 字以内）。")
+    at = iso(clock.now())
+    detail = f"{kind} {first}..{last} {place_id or 'site'}" + \
+        (f" {opens or ''}-{closes or ''} last {entry or ''}" if kind == "hours" else "")
+    with immediate(db):
+        new_id = repo.insert_exception(
+            db, site_id=site.id, place_id=place_id, start_day=first.isoformat(),
+            end_day=last.isoformat(), kind=kind, open=opens, close=closes, last_entry=entry,
+            reason=reason, created_by=user.username, created_user_id=user.id, created_at=at)
+        repo.log_hours(db, exception_id=new_id, action="add", site_id=site.id, detail=detail,
+                       reason=reason, user_id=user.id, username=user.username, at=at)
+    return _staff_exception(repo.exception(db, new_id))
+
+
+def lift_exception(db: Database, exception_id, *, reason: str, user, clock: Clock) -> None:
+    """Withdraw a staff exception (the regular hours apply again); logged."""
+    if isinstance(exception_id, bool) or not isinstance(exception_id, int):
+        raise NotFound("unknown_exception", "There is no such exception.",
+                       message_zh="没有这条例外安排。")
+    reason = " ".join(str(reason or "").split())
+    if not reason or len(reason) > REASON_MAX:
+        raise _bad("reason_required", f"Give a reason (up to {REASON_MAX} characters).",
+                   f"请填写原因（{REASON_MAX} 字以内）。")
+    at = iso(clock.now())
+    with immediate(db):
+        row = repo.exception(db, exception_id) if 0 < exception_id < 2 ** 62 else None
+        if row is None:
+            raise NotFound("unknown_exception", "There is no such exception.",
+                           message_zh="没有这条例外安排。")
+        if row["lifted_at"]:
+            raise _bad("already_lifted", "This exception was already withdrawn.", "该例外安排已撤销。")
+        repo.lift_exception(db, exception_id, user.username, reason, at)
+        repo.log_hours(db, exception_id=exception_id, action="lift", site_id=row["site_id"],
+                       detail=f"{row['kind']} {row['start_day']}..{row['end_day']}",
+                       reason=reason, user_id=user.id, username=user.username, at=at)
+
+
+def list_exceptions(db: Database, clock: Clock, site_id: str | None = None,
+                    days: int = MAX_EXCEPTION_DAYS) -> list[dict]:
+    """Staff exceptions from today on (lifted ones too, marked), newest last."""
+    if site_id is not None:
+        get_site(db, site_id)
+    today = clock.now().date()
+    rows = repo.exceptions_between(db, site_id, today.isoformat(),
+                                   (today + timedelta(days=days)).isoformat(),
+                                   include_lifted=True)
+    return [{**_staff_exception(r).to_json(), "lifted_at": r["lifted_at"],
+             "lifted_by": r["lifted_by"], "lift_reason": r["lift_reason"]} for r in rows]
+
+
+def hours_log(db: Database, limit: int = 100) -> list[dict]:
+    return [dict(r) for r in repo.hours_log(db, limit)]
