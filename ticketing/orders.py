@@ -205,15 +205,16 @@ def order_view(db, row, payment_url: str | None = None, product=None) -> OrderVi
     tickets, slots, closed = [], {}, {}
     for t in repo.tickets_of_order(db, row["id"]):
         slot = slots.get(t["slot_id"]) or slots.setdefault(t["slot_id"], repo.slot(db, t["slot_id"]))
-        if t["slot_id"] not in closed:
-            closed[t["slot_id"]] = slot_closed_reason(db, slot) if t["status"] == "valid" else None
+        live = t["status"] in ("valid", "pending")
+        if live and t["slot_id"] not in closed:
+            closed[t["slot_id"]] = slot_closed_reason(db, slot)
         tickets.append(TicketView(
             t["id"], t["version"], t["product_id"], names.get(t["product_id"], {}), t["fare_id"],
             FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
             bool(t["proof_required"]), t["status"], t["holder_name_masked"], t["document_type"],
             t["document_masked"], t["slot_id"], from_iso(slot["start_at"]), from_iso(slot["end_at"]),
             t["day"], from_iso(t["valid_from"]), from_iso(t["valid_until"]),
-            closed[t["slot_id"]] if t["status"] == "valid" else None))
+            closed[t["slot_id"]] if live else None))
     return OrderView(row["number"], row["status"], row["site_id"], row["day"], row["channel"],
                      row["total_fen"], from_iso(row["hold_expires_at"]), from_iso(row["created_at"]),
                      from_iso(row["paid_at"]), tuple(tickets), payment_url)
