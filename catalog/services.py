@@ -240,6 +240,12 @@ def place_capacity(site: Site, place_id: str) -> dict | None:
             "daily": day, "hours": hours, "source": b.get("source", "")}
 
 
+def cable_car_capacities(site: Site) -> list[tuple[Place, dict]]:
+    """Each place of a site with bottleneck figures, and those figures."""
+    out = [(p, place_capacity(site, p.id)) for p in site.places]
+    return [(p, c) for p, c in out if c is not None]
+
+
 # --- staff overrides ------------------------------------------------------------------
 
 def _zones_over_site(limit: int, needed: int) -> ValidationError:

@@ -89,7 +89,7 @@ def capacity_admin():
     statuses = schedule.status_now(db, get_clock())
     return render_template("catalog/capacity.html", statuses=statuses,
                            zone_capacity=services.zone_capacity,
-                           place_capacity=services.place_capacity,
+                           cable_cars=services.cable_car_capacities,
                            changes=services.capacity_changes(db, 50), lang=get_lang())
 
 

@@ -278,7 +278,9 @@ def test_admin_page_changes_capacity_with_csrf(client, login, db):
 
 def test_staff_may_view_but_not_change_capacity(client, login, db):
     login("staff")
-    assert client.get("/admin/capacity").status_code == 200
+    page = client.get("/admin/capacity?lang=en").get_data(as_text=True)
+    assert "Cable cars (bottleneck method)" in page and "31,392" in page
+    assert "1000 m × 4 m" in page and "scaled to the site" in page
     assert change(client).status_code == 403
     assert services.site_capacity(db, "konglin").instant == 1950
 
