@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from lunardate import LunarDate
@@ -157,6 +158,7 @@ class DayHours:
                 "places": [p.to_json() for p in self.places]}
 
 
+@lru_cache(maxsize=256)
 def chuxi(year: int) -> date | None:
     """Chinese New Year's Eve (除夕) in ``year`` (the eve of the lunar year that starts in
     it; always in January or February), or None outside lunardate's table (1900-2099)."""

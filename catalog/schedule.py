@@ -13,7 +13,7 @@ from core.errors import NotFound, ValidationError
 
 from . import repo
 from .hours import KINDS, DayHours, HoursException, day_hours, valid_hm
-from .services import SiteStatus, site_zones, get_site, list_sites, site_capacity
+from .services import SiteStatus, get_site, list_sites, site_capacity, site_with_key, site_zones
 
 MAX_EXCEPTION_DAYS = 366
 REASON_MAX = 500
@@ -28,20 +28,34 @@ def _staff_exception(row) -> HoursException:
         last_entry=row["last_entry"], by=row["created_by"], at=row["created_at"])
 
 
-def _exceptions(db, site, first: date, last: date) -> list[HoursException]:
-    """The data file's exceptions first, then staff's (oldest first): later ones win."""
-    staff = repo.exceptions_between(db, site.id, first.isoformat(), last.isoformat())
-    return list(site.exceptions) + [_staff_exception(r) for r in staff]
+# A gate scan asks for today's hours twice (entry window, last closing): the answer only
+# changes with the site's row or the staff exceptions, which are part of the key. Bounded.
+_DAY_CACHE: dict = {}
+
+
+def _day(site, site_key: tuple, day: date, staff_rows) -> DayHours:
+    """A day's hours from the data file's exceptions, then staff's (oldest first)."""
+    iso_day = day.isoformat()
+    rows = [r for r in staff_rows if r["start_day"] <= iso_day <= r["end_day"]]
+    key = (site_key, day, tuple(tuple(r) for r in rows))
+    hit = _DAY_CACHE.get(key)
+    if hit is None:
+        if len(_DAY_CACHE) > 1024:
+            _DAY_CACHE.clear()
+        exceptions = list(site.exceptions) + [_staff_exception(r) for r in rows]
+        hit = _DAY_CACHE[key] = day_hours(site, day, exceptions)
+    return hit
 
 
 def hours_on(db: Database, site_id: str, day: date, place_id: str | None = None) -> DayHours:
     """The hours of a site, or of one of its places, on a day, every exception applied.
     NotFound('unknown_site') / ('unknown_place')."""
-    site = get_site(db, site_id)
+    site, key = site_with_key(db, site_id)
     if place_id is not None and site.place(place_id) is None:
         raise NotFound("unknown_place", f"Site '{site_id}' has no place '{place_id}'.",
                        message_zh=f"景点“{site_id}”没有“{place_id}”。")
-    hours = day_hours(site, day, _exceptions(db, site, day, day))
+    staff = repo.exceptions_between(db, site.id, day.isoformat(), day.isoformat())
+    hours = _day(site, key, day, staff)
     return hours if place_id is None else hours.place(place_id)
 
 
@@ -53,11 +67,11 @@ def is_open(db: Database, site_id: str, at: datetime, place_id: str | None = Non
 def last_closing(db: Database, site_id: str, at: datetime, days: int = 7) -> datetime | None:
     """The latest closing time of a site at or before ``at``, looking back ``days`` days
     (the gates check everyone out then)."""
-    site = get_site(db, site_id)
+    site, key = site_with_key(db, site_id)
     first = at.date() - timedelta(days=days)
-    exceptions = _exceptions(db, site, first, at.date())
+    staff = repo.exceptions_between(db, site.id, first.isoformat(), at.date().isoformat())
     for back in range(days + 1):
-        close = day_hours(site, at.date() - timedelta(days=back), exceptions).closes_at(at.tzinfo)
+        close = _day(site, key, at.date() - timedelta(days=back), staff).closes_at(at.tzinfo)
         if close is not None and close <= at:
             return close
     return None

@@ -145,11 +145,17 @@ def list_sites(db: Database) -> list[Site]:
 
 def get_site(db: Database, site_id: str) -> Site:
     """One site, or NotFound('unknown_site')."""
+    return site_with_key(db, site_id)[0]
+
+
+def site_with_key(db: Database, site_id: str) -> tuple[Site, tuple]:
+    """A site and a key that changes whenever its row does (for caches of what is
+    computed from it, such as a day's hours)."""
     row = repo.site(db, site_id) if isinstance(site_id, str) else None
     if row is None:
         raise NotFound("unknown_site", f"There is no site '{site_id}'.",
                        message_zh=f"没有名为“{site_id}”的景点。")
-    return _site(row)
+    return _site(row), tuple(row)
 
 
 def _fixed(row) -> int | None:
