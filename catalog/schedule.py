@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from core.clock import Clock, iso
 from core.db import Database, immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 from .hours import KINDS, DayHours, HoursException, day_hours, valid_hm
@@ -52,8 +53,8 @@ def hours_on(db: Database, site_id: str, day: date, place_id: str | None = None)
     NotFound('unknown_site') / ('unknown_place')."""
     site, key = site_with_key(db, site_id)
     if place_id is not None and site.place(place_id) is None:
-        raise NotFound("unknown_place", f"Site '{site_id}' has no place '{place_id}'.",
-                       message_zh=f"景点“{site_id}”没有“{place_id}”。")
+        raise NotFound("unknown_place", _l("Site '%(site_id)s' has no place '%(place_id)s'.",
+                                           site_id=site_id, place_id=place_id))
     staff = repo.exceptions_between(db, site.id, day.isoformat(), day.isoformat())
     hours = _day(site, key, day, staff)
     return hours if place_id is None else hours.place(place_id)
@@ -91,8 +92,8 @@ def status_now(db: Database, clock: Clock) -> list[SiteStatus]:
 
 # --- exceptions entered by staff ---------------------------------------------------------
 
-def _bad(code: str, en: str, zh: str) -> ValidationError:
-    return ValidationError(code, en, message_zh=zh)
+def _bad(code: str, en: str) -> ValidationError:
+    return ValidationError(code, en)
 
 
 def parse_day(value) -> date:
@@ -105,16 +106,15 @@ def parse_day(value) -> date:
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise _bad("bad_date", "Give the date as YYYY-MM-DD.", "日期格式应为 YYYY-MM-DD。") from None
+        raise _bad("bad_date", _l("Give the date as YYYY-MM-DD.")) from None
 
 
-def _time(value, what: str) -> str | None:
+def _time(value) -> str | None:
     value = (value or "").strip() if isinstance(value, str) or value is None else value
     if value in (None, ""):
         return None
     if not valid_hm(value):
-        raise _bad("bad_time", f"Give the {what} as HH:MM (00:00-24:00).",
-                   "时间格式应为 HH:MM（00:00-24:00）。")
+        raise _bad("bad_time", _l("Give times as HH:MM (00:00-24:00)."))
     return value
 
 
@@ -127,33 +127,32 @@ def add_exception(db: Database, *, site_id: str, place_id: str | None, start, en
     site = get_site(db, site_id)
     place_id = str(place_id) if place_id else None
     if place_id is not None and site.place(place_id) is None:
-        raise NotFound("unknown_place", f"Site '{site_id}' has no place '{place_id}'.",
-                       message_zh=f"景点“{site_id}”没有“{place_id}”。")
+        raise NotFound("unknown_place", _l("Site '%(site_id)s' has no place '%(place_id)s'.",
+                                           site_id=site_id, place_id=place_id))
     if kind not in KINDS:
-        raise _bad("bad_kind", "Choose 'closed' or 'hours'.", "请选择“闭园”或“调整时间”。")
+        raise _bad("bad_kind", _l("Choose 'closed' or 'hours'."))
     first = parse_day(start)
     last = parse_day(end) if end not in (None, "") else first
     today = clock.now().date()
     if first < today:
-        raise _bad("date_in_past", "That date has passed.", "该日期已过。")
+        raise _bad("date_in_past", _l("That date has passed."))
     if last < first or (last - first).days >= MAX_EXCEPTION_DAYS:
-        raise _bad("bad_range", f"The last day is on or after the first, within "
-                   f"{MAX_EXCEPTION_DAYS} days.", f"结束日期须不早于开始日期，且不超过 {MAX_EXCEPTION_DAYS} 天。")
-    opens, closes = _time(open_at, "opening time"), _time(close_at, "closing time")
-    entry = _time(last_entry, "last entry")
+        raise _bad("bad_range", _l("The last day is on or after the first, within "
+                                   "%(max_exception_days)s days.",
+                                   max_exception_days=MAX_EXCEPTION_DAYS))
+    opens, closes, entry = _time(open_at), _time(close_at), _time(last_entry)
     if kind == "hours":
         if not (opens or closes or entry):
-            raise _bad("hours_required", "Give the changed opening, closing or last-entry time.",
-                       "请填写调整后的开放、闭园或最晚入园时间。")
+            raise _bad("hours_required", _l("Give the changed opening, closing or last-entry "
+                                            "time."))
         if opens and closes and opens >= closes:
-            raise _bad("bad_time", "The opening time must be before the closing time.",
-                       "开放时间须早于闭园时间。")
+            raise _bad("bad_time", _l("The opening time must be before the closing time."))
     else:
         opens = closes = entry = None
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > REASON_MAX:
-        raise _bad("reason_required", f"Give a reason (up to {REASON_MAX} characters).",
-                   f"请填写原因（{REASON_MAX} 字以内）。")
+        raise _bad("reason_required", _l("Give a reason (up to %(reason_max)s characters).",
+                                         reason_max=REASON_MAX))
     at = iso(clock.now())
     detail = f"{kind} {first}..{last} {place_id or 'site'}" + \
         (f" {opens or ''}-{closes or ''} last {entry or ''}" if kind == "hours" else "")
@@ -170,20 +169,18 @@ def add_exception(db: Database, *, site_id: str, place_id: str | None, start, en
 def lift_exception(db: Database, exception_id, *, reason: str, user, clock: Clock) -> None:
     """Withdraw a staff exception (the regular hours apply again); logged."""
     if isinstance(exception_id, bool) or not isinstance(exception_id, int):
-        raise NotFound("unknown_exception", "There is no such exception.",
-                       message_zh="没有这条例外安排。")
+        raise NotFound("unknown_exception", _l("There is no such exception."))
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > REASON_MAX:
-        raise _bad("reason_required", f"Give a reason (up to {REASON_MAX} characters).",
-                   f"请填写原因（{REASON_MAX} 字以内）。")
+        raise _bad("reason_required", _l("Give a reason (up to %(reason_max)s characters).",
+                                         reason_max=REASON_MAX))
     at = iso(clock.now())
     with immediate(db):
         row = repo.exception(db, exception_id) if 0 < exception_id < 2 ** 62 else None
         if row is None:
-            raise NotFound("unknown_exception", "There is no such exception.",
-                           message_zh="没有这条例外安排。")
+            raise NotFound("unknown_exception", _l("There is no such exception."))
         if row["lifted_at"]:
-            raise _bad("already_lifted", "This exception was already withdrawn.", "该例外安排已撤销。")
+            raise _bad("already_lifted", _l("This exception was already withdrawn."))
         repo.lift_exception(db, exception_id, user.username, reason, at)
         repo.log_hours(db, exception_id=exception_id, action="lift", site_id=row["site_id"],
                        detail=f"{row['kind']} {row['start_day']}..{row['end_day']}",

@@ -3,12 +3,14 @@ opening-hours exceptions staff enter (a page and a JSON API)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import Forbidden, ValidationError
-from core.i18n import get_lang, t
+from core.i18n import get_lang
+from core.text import _l
 from core.web import json_body
 
 from . import schedule, services
@@ -64,8 +66,7 @@ def _parse_capacity(raw: str):
     if raw == "":
         return None
     if not raw.isdigit():
-        raise ValidationError("bad_capacity", "A capacity must be a whole number above 0.",
-                              message_zh="承载量须为大于 0 的整数。")
+        raise ValidationError("bad_capacity", _l("A capacity must be a whole number above 0."))
     return int(raw)
 
 
@@ -76,15 +77,14 @@ def capacity_admin():
     if request.method == "POST":
         user = current_user()
         if not user.has_role("admin"):
-            raise Forbidden("forbidden", "Only administrators may change capacities.",
-                            message_zh="只有管理员可以调整承载量。")
+            raise Forbidden("forbidden", _l("Only administrators may change capacities."))
         services.adjust_capacity(db, kind=request.form.get("kind", ""),
                                  target_id=request.form.get("target_id", ""),
                                  field=request.form.get("field", ""),
                                  value=_parse_capacity(request.form.get("value")),
                                  reason=request.form.get("reason", ""), user=user,
                                  clock=get_clock())
-        flash(t("capacity.saved"))
+        flash(_("Capacity updated and logged."))
         return redirect(url_for("catalog.capacity_admin"))
     statuses = schedule.status_now(db, get_clock())
     return render_template("catalog/capacity.html", statuses=statuses,
@@ -111,7 +111,7 @@ def hours_admin():
         fields = {**_exception_fields(request.form), "site_id": site_id,
                   "place_id": place_id or None}
         schedule.add_exception(db, **fields, user=current_user(), clock=get_clock())
-        flash(t("hours.saved"))
+        flash(_("Saved and logged."))
         return redirect(url_for("catalog.hours_admin"))
     clock = get_clock()
     return render_template("catalog/hours.html", sites=services.list_sites(db),
@@ -125,7 +125,7 @@ def hours_admin():
 def hours_lift(exception_id):
     schedule.lift_exception(get_db(), exception_id, reason=request.form.get("reason", ""),
                             user=current_user(), clock=get_clock())
-    flash(t("hours.lifted"))
+    flash(_("Withdrawn and logged."))
     return redirect(url_for("catalog.hours_admin"))
 
 
