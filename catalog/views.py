@@ -107,7 +107,7 @@ def _exception_fields(data) -> dict:
 def hours_admin():
     db = get_db()
     if request.method == "POST":
-        site_id, _, place_id = request.form.get("target", "").partition("/")
+        site_id, _sep, place_id = request.form.get("target", "").partition("/")
         fields = {**_exception_fields(request.form), "site_id": site_id,
                   "place_id": place_id or None}
         schedule.add_exception(db, **fields, user=current_user(), clock=get_clock())
