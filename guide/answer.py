@@ -42,6 +42,12 @@ OUT_OF_SCOPE = {
                  r"hotel|restaurant|food|\beat\b|pharmacy|hospital|toilet|restroom|parking|"
                  r"wi-?fi|password|charging|\batm\b|exchange rate|football|\bmatch\b"),
 }
+# "Is there a ... ?": a question about whether something exists or can be had here. When
+# the thing asked about is a word the guide's content never uses (a ski resort, a zoo),
+# the honest answer is "the guide does not know", not the nearest point.
+EXISTENCE = (r"有没有|有.{1,8}[吗么嘛]|有.{0,6}(什么|哪些|几个)|^.{0,8}(能不能|可不可以)|可以.{1,6}[吗么]",
+             r"\b(is|are) there\b|^\s*(can|could|may) (i|we|you)\b|\bdo (you|they) have\b|"
+             r"\bdoes (it|the \w+) have\b")
 SCOPE_REFUSALS = {
     "price": {"zh": "票价和优惠政策以购票页面和景区公告为准，导览不提供价格信息。请查看购票页面，或到游客服务中心咨询。",
               "en": "Prices and concessions are set by the booking page and the scenic area's "
@@ -53,6 +59,9 @@ SCOPE_REFUSALS = {
     "services": {"zh": "这个问题不在导览资料范围内。住宿、餐饮、医疗和其他服务请到游客服务中心咨询。",
                  "en": "That is outside the guide's material. For lodging, food, medical help "
                        "and other services, please ask at the visitor centre."},
+    "unknown_thing": {"zh": "导览资料里没有关于“{names}”的内容，我不能随意回答。请到游客服务中心咨询。",
+                      "en": "The guide's material says nothing about \u201c{names}\u201d, and I "
+                            "won't guess. Please ask at the visitor centre."},
     "elsewhere": {"zh": "导览只介绍泰山、岱庙和曲阜三孔，不了解您提到的“{names}”。请到游客服务中心咨询。",
                   "en": "The guide covers Mount Tai, the Dai Temple and the Three Confucian Sites "
                         "only, and knows nothing about \u201c{names}\u201d. Please ask at the "
@@ -86,6 +95,7 @@ class Answer:
     kind: str                                   # "content", "refusal", "hours", "tickets", "crowd"
     sources: list = field(default_factory=list)  # [{"poi": id, "title": name}]
     score: float = 0.0
+    citations: list = field(default_factory=list)  # sources of the quoted passages
 
 
 def detect_intent(question: str) -> str | None:
@@ -102,6 +112,11 @@ def out_of_scope(question: str) -> str | None:
         if re.search(zh, q) or re.search(en, q):
             return kind
     return None
+
+
+def asks_existence(question: str) -> bool:
+    q = question.lower()
+    return bool(re.search(EXISTENCE[0], q) or re.search(EXISTENCE[1], q))
 
 
 def scope_refusal(kind: str, lang: str, names=()) -> Answer:
@@ -134,8 +149,10 @@ def answer_type_bonus(question: str, text: str) -> float:
                                     for asks, gives in ANSWER_TYPES) else 0.0
 
 
-def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "") -> Answer:
-    """Quote the best passages of the best POI, in ``lang``; refuse below threshold."""
+def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "",
+              known_sources: dict | None = None) -> Answer:
+    """Quote the best passages of the best POI, in ``lang``, citing the sources each
+    quoted paragraph or fact rests on; refuse below threshold."""
     if not hits or hits[0].score < threshold:
         return Answer(REFUSAL[lang], lang, "refusal", [],
                       hits[0].score if hits else 0.0)
@@ -143,6 +160,7 @@ def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "")
     poi = pois[best.poi_id]
     limit = 90 if lang == "zh" else 230      # an answer is heard, not read: keep it short
     chosen: list[str] = []
+    cited: list[str] = []
     seen: set = set()
     # Facts are the crispest answers; they win a near tie with narration.
     ranked = sorted(best.passages, key=lambda sp: -(
@@ -153,7 +171,7 @@ def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "")
         if p.kind == "question" or (p.kind, p.index) in seen:
             continue
         seen.add((p.kind, p.index))
-        text = p.text if p.lang == lang else _parallel(poi, p, lang)
+        text = p.text if p.lang == lang else _parallel(poi, p, lang, limit)
         if text is None:
             continue
         if p.kind == "intro":
@@ -162,10 +180,12 @@ def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "")
         if chosen and (len(chosen[0]) + len(text) > limit or _overlap(chosen[0], text) > 0.6):
             continue
         chosen.append(text)
+        cited.extend(p.sources)
         if len(chosen) == 2 or sum(map(len, chosen)) > limit * 0.7:
             break
     if not chosen:
         chosen.append(_sentence_end(poi.short[lang], lang))
+        cited.extend(poi.sources)
     name = poi.name[lang]
     head = f"{name}：" if lang == "zh" else f"{name}: "
     text = head + ("" if lang == "zh" else " ").join(chosen)
@@ -173,7 +193,9 @@ def from_hits(hits, pois: dict, lang: str, threshold: float, question: str = "")
     for other in hits[1:]:
         if other.score >= max(threshold, 0.97 * best.score):
             sources.append({"poi": other.poi_id, "title": pois[other.poi_id].name[lang]})
-    return Answer(text, lang, "content", sources, best.score)
+    from .content import citations
+    return Answer(text, lang, "content", sources, best.score,
+                  citations(cited, known_sources or {}))
 
 
 def _overlap(a: str, b: str) -> float:
@@ -183,13 +205,22 @@ def _overlap(a: str, b: str) -> float:
     return len(ta & tb) / len(tb) if tb else 1.0
 
 
-def _parallel(poi, passage, lang: str) -> str | None:
-    """The same passage in the other language, when the content has one."""
+def _parallel(poi, passage, lang: str, limit: int = 10 ** 6) -> str | None:
+    """The same passage in the other language, when the content has one: facts, scene
+    parts and whole paragraphs are parallel (their sentences are not aligned, so a
+    paragraph is quoted whole, and only when it is short enough to say)."""
     if passage.kind == "fact" and passage.index < len(poi.facts):
         return poi.facts[passage.index][lang]
+    if passage.kind == "part" and passage.index < len(poi.parts):
+        part = poi.parts[passage.index]
+        return f"{part['title'][lang]}：{part['text'][lang]}" if lang == "zh" else \
+            f"{part['title'][lang]}: {part['text'][lang]}"
+    if passage.kind == "long" and passage.index < len(poi.paragraphs):
+        text = poi.paragraphs[passage.index][lang]
+        return text if len(text) <= limit else None
     if passage.kind == "intro":
         return poi.short[lang]
-    return None     # long narration sentences are not aligned across languages
+    return None
 
 
 def hours_answer(db, site_id: str, lang: str, clock) -> Answer:

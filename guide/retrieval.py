@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import models
+from .names import NameMatcher
 
 log = logging.getLogger("scenic.guide")
 
-# Fusion weights and the refusal threshold, calibrated on data/guide/qa_eval.json
+# Fusion weights and the refusal threshold, calibrated on the 'tune' split of
+# data/guide/eval/*.json
 # (see docs/guide.md; bench/guide_bench.py prints the effect of each part).
 W_BM25 = 0.7
 W_EMBED = 1 - W_BM25
@@ -104,6 +106,16 @@ def tokenize(text: str, *, pinyin: bool = False) -> list[str]:
     return tokens
 
 
+def _stems(word: str) -> set[str]:
+    """A word and its likely stems (resorts -> resort, climbing -> climb, carved -> carve)."""
+    out = {word}
+    for suffix in ("ies", "es", "s", "ing", "ed", "er", "est", "ly", "'s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[:-len(suffix)]
+            out |= {base, base + "e", base + "y"}
+    return out
+
+
 def query_pinyin(question: str) -> list[str]:
     """Candidate pinyin tokens of a Latin-script question: each word and each run of
     two or three adjacent words joined (Kuiwen Ge -> py_kuiwenge)."""
@@ -131,11 +143,12 @@ def split_sentences(text: str, lang: str, max_chars: int) -> list[str]:
 
 
 def _name_keys(poi) -> list[str]:
-    """Lower-cased forms of a POI's name that a question may contain verbatim."""
+    """Lower-cased forms of a POI's names and aliases that a question may contain verbatim."""
     keys = set()
+    aliases = poi.aliases or {}
     for lang in ("zh", "en"):
-        name = poi.name[lang]
-        for part in re.split(r"[（）()、/,]|与|和| and ", name):
+        for part in re.split(r"[（）()、/,]|与|和| and ",
+                             "/".join([poi.name[lang], *aliases.get(lang, [])])):
             part = part.strip().lower()
             if part.startswith("the "):
                 part = part[4:]
@@ -149,9 +162,11 @@ class Passage:
     poi_id: str
     site_id: str
     lang: str
-    kind: str        # "intro", "fact", "question", "long"
-    index: int       # parallel index for facts/questions; sentence group for long
+    kind: str        # "intro", "fact", "question", "long" (a paragraph's chunk), "part"
+    index: int       # parallel index for facts, questions, paragraphs and scene parts
     text: str
+    sources: tuple = ()     # what the quoted text rests on
+    chunk: int = 0          # sentence group within a paragraph
 
 
 @dataclass
@@ -168,15 +183,23 @@ def passages_for(poi) -> list[Passage]:
     out = []
     for lang in ("zh", "en"):
         sep = "：" if lang == "zh" else ": "
+        # The short text summarises the narration: it rests on the point's sources.
         out.append(Passage(poi.id, poi.site_id, lang, "intro", 0,
-                           f"{poi.name[lang]}{sep}{poi.short[lang]}"))
+                           f"{poi.name[lang]}{sep}{poi.short[lang]}", poi.sources))
         for i, f in enumerate(poi.facts):
-            out.append(Passage(poi.id, poi.site_id, lang, "fact", i, f[lang]))
+            out.append(Passage(poi.id, poi.site_id, lang, "fact", i, f[lang],
+                               tuple(f.get("sources", ()))))
         for i, q in enumerate(poi.questions):
             out.append(Passage(poi.id, poi.site_id, lang, "question", i, q[lang]))
-        for i, chunk in enumerate(split_sentences(poi.long[lang], lang,
-                                                  ZH_CHUNK if lang == "zh" else EN_CHUNK)):
-            out.append(Passage(poi.id, poi.site_id, lang, "long", i, chunk))
+        for i, para in enumerate(poi.paragraphs):
+            for j, chunk in enumerate(split_sentences(para[lang], lang,
+                                                      ZH_CHUNK if lang == "zh" else EN_CHUNK)):
+                out.append(Passage(poi.id, poi.site_id, lang, "long", i, chunk,
+                                   tuple(para.get("sources", ())), j))
+        for i, part in enumerate(poi.parts):
+            out.append(Passage(poi.id, poi.site_id, lang, "part", i,
+                               f"{part['title'][lang]}{sep}{part['text'][lang]}",
+                               tuple(part.get("sources", ()))))
     return out
 
 
@@ -260,6 +283,9 @@ class Index:
         self.names = {p.id: _name_keys(p) for p in pois}
         self.names[""] = []
         self.zh_text = "\n".join(p.text for p in self.passages if p.lang == "zh")
+        self.matcher = NameMatcher(
+            pois, {t for t in self.idf if re.fullmatch(r"[a-z0-9']+", t)}, self.zh_text,
+            {t[3:] for t in self.idf if t.startswith("py_")})
         texts = [p.text for p in self.passages]
         known = all(t in encoder.cache for t in texts)
         self.vectors = encoder.encode(texts)
@@ -289,6 +315,31 @@ class Index:
             if any(p in self.idf or any(p in s[3:] for s in spans) for p in parts):
                 continue
             found.append(w)
+        # Other mountains however they are typed: "mount hua", "huangshan", "Emei Shan".
+        for m in re.finditer(r"\bmount(?:ain)?\s+([a-z]+)|\b([a-z]+)\s?shan\b", question.lower()):
+            name = m.group(1) or m.group(2)
+            whole = m.group(0)
+            if name not in self.idf and "py_" + name + "shan" not in self.idf and \
+                    name not in EN_STOP and not any(whole.lower() in f.lower() for f in found):
+                found.append(whole)
+        return found
+
+    def uncovered_terms(self, question: str) -> list[str]:
+        """The question's nouns (Chinese, by jieba's tags) or content words (English,
+        with plural and verb endings stripped) that the guide's content never uses:
+        滑雪场, "ski resort" in a question about Mount Tai."""
+        found = []
+        if _HAN.search(question):
+            import jieba.posseg as pseg
+            _jieba()
+            for word, flag in pseg.cut(question):
+                if flag.startswith(("n", "vn")) and len(word) >= 2 and \
+                        _HAN.fullmatch(word) and word not in self.zh_text:
+                    found.append(word)
+            return found
+        for word in _WORD.findall(question.lower()):
+            if len(word) >= 3 and word not in EN_STOP and not (_stems(word) & self.idf.keys()):
+                found.append(word)
         return found
 
     def coverage(self, query_tokens: list[str], pinyin: list[str] = ()) -> np.ndarray:

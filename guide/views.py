@@ -64,7 +64,7 @@ def _threshold():
 
 def _answer_json(ans, **extra) -> dict:
     key = services.answer_audio_key(ans, audio_dir(), current_app.config["GUIDE_ANSWER_AUDIO_KEEP"])
-    body = {"answer": ans.text, "sources": ans.sources,
+    body = {"answer": ans.text, "sources": ans.sources, "citations": ans.citations,
             "audio_url": url_for("guide.answer_audio", key=key), "lang": ans.lang,
             "kind": ans.kind}
     for s in body["sources"]:
@@ -143,12 +143,18 @@ def poi_page(site_id, poi_id):
     lang = get_lang()
     recs = services.recordings(db)
     sources = services.content.sources(db)
+    cited = [sources[s] for s in poi.sources if s in sources]
     return render_template(
         "guide/poi.html", site=site, poi=poi, tour=tour, prev_stop=prev_poi, next_stop=next_poi,
+        numbers={s["id"]: i for i, s in enumerate(cited, 1)},
+        part_urls=[url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=k,
+                           v=services.narration_version(poi, lang, k, db))
+                   for k in services.narration_kinds(poi) if k.startswith("part")],
         level=services.poi_levels(db, [poi], clock)[poi.id],
         quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id)][:3],
-        human=(poi.id, lang) in recs, cited=[sources[s] for s in poi.sources if s in sources],
-        versions={k: services.narration_version(poi, lang, k, db) for k in services.KINDS},
+        human=(poi.id, lang) in recs, cited=cited,
+        versions={k: services.narration_version(poi, lang, k, db)
+                  for k in services.narration_kinds(poi)},
         points=_route_points(pois))
 
 
@@ -224,7 +230,7 @@ def offline_manifest(site_id):
                                     lang=lang, tour=tour.id))
     for poi in pois:
         urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
-        for kind in services.KINDS:
+        for kind in services.narration_kinds(poi):
             urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=kind,
                                 v=services.narration_version(poi, lang, kind, db)))
     version = services.repo.content_version(db)
@@ -255,12 +261,14 @@ def api_ask_voice():
         raise ValidationError("audio_required", "Attach the recording as 'audio'.",
                               message_zh="请附上录音（字段 audio）。")
     cfg = current_app.config
-    data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
     slots = _voice_slots()
     if not slots.acquire(timeout=15):
         raise DomainError("busy", "The guide is busy; try again in a moment, or type.", 503,
                           message_zh="导游正忙，请稍后再试或输入文字。")
     try:
+        # Read only once a slot is ours: waiting uploads stay spooled on disk, so the
+        # server holds at most GUIDE_VOICE_CONCURRENCY of them in memory.
+        data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
         ans, transcript = services.ask_voice(
             get_db(), site_id=request.form.get("site"), audio=data,
             lang=request.form.get("lang") or None, clock=get_clock(),
@@ -315,8 +323,10 @@ def admin_poi_edit(poi_id):
         else:
             flash(t("guide.admin.saved") if updated != poi else t("guide.admin.unchanged"))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
+    known = [s for s in services.content.sources(db).values()
+             if poi.site_id in services.content.AREAS.get(s["area"], ("", ()))[1]]
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
-                           zones=catalog.list_zones(db, poi.site_id),
+                           zones=catalog.list_zones(db, poi.site_id), known_sources=known,
                            recs=services.recordings(db)), (400 if error else 200)
 
 
@@ -330,7 +340,8 @@ def admin_recording_upload(poi_id):
     services.save_recording(get_db(), poi_id=poi_id, lang=request.form.get("lang"),
                             data=upload.stream.read(limit + 1), filename=upload.filename or "",
                             user=current_user(), clock=get_clock(), audio_dir=audio_dir(),
-                            max_bytes=limit)
+                            max_bytes=limit,
+                            max_seconds=current_app.config["GUIDE_MAX_RECORDING_SECONDS"])
     flash(t("guide.admin.uploaded"))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
 

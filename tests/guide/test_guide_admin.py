@@ -25,16 +25,39 @@ def test_edit_saves_audits_and_changes_the_narration_audio_url(gclient, gdb, log
     user = login("staff", gclient)
     poi = services.get_poi(gdb, "konglin-kongzimu")
     old_version = services.narration_version(poi, "en", "long", gdb)
-    form = _form(poi, long_en=poi.long["en"] + " Visitors bow here.")
+    form = _form(poi, para_en_0=poi.paragraphs[0]["en"] + " Visitors bow here.")
     form["csrf_token"] = csrf_of(gclient)
     resp = gclient.post("/admin/guide/poi/konglin-kongzimu", data=form)
     assert resp.status_code == 302
     saved = services.get_poi(gdb, poi.id)
     assert saved.long["en"].endswith("Visitors bow here.") and saved.edited
+    assert saved.paragraphs[0]["sources"] == poi.paragraphs[0]["sources"]   # kept
     assert saved.updated_by == user.username
     assert services.narration_version(saved, "en", "long", gdb) != old_version
     log = services.edit_log(gdb)
-    assert log[0]["poi_id"] == poi.id and "long_en" in log[0]["fields"]
+    assert log[0]["poi_id"] == poi.id and "paragraphs_json" in log[0]["fields"]
+
+
+def test_staff_add_and_remove_paragraphs_and_facts_with_their_own_sources(gclient, gdb, login):
+    login("staff", gclient)
+    poi = services.get_poi(gdb, "konglin-kongzimu")
+    page = gclient.get("/admin/guide/poi/konglin-kongzimu").get_data(as_text=True)
+    assert 'name="para_sources_0"' in page and poi.paragraphs[0]["sources"][0] in page
+    spare = len(poi.paragraphs)
+    form = _form(poi, **{f"para_zh_{spare}": "孔子墓前有明代墓碑。",
+                         f"para_en_{spare}": "A Ming stele stands before the tomb.",
+                         f"para_sources_{spare}": "SK-S32", "fact_zh_0": "", "fact_en_0": "",
+                         "fact_sources_0": ""})
+    form["csrf_token"] = csrf_of(gclient)
+    assert gclient.post("/admin/guide/poi/konglin-kongzimu", data=form).status_code == 302
+    saved = services.get_poi(gdb, poi.id)
+    assert len(saved.paragraphs) == spare + 1
+    assert saved.paragraphs[-1] == {"zh": "孔子墓前有明代墓碑。",
+                                    "en": "A Ming stele stands before the tomb.",
+                                    "sources": ["SK-S32"]}
+    assert list(saved.facts) == list(poi.facts[1:])
+    html = gclient.get("/guide/konglin/poi/konglin-kongzimu?lang=en").get_data(as_text=True)
+    assert "A Ming stele stands before the tomb." in html and 'href="#src-SK-S32"' in html
 
 
 def test_edit_without_csrf_is_refused(gclient, gdb, login):
@@ -50,11 +73,15 @@ def test_bad_edits_show_the_form_again_and_change_nothing(gclient, gdb, login):
     poi = services.get_poi(gdb, "kongfu-datang")
     token = csrf_of(gclient)
     cases = [
-        ({"facts_zh": "一\n二", "facts_en": "one"}, "same number of lines"),
+        ({"fact_en_0": ""}, "in Chinese and in English"),
+        ({"questions_zh": "一\n二", "questions_en": "one"}, "same number of lines"),
         ({"name_zh": "  "}, "may not be empty"),
         ({"lat": "north"}, "coordinates"),
         ({"zone_id": "daiding"}, "not part of this site"),
-        ({"long_en": "x" * 12001}, "up to 12000"),
+        ({"para_en_0": "x" * 4001}, "up to 4000"),
+        ({"para_sources_0": "SK-S1, SK-NOPE"}, "unknown: SK-S1, SK-NOPE"),
+        ({"fact_sources_1": ""}, "none given"),
+        ({"para_zh_0": "", "para_en_0": "", "para_sources_0": ""}, "at least one narration"),
     ]
     for change, message in cases:
         form = dict(_form(poi, **change), csrf_token=token)
