@@ -73,27 +73,32 @@ def zh_fixtures() -> dict[str, str]:
 
 
 SCENE = {
-    "id": "kongmiao-jikong", "site": "kongmiao", "number": 90, "kind": "scene",
+    "id": "kongmiao-test-scene", "site": "kongmiao", "number": 900, "kind": "scene",
     "zone": None, "name": {"zh": "祭孔大典（测试场景）", "en": "Test Ceremony Scene"},
     "aliases": {"zh": ["祭孔"], "en": ["Confucius ceremony"]},
     "lat": 35.597, "lon": 116.991,
     "short": {"zh": "测试用的场景。", "en": "A scene for the tests."},
     "paragraphs": [{"zh": "这是测试场景的引言。", "en": "This introduces the test scene.",
-                    "sources": ["SK-S18"]}],
+                    "sources": ["$1"]}],
     "facts": [], "questions": [],
     "scene": {"parts": [
         {"title": {"zh": "迎神", "en": "Welcoming the spirit"},
-         "text": {"zh": "第一部分。", "en": "Part one."}, "sources": ["SK-S18"]},
+         "text": {"zh": "第一部分。", "en": "Part one."}, "sources": ["$1"]},
         {"title": {"zh": "初献", "en": "The first offering"},
-         "text": {"zh": "第二部分。", "en": "Part two."}, "sources": ["SK-S21"]},
+         "text": {"zh": "第二部分。", "en": "Part two."}, "sources": ["$2"]},
         {"title": {"zh": "送神", "en": "Sending off the spirit"},
-         "text": {"zh": "第三部分。", "en": "Part three."}, "sources": ["SK-S18"]}]},
+         "text": {"zh": "第三部分。", "en": "Part three."}, "sources": ["$1"]}]},
 }
 
 
-def load_with_scene(db, clock) -> None:
-    """Load the content files plus SCENE, a made-up scene point at the Temple of Confucius."""
+def load_with_scene(db, clock) -> list[str]:
+    """Load the content files plus SCENE, a made-up scene point at the Temple of Confucius
+    citing the area's first two sources ($1, $2); returns those two source ids."""
     from guide import content, services
     docs = content.read_files()
-    next(d for d in docs if d["area"] == "sankong")["pois"].append(SCENE)
+    sankong = next(d for d in docs if d["area"] == "sankong")
+    cited = [s["id"] for s in sankong["sources"][:2]]
+    scene = json.loads(json.dumps(SCENE).replace("$1", cited[0]).replace("$2", cited[1]))
+    sankong["pois"].append(scene)
     services.load_content(db, clock=clock, docs=docs)
+    return cited

@@ -96,7 +96,7 @@ def test_bad_files_are_rejected_before_anything_is_written(gdb, clock, change, m
 
 def test_a_scene_point_loads_with_its_parts_in_order(gdb, clock):
     load_with_scene(gdb, clock)
-    poi = services.get_poi(gdb, "kongmiao-jikong")
+    poi = services.get_poi(gdb, "kongmiao-test-scene")
     assert poi.kind == "scene" and [p["title"]["en"] for p in poi.parts] == \
         ["Welcoming the spirit", "The first offering", "Sending off the spirit"]
     assert services.narration_kinds(poi) == ("short", "long", "part1", "part2", "part3")
