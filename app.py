@@ -6,16 +6,14 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, g, request
 
 from core import auth, csrf, db, i18n, logs, web
-from core.clock import SystemClock
+from core.clock import clock_for
 from core.config import load_config, load_secrets
+from core.domains import plugins
 
 ROOT = Path(__file__).resolve().parent
-# Blueprint modules, in registration order; each exposes ``bp``.
-BLUEPRINTS = ["core.views", "catalog.views", "ticketing.views", "gates.views", "crowd.views",
-              "guide.views"]
 
 
 def create_app(config: dict | None = None, *, clock=None, instance_path: str | None = None) -> Flask:
@@ -34,13 +32,12 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
         TESTING=settings["ENV"] == "testing", JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.extensions["scenic.clock"] = clock or SystemClock()
+    app.extensions["scenic.clock"] = clock or clock_for(settings["TIMEZONE"])
     app.extensions["scenic.messages"] = i18n.load_catalog()
 
     logs.setup(app)
     db.init_app(app)
     web.init_app(app)
-    auth.init_app(app)
 
     @app.before_request
     def _per_request():
@@ -49,7 +46,6 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
 
     @app.after_request
     def _remember_lang(response):
-        from flask import request
         if request.args.get("lang") in i18n.LANGS:
             response.set_cookie(i18n.COOKIE, request.args["lang"], max_age=365 * 24 * 3600,
                                 samesite="Lax", httponly=True)
@@ -61,13 +57,15 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     @app.context_processor
     def _template_globals():
         return {"_": i18n.t, "pick": i18n.pick, "lang": i18n.get_lang(),
-                "csrf_token": csrf.csrf_token, "current_user": auth.current_user,
-                "url_endpoints": app.view_functions}
+                "csrf_token": csrf.csrf_token, "current_user": auth.current_user}
 
-    from importlib import import_module
-    for module in BLUEPRINTS:
-        mod = import_module(module)
-        app.register_blueprint(mod.bp)
-        for extra in getattr(mod, "EXTRA_BLUEPRINTS", []):
-            app.register_blueprint(extra)
+    installed = plugins()
+    app.extensions["scenic.plugins"] = installed
+    for plugin in installed:
+        for blueprint in plugin.blueprints:
+            app.register_blueprint(blueprint)
+        for command in plugin.commands:
+            app.cli.add_command(command)
+        if plugin.init_app is not None:
+            plugin.init_app(app)
     return app

@@ -115,7 +115,7 @@ def run_sse_latency(samples: int) -> list[float]:
     from catalog.services import load_catalog
     from core.auth import create_device, create_user
     from core.db import connect, migrate
-    from crowd import services
+    from crowd import cameras
 
     tmp = tempfile.mkdtemp(prefix="crowd-bench-")
     app = create_app({"ENV": "testing", "CROWD_SSE_MAX_SECONDS": 120},
@@ -125,7 +125,7 @@ def run_sse_latency(samples: int) -> list[float]:
     load_catalog(db)
     clock = app.extensions["scenic.clock"]
     spec = json.loads(DEMO.read_text())["cameras"][0]
-    services.save_camera(db, spec, clock=clock, create=True)
+    cameras.save_camera(db, spec, clock=clock, create=True)
     create_user(db, username="bench-staff", password="bench password 123", role="staff",
                 clock=clock)
     _u, token = create_device(db, username="bench-worker", role="worker", clock=clock)

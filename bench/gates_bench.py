@@ -18,7 +18,7 @@ are not synchronised). Gates are threads spread over client
 processes with keep-alive connections; on a 2-core machine they share the CPU with the
 server, so closed-loop latency is mostly queueing.
 Offline: OfflineValidator.validate_code over distinct codes (decode + rules) beside
-ticketing.codes.decode alone, and GateClient's whole offline scan (decision + durable
+admission.codes.decode alone, and GateClient's whole offline scan (decision + durable
 queue write, SQLite synchronous=FULL).
 """
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import bare_connection, free_port, wait_up  # noqa: E402
 
 CLIENT_PROCS = 5
 SITE = "taishan"       # open 24 h: a current slot exists whenever the bench runs
@@ -51,7 +51,6 @@ TARGET_OFFLINE_MS = 1.0
 
 def bare_app(db_path):
     import hashlib
-    import sqlite3
 
     from flask import Flask, request
     app = Flask("bare")
@@ -60,11 +59,7 @@ def bare_app(db_path):
     def scan():
         body = request.get_json()
         token = request.headers.get("Authorization", "").partition(" ")[2]
-        conn = sqlite3.connect(db_path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = bare_connection(db_path)
         try:
             row = conn.execute("SELECT id FROM tokens WHERE hash = ?",
                                [hashlib.sha256(token.encode()).hexdigest()]).fetchone()
@@ -101,7 +96,7 @@ def serve(kind, target, port, threads):
 def resident_id(n):
     from datetime import date, timedelta
 
-    from ticketing.identity import check_digit
+    from admission.identity import check_digit
     born = date(1970, 1, 1) + timedelta(days=n % 10000)
     body = f"370102{born:%Y%m%d}{n // 10000 % 1000:03d}"
     return body + check_digit(body)
@@ -114,7 +109,8 @@ def prepare_app(instance, n_gates, n_tickets):
     from core.clock import SystemClock
     from core.db import connect, migrate
     from gates import services as gates
-    from ticketing import orders, services as tk
+    from ticketing import gate_feed, orders, quota
+    from ticketing.holders import MAX_HOLDERS
     app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
@@ -124,22 +120,22 @@ def prepare_app(instance, n_gates, n_tickets):
     tokens = [gates.create_gate(db, site_id=SITE, name=f"Bench {i + 1}", direction="both",
                                 clock=clock)[1] for i in range(n_gates)]
     with app.app_context():
-        slot = next(s for s in tk.availability(db, SITE, now.date(), clock)
+        slot = next(s for s in quota.availability(db, SITE, now.date(), clock)
                     if s.start <= now < s.end)
         # Bench setup on a throwaway database: room for every ticket in this slot.
         db.execute("UPDATE tk_slots SET quota = ?, window_quota = ? WHERE id = ?",
                    [n_tickets * 2, n_tickets * 2, slot.slot_id])
-        key = tk.signing_key(app)
+        key = gate_feed.signing_key(app.instance_path)
         codes, n = [], 0
         while len(codes) < n_tickets:
             holders = []
-            for _ in range(min(tk.MAX_HOLDERS, n_tickets - len(codes))):
+            for _ in range(min(MAX_HOLDERS, n_tickets - len(codes))):
                 n += 1
                 holders.append({"name": f"游客{n}", "document_number": resident_id(n)})
             order = orders.create_order(db, site_id=SITE, day=now.date(), slot_id=slot.slot_id,
                                         product_id="taishan-standard", holders=holders,
                                         clock=clock, channel="window")
-            codes.extend(tk.code_for(db, t.id, key) for t in order.tickets)
+            codes.extend(gate_feed.code_for(db, t.id, key) for t in order.tickets)
     db.conn.close()
     return tokens, codes
 
@@ -235,8 +231,8 @@ def start_server(kind, target, threads):
 
 def offline_bench(bundle, codes, n):
     from gate_client.offline import OfflineValidator
-    from gates.rules import Presence
-    from ticketing import codes as ticket_codes
+    from admission import codes as ticket_codes
+    from admission.rules import Presence
     from datetime import datetime
     from zoneinfo import ZoneInfo
     validator = OfflineValidator(bundle)

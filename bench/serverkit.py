@@ -1,8 +1,21 @@
-"""Helpers the server benchmarks share: a free loopback port and waiting for a server."""
+"""Helpers the server benchmarks share: a free loopback port, waiting for a server, and
+the bare baselines' SQLite connection."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import time
+
+
+def bare_connection(db_path) -> sqlite3.Connection:
+    """A connection with the same settings core.db.connect gives the app (autocommit,
+    5 s busy timeout, foreign keys, WAL, synchronous NORMAL): the baselines' ceiling."""
+    conn = sqlite3.connect(db_path, timeout=5, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
 
 
 def free_port() -> int:

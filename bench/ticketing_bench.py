@@ -7,7 +7,7 @@ All servers run in a subprocess under waitress with the same settings: (1) the a
 lazy hold expiry, quota check and insert in one BEGIN IMMEDIATE transaction) and (2) a bare
 Flask + SQLite endpoint that only decrements a counter in a BEGIN IMMEDIATE transaction
 (same connection PRAGMAs as core.db.connect), and (3) that bare endpoint behind the same
-in-process write gate the app uses (ticketing.services.quota_transaction), so the ratio is
+in-process write gate the app uses (ticketing.quota.quota_transaction), so the ratio is
 also shown against the best ceiling of the two.
 Client processes run the concurrent buyers (threads with keep-alive connections); each buyer
 books until it is told sold out. Printed: bookings/s, p50/p99 latency, sold vs quota, ratio.
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import bare_connection, free_port, wait_up  # noqa: E402
 
 CLIENT_PROCS = 4
 
@@ -38,7 +38,6 @@ CLIENT_PROCS = 4
 # --- the two servers ------------------------------------------------------------------
 
 def bare_app(db_path, gated=False):
-    import sqlite3
     import threading
     from contextlib import nullcontext
 
@@ -49,12 +48,7 @@ def bare_app(db_path, gated=False):
     @app.post("/book")
     def book():
         request.get_json()
-        # the same connection settings as core.db.connect uses for the app
-        conn = sqlite3.connect(db_path, timeout=5, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn = bare_connection(db_path)
         try:
             with gate:
                 conn.execute("BEGIN IMMEDIATE")
@@ -111,14 +105,14 @@ def prepare_app(instance, quota):
     from catalog.services import load_catalog
     from core.clock import SystemClock
     from core.db import connect, migrate
-    from ticketing import services
+    from ticketing.quota import availability
     app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
     load_catalog(db)
     day = date.today() + timedelta(days=1)
     with app.app_context():
-        slot = services.availability(db, "kongmiao", day, SystemClock())[2]
+        slot = availability(db, "kongmiao", day, SystemClock())[2]
     db.execute("UPDATE tk_slots SET quota = ? WHERE id = ?", [quota, slot.slot_id])
     db.conn.close()
     return app.config["DATABASE"], day, slot.slot_id
@@ -144,7 +138,7 @@ def bare_sold(db_path, quota):
 # --- buyers ---------------------------------------------------------------------------
 
 def resident_id(n):
-    from ticketing.identity import check_digit
+    from admission.identity import check_digit
     # adults born 1970-1997, so every booking is a paid (held) full-price ticket
     born = date(1970, 1, 1) + timedelta(days=n % 10000)
     body = f"370102{born:%Y%m%d}{n // 10000 % 1000:03d}"

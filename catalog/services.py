@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 
-from core.db import immediate
+from core.clock import Clock
+from core.db import Database, immediate
 from core.errors import NotFound, ValidationError
 
 from . import capacity, repo
@@ -121,16 +122,16 @@ def _zone(row) -> Zone:
                 row["override_instant"])
 
 
-def list_areas(db) -> list[dict]:
+def list_areas(db: Database) -> list[dict]:
     return [{"id": r["id"], "name": {"zh": r["name_zh"], "en": r["name_en"]}}
             for r in repo.areas(db)]
 
 
-def list_sites(db) -> list[Site]:
+def list_sites(db: Database) -> list[Site]:
     return [_site(r) for r in repo.sites(db)]
 
 
-def get_site(db, site_id: str) -> Site:
+def get_site(db: Database, site_id: str) -> Site:
     """One site, or NotFound('unknown_site')."""
     row = repo.site(db, site_id) if isinstance(site_id, str) else None
     if row is None:
@@ -139,11 +140,11 @@ def get_site(db, site_id: str) -> Site:
     return _site(row)
 
 
-def list_zones(db, site_id: str | None = None) -> list[Zone]:
+def list_zones(db: Database, site_id: str | None = None) -> list[Zone]:
     return [_zone(r) for r in repo.zones(db, site_id)]
 
 
-def get_zone(db, zone_id: str) -> Zone:
+def get_zone(db: Database, zone_id: str) -> Zone:
     row = repo.zone(db, zone_id)
     if row is None:
         raise NotFound("unknown_zone", f"There is no zone '{zone_id}'.",
@@ -159,7 +160,7 @@ def zone_capacity(zone: Zone) -> Capacity:
                     computed_instant=computed, published_instant=zone.published_instant)
 
 
-def site_capacity(db, site_id: str) -> Capacity:
+def site_capacity(db: Database, site_id: str) -> Capacity:
     """Daily and instantaneous capacity of a site: staff override, else the
     published figure, else LB/T 034's C1 = ΣXi/Yi and C2 = C1 × Int(T/t)."""
     site = get_site(db, site_id)
@@ -191,7 +192,7 @@ def is_open(db, site_id: str, at: datetime) -> bool:
     return get_site(db, site_id).is_open(at)
 
 
-def closing_time(site: Site, day: date, tz) -> datetime | None:
+def closing_time(site: Site, day: date, tz: tzinfo) -> datetime | None:
     season = site.season_on(day)
     if season is None:
         return None
@@ -201,7 +202,7 @@ def closing_time(site: Site, day: date, tz) -> datetime | None:
     return datetime.combine(day, time(hh, mm), tz)
 
 
-def status_now(db, clock) -> list[SiteStatus]:
+def status_now(db: Database, clock: Clock) -> list[SiteStatus]:
     """Every site with whether it is open now, today's hours and its capacity."""
     now = clock.now()
     return [SiteStatus(site=s, open_now=s.is_open(now), season=s.season_on(now.date()),

@@ -1,13 +1,12 @@
 """Catalog routes: public site list (JSON) and the capacity admin page."""
 from __future__ import annotations
 
-import click
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
-from core.errors import ValidationError
+from core.errors import Forbidden, ValidationError
 from core.i18n import get_lang, t
 
 from . import services
@@ -60,7 +59,6 @@ def capacity_admin():
     if request.method == "POST":
         user = current_user()
         if not user.has_role("admin"):
-            from core.errors import Forbidden
             raise Forbidden("forbidden", "Only administrators may change capacities.",
                             message_zh="只有管理员可以调整承载量。")
         services.adjust_capacity(db, kind=request.form.get("kind", ""),
@@ -75,16 +73,3 @@ def capacity_admin():
     return render_template("catalog/capacity.html", statuses=statuses,
                            zone_capacity=services.zone_capacity,
                            changes=services.capacity_changes(db, 50), lang=get_lang())
-
-
-@bp.cli.command("load")
-def load_command():
-    """Load (upsert) the scenic catalog from data/catalog/sites.json."""
-    from flask import current_app
-    from core.db import connect
-    db = connect(current_app.config["DATABASE"])
-    try:
-        counts = services.load_catalog(db)
-    finally:
-        db.conn.close()
-    click.echo(f"catalog loaded: {counts}")

@@ -11,13 +11,14 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import wraps
 
 from flask import g, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import repo
+from .clock import iso
 from .db import get_db, immediate
 from .errors import DomainError, Forbidden, Unauthorized, ValidationError
 
@@ -47,10 +48,6 @@ def _user(row) -> User:
     return User(row["id"], row["username"], row["display_name"], row["role"])
 
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="seconds")
-
-
 # --- services ---------------------------------------------------------------
 
 def create_user(db, *, username: str, password: str | None, role: str, clock,
@@ -73,7 +70,7 @@ def create_user(db, *, username: str, password: str | None, role: str, clock,
             raise DomainError("username_taken", "That username is already taken.", 409,
                               message_zh="该用户名已被使用。")
         user_id = repo.insert_user(db, username=username, display_name=display_name or username,
-                                   password_hash=pw_hash, role=role, created_at=_iso(clock.now()))
+                                   password_hash=pw_hash, role=role, created_at=iso(clock.now()))
     return User(user_id, username, display_name or username, role)
 
 
@@ -81,7 +78,7 @@ def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
                  max_failures: int, max_failures_per_ip: int, window_seconds: int) -> User:
     """Check a password, counting failures per account and per address."""
     now = clock.now()
-    since = _iso(now - timedelta(seconds=window_seconds))
+    since = iso(now - timedelta(seconds=window_seconds))
     username = (username or "").strip()
     if (repo.count_failures(db, "username", username, since) >= max_failures
             or repo.count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
@@ -93,8 +90,8 @@ def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
                              password or "")
     if not row or not ok or row["role"] not in PERSON_ROLES:
         with immediate(db):
-            repo.record_failure(db, username, remote_addr, _iso(now),
-                                _iso(now - timedelta(seconds=window_seconds * 4)))
+            repo.record_failure(db, username, remote_addr, iso(now),
+                                iso(now - timedelta(seconds=window_seconds * 4)))
         raise Unauthorized("bad_credentials", "Wrong username or password.",
                            message_zh="用户名或密码错误。")
     with immediate(db):
@@ -110,13 +107,13 @@ def issue_token(db, *, user_id: int, label: str, clock) -> str:
     """Create a bearer token for a device account; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     with immediate(db):
-        repo.insert_token(db, user_id, hash_token(token), label, _iso(clock.now()))
+        repo.insert_token(db, user_id, hash_token(token), label, iso(clock.now()))
     return token
 
 
 def revoke_token(db, *, token_id: int, clock) -> None:
     with immediate(db):
-        repo.revoke_tokens(db, at=_iso(clock.now()), token_id=token_id)
+        repo.revoke_tokens(db, at=iso(clock.now()), token_id=token_id)
 
 
 def user_for_token(db, token: str) -> User | None:
@@ -149,7 +146,7 @@ def deactivate_account(db, *, user_id: int, by: User, clock) -> None:
                               message_zh="不能停用自己的账号。")
     with immediate(db):
         repo.set_active(db, user_id, False)
-        repo.revoke_tokens(db, at=_iso(clock.now()), user_id=user_id)
+        repo.revoke_tokens(db, at=iso(clock.now()), user_id=user_id)
 
 
 def rotate_device_token(db, *, user_id: int, clock) -> str:
@@ -159,7 +156,7 @@ def rotate_device_token(db, *, user_id: int, clock) -> str:
         raise ValidationError("not_a_device", "Only gate and worker devices have tokens.",
                               message_zh="只有闸机和计数设备才有令牌。")
     with immediate(db):
-        repo.revoke_tokens(db, at=_iso(clock.now()), user_id=user_id)
+        repo.revoke_tokens(db, at=iso(clock.now()), user_id=user_id)
     return issue_token(db, user_id=user_id, label=row["username"], clock=clock)
 
 
@@ -236,47 +233,3 @@ def token_required(*roles: str):
         wrapper._token_auth = True
         return wrapper
     return deco
-
-
-def init_app(app) -> None:
-    import click
-
-    from .db import connect
-
-    def _with_db(fn):
-        db = connect(app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"])
-        try:
-            return fn(db, app.extensions["scenic.clock"])
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from None
-        finally:
-            db.conn.close()
-
-    @app.cli.command("create-admin")
-    @click.argument("username")
-    @click.password_option()
-    def create_admin(username, password):
-        """Create the first admin account (asks for the password twice)."""
-        user = _with_db(lambda db, clock: create_user(db, username=username, password=password,
-                                                      role="admin", clock=clock))
-        click.echo(f"created admin {user.username}")
-
-    @app.cli.command("create-user")
-    @click.argument("username")
-    @click.option("--role", type=click.Choice(PERSON_ROLES), required=True)
-    @click.password_option()
-    def create_person(username, role, password):
-        """Create a staff or admin account (asks for the password twice)."""
-        user = _with_db(lambda db, clock: create_user(db, username=username, password=password,
-                                                      role=role, clock=clock))
-        click.echo(f"created {role} {user.username}")
-
-    @app.cli.command("create-device")
-    @click.argument("username")
-    @click.option("--role", type=click.Choice(DEVICE_ROLES), required=True)
-    def create_device_command(username, role):
-        """Create a gate or worker device account and print its token once."""
-        user, token = _with_db(lambda db, clock: create_device(db, username=username, role=role,
-                                                               clock=clock))
-        click.echo(f"created {role} device {user.username}; token (shown once):")
-        click.echo(token)

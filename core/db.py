@@ -13,9 +13,11 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-import click
 import sqlite_utils
 from flask import current_app, g
+
+# The connection type every service takes as ``db`` (rows are sqlite3.Row).
+Database = sqlite_utils.Database
 
 def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     """Open a database in autocommit mode; transactions are always explicit."""
@@ -34,6 +36,17 @@ def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     if path != ":memory:":
         conn.execute("PRAGMA synchronous = NORMAL")
     return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def own_connection(config):
+    """A connection of its own outside any request (commands, scripts), with the app's
+    DATABASE and DB_BUSY_TIMEOUT_MS, closed afterwards."""
+    db = connect(config["DATABASE"], config["DB_BUSY_TIMEOUT_MS"])
+    try:
+        yield db
+    finally:
+        db.conn.close()
 
 
 class ConnectionPool:
@@ -139,13 +152,3 @@ def init_app(app) -> None:
     app.extensions["scenic.db_pool"] = ConnectionPool(
         app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"], app.config["DB_POOL_SIZE"])
     app.teardown_appcontext(close_db)
-
-    @app.cli.command("migrate")
-    def migrate_command():
-        """Apply all pending database migrations (safe to run twice)."""
-        db = connect(app.config["DATABASE"], app.config["DB_BUSY_TIMEOUT_MS"])
-        try:
-            done = migrate(db)
-        finally:
-            db.conn.close()
-        click.echo("applied: " + (", ".join(done) if done else "nothing, schema is current"))

@@ -1,35 +1,17 @@
 """One error family for every domain.
 
-A DomainError carries a stable machine code, an English message and an optional
-Chinese one. APIs answer ``{"error": code, "message": ...}``; pages show the
+A DomainError (admission.errors.AdmissionError underneath) carries a stable machine code,
+an English message and an optional Chinese one. APIs answer ``{"error": code, "message": ...}``; pages show the
 message in the visitor's language.
 """
 from __future__ import annotations
 
+from admission.errors import AdmissionError
 
-class DomainError(Exception):
-    status = 400
 
-    def __init__(self, code: str, message: str, status: int | None = None, *,
-                 message_zh: str | None = None, details: dict | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.message_zh = message_zh
-        self.details = details or {}
-        if status is not None:
-            self.status = status
-
-    def localized(self, lang: str) -> str:
-        if lang == "zh" and self.message_zh:
-            return self.message_zh
-        return self.message
-
-    def to_json(self, lang: str = "en") -> dict:
-        body = {"error": self.code, "message": self.localized(lang)}
-        if self.details:
-            body["details"] = self.details
-        return body
+class DomainError(AdmissionError):
+    """A refusal raised by the server's code. The admission core raises its base class,
+    AdmissionError, which the handlers in core.web answer the same way."""
 
 
 class ValidationError(DomainError):

@@ -1,4 +1,7 @@
-"""Home page, staff login/logout, the console shell and /healthz."""
+"""Home page, staff login/logout, the console shell and /healthz.
+
+The home page and the console know no domain: they show what the installed plug-ins
+declare (``core.domains.Plugin``: home sections, per-site links, console tiles)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -6,34 +9,29 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template,
                    request, session, url_for)
 
-from catalog import services as catalog
-
 from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, current_user,
                    deactivate_account, list_accounts, login_session, role_required,
                    rotate_device_token)
 from .clock import get_clock
 from .db import get_db, pending_migrations, ping
+from .domains import Plugin
 from .errors import ValidationError
 from .i18n import COOKIE, LANGS, UnsupportedLanguage
 
 bp = Blueprint("core", __name__)
 
-# Console tiles other domains may show; each is (endpoint, message key, roles).
-CONSOLE_LINKS = [
-    ("ticketing.staff_overview", "console.tickets", ("staff",)),
-    ("gates.staff_audit", "console.gates", ("staff",)),
-    ("crowd.dashboard", "console.crowd", ("staff",)),
-    ("guide.admin_pois", "console.guide", ("staff",)),
-    ("catalog.capacity_admin", "console.capacity", ("staff",)),
-    ("core.accounts", "console.accounts", ("admin",)),
-]
+
+def _plugins() -> list[Plugin]:
+    return current_app.extensions["scenic.plugins"]
 
 
 @bp.get("/")
 def home():
-    statuses = catalog.status_now(get_db(), get_clock())
-    return render_template("core/home.html", statuses=statuses,
-                           areas=catalog.list_areas(get_db()))
+    db, clock = get_db(), get_clock()
+    site_links = sorted((link for p in _plugins() for link in p.site_links),
+                        key=lambda link: link.position)
+    sections = [(p.home.template, p.home.context(db, clock)) for p in _plugins() if p.home]
+    return render_template("core/home.html", sections=sections, site_links=site_links)
 
 
 @bp.get("/lang/<lang>")
@@ -81,9 +79,10 @@ def logout():
 @role_required("staff")
 def console():
     user = current_user()
-    links = [(ep, key) for ep, key, roles in CONSOLE_LINKS
-             if ep in current_app.view_functions and user.has_role(*roles)]
-    return render_template("core/console.html", user=user, links=links)
+    tiles = sorted((link for p in _plugins() for link in p.console
+                    if user.has_role(*link.roles)), key=lambda link: link.position)
+    return render_template("core/console.html", user=user,
+                           links=[(link.endpoint, link.label) for link in tiles])
 
 
 @bp.get("/healthz")

@@ -6,6 +6,8 @@ import logging
 from flask import g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from admission.errors import AdmissionError
+
 from .errors import DomainError
 from .i18n import UnsupportedLanguage, get_lang, t
 
@@ -40,8 +42,8 @@ def render_error(code: str, message: str, status: int):
 
 
 def init_app(app) -> None:
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
+    @app.errorhandler(AdmissionError)  # every DomainError too
+    def _domain(exc: AdmissionError):
         if wants_json():
             return jsonify(exc.to_json(get_lang())), exc.status
         message = exc.localized(get_lang())

@@ -1,20 +1,15 @@
-"""Camera records and their counting regions (validated by crowd.config)."""
+"""Camera records and their counting regions (validated by crowd.checks)."""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from catalog import services as catalog
+from catalog import interface as catalog
+from core.clock import iso
 from core.db import immediate
 from core.errors import Conflict, NotFound, ValidationError
 
-from . import config as checks
-from . import repo
-
-
-def _iso(dt) -> str:
-    return dt.isoformat(timespec="seconds")
-
+from . import checks, repo
 
 @dataclass(frozen=True)
 class Camera:
@@ -100,7 +95,7 @@ def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
     regions = None
     if "regions" in data:
         regions = checks.check_regions(data["regions"], values["width"], values["height"])
-    at = _iso(clock.now())
+    at = iso(clock.now())
     with immediate(db):
         existing = repo.camera(db, values["id"])
         if create and existing is not None:
@@ -130,7 +125,7 @@ def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
     checked = checks.check_regions(regions, cam.width, cam.height)
     with immediate(db):
         repo.replace_regions(db, camera_id, checked)
-        repo.touch_camera(db, camera_id, _iso(clock.now()))
+        repo.touch_camera(db, camera_id, iso(clock.now()))
     return get_camera(db, camera_id)
 
 

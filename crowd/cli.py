@@ -8,55 +8,59 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
+
+from core.cli import command_db
+from core.clock import get_clock
+
+from . import services
+
+commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model caches, alerts.")
 
 
-def register(group) -> None:
-    @group.command("worker")
-    @click.option("--url", default=None, help="Site base URL (default http://HOST:PORT).")
-    @click.option("--token-file", default=None,
-                  help="File holding the worker token (default instance/crowd-worker.token; "
-                       "or set CROWD_WORKER_TOKEN).")
-    @click.option("--camera", "cameras", multiple=True, help="Run only these camera ids.")
-    @click.option("--backend", type=click.Choice(["openvino", "pytorch"]), default="openvino")
-    @click.option("--seconds", type=float, default=None, help="Stop after this long.")
-    @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
-    def worker_command(url, token_file, cameras, backend, seconds, no_frames):
-        """Count people on every enabled camera and post to the ingest API."""
-        from .worker import PostError, run_worker
-        cfg = current_app.config
-        url = url or f"http://{cfg['HOST']}:{cfg['PORT']}"
-        token = os.environ.get("CROWD_WORKER_TOKEN", "").strip()
-        if not token:
-            path = Path(token_file or Path(current_app.instance_path) / "crowd-worker.token")
-            if not path.is_file():
-                raise click.ClickException(
-                    f"no worker token: create one with 'flask --app app create-device "
-                    f"crowd-worker --role worker' and save it to {path}")
-            token = path.read_text().strip()
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        try:
-            run_worker(url, token, camera_ids=cameras, backend=backend, seconds=seconds,
-                       annotate=not no_frames, stop=stop)
-        except PostError as exc:
-            raise click.ClickException(f"the site refused the worker: {exc}") from None
+@commands.command("worker")
+@click.option("--url", default=None, help="Site base URL (default http://HOST:PORT).")
+@click.option("--token-file", default=None,
+              help="File holding the worker token (default instance/crowd-worker.token; "
+                   "or set CROWD_WORKER_TOKEN).")
+@click.option("--camera", "cameras", multiple=True, help="Run only these camera ids.")
+@click.option("--backend", type=click.Choice(["openvino", "pytorch"]), default="openvino")
+@click.option("--seconds", type=float, default=None, help="Stop after this long.")
+@click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
+def worker_command(url, token_file, cameras, backend, seconds, no_frames):
+    """Count people on every enabled camera and post to the ingest API."""
+    from .worker import PostError, run_worker
+    cfg = current_app.config
+    url = url or f"http://{cfg['HOST']}:{cfg['PORT']}"
+    token = os.environ.get("CROWD_WORKER_TOKEN", "").strip()
+    if not token:
+        path = Path(token_file or Path(current_app.instance_path) / "crowd-worker.token")
+        if not path.is_file():
+            raise click.ClickException(
+                f"no worker token: create one with 'flask --app app create-device "
+                f"crowd-worker --role worker' and save it to {path}")
+        token = path.read_text().strip()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        run_worker(url, token, camera_ids=cameras, backend=backend, seconds=seconds,
+                   annotate=not no_frames, stop=stop)
+    except PostError as exc:
+        raise click.ClickException(f"the site refused the worker: {exc}") from None
 
-    @group.command("prepare-models")
-    def prepare_models_command():
-        """Build the OpenVINO export of the person detector (offline, idempotent)."""
-        from .models import prepare
-        click.echo(prepare())
 
-    @group.command("evaluate")
-    def evaluate_command():
-        """Re-evaluate levels, alerts and stale cameras once (e.g. from cron)."""
-        from core.db import connect
-        from . import services
-        db = connect(current_app.config["DATABASE"], current_app.config["DB_BUSY_TIMEOUT_MS"])
-        try:
-            changes = services.evaluate(db, current_app.extensions["scenic.clock"],
-                                        services.Policy.from_config(current_app.config))
-        finally:
-            db.conn.close()
-        click.echo(f"{len(changes)} change(s)")
+@commands.command("prepare-models")
+def prepare_models_command():
+    """Build the OpenVINO export of the person detector (offline, idempotent)."""
+    from .models import prepare
+    click.echo(prepare())
+
+
+@commands.command("evaluate")
+def evaluate_command():
+    """Re-evaluate levels, alerts and stale cameras once (e.g. from cron)."""
+    with command_db() as db:
+        changes = services.evaluate(db, get_clock(),
+                                    services.Policy.from_config(current_app.config))
+    click.echo(f"{len(changes)} change(s)")

@@ -152,13 +152,11 @@ class Counter:
         self.areas = list(areas)
         self.lines = list(lines)
         self.inertia = max(1, int(inertia))
-        self.margin = margin
-        self.max_age = max_age
-        self.max_tracks = max_tracks
-        self.reid_px = reid_px
-        self.reid_frames = reid_frames
-        self.dedupe_px = dedupe_px
-        self.dedupe_frames = dedupe_frames
+        self.margin, self.max_age, self.max_tracks = margin, max_age, max_tracks
+        # Pairs of (distance in pixels, frames): how near and how soon a new track id is
+        # taken for an old one (re-identification) or for a duplicate of a live one.
+        self.reid_px, self.reid_frames = reid_px, reid_frames
+        self.dedupe_px, self.dedupe_frames = dedupe_px, dedupe_frames
         self.hold_frames = hold_frames
         self.tracks: OrderedDict[int, TrackState] = OrderedDict()  # least recently seen first
         self.recent_crossings: deque = deque(maxlen=64)

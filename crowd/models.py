@@ -8,13 +8,14 @@ through ``ultralytics.YOLO`` like any other model.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from core.files import sha256_of
 
 WEIGHTS_NAME = "yolo11n-pose.pt"
 # The demo's setting: a 2x3 grid of overlapping tiles of a 768x576 frame, each about
@@ -62,14 +63,6 @@ def weights_path() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def export_dir(imgsz=DEFAULT_TILE_IMGSZ, batch: int = DEFAULT_BATCH) -> Path:
     h, w = imgsz
     return cache_dir() / f"yolo11n-pose_{h}x{w}_b{batch}_openvino_model"
@@ -77,7 +70,7 @@ def export_dir(imgsz=DEFAULT_TILE_IMGSZ, batch: int = DEFAULT_BATCH) -> Path:
 
 def _stamp(imgsz, batch) -> dict:
     import ultralytics
-    return {"weights_sha256": _sha256(weights_path()), "ultralytics": ultralytics.__version__,
+    return {"weights_sha256": sha256_of(weights_path()), "ultralytics": ultralytics.__version__,
             "imgsz": list(imgsz), "batch": batch, "format": "openvino"}
 
 

@@ -1,27 +1,29 @@
 """Crowd services: cameras, ingest of worker observations, occupancy, alerts, history.
 
-Entry points other domains call: ``site_occupancy(db, site_id, clock)`` and
-``zone_levels(db, clock)``. Everything takes its clock; nothing here reads the wall.
+Other domains call ``zone_levels`` and ``site_occupancy`` through crowd/interface.py.
+Everything takes its clock and its Policy (from the CROWD_* settings, built by the
+caller with ``Policy.from_config``); nothing here reads the wall or the Flask app.
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from catalog import services as catalog
-from core.db import immediate
+from catalog import interface as catalog
+from core.clock import Clock, iso
+from core.db import Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
+from gates import interface as gates
+from ticketing import interface as ticketing
 
-from . import alerts as rules
-from . import config as checks
-from . import repo
+from . import alert_levels, checks, repo
+from .cameras import Camera, get_camera, list_cameras
 
 log = logging.getLogger("scenic.crowd")
 
-MONITOR = "crowd-monitor"
 MAX_RAW_PER_CAMERA = 20_000
-LEVEL_RANK = {"unknown": -1, **rules.RANK}
 
 
 # --- settings outside a request ------------------------------------------------------
@@ -29,7 +31,7 @@ LEVEL_RANK = {"unknown": -1, **rules.RANK}
 @dataclass(frozen=True)
 class Policy:
     """What the monitor does, from the CROWD_* settings (defaults when none are given)."""
-    thresholds: rules.Thresholds = rules.Thresholds()
+    thresholds: alert_levels.Thresholds = alert_levels.Thresholds()
     stale_seconds: float = 10.0
     pause_sales: bool = True
     pause_sites: tuple = ()
@@ -38,7 +40,7 @@ class Policy:
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
-        return cls(rules.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
+        return cls(alert_levels.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
                    cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"])
 
@@ -46,29 +48,12 @@ class Policy:
         return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
 
 
-def current_policy() -> Policy:
-    """The app's policy inside an app context, else the defaults."""
-    from flask import current_app, has_app_context
-    if has_app_context():
-        return Policy.from_config(current_app.config)
-    return Policy()
-
-
-def _iso(dt) -> str:
-    return dt.isoformat(timespec="seconds")
-
-
-# --- cameras (crowd/cameras.py; re-exported: other modules call them from here) ----------
-
-from .cameras import (Camera, delete_camera, get_camera, list_cameras,  # noqa: E402,F401
-                      save_camera, save_regions, worker_config)
-
 
 # --- ingest ------------------------------------------------------------------------------
 
 def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dict:
     """Store one worker observation, update history and heat, then re-evaluate alerts."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     if not isinstance(data, dict):
         raise ValidationError("invalid_json", "Send a JSON object.",
                               message_zh="请求体须为 JSON 对象。")
@@ -79,7 +64,7 @@ def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dic
     obs = checks.check_observation(data, {a["name"] for a in cam.areas},
                                    {ln["name"] for ln in cam.lines})
     now = clock.now()
-    ts, at = now.timestamp(), _iso(now)
+    ts, at = now.timestamp(), iso(now)
     counted = None
     if obs.status == "online":
         counted = sum(obs.areas.values()) if cam.areas else obs.people
@@ -210,7 +195,7 @@ def _level(people, capacity, stored, th) -> str:
         return "unknown"
     if stored is not None:
         return stored["level"]
-    return rules.raw_level(ratio, th)
+    return alert_levels.raw_level(ratio, th)
 
 
 def _zone_occupancy(db, readings, levels, th) -> dict[str, ZoneOccupancy]:
@@ -232,20 +217,12 @@ def _zone_occupancy(db, readings, levels, th) -> dict[str, ZoneOccupancy]:
     return out
 
 
-def zone_levels(db, clock, *, policy: Policy | None = None) -> dict[str, ZoneOccupancy]:
+def zone_levels(db: Database, clock: Clock, *,
+                policy: Policy | None = None) -> dict[str, ZoneOccupancy]:
     """Every catalog zone's occupancy from its cameras; level "unknown" without fresh data."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     readings = camera_readings(db, clock, policy.stale_seconds)
     return _zone_occupancy(db, readings, repo.level_states(db), policy.thresholds)
-
-
-def gate_people_inside(db, site_id: str, clock) -> int | None:
-    """The gates' entries-minus-exits figure, or None while the gates domain lacks it."""
-    try:
-        from gates.services import people_inside
-    except ImportError:  # gates/ is built in parallel; until it lands, cameras only
-        return None
-    return people_inside(db, site_id, clock)
 
 
 def _site_occupancy(db, site_id, clock, readings, zones, levels, th) -> SiteOccupancy:
@@ -254,7 +231,7 @@ def _site_occupancy(db, site_id, clock, readings, zones, levels, th) -> SiteOccu
     site_cams = [r for r in readings if r.camera.site_id == site.id]
     fresh = [r for r in site_cams if r.fresh]
     camera_people = sum(r.counted for r in fresh) if fresh else None
-    gate_people = gate_people_inside(db, site.id, clock)
+    gate_people = gates.people_inside(db, site.id, clock)
     known = [v for v in (camera_people, gate_people) if v is not None]
     # The more conservative (higher) figure drives alerts.
     people = max(known) if known else None
@@ -267,9 +244,10 @@ def _site_occupancy(db, site_id, clock, readings, zones, levels, th) -> SiteOccu
                          stale_cameras=len(site_cams) - len(fresh))
 
 
-def site_occupancy(db, site_id: str, clock, *, policy: Policy | None = None) -> SiteOccupancy:
+def site_occupancy(db: Database, site_id: str, clock: Clock, *,
+                   policy: Policy | None = None) -> SiteOccupancy:
     """People in a site now (the higher of cameras and gates), its capacity, ratio and level."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     readings = camera_readings(db, clock, policy.stale_seconds)
     levels = repo.level_states(db)
     zones = _zone_occupancy(db, readings, levels, policy.thresholds)
@@ -309,10 +287,10 @@ def _targets(db, clock, readings, zones, levels, th) -> tuple[list[Target], list
 def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
     """Advance every level (debounce, hysteresis), open/raise/resolve alerts, pause or
     resume ticket sales, and raise 'camera offline' for silent cameras. Idempotent."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     th = policy.thresholds
     now = clock.now()
-    ts, at = now.timestamp(), _iso(now)
+    ts, at = now.timestamp(), iso(now)
     changes = []
     with immediate(db):
         readings = camera_readings(db, clock, policy.stale_seconds)
@@ -321,10 +299,11 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
         targets, _sites = _targets(db, clock, readings, zones, levels, th)
         for t in targets:
             old_row = levels.get((t.scope, t.target_id))
-            old = rules.LevelState(old_row["level"], old_row["pending"], old_row["pending_since"]) \
-                if old_row else rules.LevelState()
+            old = alert_levels.LevelState(old_row["level"], old_row["pending"],
+                                          old_row["pending_since"]) \
+                if old_row else alert_levels.LevelState()
             paused = bool(old_row["sales_paused"]) if old_row else False
-            new = rules.step(old, _ratio(t.people, t.capacity), ts, th)
+            new = alert_levels.step(old, _ratio(t.people, t.capacity), ts, th)
             if new.level != old.level:
                 changes.append({"scope": t.scope, "target_id": t.target_id, "from": old.level,
                                 "to": new.level})
@@ -353,7 +332,6 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
 
 
 def _camera_silent_since(db, rd: CameraReading) -> float:
-    from datetime import datetime
     ref = rd.last_at or rd.camera.created_at
     return datetime.fromisoformat(ref).timestamp()
 
@@ -371,29 +349,24 @@ def _level_alert(db, t: Target, old: str, new: str, at: str) -> None:
     else:
         # Higher than before needs fresh attention; lower keeps the acknowledgement.
         repo.raise_alert(db, active["id"], level=new, people=t.people, capacity=t.capacity,
-                         at=at, reopen=rules.RANK[new] > rules.RANK[active["level"]])
+                         at=at,
+                         reopen=alert_levels.RANK[new] > alert_levels.RANK[active["level"]])
 
 
 def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool:
-    want = rules.RANK.get(level, 0) >= rules.RANK["warning"]
+    want = alert_levels.RANK.get(level, 0) >= alert_levels.RANK["warning"]
     if want == paused:
         return paused
     if want and not policy.may_pause(site_id):
         return paused
     try:
-        from ticketing import services as ticketing
-    except ImportError:  # ticketing/ is built in parallel; nothing to pause until it lands
-        log.warning("ticketing.services is missing: cannot pause sales",
-                    extra={"event": "crowd_pause_unavailable"})
-        return paused
-    try:
         if want:
             pct = round(100 * t.people / t.capacity) if t.capacity else 0
-            ticketing.pause_sales(db, site_id=site_id, actor=MONITOR, clock=clock,
+            ticketing.pause_sales(db, site_id=site_id, actor=ticketing.MONITOR, clock=clock,
                                   reason=f"crowd monitor: {t.people}/{t.capacity} people "
                                          f"({pct}% of capacity), level {level}")
         else:
-            ticketing.resume_sales(db, site_id=site_id, actor=MONITOR, clock=clock)
+            ticketing.resume_sales(db, site_id=site_id, actor=ticketing.MONITOR, clock=clock)
     except DomainError as exc:
         log.error("pausing/resuming sales failed: %s", exc.code,
                   extra={"event": "crowd_pause_failed"})
@@ -418,7 +391,7 @@ def acknowledge(db, alert_id, *, user, clock) -> dict:
         if row["state"] != "open":
             raise Conflict("alert_not_open", f"This alert is already {row['state']}.",
                            message_zh="该告警已确认或已解除。")
-        repo.acknowledge_alert(db, alert_id, user.username, _iso(clock.now()))
+        repo.acknowledge_alert(db, alert_id, user.username, iso(clock.now()))
     return dict(repo.alert(db, alert_id))
 
 
@@ -468,7 +441,7 @@ def _zone_json(z: ZoneOccupancy) -> dict:
 
 def dashboard_state(db, clock, *, policy: Policy | None = None) -> dict:
     """Everything the control room shows, as JSON-ready data."""
-    policy = policy or current_policy()
+    policy = policy or Policy()
     th = policy.thresholds
     readings = camera_readings(db, clock, policy.stale_seconds)
     levels = repo.level_states(db)
@@ -498,6 +471,6 @@ def dashboard_state(db, clock, *, policy: Policy | None = None) -> dict:
                         "status": rd.status, "people": rd.people, "counted": rd.counted,
                         "last_at": rd.last_at, "error": rd.error, "fps": rd.fps,
                         "dropped": rd.dropped, "ins": rd.ins, "outs": rd.outs, "areas": areas})
-    return {"at": _iso(clock.now()), "sites": sites, "cameras": cameras,
+    return {"at": iso(clock.now()), "sites": sites, "cameras": cameras,
             "alerts": list_alerts(db, active_only=True, limit=50),
             "thresholds": {"notice": th.notice, "warning": th.warning, "critical": th.critical}}

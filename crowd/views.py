@@ -12,7 +12,7 @@ import time
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
                    request, stream_with_context, url_for)
 
-from catalog import services as catalog
+from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
@@ -21,7 +21,7 @@ from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
 from core.web import json_body
 
-from . import services
+from . import cameras, services
 from .live import frames_of
 
 bp = Blueprint("crowd", __name__)
@@ -38,10 +38,12 @@ def _policy():
 
 # --- worker API (bearer token, role worker) ---------------------------------------------
 
-@bp.get("/api/crowd/worker/config")
+# Three views keep their endpoint names but not their function names, which would hide
+# the crowd.cameras module they call.
+@bp.get("/api/crowd/worker/config", endpoint="worker_config")
 @token_required("worker")
-def worker_config():
-    return jsonify(services.worker_config(get_db()))
+def api_worker_config():
+    return jsonify(cameras.worker_config(get_db()))
 
 
 @bp.post("/api/crowd/observations")
@@ -57,7 +59,7 @@ def ingest():
 @csrf_exempt  # bearer-token only, as above
 @token_required("worker")
 def post_frame(camera_id):
-    services.get_camera(get_db(), camera_id)
+    cameras.get_camera(get_db(), camera_id)
     data = request.get_data(cache=False)
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
     if request.mimetype != "image/jpeg" or len(data) < 4 or data[:2] != b"\xff\xd8" \
@@ -196,7 +198,7 @@ def heatmap(camera_id):
 @bp.get("/crowd/cameras/<camera_id>/live.mjpg")
 @role_required("staff")
 def live(camera_id):
-    services.get_camera(get_db(), camera_id)
+    cameras.get_camera(get_db(), camera_id)
     if not _streams.acquire(blocking=False):
         raise DomainError("too_many_streams", "Too many live views are open.", 503,
                           message_zh="打开的实时画面过多。")
@@ -221,7 +223,7 @@ def live(camera_id):
 @role_required("staff")
 def snapshot(camera_id):
     """The newest annotated frame, on demand (from memory; nothing is stored)."""
-    services.get_camera(get_db(), camera_id)
+    cameras.get_camera(get_db(), camera_id)
     item = frames_of(current_app).latest(camera_id)
     if item is None:
         raise DomainError("no_snapshot", "No live frame from this camera right now.", 404,
@@ -231,11 +233,11 @@ def snapshot(camera_id):
 
 # --- camera admin ------------------------------------------------------------------------------
 
-@bp.get("/crowd/cameras")
+@bp.get("/crowd/cameras", endpoint="cameras")
 @role_required("staff")
-def cameras():
+def cameras_page():
     db = get_db()
-    return render_template("crowd/cameras.html", cameras=services.list_cameras(db),
+    return render_template("crowd/cameras.html", cameras=cameras.list_cameras(db),
                            sites={s.id: s for s in catalog.list_sites(db)})
 
 
@@ -243,13 +245,13 @@ def cameras():
 @role_required("staff")
 def api_cameras():
     return jsonify({"cameras": [c.to_json(with_source=False)
-                                for c in services.list_cameras(get_db())]})
+                                for c in cameras.list_cameras(get_db())]})
 
 
 @bp.post("/api/crowd/cameras")
 @role_required("admin")
 def api_create_camera():
-    cam = services.save_camera(get_db(), json_body(), clock=get_clock(), create=True)
+    cam = cameras.save_camera(get_db(), json_body(), clock=get_clock(), create=True)
     return jsonify(cam.to_json(with_source=False)), 201
 
 
@@ -257,7 +259,7 @@ def api_create_camera():
 @role_required("admin")
 def api_update_camera(camera_id):
     data = dict(json_body(), id=camera_id)
-    cam = services.save_camera(get_db(), data, clock=get_clock(), create=False)
+    cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=False)
     return jsonify(cam.to_json(with_source=False))
 
 
@@ -265,7 +267,7 @@ def api_update_camera(camera_id):
 @role_required("staff")
 def api_regions(camera_id):
     body = json_body()
-    cam = services.save_regions(get_db(), camera_id, body.get("regions"), clock=get_clock())
+    cam = cameras.save_regions(get_db(), camera_id, body.get("regions"), clock=get_clock())
     return jsonify(cam.to_json(with_source=False))
 
 
@@ -304,7 +306,7 @@ def new_camera():
                                  "regions": []}, None)
     data = _form_camera()
     try:
-        cam = services.save_camera(get_db(), data, clock=get_clock(), create=True)
+        cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True)
     except DomainError as exc:
         return _edit_page(None, data, exc.localized(get_lang()), exc.status)
     flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
@@ -315,7 +317,7 @@ def new_camera():
 @role_required("staff")
 def edit_camera(camera_id):
     db = get_db()
-    cam = services.get_camera(db, camera_id)
+    cam = cameras.get_camera(db, camera_id)
     is_admin = current_user().role == "admin"
     if request.method == "GET":
         return _edit_page(cam, cam.to_json(with_source=is_admin), None)
@@ -323,9 +325,9 @@ def edit_camera(camera_id):
     try:
         if is_admin:
             data["id"] = camera_id
-            cam = services.save_camera(db, data, clock=get_clock(), create=False)
+            cam = cameras.save_camera(db, data, clock=get_clock(), create=False)
         else:  # staff may redraw regions; sources and sites are for admins
-            cam = services.save_regions(db, camera_id, data.get("regions", []),
+            cam = cameras.save_regions(db, camera_id, data.get("regions", []),
                                         clock=get_clock())
     except DomainError as exc:
         form = dict(data, id=camera_id) if is_admin else \
@@ -335,14 +337,9 @@ def edit_camera(camera_id):
     return redirect(url_for("crowd.cameras"))
 
 
-@bp.post("/crowd/cameras/<camera_id>/delete")
+@bp.post("/crowd/cameras/<camera_id>/delete", endpoint="delete_camera")
 @role_required("admin")
-def delete_camera(camera_id):
-    services.delete_camera(get_db(), camera_id)
+def delete_camera_form(camera_id):
+    cameras.delete_camera(get_db(), camera_id)
     flash(("已删除摄像头 " if get_lang() == "zh" else "Deleted camera ") + camera_id)
     return redirect(url_for("crowd.cameras"))
-
-
-from .cli import register as _register_cli  # noqa: E402
-
-_register_cli(bp.cli)

@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .capture import CameraFeed, OpenCVSource
-from .config import HEAT_COLS, HEAT_ROWS
+from .checks import HEAT_COLS, HEAT_ROWS
 from .count import Area, Counter, Line, bottom_centre
 from .detect import TileGate, TilePlan
 

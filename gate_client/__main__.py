@@ -21,8 +21,13 @@ import sys
 import threading
 from pathlib import Path
 
+from admission.errors import AdmissionError
+from admission.qr import decode_qr
+
 from .client import GateClient, GateError, NoBundle
 from .store import QueueFull
+
+MAX_PHOTO_PIXELS = 40_000_000  # as the server's GATES_PHOTO_MAX_PIXELS default
 
 
 def _token(args) -> str:
@@ -101,11 +106,14 @@ def main(argv=None) -> int:
         if args.command == "scan":
             value = args.value
             if args.photo:
-                from core.errors import DomainError
-                from gates.photo import decode_qr
                 try:
-                    value = decode_qr(Path(value).read_bytes(), max_pixels=40_000_000)
-                except (OSError, DomainError) as exc:
+                    value = decode_qr(Path(value).read_bytes(), max_pixels=MAX_PHOTO_PIXELS)
+                except ImportError:
+                    _print({"result": "error", "error": "no_opencv",
+                            "message": "reading photos needs OpenCV: "
+                                       "pip install './turnstile[photo]'"})
+                    return 2
+                except (OSError, AdmissionError) as exc:
                     _print({"result": "error", "error": getattr(exc, "code", "bad_image"),
                             "message": str(exc)})
                     return 2

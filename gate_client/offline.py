@@ -1,22 +1,35 @@
-"""Offline validation from a bundle: no network, no Flask, no database server."""
+"""Offline validation from a bundle: no network, no Flask, no database server.
+
+The site's time zone comes from the bundle (``timezone``, the server's TIMEZONE setting),
+so a turnstile set to any local zone counts days as the site does."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gates.rules import Presence, Rules, as_datetime, decide
-from ticketing import codes
-from ticketing.identity import validate_resident_id
+from admission import codes
+from admission.identity import is_resident_id
+from admission.rules import Presence, Rules, as_datetime, decide
 
-TZ = ZoneInfo("Asia/Shanghai")
+
+def bundle_timezone(bundle: dict) -> tzinfo:
+    """The site's zone named in the bundle; a bundle from an older server names none,
+    and then the UTC offset of its ``generated_at`` stands in for it."""
+    name = bundle.get("timezone")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return datetime.fromisoformat(bundle["generated_at"]).tzinfo
 
 
 @dataclass(frozen=True)
 class BundleTicket:
-    """A ticket as the bundle describes it; the fields gates.rules reads."""
+    """A ticket as the bundle describes it; the fields admission.rules reads."""
     id: int
     version: int
     type_name: object
@@ -50,8 +63,8 @@ class Verdict:
 class OfflineValidator:
     """Decides scans at one gate from a bundle, as the server would."""
 
-    def __init__(self, bundle: dict, tz=TZ):
-        self.tz = tz
+    def __init__(self, bundle: dict):
+        self.tz = tz = bundle_timezone(bundle)
         self.bundle = bundle
         self.site = bundle["gate"]["site"]
         self.gate_direction = bundle["gate"]["direction"]
@@ -97,9 +110,7 @@ class OfflineValidator:
 
     def ticket_for_document(self, number: str, today: date):
         """(ticket, reason) for a typed ID number, matched by keyed hash."""
-        try:
-            validate_resident_id(number, today)
-        except Exception:  # ValidationError: the number itself is wrong
+        if not is_resident_id(number, today):
             return None, "invalid_code"
         if self.document_key is None:
             return None, "unknown_ticket"
@@ -110,8 +121,9 @@ class OfflineValidator:
 
     def decide(self, ticket, claim_version, direction: str, at: datetime,
                presence: Presence) -> str | None:
-        return decide(ticket, self.site, direction, at, presence, self.rules,
-                      claim_version=claim_version)
+        # Days and slots are the site's: judge the scan in the site's zone.
+        return decide(ticket, self.site, direction, at.astimezone(self.tz), presence,
+                      self.rules, claim_version=claim_version)
 
     def validate_code(self, code: str, direction: str, at: datetime,
                       presence_of) -> Verdict:
@@ -125,7 +137,7 @@ class OfflineValidator:
 
     def validate_document(self, number: str, direction: str, at: datetime,
                           presence_of) -> Verdict:
-        ticket, reason = self.ticket_for_document(number, at.date())
+        ticket, reason = self.ticket_for_document(number, at.astimezone(self.tz).date())
         if reason is None:
             reason = self.decide(ticket, None, direction, at, presence_of(ticket.id))
         return Verdict("deny" if reason else "allow", reason, ticket)

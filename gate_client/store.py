@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from gates.rules import Presence
+from admission.rules import Presence
 
 
 class QueueFull(Exception):

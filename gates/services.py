@@ -10,14 +10,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from catalog import services as catalog
+from admission.rules import DIRECTIONS, Presence, Rules, decide
+from catalog import interface as catalog
 from core.auth import create_device
-from core.db import immediate
+from core.clock import Clock, iso
+from core.db import Database, immediate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
 
 from . import repo
-from .rules import DIRECTIONS, Presence, Rules, decide
 
 GATE_DIRECTIONS = ("entry", "exit", "both")
 NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
@@ -57,16 +58,8 @@ def _gate(row) -> Gate:
     return Gate(row["id"], row["site_id"], row["name"], row["direction"], row["user_id"])
 
 
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="seconds")
-
-
 def _minute(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M")
-
-
-def _bad(code: str, en: str, zh: str, status: int = 400) -> DomainError:
-    return DomainError(code, en, status, message_zh=zh)
 
 
 # --- gates ---------------------------------------------------------------------
@@ -78,7 +71,7 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_CHARS:
         raise ValidationError("bad_gate_name", f"Give the gate a name of 1-{MAX_NAME_CHARS} "
-                              "characters.", message_zh=f"闸机名称须为 1-{MAX_NAME_CHARS} 个字符。")
+                              f"characters.", message_zh=f"闸机名称须为 1-{MAX_NAME_CHARS} 个字符。")
     if direction not in GATE_DIRECTIONS:
         raise ValidationError("bad_direction", "A gate's direction is entry, exit or both.",
                               message_zh="闸机方向须为 entry（入）、exit（出）或 both（双向）。")
@@ -92,7 +85,7 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
         user, token = create_device(db, username=username, role="gate", clock=clock,
                                     label=f"{site_id}/{name}")
         gate_id = repo.insert_gate(db, site_id=site_id, name=name, direction=direction,
-                                   user_id=user.id, created_at=_iso(clock.now()))
+                                   user_id=user.id, created_at=iso(clock.now()))
     return Gate(gate_id, site_id, name, direction, user.id), token
 
 
@@ -120,16 +113,16 @@ def list_gates(db, site_id: str | None = None) -> list[Gate]:
 
 def _parse_time(value, tz, field: str) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
-        raise _bad("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                   f"“{field}”须为带时区的 ISO 8601 时间。")
+        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
+                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。")
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise _bad("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                   f"“{field}”须为带时区的 ISO 8601 时间。") from None
+        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
+                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。") from None
     if dt.tzinfo is None:
-        raise _bad("bad_time", f"'{field}' needs a UTC offset, e.g. +08:00.",
-                   f"“{field}”须带时区偏移，例如 +08:00。")
+        raise DomainError("bad_time", f"'{field}' needs a UTC offset, e.g. +08:00.",
+                          message_zh=f"“{field}”须带时区偏移，例如 +08:00。")
     return dt.astimezone(tz)
 
 
@@ -137,22 +130,22 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     """Check a scan request's fields; ValidationError with a stable code on bad input."""
     direction = data.get("direction", "entry")
     if direction not in DIRECTIONS:
-        raise _bad("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                   "“direction”须为 entry 或 exit。")
+        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
+                          message_zh="“direction”须为 entry 或 exit。")
     nonce = data.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise _bad("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                   "per scan.", "“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
+        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
+                          "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
     code, document = data.get("code"), data.get("document")
     if (code is None) == (document is None):
-        raise _bad("code_or_document", "Send either 'code' (the QR text) or 'document' "
-                   "(a resident ID number), not both.",
-                   "请提供“code”（二维码内容）或“document”（身份证号）之一。")
+        raise DomainError("code_or_document", "Send either 'code' (the QR text) or 'document' (a "
+                          "resident ID number), not both.",
+                          message_zh="请提供“code”（二维码内容）或“document”（身份证号）之一。")
     if code is not None and not isinstance(code, str):
-        raise _bad("bad_code", "'code' must be text.", "“code”须为文本。")
+        raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
     if document is not None and (not isinstance(document, str) or len(document) > 40):
-        raise _bad("bad_document", "'document' must be an ID number (text).",
-                   "“document”须为证件号码文本。")
+        raise DomainError("bad_document", "'document' must be an ID number (text).",
+                          message_zh="“document”须为证件号码文本。")
     if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
@@ -161,8 +154,9 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     if method == "code" and document is not None and data.get("code") is not None:
         method = "document"
     if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
-        raise _bad("bad_method", "'method' must be 'code', 'photo' or 'document' and match the "
-                   "field sent.", "“method”须为 code、photo 或 document，并与所填字段一致。")
+        raise DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
+                          "the field sent.",
+                          message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
     scanned_at = data.get("scanned_at")
     scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
     return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
@@ -192,7 +186,7 @@ def _checkout_due(db, site, now) -> datetime | None:
     if boundary is None:
         return None
     row = repo.occupancy(db, site.id)
-    if row is not None and row["last_checkout_at"] and row["last_checkout_at"] >= _iso(boundary):
+    if row is not None and row["last_checkout_at"] and row["last_checkout_at"] >= iso(boundary):
         return None
     return boundary
 
@@ -202,14 +196,14 @@ def _check_out(db, site, now) -> int:
     boundary = _checkout_due(db, site, now)
     if boundary is None:
         return 0
-    repo.check_out_presence(db, site.id, _iso(boundary))
-    n = repo.reset_occupancy(db, site.id, _iso(boundary), _iso(now))
+    repo.check_out_presence(db, site.id, iso(boundary))
+    n = repo.reset_occupancy(db, site.id, iso(boundary), iso(now))
     if n:
         repo.add_count(db, site_id=site.id, minute=_minute(boundary), checkouts=n)
     return n
 
 
-def check_out_at_closing(db, site_id: str, clock) -> int:
+def check_out_at_closing(db, site_id: str, clock: Clock) -> int:
     """Check everyone out of a site whose closing time has passed; returns how many.
     Safe to run any number of times (done lazily by scans and people_inside too)."""
     site = catalog.get_site(db, site_id)
@@ -220,7 +214,7 @@ def check_out_at_closing(db, site_id: str, clock) -> int:
         return _check_out(db, site, now)
 
 
-def people_inside(db, site_id: str, clock) -> int:
+def people_inside(db: Database, site_id: str, clock: Clock) -> int:
     """People inside a site now: entries - exits, reset by the check-out at closing."""
     check_out_at_closing(db, site_id, clock)
     row = repo.occupancy(db, site_id)
@@ -254,23 +248,23 @@ def _apply_passage(db, *, scan_id, gate: Gate, ticket_id: str, direction: str, a
                    now: datetime, counted: bool, conflict: bool) -> None:
     """Write an allowed passage: presence, passage row, per-minute count, occupancy.
     ``counted`` is False for offline passages from before the last check-out."""
-    iso = _iso(at)
+    at_text = iso(at)
     if direction == "entry":
-        entry_no = repo.record_entry(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso,
+        entry_no = repo.record_entry(db, ticket_id=ticket_id, site_id=gate.site_id, at=at_text,
                                      inside=counted)
         repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
                             gate_id=gate.id, direction="entry",
-                            entry_no=None if conflict else entry_no, at=iso)
+                            entry_no=None if conflict else entry_no, at=at_text)
         repo.add_count(db, site_id=gate.site_id, minute=_minute(at), entries=1)
         if counted:
-            repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+            repo.add_occupancy(db, gate.site_id, 1, iso(now))
     else:
-        repo.record_exit(db, ticket_id=ticket_id, site_id=gate.site_id, at=iso)
+        repo.record_exit(db, ticket_id=ticket_id, site_id=gate.site_id, at=at_text)
         repo.insert_passage(db, scan_id=scan_id, ticket_id=ticket_id, site_id=gate.site_id,
-                            gate_id=gate.id, direction="exit", entry_no=None, at=iso)
+                            gate_id=gate.id, direction="exit", entry_no=None, at=at_text)
         repo.add_count(db, site_id=gate.site_id, minute=_minute(at), exits=1)
         if counted:
-            repo.subtract_occupancy(db, gate.site_id, 1, _iso(now))
+            repo.subtract_occupancy(db, gate.site_id, 1, iso(now))
 
 
 def _presence(db, ticket_id, site_id) -> Presence:
@@ -298,8 +292,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
     gates race (the check and the write share one BEGIN IMMEDIATE transaction). The same
     nonce again returns the first answer; with another code it is a 409 nonce_reused."""
     if not gate.allows(req.direction):
-        raise _bad("direction_not_allowed", f"This gate is for {gate.direction} only.",
-                   "该闸机不支持此通行方向。")
+        raise DomainError("direction_not_allowed", f"This gate is for {gate.direction} only.",
+                          message_zh="该闸机不支持此通行方向。")
     input_hash = _input_hash(req.code, req.document, hash_key)
     now = clock.now()
     site = catalog.get_site(db, gate.site_id)
@@ -326,7 +320,7 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
             result="allow" if allow else "deny", reason=reason,
             holder_masked=ticket.holder_masked if ticket is not None else None,
             document_masked=mask_document(req.document) if req.document is not None else None,
-            scanned_at=_iso(req.scanned_at or now), received_at=_iso(now),
+            scanned_at=iso(req.scanned_at or now), received_at=iso(now),
             response_json=json.dumps(response, ensure_ascii=False))
         if allow:
             _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
@@ -337,9 +331,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
 
 def _replay(prior, input_hash: str, direction: str) -> dict:
     if prior["input_hash"] != input_hash or prior["direction"] != direction:
-        raise Conflict("nonce_reused", "This nonce was already used for a different scan; "
-                       "send a new nonce for every scan.",
-                       message_zh="该 nonce 已用于另一次扫码，每次扫码须使用新的 nonce。")
+        raise Conflict("nonce_reused", "This nonce was already used for a different scan; send a "
+                       "new nonce for every scan.", message_zh="该 nonce 已用于另一次扫码，每次扫码须使用新的 nonce。")
     return json.loads(prior["response_json"])
 
 
@@ -361,44 +354,48 @@ class OfflineScan:
 def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
     """Check one uploaded scan; ValidationError with a stable code."""
     if not isinstance(item, dict):
-        raise _bad("bad_scan", "Each scan must be a JSON object.", "每条扫码记录须为 JSON 对象。")
+        raise DomainError("bad_scan", "Each scan must be a JSON object.",
+                          message_zh="每条扫码记录须为 JSON 对象。")
     nonce = item.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise _bad("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : -.",
-                   "“nonce”须为 1-100 个字母、数字或 _ . : -。")
+        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : -.",
+                          message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -。")
     direction = item.get("direction")
     if direction not in DIRECTIONS:
-        raise _bad("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                   "“direction”须为 entry 或 exit。")
+        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
+                          message_zh="“direction”须为 entry 或 exit。")
     if "scanned_at" not in item:
-        raise _bad("bad_time", "Offline scans need 'scanned_at'.", "离线扫码记录须含“scanned_at”。")
+        raise DomainError("bad_time", "Offline scans need 'scanned_at'.",
+                          message_zh="离线扫码记录须含“scanned_at”。")
     at = _parse_time(item["scanned_at"], tz, "scanned_at")
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
-        raise _bad("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
-                   f"“scanned_at”须在最近 {max_age_days} 天内。")
+        raise DomainError("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
+                          message_zh=f"“scanned_at”须在最近 {max_age_days} 天内。")
     result, reason = item.get("result"), item.get("reason")
     if result not in ("allow", "deny"):
-        raise _bad("bad_result", "'result' must be 'allow' or 'deny'.", "“result”须为 allow 或 deny。")
+        raise DomainError("bad_result", "'result' must be 'allow' or 'deny'.",
+                          message_zh="“result”须为 allow 或 deny。")
     if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
-        raise _bad("bad_reason", "A denied scan needs its 'reason'.", "拒绝记录须含“reason”。")
+        raise DomainError("bad_reason", "A denied scan needs its 'reason'.",
+                          message_zh="拒绝记录须含“reason”。")
     if result == "allow":
         reason = None
     code, ticket_id = item.get("code"), item.get("ticket_id")
     method = "code"
     if code is not None:
         if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            raise _bad("bad_code", "'code' must be text.", "“code”须为文本。")
+            raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
         if ticket_id is not None:
-            raise _bad("code_or_document", "Send 'code' or 'ticket_id', not both.",
-                       "“code”与“ticket_id”只能提供一个。")
+            raise DomainError("code_or_document", "Send 'code' or 'ticket_id', not both.",
+                              message_zh="“code”与“ticket_id”只能提供一个。")
     elif ticket_id is not None:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
-            raise _bad("bad_ticket_id", "'ticket_id' must be a positive whole number.",
-                       "“ticket_id”须为正整数。")
+            raise DomainError("bad_ticket_id", "'ticket_id' must be a positive whole number.",
+                              message_zh="“ticket_id”须为正整数。")
         method = "document"
     elif result == "allow":
-        raise _bad("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",
-                   "放行记录须含“code”或“ticket_id”。")
+        raise DomainError("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",
+                          message_zh="放行记录须含“code”或“ticket_id”。")
     else:
         method = "document"  # a denied ID number that matched nothing
     return OfflineScan(nonce, direction, at, result, reason, code, ticket_id, method)
@@ -458,7 +455,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
             method=s.method, source="offline", direction=s.direction, ticket_id=ticket_id,
             result=s.result, reason=s.reason,
             holder_masked=ticket.holder_masked if ticket is not None else None,
-            document_masked=None, scanned_at=_iso(s.scanned_at), received_at=_iso(now),
+            document_masked=None, scanned_at=iso(s.scanned_at), received_at=iso(now),
             response_json=json.dumps(response, ensure_ascii=False))
         conflict = None
         if s.result == "allow":
@@ -466,7 +463,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
             # A passage from before the last check-out is history: counted per minute,
             # but those people have already been checked out.
             current = not (occ and occ["last_checkout_at"]
-                           and _iso(s.scanned_at) < occ["last_checkout_at"])
+                           and iso(s.scanned_at) < occ["last_checkout_at"])
             if server_reason is None:
                 _apply_passage(db, scan_id=scan_id, gate=gate, ticket_id=ticket_id,
                                direction=s.direction, at=s.scanned_at, now=now,
@@ -476,7 +473,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
                             and s.direction == "entry" else "rule_mismatch")
                 repo.insert_conflict(db, scan_id=scan_id, site_id=gate.site_id,
                                      ticket_id=ticket_id, kind=conflict,
-                                     detail=server_reason, created_at=_iso(now))
+                                     detail=server_reason, created_at=iso(now))
                 # The visitor did walk through: count an entry so people inside stays
                 # true to the turnstile; an exit the server cannot match is not counted.
                 if s.direction == "entry" and ticket_id is not None:
@@ -487,7 +484,7 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
                     repo.add_count(db, site_id=gate.site_id, minute=_minute(s.scanned_at),
                                    entries=1)
                     if current:
-                        repo.add_occupancy(db, gate.site_id, 1, _iso(now))
+                        repo.add_occupancy(db, gate.site_id, 1, iso(now))
     return {"nonce": s.nonce, "status": "conflict" if conflict else "recorded",
             "conflict": conflict}
 
@@ -514,12 +511,14 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
             "max_entries_per_site": t.max_entries_per_site,
             "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
     out = {
-        "format": 1, "generated_at": _iso(now), "day": day.isoformat(),
+        "format": 1, "generated_at": iso(now), "day": day.isoformat(),
+        # The turnstile judges days and slots in the site's zone (the TIMEZONE setting).
+        "timezone": getattr(now.tzinfo, "key", None) or str(now.tzinfo),
         "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
         "revocations": tickets.revocations(db), "rules": rules.to_json(),
         "hours": None if season is None else {"open": season.open, "close": season.close,
                                               "last_entry": season.last_entry},
-        "closing_at": _iso(closing) if closing else None,
+        "closing_at": iso(closing) if closing else None,
         "tickets": rows, "document_key": hash_key if include_document_key else None,
     }
     return out
@@ -551,10 +550,9 @@ def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
                               message_zh="备注请少于 500 字。")
     with immediate(db):
         if repo.conflict(db, conflict_id) is None:
-            raise NotFound("unknown_conflict", "There is no such conflict.",
-                           message_zh="没有该冲突记录。")
+            raise NotFound("unknown_conflict", "There is no such conflict.", message_zh="没有该冲突记录。")
         if not repo.resolve_conflict(db, conflict_id, by=user.username, note=note,
-                                     at=_iso(clock.now())):
+                                     at=iso(clock.now())):
             raise Conflict("already_resolved", "This conflict was already resolved.",
                            message_zh="该冲突已处理。")
 
@@ -562,4 +560,4 @@ def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
 def prune_audit(db, *, keep_days: int, clock) -> int:
     """Delete audit rows older than ``keep_days`` (admissions and conflicts are kept)."""
     with immediate(db):
-        return repo.prune_scans(db, _iso(clock.now() - timedelta(days=keep_days)))
+        return repo.prune_scans(db, iso(clock.now() - timedelta(days=keep_days)))

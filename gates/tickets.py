@@ -1,8 +1,13 @@
-"""The gates' one door into ticketing: code verification and ticket lookups through
-ticketing's public functions (``ticketing.codes`` and ``ticketing.services``)."""
+"""The gates' one door into tickets: code verification with the admission core and
+ticket lookups through ticketing's seam (``ticketing.interface``). Services take a
+TicketSource as ``tickets``, so a scan is decided the same way online and offline."""
 from __future__ import annotations
 
-from ticketing import codes
+from datetime import date
+
+from admission import codes
+from admission.identity import is_resident_id
+from ticketing import interface as ticketing
 
 
 class TicketSource:
@@ -16,8 +21,7 @@ class TicketSource:
         # Loaded on first use (not in create_app) and kept for the process.
         source = app.extensions.get("gates.ticket_source")
         if source is None:
-            private = codes.load_or_create_signing_key(app.instance_path)
-            source = cls(codes.public_key_of(private))
+            source = cls(ticketing.ticket_signing_public_key(app.instance_path))
             app.extensions["gates.ticket_source"] = source
         return source
 
@@ -29,40 +33,22 @@ class TicketSource:
             return None, exc.reason
 
     @staticmethod
-    def ticket(db, ticket_id):
+    def ticket(db, ticket_id) -> ticketing.GateTicket | None:
         """The ticket, or None when ticketing does not know it."""
-        from core.errors import NotFound
-        from ticketing import services
-        try:
-            return services.ticket_for_gate(db, ticket_id)
-        except NotFound:
-            return None
+        return ticketing.ticket_for_gate(db, ticket_id)
 
     @staticmethod
-    def by_document(db, site_id, day, number):
-        from core.errors import NotFound
-        from ticketing import services
-        try:
-            return services.find_ticket_by_document(db, site_id, day, number)
-        except NotFound:
-            return None
+    def by_document(db, site_id: str, day: date, number: str) -> ticketing.GateTicket | None:
+        return ticketing.find_ticket_by_document(db, site_id, day, number)
 
     @staticmethod
-    def valid_resident_id(number, today) -> bool:
-        from core.errors import ValidationError
-        from ticketing.identity import validate_resident_id
-        try:
-            validate_resident_id(number, today)
-        except ValidationError:
-            return False
-        return True
+    def valid_resident_id(number: str, today: date) -> bool:
+        return is_resident_id(number, today)
 
     @staticmethod
-    def bundle_tickets(db, site_id, day):
-        from ticketing import services
-        return services.tickets_for_gate_bundle(db, site_id, day)
+    def bundle_tickets(db, site_id: str, day: date) -> list[ticketing.GateTicket]:
+        return ticketing.tickets_for_gate_bundle(db, site_id, day)
 
     @staticmethod
     def revocations(db) -> list[str]:
-        from ticketing import services
-        return list(services.revocation_list(db))
+        return list(ticketing.revocation_list(db))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
-import click
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
 
-from catalog import services as catalog
+from admission.qr import decode_qr
+from admission.rules import REASONS, Rules
+from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
@@ -19,8 +20,6 @@ from core.i18n import get_lang, t
 from core.web import json_body
 
 from . import services
-from .photo import decode_qr
-from .rules import REASONS, Rules
 from .tickets import TicketSource
 
 bp = Blueprint("gates", __name__)
@@ -174,6 +173,7 @@ def api_photo():
     if len(data) > cfg["GATES_PHOTO_MAX_BYTES"]:
         raise DomainError("too_large", "The photo is too large.", 413,
                           message_zh="照片过大。")
+    # An AdmissionError (bad_image, image_too_large, no_qr_found) is answered as any refusal.
     return jsonify({"code": decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])})
 
 
@@ -215,54 +215,3 @@ def create_gate():
     resp = make_response(render_template("gates/token.html", gate=gate, token=token))
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-# --- CLI -----------------------------------------------------------------------
-
-def _cli_db():
-    from core.db import connect
-    return connect(current_app.config["DATABASE"])
-
-
-@bp.cli.command("create-gate")
-@click.option("--site", required=True, help="Site id, e.g. kongmiao")
-@click.option("--name", required=True, help="Gate name, e.g. 'South gate 1'")
-@click.option("--direction", type=click.Choice(services.GATE_DIRECTIONS), default="both")
-def create_gate_command(site, name, direction):
-    """Register a gate and print its device token once."""
-    db = _cli_db()
-    try:
-        gate, token = services.create_gate(db, site_id=site, name=name, direction=direction,
-                                           clock=current_app.extensions["scenic.clock"])
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        db.conn.close()
-    click.echo(f"gate {gate.id} at {gate.site_id} ({gate.direction}); token (shown once):")
-    click.echo(token)
-
-
-@bp.cli.command("checkout")
-def checkout_command():
-    """Check everyone out of each site whose closing time has passed (idempotent)."""
-    db = _cli_db()
-    clock = current_app.extensions["scenic.clock"]
-    try:
-        for site in catalog.list_sites(db):
-            n = services.check_out_at_closing(db, site.id, clock)
-            click.echo(f"{site.id}: checked out {n}, inside now "
-                       f"{services.people_inside(db, site.id, clock)}")
-    finally:
-        db.conn.close()
-
-
-@bp.cli.command("prune")
-def prune_command():
-    """Delete scan audit rows older than GATES_AUDIT_KEEP_DAYS."""
-    db = _cli_db()
-    try:
-        n = services.prune_audit(db, keep_days=current_app.config["GATES_AUDIT_KEEP_DAYS"],
-                                 clock=current_app.extensions["scenic.clock"])
-    finally:
-        db.conn.close()
-    click.echo(f"pruned {n} scan records")

@@ -28,7 +28,8 @@ INTENTS = {
               r"crowd|busy|queue|how many people|packed|less crowded|quiet(er)? now"),
     "hours": (r"开放时间|几点.{0,3}(开|关|闭)|开门|关门|闭园|营业时间|开放到|开到几点|今天开|"
               r"最晚.{0,3}(入|进)|入园时间|几点.{0,2}进",
-              r"opening hours|open(ing)? times?|what time .*(open|close)|when .*(open|close)|"
+              r"opening hours|open(ing)? times?|what time .*(open|close)|"
+              r"when (does|do|will|is|are) [\w' ]{0,30}\b(open|close)s?\b(?! the)|"
               r"closing time|open today|open now|last entry|is it open|still open"),
 }
 # Questions the guide's content never covers; each gets a refusal that says where to ask.
@@ -38,14 +39,16 @@ OUT_OF_SCOPE = {
     "weather": (r"天气|下雨|下雪|气温|温度|刮风|预报",
                 r"weather|\brain|\bsnow|forecast|temperature"),
     "services": (r"酒店|宾馆|住宿预订|饭馆|饭店|餐厅|好吃|美食|药店|药房|医院|厕所|卫生间|停车|"
-                 r"充电|无线网|wifi|密码|银行|取款|汇率|比赛",
+                 r"充电|无线网|wifi|密码|银行|取款|汇率|比赛|租|寄存",
                  r"hotel|restaurant|food|\beat\b|pharmacy|hospital|toilet|restroom|parking|"
-                 r"wi-?fi|password|charging|\batm\b|exchange rate|football|\bmatch\b"),
+                 r"wi-?fi|password|charging|\batm\b|exchange rate|football|\bmatch\b|\brent\b|"
+                 r"\bhire\b|left[- ]luggage"),
 }
 # "Is there a ... ?": a question about whether something exists or can be had here. When
 # the thing asked about is a word the guide's content never uses (a ski resort, a zoo),
 # the honest answer is "the guide does not know", not the nearest point.
-EXISTENCE = (r"有没有|有.{1,8}[吗么嘛]|有.{0,6}(什么|哪些|几个)|^.{0,8}(能不能|可不可以)|可以.{1,6}[吗么]",
+EXISTENCE = (r"有没有|有.{1,8}[吗么嘛]|有.{0,6}(什么|哪些|几个)|^.{0,8}(能不能|可不可以)|"
+             r"可以.{1,10}[吗么]|能.{1,10}[吗么]",
              r"\b(is|are) there\b|^\s*(can|could|may) (i|we|you)\b|\bdo (you|they) have\b|"
              r"\bdoes (it|the \w+) have\b")
 SCOPE_REFUSALS = {
@@ -74,7 +77,7 @@ FACT_BONUS = 0.03
 ANSWER_TYPES = [
     (re.compile(r"how (high|tall)|height|altitude|elevation|多高|海拔|高度|多少米", re.I),
      re.compile(r"\d[\d,.]*\s*(m\b|metres|meters|米)")),
-    (re.compile(r"how (many|much|long|wide|big)|多少|几[个座块级层年]|多长|多宽|多大", re.I),
+    (re.compile(r"how (many|much|long|wide|big)|多少|(?<!哪)几[个座块级层年]|多长|多宽|多大", re.I),
      re.compile(r"\d")),
     (re.compile(r"\bwhen\b|what year|which (dynasty|reign|century)|什么时候|哪[一]?年|何时|哪个朝代|始建于?",
                 re.I),
@@ -98,20 +101,19 @@ class Answer:
     citations: list = field(default_factory=list)  # sources of the quoted passages
 
 
-def detect_intent(question: str) -> str | None:
+def _first_match(patterns: dict, question: str) -> str | None:
+    """The first key whose Chinese or English pattern the question matches."""
     q = question.lower()
-    for intent, (zh, en) in INTENTS.items():
-        if re.search(zh, q) or re.search(en, q):
-            return intent
-    return None
+    return next((key for key, (zh, en) in patterns.items()
+                 if re.search(zh, q) or re.search(en, q)), None)
+
+
+def detect_intent(question: str) -> str | None:
+    return _first_match(INTENTS, question)
 
 
 def out_of_scope(question: str) -> str | None:
-    q = question.lower()
-    for kind, (zh, en) in OUT_OF_SCOPE.items():
-        if re.search(zh, q) or re.search(en, q):
-            return kind
-    return None
+    return _first_match(OUT_OF_SCOPE, question)
 
 
 def asks_existence(question: str) -> bool:
@@ -127,11 +129,14 @@ def scope_refusal(kind: str, lang: str, names=()) -> Answer:
 
 
 def mentioned_site(question: str) -> str | None:
+    sites = mentioned_sites(question)
+    return sites[0] if sites else None
+
+
+def mentioned_sites(question: str) -> list[str]:
+    """Every site the question names, in the order of SITE_NAMES."""
     q = question.lower()
-    for site_id, names in SITE_NAMES.items():
-        if any(n in q for n in names):
-            return site_id
-    return None
+    return [site_id for site_id, names in SITE_NAMES.items() if any(n in q for n in names)]
 
 
 def _sentence_end(text: str, lang: str) -> str:
@@ -141,6 +146,18 @@ def _sentence_end(text: str, lang: str) -> str:
     if lang == "zh":
         return text if text[-1] in "。！？" else text + "。"
     return text if text[-1] in ".!?" else text + "."
+
+
+def asked_types(question: str) -> list:
+    """The kinds of answer the question asks for (a height, a number, a date)."""
+    return [gives for asks, gives in ANSWER_TYPES if asks.search(question)]
+
+
+def holds_answer_type(question: str, texts) -> bool:
+    """Whether some text holds every kind of answer the question asks for: "how high is
+    the Middle Gate" needs a height somewhere in that point, or the guide does not know."""
+    texts = list(texts)
+    return all(any(gives.search(t) for t in texts) for gives in asked_types(question))
 
 
 def answer_type_bonus(question: str, text: str) -> float:
@@ -243,14 +260,9 @@ def hours_answer(db, site_id: str, lang: str, clock) -> Answer:
 
 
 def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
-    from catalog import services as catalog
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
     slots = live.slots_today(db, site_id, clock)
-    if slots is None:
-        text = {"zh": f"暂时查不到{name}的余票信息，请在购票页面查看。",
-                "en": f"Ticket availability for {name} is not available right now; "
-                      "please check the booking page."}[lang]
-        return Answer(text, lang, "tickets", [], 1.0)
     now_hm = clock.now().strftime("%H:%M")
     upcoming = [s for s in slots if not s["end"] or s["end"] > now_hm]
     if not upcoming:
@@ -270,10 +282,10 @@ def tickets_answer(db, site_id: str, lang: str, clock) -> Answer:
     return Answer(text, lang, "tickets", [], 1.0)
 
 
-def crowd_answer(db, site_id: str, lang: str, clock, suggestions) -> Answer:
-    from catalog import services as catalog
+def crowd_answer(db, site_id: str, lang: str, clock, suggestions, policy=None) -> Answer:
+    from catalog import interface as catalog
     name = catalog.get_site(db, site_id).name[lang]
-    level, count, capacity = live.site_occupancy(db, site_id, clock)
+    level, count, capacity = live.site_occupancy(db, site_id, clock, policy)
     if level == "unknown":
         text = {"zh": f"暂时没有{name}的实时客流数据。",
                 "en": f"There is no live crowd data for {name} right now."}[lang]

@@ -22,9 +22,9 @@ from . import repo
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "guide"
 LANGS = ("zh", "en")
-AREAS = {"mount-tai": ("MT-", ("taishan", "daimiao")),
-         "sankong": ("SK-", ("kongmiao", "kongfu", "konglin"))}
-SITE_IDS = tuple(s for _prefix, sites in AREAS.values() for s in sites)
+# Source ids say their scenic area (CONTENT-SCHEMA.md); which sites lie in which area is
+# the catalog's to say.
+SOURCE_PREFIXES = {"mount-tai": "MT-", "sankong": "SK-"}
 KINDS = ("intro", "place", "practical", "scene")
 SOURCE_KINDS = ("unesco", "official", "chronicle", "paper", "encyclopedia", "news", "other")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")   # ids end up in URLs and file names
@@ -203,7 +203,7 @@ def _scene(value, kind: str, where: str, known: set):
 def _check_sources(docs: list[dict]) -> list[dict]:
     sources, seen = [], set()
     for doc in docs:
-        prefix = AREAS[doc["area"]][0]
+        prefix = SOURCE_PREFIXES[doc["area"]]
         for s in doc.get("sources") or []:
             sid = s.get("id") if isinstance(s, dict) else None
             where = f"source {sid!r}"
@@ -217,7 +217,9 @@ def _check_sources(docs: list[dict]) -> list[dict]:
             if s.get("kind") not in SOURCE_KINDS:
                 raise _bad(where, f"kind must be one of {', '.join(SOURCE_KINDS)}.")
             copy_of = s.get("copy_of")
-            if copy_of is not None and not (isinstance(copy_of, dict) and copy_of.get("title")):
+            # The original's title and publisher, as one text or as {"title", "publisher"}.
+            if copy_of is not None and not ((isinstance(copy_of, str) and copy_of.strip()) or
+                                            (isinstance(copy_of, dict) and copy_of.get("title"))):
                 raise _bad(where, "copy_of names the original's title and publisher, or is null.")
             sources.append({"id": sid, "area": doc["area"], "title": s["title"],
                             "publisher": s.get("publisher") or "", "url": s["url"],
@@ -227,9 +229,10 @@ def _check_sources(docs: list[dict]) -> list[dict]:
     return sources
 
 
-def _poi_row(p: dict, area: str, known: set, known_zones: dict | None) -> dict:
+def _poi_row(p: dict, area: str, known: set, known_zones: dict | None,
+             site_areas: dict) -> dict:
     where = f"poi {p.get('id')!r}"
-    if p.get("site") not in AREAS[area][1]:
+    if site_areas.get(p.get("site")) != area:
         raise _bad(where, f"site {p.get('site')!r} is not in the area {area}.")
     kind = p.get("kind", "place")
     if kind not in KINDS:
@@ -268,9 +271,9 @@ def _poi_row(p: dict, area: str, known: set, known_zones: dict | None) -> dict:
             "zone_id": zone_id}
 
 
-def _tour_row(t: dict, area: str, poi_ids: set, known: set) -> dict:
+def _tour_row(t: dict, area: str, poi_ids: set, known: set, site_areas: dict) -> dict:
     where = f"tour {t.get('id')!r}"
-    if t.get("site") not in AREAS[area][1]:
+    if site_areas.get(t.get("site")) != area:
         raise _bad(where, f"site {t.get('site')!r} is not in the area {area}.")
     stops = []
     for s in t.get("stops") or []:
@@ -285,7 +288,7 @@ def _tour_row(t: dict, area: str, poi_ids: set, known: set) -> dict:
     name = _bilingual(t.get("name"), where, "name", LIMITS["name"])
     desc = _bilingual(t.get("description"), where, "description", LIMITS["short"])
     sites = t.get("sites") or [t["site"]]
-    if not set(sites) <= set(SITE_IDS):
+    if not set(sites) <= set(site_areas):
         raise _bad(where, "unknown site in sites.")
     return {"id": t["id"], "site_id": t["site"], "sites_json": json.dumps(sites),
             "name_zh": name["zh"], "name_en": name["en"], "description_zh": desc["zh"],
@@ -303,13 +306,14 @@ def _unique(items, key, what: str, where=lambda item: "") -> None:
         seen[k] = item
 
 
-def validate(docs: list[dict], known_zones: dict[str, str] | None = None
+def validate(docs: list[dict], site_areas: dict[str, str],
+             known_zones: dict[str, str] | None = None
              ) -> tuple[list[dict], list[dict], list[dict]]:
-    """Check every area file before anything is written; returns (poi rows, tours,
-    sources) to store."""
+    """Check every area file before anything is written; ``site_areas`` maps each
+    catalog site to its scenic area. Returns (poi rows, tours, sources) to store."""
     for doc in docs:
-        if not isinstance(doc, dict) or doc.get("area") not in AREAS:
-            raise _bad("area file", f"'area' must be one of {', '.join(AREAS)}.")
+        if not isinstance(doc, dict) or doc.get("area") not in SOURCE_PREFIXES:
+            raise _bad("area file", f"'area' must be one of {', '.join(SOURCE_PREFIXES)}.")
     _unique(docs, lambda d: d["area"], "area")
     sources = _check_sources(docs)
     rows, tours = [], []
@@ -320,7 +324,7 @@ def validate(docs: list[dict], known_zones: dict[str, str] | None = None
                     not ID_RE.match(p["id"]):
                 raise _bad(f"poi {p.get('id') if isinstance(p, dict) else p!r}",
                            "ids are lower-case letters, digits and '-'.")
-            rows.append(_poi_row(p, doc["area"], known, known_zones))
+            rows.append(_poi_row(p, doc["area"], known, known_zones, site_areas))
     _unique(rows, lambda r: r["id"], "poi id")
     _unique(rows, lambda r: (r["site_id"], r["number"]), "signpost number",
             lambda r: f"poi {r['id']!r}")
@@ -332,7 +336,7 @@ def validate(docs: list[dict], known_zones: dict[str, str] | None = None
         for t in doc.get("tours") or []:
             if not isinstance(t.get("id"), str) or not ID_RE.match(t["id"]):
                 raise _bad(f"tour {t.get('id')!r}", "ids are lower-case letters, digits and '-'.")
-            tours.append(_tour_row(t, doc["area"], poi_ids, known))
+            tours.append(_tour_row(t, doc["area"], poi_ids, known, site_areas))
     _unique(tours, lambda t: t["id"], "tour id")
     return rows, tours, sources
 
@@ -347,10 +351,11 @@ def load_content(db, *, clock, data_dir: Path = DATA_DIR, force: bool = False,
                  docs: list | None = None) -> dict:
     """Copy points, tours and sources from the area files into the guide's tables.
     Staff-edited points keep their texts unless ``force``."""
-    from catalog import services as catalog
+    from catalog import interface as catalog
     docs = read_files(data_dir) if docs is None else docs
     known_zones = {z.id: z.site_id for z in catalog.list_zones(db)}
-    rows, tours, sources = validate(docs, known_zones)
+    site_areas = {s.id: s.area_id for s in catalog.list_sites(db)}
+    rows, tours, sources = validate(docs, site_areas, known_zones)
     now = clock.now().isoformat(timespec="seconds")
     counts = {"inserted": 0, "updated": 0, "kept": 0}
     with immediate(db):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from catalog import services as catalog
+from catalog import interface as catalog
 from core.db import immediate
 from core.errors import ValidationError
 

@@ -66,7 +66,7 @@ def evaluate(db, clock, questions: list[dict] | None = None, *, mode: str = "fus
         ans = services.ask(db, site_id=q["site"], question=q["question"], lang=q["lang"],
                            clock=clock, mode=mode, threshold=threshold)
         hits = index.search(services.normalise_question(index, q["question"]),
-                            sites=services.AREAS[q["site"]], mode=mode, k=3)
+                            sites=services.area_sites(db, q["site"]), mode=mode, k=3)
         cited = [s["poi"] for s in ans.sources]
         expected = q["expected"]
         rows.append({"id": q["id"], "lang": q["lang"], "split": q["split"],

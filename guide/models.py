@@ -8,12 +8,13 @@ use, never at import time or in ``create_app`` (house rule 6).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import threading
 from importlib.util import find_spec
 from pathlib import Path
+
+from core.files import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 WHISPER_SIZE = 145_217_532
@@ -26,17 +27,20 @@ class ModelUnavailable(RuntimeError):
     """A packaged model file is missing or damaged."""
 
 
+_configured_dir: str | None = None
+
+
+def use_model_dir(path: str | None) -> None:
+    """Set the process's cache folder from the GUIDE_MODEL_DIR setting (guide/plugin.py
+    does, when the app is made); None falls back to the environment or the default."""
+    global _configured_dir
+    _configured_dir = path or None
+
+
 def model_dir(configured: str | None = None) -> Path:
-    """The cache folder: the GUIDE_MODEL_DIR setting, its environment variable, or
-    .cache/guide under the project."""
-    if configured is None:
-        try:
-            from flask import current_app, has_app_context
-            if has_app_context():
-                configured = current_app.config.get("GUIDE_MODEL_DIR") or None
-        except ImportError:
-            pass
-    path = configured or os.environ.get(ENV_DIR) or str(ROOT / ".cache" / "guide")
+    """The cache folder: ``configured``, the GUIDE_MODEL_DIR setting, its environment
+    variable SCENIC_GUIDE_MODEL_DIR, or .cache/guide under the project."""
+    path = configured or _configured_dir or os.environ.get(ENV_DIR) or str(ROOT / ".cache" / "guide")
     return Path(path)
 
 
@@ -45,14 +49,6 @@ def _package_data(name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(f"package {name} is not installed")
     return Path(list(spec.submodule_search_locations)[0]) / "data"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def whisper_dir(base: Path | None = None) -> Path:
@@ -80,7 +76,7 @@ def prepare_whisper(base: Path | None = None) -> Path:
             with open(part, "rb") as fh:
                 shutil.copyfileobj(fh, out, 1 << 20)
     size = tmp.stat().st_size
-    digest = _sha256(tmp)
+    digest = sha256_of(tmp)
     if size != WHISPER_SIZE or digest != WHISPER_SHA256:
         tmp.unlink(missing_ok=True)
         raise ModelUnavailable(f"joined Whisper model is {size} bytes, sha256 {digest}; "

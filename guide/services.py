@@ -10,23 +10,22 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from catalog import services as catalog
+from catalog import interface as catalog
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from crowd import interface as crowd
 
-from . import answer as compose
-from . import asr, content, live, repo, retrieval, route, tts, uploads
+from . import answer, asr, content, live, repo, retrieval, route, tts, uploads
+# Content reads are part of the guide's service API for its views and commands.
 from .content import Poi, Tour, get_poi, get_tour, list_pois, list_tours, load_content  # noqa: F401
 from .editing import update_poi  # noqa: F401
 
 MAX_QUESTION = 500
 KINDS = ("short", "long")
-AREAS = {"taishan": ("taishan", "daimiao"), "daimiao": ("taishan", "daimiao"),
-         "kongmiao": ("kongmiao", "kongfu", "konglin"), "kongfu": ("kongmiao", "kongfu", "konglin"),
-         "konglin": ("kongmiao", "kongfu", "konglin")}
 RECORDING_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
                    "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm"}
 STORED_AS = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"),
@@ -37,7 +36,6 @@ STORED_AS = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"),
 def _atomic_write(target: Path, data: bytes) -> None:
     """Write via a unique temporary file and rename, so concurrent writers of the same
     file never see or leave a half-written one."""
-    import tempfile
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -78,6 +76,13 @@ def check_site(db, site_id) -> str:
     return catalog.get_site(db, site_id).id
 
 
+def area_sites(db, site_id: str) -> tuple[str, ...]:
+    """The sites of the scenic area ``site_id`` lies in (the catalog's areas): a visitor at
+    Dai Temple may ask about Mount Tai, one at the Temple of Confucius about the Cemetery."""
+    area = catalog.get_site(db, site_id).area_id
+    return tuple(s.id for s in catalog.list_sites(db) if s.area_id == area)
+
+
 def search_index(db, threads: int = 2) -> retrieval.Index:
     return retrieval.get_index(repo.content_version(db), lambda: list_pois(db), threads)
 
@@ -89,9 +94,11 @@ def normalise_question(index: retrieval.Index, question: str) -> str:
 
 
 def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
-        threads: int = 2, mode: str = "fused") -> compose.Answer:
+        threads: int = 2, mode: str = "fused",
+        crowd_policy: crowd.Policy | None = None) -> answer.Answer:
     """Answer a visitor's question about ``site_id`` in ``lang`` (zh/en): live data for
-    hours, tickets and crowds; otherwise quoted guide content, or a refusal."""
+    hours, tickets and crowds (read with ``crowd_policy``); otherwise quoted guide
+    content, or a refusal."""
     question = check_question(question)
     site_id = check_site(db, site_id)
     lang = check_lang(lang, question)
@@ -99,31 +106,43 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
     names = index.matcher.correct(question)
     question = names.replaced
     elsewhere = index.unknown_names(question)
-    if elsewhere and not compose.mentioned_site(question):
-        return compose.scope_refusal("elsewhere", lang, elsewhere[:3])
-    intent = compose.detect_intent(question)
+    if elsewhere and not answer.mentioned_site(question):
+        return answer.scope_refusal("elsewhere", lang, elsewhere[:3])
+    places = index.unknown_places(question)     # 颜庙, 曲阜东站: even beside our own sites
+    if places:
+        return answer.scope_refusal("elsewhere", lang, places[:3])
+    intent = answer.detect_intent(question)
     if intent is not None:
-        target = compose.mentioned_site(question) or site_id
+        target = answer.mentioned_site(question) or site_id
         if intent == "hours":
-            return compose.hours_answer(db, target, lang, clock)
+            return answer.hours_answer(db, target, lang, clock)
         if intent == "tickets":
-            return compose.tickets_answer(db, target, lang, clock)
-        return compose.crowd_answer(db, target, lang, clock,
-                                    less_crowded(db, target, clock))
-    scope = compose.out_of_scope(question)
+            return answer.tickets_answer(db, target, lang, clock)
+        return answer.crowd_answer(db, target, lang, clock,
+                                   less_crowded(db, target, clock, policy=crowd_policy),
+                                   crowd_policy)
+    scope = answer.out_of_scope(question)
     if scope is not None:
-        return compose.scope_refusal(scope, lang)
-    if compose.asks_existence(question):
+        return answer.scope_refusal(scope, lang)
+    if answer.asks_existence(question):
         missing = index.uncovered_terms(question)
         if missing:
-            return compose.scope_refusal("unknown_thing", lang, missing[:3])
-    hits = index.search(names.extended, sites=AREAS[site_id], mode=mode)
+            return answer.scope_refusal("unknown_thing", lang, missing[:3])
+    sites = area_sites(db, site_id)
+    # A question that names sites of this area is about them (孔府是哪个朝代修的).
+    named = [s for s in answer.mentioned_sites(question) if s in sites]
+    hits = index.search(names.extended, sites=tuple(named) or sites, mode=mode)
     limit = retrieval.THRESHOLD if not threshold else threshold
-    return compose.from_hits(hits, index.pois, lang, limit, question, content.sources(db))
+    if hits and hits[0].score >= limit and not answer.holds_answer_type(
+            question, index.texts_of(hits[0].poi_id)):
+        # Asked for a height, a number or a date that the best point does not give.
+        return answer.from_hits([], index.pois, lang, limit, question)
+    return answer.from_hits(hits, index.pois, lang, limit, question, content.sources(db))
 
 
 def ask_voice(db, *, site_id, audio: bytes, lang, clock, max_bytes: int,
-              max_seconds: float, threads: int = 2, threshold: float | None = None):
+              max_seconds: float, threads: int = 2, threshold: float | None = None,
+              crowd_policy: crowd.Policy | None = None):
     """Transcribe a spoken question and answer it; returns (answer, transcript)."""
     site_id = check_site(db, site_id)
     if lang not in (None, ""):
@@ -132,7 +151,7 @@ def ask_voice(db, *, site_id, audio: bytes, lang, clock, max_bytes: int,
     transcript = asr.transcribe(samples, lang or None, threads=threads)
     question = transcript.text[:MAX_QUESTION]
     return ask(db, site_id=site_id, question=question, lang=transcript.lang, clock=clock,
-               threshold=threshold, threads=threads), transcript
+               threshold=threshold, threads=threads, crowd_policy=crowd_policy), transcript
 
 
 # --- narration audio ---------------------------------------------------------
@@ -197,7 +216,7 @@ def pregenerate(db, audio_dir: Path, site_id: str | None = None,
     return {"generated": made, "cached": kept}
 
 
-def answer_audio_key(ans: compose.Answer, audio_dir: Path, keep: int) -> str:
+def answer_audio_key(ans: answer.Answer, audio_dir: Path, keep: int) -> str:
     """Store the answer's text for lazy synthesis; returns the key for its audio URL."""
     folder = audio_dir / "answers"
     folder.mkdir(parents=True, exist_ok=True)
@@ -286,17 +305,18 @@ def edit_log(db, limit: int = 30) -> list[dict]:
 
 # --- live levels and "near me" ---------------------------------------------
 
-def poi_levels(db, pois, clock) -> dict[str, str]:
+def poi_levels(db, pois, clock, *, policy: crowd.Policy | None = None) -> dict[str, str]:
     """Each POI's crowd level now (via its zone), "unknown" without data."""
-    levels = live.zone_levels(db, clock)
+    levels = live.zone_levels(db, clock, policy)
     return {p.id: (levels[p.zone_id].level if p.zone_id in levels else "unknown")
             for p in pois}
 
 
-def less_crowded(db, site_id: str, clock, exclude: str | None = None) -> list[Poi]:
+def less_crowded(db, site_id: str, clock, exclude: str | None = None, *,
+                 policy: crowd.Policy | None = None) -> list[Poi]:
     """POIs of the site whose zone is at the lowest known level now, quietest first."""
     pois = [p for p in list_pois(db, site_id) if p.id != exclude]
-    levels = poi_levels(db, pois, clock)
+    levels = poi_levels(db, pois, clock, policy=policy)
     order = {lvl: i for i, lvl in enumerate(live.LEVELS)}
     known = [p for p in pois if levels[p.id] in order]
     if not known:

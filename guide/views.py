@@ -6,19 +6,20 @@ import io
 import threading
 from pathlib import Path
 
-import click
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
                    request, send_file, url_for)
 
-from catalog import services as catalog
+from catalog import interface as catalog
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
-from core.db import connect, get_db
+from core.db import get_db
 from core.errors import DomainError, NotFound, ValidationError
 from core.i18n import get_lang, t
+from core.web import json_body
+from crowd import interface as crowd
 
-from . import live, route, services
+from . import route, services
 from .ratelimit import RateLimiter
 
 bp = Blueprint("guide", __name__)
@@ -27,9 +28,15 @@ _setup_lock = threading.Lock()
 
 # --- helpers -----------------------------------------------------------------
 
-def audio_dir() -> Path:
-    configured = current_app.config.get("GUIDE_AUDIO_DIR")
-    return Path(configured) if configured else Path(current_app.instance_path) / "guide-audio"
+def audio_dir(app=None) -> Path:
+    """GUIDE_AUDIO_DIR, or <instance>/guide-audio."""
+    app = app or current_app
+    configured = app.config.get("GUIDE_AUDIO_DIR")
+    return Path(configured) if configured else Path(app.instance_path) / "guide-audio"
+
+
+def _crowd_policy() -> crowd.Policy:
+    return crowd.Policy.from_config(current_app.config)
 
 
 def _limiter(name: str, setting: str) -> RateLimiter:
@@ -99,11 +106,11 @@ def index():
 def site_page(site_id):
     db, site, pois = _site_context(site_id)
     clock = get_clock()
-    levels = services.poi_levels(db, pois, clock)
+    levels = services.poi_levels(db, pois, clock, policy=_crowd_policy())
     return render_template("guide/site.html", site=site, pois=pois,
                            tours=services.list_tours(db, site_id), levels=levels,
                            points=_route_points(pois),
-                           quiet=services.less_crowded(db, site_id, clock),
+                           quiet=services.less_crowded(db, site_id, clock, policy=_crowd_policy()),
                            near_accuracy=current_app.config["GUIDE_NEAR_ACCURACY_M"])
 
 
@@ -116,7 +123,7 @@ def tour_page(site_id, tour_id):
                        message_zh="该线路不属于本景点。")
     stops = [s.poi for s in tour.stops]
     return render_template("guide/tour.html", site=site, tour=tour,
-                           levels=services.poi_levels(db, stops, get_clock()),
+                           levels=services.poi_levels(db, stops, get_clock(), policy=_crowd_policy()),
                            points=_route_points(stops))
 
 
@@ -150,8 +157,9 @@ def poi_page(site_id, poi_id):
         part_urls=[url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=k,
                            v=services.narration_version(poi, lang, k, db))
                    for k in services.narration_kinds(poi) if k.startswith("part")],
-        level=services.poi_levels(db, [poi], clock)[poi.id],
-        quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id)][:3],
+        level=services.poi_levels(db, [poi], clock, policy=_crowd_policy())[poi.id],
+        quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id,
+                                                  policy=_crowd_policy())][:3],
         human=(poi.id, lang) in recs, cited=cited,
         versions={k: services.narration_version(poi, lang, k, db)
                   for k in services.narration_kinds(poi)},
@@ -243,12 +251,11 @@ def offline_manifest(site_id):
 @bp.post("/api/guide/ask")
 @csrf_exempt
 def api_ask():
-    from core.web import json_body
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
     body = json_body()
     ans = services.ask(get_db(), site_id=body.get("site"), question=body.get("question"),
                        lang=body.get("lang"), clock=get_clock(), threshold=_threshold(),
-                       threads=_threads())
+                       threads=_threads(), crowd_policy=_crowd_policy())
     return jsonify(_answer_json(ans))
 
 
@@ -273,7 +280,7 @@ def api_ask_voice():
             get_db(), site_id=request.form.get("site"), audio=data,
             lang=request.form.get("lang") or None, clock=get_clock(),
             max_bytes=cfg["GUIDE_MAX_AUDIO_BYTES"], max_seconds=cfg["GUIDE_MAX_AUDIO_SECONDS"],
-            threads=_threads(), threshold=_threshold())
+            threads=_threads(), threshold=_threshold(), crowd_policy=_crowd_policy())
     finally:
         slots.release()
     return jsonify(_answer_json(ans, transcript=transcript.text))
@@ -282,7 +289,7 @@ def api_ask_voice():
 @bp.get("/api/guide/sites/<site_id>/pois")
 def api_pois(site_id):
     db, site, pois = _site_context(site_id)
-    levels = services.poi_levels(db, pois, get_clock())
+    levels = services.poi_levels(db, pois, get_clock(), policy=_crowd_policy())
     return jsonify({"site": site.id, "pois": [
         dict(services.poi_json(p), level=levels[p.id],
              url=url_for("guide.poi_page", site_id=site.id, poi_id=p.id)) for p in pois]})
@@ -323,8 +330,8 @@ def admin_poi_edit(poi_id):
         else:
             flash(t("guide.admin.saved") if updated != poi else t("guide.admin.unchanged"))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
-    known = [s for s in services.content.sources(db).values()
-             if poi.site_id in services.content.AREAS.get(s["area"], ("", ()))[1]]
+    area = catalog.get_site(db, poi.site_id).area_id
+    known = [s for s in services.content.sources(db).values() if s["area"] == area]
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
                            zones=catalog.list_zones(db, poi.site_id), known_sources=known,
                            recs=services.recordings(db)), (400 if error else 200)
@@ -353,45 +360,3 @@ def admin_recording_delete(poi_id, lang):
                               clock=get_clock(), audio_dir=audio_dir())
     flash(t("guide.admin.removed"))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
-
-
-# --- CLI: flask --app app guide load | audio ----------------------------------------
-
-def _cli_db():
-    return connect(current_app.config["DATABASE"], current_app.config["DB_BUSY_TIMEOUT_MS"])
-
-
-@bp.cli.command("load")
-@click.option("--force", is_flag=True, help="Overwrite staff edits with the data files.")
-def load_command(force):
-    """Load POIs, tours and sources from data/guide/ (keeps staff edits unless --force)."""
-    db = _cli_db()
-    try:
-        result = services.load_content(db, clock=current_app.extensions["scenic.clock"],
-                                       force=force)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        db.conn.close()
-    click.echo("guide content: " + ", ".join(f"{k} {v}" for k, v in result.items()))
-
-
-@bp.cli.command("audio")
-@click.option("--site", default=None, help="Only this site.")
-@click.option("--lang", "langs", multiple=True, type=click.Choice(["zh", "en"]),
-              help="Only this language (repeatable); default both.")
-def audio_command(site, langs):
-    """Pre-generate every narration's audio (skips what is cached)."""
-    db = _cli_db()
-    folder = Path(current_app.config.get("GUIDE_AUDIO_DIR") or
-                  Path(current_app.instance_path) / "guide-audio")
-    try:
-        result = services.pregenerate(
-            db, folder, site, tuple(langs) or ("zh", "en"), progress=lambda p, lang, kind: click.echo(f"  {p} {lang} {kind}"))
-    finally:
-        db.conn.close()
-    click.echo(f"narration audio in {folder}: generated {result['generated']}, "
-               f"already cached {result['cached']}")
-
-
-__all__ = ["bp", "live"]

@@ -14,17 +14,17 @@ from pathlib import Path
 
 from app import create_app
 from core.auth import create_user, username_taken
-from core.db import connect
+from core.db import own_connection
 from core.domains import DOMAINS, domain_modules
+
 
 def main() -> int:
     app = create_app()
     instance = Path(app.instance_path)
     cred_file = instance / "demo-credentials.json"
     creds = json.loads(cred_file.read_text()) if cred_file.exists() else {}
-    db = connect(app.config["DATABASE"])
     clock = app.extensions["scenic.clock"]
-    try:
+    with own_connection(app.config) as db:
         for role in ("admin", "staff"):
             name = f"demo-{role}"
             if username_taken(db, name):
@@ -35,8 +35,6 @@ def main() -> int:
         for mod in domain_modules("demo", DOMAINS):
             with app.app_context():
                 mod.seed(app, db, creds)
-    finally:
-        db.conn.close()
     fd = os.open(cred_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(creds, fh, indent=1)

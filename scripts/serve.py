@@ -12,6 +12,7 @@ from waitress import serve
 from app import create_app
 from core.domains import DOMAINS, domain_modules
 
+
 def main() -> int:
     app = create_app()
     children = []

@@ -14,10 +14,10 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "false")
 from app import create_app  # noqa: E402
 from core.auth import create_device, create_user  # noqa: E402
 from core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
-from core.db import connect, migrate  # noqa: E402
+from core.db import connect, migrate, own_connection  # noqa: E402
 from catalog.services import load_catalog  # noqa: E402
 
-from testkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, csrf_of  # noqa: E402
+from testkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, browser_page, csrf_of  # noqa: E402
 
 
 @pytest.fixture
@@ -39,9 +39,8 @@ def app(tmp_path, clock):
 
 @pytest.fixture
 def db(app):
-    conn = connect(app.config["DATABASE"])
-    yield conn
-    conn.conn.close()
+    with own_connection(app.config) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -115,7 +114,5 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    pg = context.new_page()
-    yield pg
-    context.close()
+    with browser_page(browser, 390, 844) as pg:   # a phone
+        yield pg

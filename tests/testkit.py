@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 
 PASSWORD = "correct horse battery"
 CHROMIUM = "/usr/bin/chromium"   # Debian's; Playwright's own browser download is not used
@@ -19,6 +20,16 @@ def csrf_of(client, path: str = "/") -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
+@contextmanager
+def browser_page(browser, width: int, height: int):
+    """A page in a fresh browser context (its own cookies) of a given viewport, in Chinese."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 def log_in_browser(page, base: str, user, then: str = "/console") -> None:
     """Log a made user in through the real login form and wait for ``then``."""
     page.goto(f"{base}/login?next={then}")
@@ -30,6 +41,6 @@ def log_in_browser(page, base: str, user, then: str = "/console") -> None:
 
 def resident_id(born: str = "19900307", region: str = "370102", seq: int | None = None) -> str:
     """A valid GB 11643 resident ID number for a birth date YYYYMMDD, new on every call."""
-    from ticketing.identity import check_digit
+    from admission.identity import check_digit
     body = f"{region}{born}{(seq if seq is not None else next(_id_seq)) % 1000:03d}"
     return body + check_digit(body)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from catalog import services as catalog
+from admission.identity import check_digit
+from catalog import interface as catalog
 
-from . import orders, services
-from .identity import check_digit
-
+from . import orders, quota
 
 
 def _demo_id() -> str:
@@ -20,13 +19,14 @@ def seed(app, db, credentials: dict) -> None:
     clock = app.extensions["scenic.clock"]
     today = clock.now().date()
     for site in catalog.list_sites(db):
-        services.availability(db, site.id, today, clock)
-    slots = [s for s in services.availability(db, "taishan", today, clock) if s.window_left]
+        quota.availability(db, site.id, today, clock)
+    slots = [s for s in quota.availability(db, "taishan", today, clock) if s.window_left]
     if not slots:
         return
     order = orders.create_order(
         db, site_id="taishan", day=today, slot_id=slots[0].slot_id,
-        product_id="taishan-standard", channel="window", idempotency_key=f"demo-ticketing-{today.isoformat()}", clock=clock,
+        product_id="taishan-standard", channel="window",
+        idempotency_key=f"demo-ticketing-{today.isoformat()}", clock=clock,
         holders=[{"name": "演示游客", "document_type": "resident_id",
                   "document_number": _demo_id()}], actor="demo")
     credentials["ticketing demo order (number / last 4 of ID)"] = f"{order.number} / {_demo_id()[-4:]}"

@@ -6,18 +6,12 @@ ACTIVE = ("pending", "valid")
 
 # --- products and fares -------------------------------------------------------------
 
-def upsert_product(db, row: dict, update: bool) -> int:
+def upsert_row(db, table: str, row: dict, update: bool) -> int:
+    """Insert a product or fare row; on a known id, overwrite it only with ``update``."""
+    if table not in ("tk_products", "tk_fares"):
+        raise ValueError(f"not a data-file table: {table}")
     cols = list(row)
-    sql = (f"INSERT INTO tk_products ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-           " ON CONFLICT(id) DO ")
-    sql += ("UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
-            if update else "NOTHING")
-    return db.execute(sql, [row[c] for c in cols]).rowcount
-
-
-def upsert_fare(db, row: dict, update: bool) -> int:
-    cols = list(row)
-    sql = (f"INSERT INTO tk_fares ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    sql = (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
            " ON CONFLICT(id) DO ")
     sql += ("UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
             if update else "NOTHING")

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import secrets
 from datetime import timedelta
 
-import click
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
 from markupsafe import Markup
 
-from catalog import services as catalog
+from catalog import interface as catalog
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import DomainError
 from core.i18n import t
 
-from . import orders, qr, services, web
-from .identity import DOCUMENT_TYPES
+from . import gate_feed, orders, payments, products, qr, quota
+from .holders import DOCUMENT_TYPES, MAX_HOLDERS
+from .quota import parse_day
+from .view_helpers import bookable_day, grant, owns, parse_int, private_key, provider, settings
 
 bp = Blueprint("ticketing", __name__)
-MAX_FORM_HOLDERS = 5
+MAX_FORM_HOLDERS = MAX_HOLDERS  # one row of the booking form per holder an order may have
 
 
 def _holders_from_form(form) -> list[dict]:
@@ -49,43 +51,43 @@ def index():
 def book_site(site_id):
     db, clock = get_db(), get_clock()
     site = catalog.get_site(db, site_id)
-    cfg = web.settings()
+    cfg = settings()
     error, status = None, 200
     if request.method == "POST":
         form = request.form
         try:
             order = orders.create_order(
-                db, site_id=site_id, day=web.parse_day(form.get("date")),
-                slot_id=web.parse_int(form.get("slot_id"), "bad_slot", "a time slot"),
+                db, site_id=site_id, day=parse_day(form.get("date")),
+                slot_id=parse_int(form.get("slot_id"), "bad_slot", "a time slot"),
                 product_id=form.get("product_id", ""), holders=_holders_from_form(form),
                 clock=clock, idempotency_key=form.get("idempotency_key") or None,
                 hold_minutes=cfg["hold_minutes"], days_ahead=cfg["days_ahead"])
         except DomainError as exc:
             error, status = exc, exc.status
         else:
-            web.grant(order.number)
-            url = orders.start_payment(db, web.provider(), order.number, clock)
+            grant(order.number)
+            url = payments.start_payment(db, provider(), order.number, clock)
             return redirect(url or url_for("ticketing.order_page", number=order.number))
     try:
-        day = web.bookable_day(request.values.get("date"), clock.now().date())
+        day = bookable_day(request.values.get("date"), clock.now().date())
     except DomainError as exc:
         day, error, status = clock.now().date(), error or exc, exc.status
-    days = services.calendar(db, site_id, clock, cfg["days_ahead"])
-    slots = services.availability(db, site_id, day, clock) if site.season_on(day) else []
+    days = quota.calendar(db, site_id, clock, cfg["days_ahead"])
+    slots = quota.availability(db, site_id, day, clock) if site.season_on(day) else []
     slot_id = request.values.get("slot_id", "")
     chosen = next((s for s in slots if str(s.slot_id) == slot_id), None)
-    products = services.list_products(db, site_id)
-    fares = list({f.id: f for p in products for f in p.fares if f.enabled}.values())
+    on_sale = products.list_products(db, site_id)
+    fares = list({f.id: f for p in on_sale for f in p.fares if f.enabled}.values())
     return render_template("ticketing/book.html", site=site, days=days, day=day, slots=slots,
                            now=clock.now(),
-                           chosen=chosen, products=products, fares=fares,
+                           chosen=chosen, products=on_sale, fares=fares,
                            doc_types=DOCUMENT_TYPES, error=error, form=request.form,
                            idempotency_key=request.form.get("idempotency_key") or secrets.token_urlsafe(16),
                            max_holders=MAX_FORM_HOLDERS), status
 
 
 def _owned_order(number):
-    if not web.owns(number):
+    if not owns(number):
         return None
     return orders.get_order(get_db(), number, get_clock())
 
@@ -96,14 +98,14 @@ def order_page(number):
     if order is None:
         return redirect(url_for("ticketing.find_order"))
     db, clock = get_db(), get_clock()
-    key = web.private_key()
-    qrs = {tk.id: Markup(qr.svg(services.code_for(db, tk.id, key)))
+    key = private_key()
+    qrs = {tk.id: Markup(qr.svg(gate_feed.code_for(db, tk.id, key)))
            for tk in order.tickets if tk.status == "valid"}
     rebook_slots = []
     if order.status == "paid":
         today = clock.now().date()
-        for i in range(web.settings()["days_ahead"]):
-            rebook_slots += [s for s in services.availability(db, order.site_id, today + timedelta(days=i), clock)
+        for i in range(settings()["days_ahead"]):
+            rebook_slots += [s for s in quota.availability(db, order.site_id, today + timedelta(days=i), clock)
                              if s.left and not s.paused]
     return render_template("ticketing/order.html", order=order, qrs=qrs,
                            rebook_slots=rebook_slots[:60], now=clock.now(),
@@ -114,7 +116,7 @@ def order_page(number):
 def pay(number):
     if _owned_order(number) is None:
         return redirect(url_for("ticketing.find_order"))
-    url = orders.start_payment(get_db(), web.provider(), number, get_clock())
+    url = payments.start_payment(get_db(), provider(), number, get_clock())
     return redirect(url or url_for("ticketing.order_page", number=number))
 
 
@@ -123,44 +125,46 @@ def ticket_png(number, ticket_id):
     order = _owned_order(number)
     if order is None or ticket_id not in {tk.id for tk in order.tickets if tk.status == "valid"}:
         abort(404)
-    png = qr.png(services.code_for(get_db(), ticket_id, web.private_key()))
+    png = qr.png(gate_feed.code_for(get_db(), ticket_id, private_key()))
     return Response(png, mimetype="image/png", headers={
         "Content-Disposition": f'attachment; filename="ticket-{number}-{ticket_id}.png"',
         "Cache-Control": "no-store"})
 
 
-@bp.post("/tickets/orders/<number>/refund")
-def refund(number):
+def _change_order(number: str, change, done: str):
+    """Run a visitor's change to an order this browser holds, then show the order again."""
     if _owned_order(number) is None:
         return redirect(url_for("ticketing.find_order"))
-    raw = request.form.get("ticket_id", "")
-    ids = [web.parse_int(raw, "unknown_ticket", "a ticket")] if raw else None
-    orders.refund(get_db(), number, clock=get_clock(), provider=web.provider(), ticket_ids=ids,
-                  actor="visitor")
-    flash(t("ticketing.refunded_done"))
+    change()
+    flash(t(done))
     return redirect(url_for("ticketing.order_page", number=number))
+
+
+def _form_ticket_id() -> int:
+    return parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket")
+
+
+@bp.post("/tickets/orders/<number>/refund")
+def refund(number):
+    raw = request.form.get("ticket_id", "")
+    return _change_order(number, lambda: orders.refund(
+        get_db(), number, clock=get_clock(), provider=provider(), actor="visitor",
+        ticket_ids=[_form_ticket_id()] if raw else None), "ticketing.refunded_done")
 
 
 @bp.post("/tickets/orders/<number>/rebook")
 def rebook(number):
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
-    orders.rebook(get_db(), number, clock=get_clock(),
-                  ticket_id=web.parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"),
-                  slot_id=web.parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
-                  days_ahead=web.settings()["days_ahead"])
-    flash(t("ticketing.rebooked_done"))
-    return redirect(url_for("ticketing.order_page", number=number))
+    return _change_order(number, lambda: orders.rebook(
+        get_db(), number, clock=get_clock(), ticket_id=_form_ticket_id(),
+        slot_id=parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
+        days_ahead=settings()["days_ahead"]), "ticketing.rebooked_done")
 
 
 @bp.post("/tickets/orders/<number>/reissue")
 def reissue(number):
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
-    orders.reissue(get_db(), number, clock=get_clock(), actor="visitor",
-                   ticket_id=web.parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket"))
-    flash(t("ticketing.reissued_done"))
-    return redirect(url_for("ticketing.order_page", number=number))
+    return _change_order(number, lambda: orders.reissue(
+        get_db(), number, clock=get_clock(), actor="visitor", ticket_id=_form_ticket_id()),
+        "ticketing.reissued_done")
 
 
 @bp.route("/tickets/find", methods=["GET", "POST"])
@@ -173,7 +177,7 @@ def find_order():
         except DomainError as exc:
             error = exc
         else:
-            web.grant(order.number)
+            grant(order.number)
             return redirect(url_for("ticketing.order_page", number=order.number))
     return render_template("ticketing/find.html", error=error), (error.status if error else 200)
 
@@ -183,11 +187,11 @@ def find_order():
 @bp.route("/ticketing/sandbox/pay/<reference>", methods=["GET", "POST"])
 def sandbox_checkout(reference):
     db, clock = get_db(), get_clock()
-    pay = orders.sandbox_payment(db, reference)
+    pay = payments.sandbox_payment(db, reference)
     if request.method == "POST":
         outcome = request.form.get("outcome", "pay")
-        orders.sandbox_complete(db, web.provider(), reference, outcome == "pay", clock,
-                                inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
+        payments.sandbox_complete(db, provider(), reference, outcome == "pay", clock,
+                                  inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
             flash(t("ticketing.payment_failed"))
         return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
@@ -207,39 +211,45 @@ def staff_overview():
     sites = catalog.list_sites(db)
     site_id = request.args.get("site") or sites[0].id
     site = catalog.get_site(db, site_id)
-    day = web.parse_day(request.args.get("date"), clock.now().date())
-    slots = services.availability(db, site_id, day, clock) if site.season_on(day) else []
+    day = parse_day(request.args.get("date"), clock.now().date())
+    slots = quota.availability(db, site_id, day, clock) if site.season_on(day) else []
     return render_template(
         "ticketing/staff.html", sites=sites, site=site, day=day, slots=slots,
-        pauses=services.pauses(db, site_id), history=services.pause_history(db, site_id, 10),
-        policy=services.get_policy(db, site_id), products=services.list_products(db, None, False),
-        all_products=services.list_products(db, site_id), fares=services.list_fares(db),
+        pauses=quota.pauses(db, site_id), history=quota.pause_history(db, site_id, 10),
+        policy=quota.get_policy(db, site_id), products=products.list_products(db, None, False),
+        all_products=products.list_products(db, site_id), fares=products.list_fares(db),
         doc_types=DOCUMENT_TYPES, is_admin=current_user().has_role("admin"),
-        events=orders.recent_payment_events(db, 10))
+        events=payments.recent_payment_events(db, 10))
 
 
 def _back(site_id, day=None):
     return redirect(url_for("ticketing.staff_overview", site=site_id, date=day or None))
 
 
+def _saved(site_id, day=None):
+    flash(t("ticketing.saved"))
+    return _back(site_id, day)
+
+
+def _change_sales(change, **extra):
+    """Pause or resume (``change``) a site's sales, or one slot's, from the staff form."""
+    f = request.form
+    slot = parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
+    change(get_db(), site_id=f.get("site_id", ""), actor=_actor(), clock=get_clock(),
+           slot_id=slot, **extra)
+    return _back(f.get("site_id"), f.get("date"))
+
+
 @bp.post("/staff/tickets/pause")
 @role_required("staff")
 def staff_pause():
-    f = request.form
-    slot = web.parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
-    services.pause_sales(get_db(), site_id=f.get("site_id", ""), reason=f.get("reason", ""),
-                         actor=_actor(), clock=get_clock(), slot_id=slot)
-    return _back(f.get("site_id"), f.get("date"))
+    return _change_sales(quota.pause_sales, reason=request.form.get("reason", ""))
 
 
 @bp.post("/staff/tickets/resume")
 @role_required("staff")
 def staff_resume():
-    f = request.form
-    slot = web.parse_int(f["slot_id"], "unknown_slot", "a slot") if f.get("slot_id") else None
-    services.resume_sales(get_db(), site_id=f.get("site_id", ""), actor=_actor(),
-                          clock=get_clock(), slot_id=slot)
-    return _back(f.get("site_id"), f.get("date"))
+    return _change_sales(quota.resume_sales)
 
 
 @bp.post("/staff/tickets/window-sale")
@@ -247,12 +257,12 @@ def staff_resume():
 def staff_window_sale():
     f = request.form
     order = orders.create_order(
-        get_db(), site_id=f.get("site_id", ""), day=web.parse_day(f.get("date")),
-        slot_id=web.parse_int(f.get("slot_id"), "bad_slot", "a time slot"),
+        get_db(), site_id=f.get("site_id", ""), day=parse_day(f.get("date")),
+        slot_id=parse_int(f.get("slot_id"), "bad_slot", "a time slot"),
         product_id=f.get("product_id", ""), holders=_holders_from_form(f), clock=get_clock(),
         channel="window", idempotency_key=f.get("idempotency_key") or None,
-        days_ahead=web.settings()["days_ahead"], actor=_actor())
-    web.grant(order.number)
+        days_ahead=settings()["days_ahead"], actor=_actor())
+    grant(order.number)
     flash(t("ticketing.sold_window_done", number=order.number))
     return redirect(url_for("ticketing.order_page", number=order.number))
 
@@ -261,51 +271,52 @@ def staff_window_sale():
 @role_required("staff")
 def staff_quota():
     f = request.form
-    services.set_slot_quota(get_db(), web.parse_int(f.get("slot_id"), "unknown_slot", "a slot"),
-                            quota=web.parse_int(f.get("quota"), "bad_quota", "a quota"),
-                            window_quota=web.parse_int(f.get("window_quota"), "bad_quota", "a quota"),
-                            clock=get_clock(), actor=_actor())
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"), f.get("date"))
+    quota.set_slot_quota(get_db(), parse_int(f.get("slot_id"), "unknown_slot", "a slot"),
+                         quota=parse_int(f.get("quota"), "bad_quota", "a quota"),
+                         window_quota=parse_int(f.get("window_quota"), "bad_quota", "a quota"),
+                         clock=get_clock(), actor=_actor())
+    return _saved(f.get("site_id"), f.get("date"))
+
+
+def _form_number(name: str) -> float | None:
+    """A decimal form field; None for anything else, infinities and NaN included (the
+    service then refuses the value with its own code)."""
+    try:
+        value = float(request.form.get(name, ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 @bp.post("/staff/tickets/policy")
 @role_required("staff")
 def staff_policy():
     f = request.form
-    try:
-        share = float(f.get("reserved_share", ""))
-    except ValueError:
-        share = -1.0
-    services.set_policy(get_db(), f.get("site_id", ""),
-                        slot_minutes=web.parse_int(f.get("slot_minutes"), "bad_slot_minutes",
-                                                   "a slot length in minutes"),
-                        reserved_share=share, actor=_actor(), clock=get_clock())
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    quota.set_policy(get_db(), f.get("site_id", ""),   # a share of None is refused there
+                     slot_minutes=parse_int(f.get("slot_minutes"), "bad_slot_minutes",
+                                            "a slot length in minutes"),
+                     reserved_share=_form_number("reserved_share"), actor=_actor(),
+                     clock=get_clock())
+    return _saved(f.get("site_id"))
 
 
 @bp.post("/admin/tickets/products")
 @role_required("admin")
 def admin_products():
     f = request.form
-    try:
-        yuan = round(float(f.get("price_yuan", "")) * 100)
-    except ValueError:
-        yuan = -1
-    services.update_product(get_db(), f.get("product_id", ""), price_fen=int(yuan),
+    yuan = _form_number("price_yuan")
+    price_fen = -1 if yuan is None else int(round(yuan * 100))   # -1 is refused: bad_price
+    products.update_product(get_db(), f.get("product_id", ""), price_fen=price_fen,
                             active=f.get("active") == "1")
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    return _saved(f.get("site_id"))
 
 
 @bp.post("/admin/tickets/fares")
 @role_required("admin")
 def admin_fares():
     f = request.form
-    services.set_fare_enabled(get_db(), f.get("fare_id", ""), f.get("enabled") == "1")
-    flash(t("ticketing.saved"))
-    return _back(f.get("site_id"))
+    products.set_fare_enabled(get_db(), f.get("fare_id", ""), f.get("enabled") == "1")
+    return _saved(f.get("site_id"))
 
 
 @bp.get("/staff/tickets/report.csv")
@@ -314,8 +325,8 @@ def staff_report():
     db, clock = get_db(), get_clock()
     site_id = request.args.get("site", "")
     catalog.get_site(db, site_id)
-    first = web.parse_day(request.args.get("from"), clock.now().date())
-    last = web.parse_day(request.args.get("to"), first)
+    first = parse_day(request.args.get("from"), clock.now().date())
+    last = parse_day(request.args.get("to"), first)
     if last < first or (last - first).days > 366:
         raise DomainError("bad_range", "Choose a range of up to a year, start before end.",
                           message_zh="请选择一年以内、起始早于结束的日期范围。")
@@ -323,89 +334,10 @@ def staff_report():
     w = csv.writer(buf)
     w.writerow(["site", "date", "slot_start", "slot_end", "online_quota", "window_reserve",
                 "sold_online", "sold_window", "held", "refunded", "revenue_cny"])
-    for r in services.report(db, site_id, first, last):
+    for r in quota.report(db, site_id, first, last):
         w.writerow([site_id, r["day"], r["start_at"][11:16], r["end_at"][11:16], r["quota"],
                     r["window_quota"], r["sold_online"] or 0, r["sold_window"] or 0,
                     r["held"] or 0, r["refunded"] or 0, f"{r['revenue_fen'] / 100:.2f}"])
     name = f"tickets-{site_id}-{first}-{last}.csv"
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-# --- commands -----------------------------------------------------------------------
-
-@bp.cli.command("expire-holds")
-@click.option("--every", type=click.IntRange(min=1), default=None,
-              help="Repeat every N seconds until stopped (SIGTERM/Ctrl-C).")
-def expire_holds_command(every):
-    """Release holds whose payment time is up (safe to run any time, e.g. every minute)."""
-    import signal
-    import threading
-
-    from core.db import connect
-    stop = threading.Event()
-    if every:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    while True:
-        db = connect(current_app.config["DATABASE"])
-        try:
-            n = services.expire_holds(db, current_app.extensions["scenic.clock"])
-        finally:
-            db.conn.close()
-        click.echo(f"expired holds: {n}")
-        if not every:
-            return
-        try:
-            if stop.wait(every):
-                return
-        except KeyboardInterrupt:
-            return
-
-
-@bp.cli.command("sandbox-deliver")
-@click.option("--url", default=None, help="Base URL of the app (default http://HOST:PORT).")
-@click.option("--redeliver", is_flag=True, help="Send every notification again (duplicates).")
-@click.option("--every", type=click.IntRange(min=1), default=None,
-              help="Repeat every N seconds until stopped (SIGTERM/Ctrl-C).")
-def sandbox_deliver_command(url, redeliver, every):
-    """Play the sandbox gateway: POST its queued signed notifications to our webhook."""
-    import signal
-    import threading
-
-    from core.db import connect
-    cfg = current_app.config
-    base = url or f"http://{cfg['HOST']}:{cfg['PORT']}"
-    stop = threading.Event()
-    if every:
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    while True:
-        db = connect(cfg["DATABASE"])
-        try:
-            result = orders.sandbox_deliver(db, base, current_app.extensions["scenic.clock"],
-                                            redeliver=redeliver)
-        finally:
-            db.conn.close()
-        if not every or result["delivered"] or result["failed"]:
-            click.echo(f"sandbox notifications: {result}")
-        if not every or stop.wait(every):
-            return
-
-
-@bp.cli.command("load-products")
-@click.option("--update", is_flag=True, help="Overwrite admin edits with the data file.")
-def load_products_command(update):
-    """Load ticket products and fare rules from data/ticketing/products.json."""
-    from core.db import connect, immediate
-    from .products import load_products
-    db = connect(current_app.config["DATABASE"])
-    try:
-        with immediate(db):
-            counts = load_products(db, update=update)
-    finally:
-        db.conn.close()
-    click.echo(f"products loaded: {counts}")
-
-
-from .api import api as _api  # noqa: E402
-
-EXTRA_BLUEPRINTS = [_api]

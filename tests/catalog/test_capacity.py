@@ -4,6 +4,7 @@ import pytest
 
 from catalog import capacity, services
 from core.clock import DEFAULT_TZ
+from testkit import csrf_of
 from core.errors import DomainError
 
 
@@ -120,32 +121,28 @@ def test_bad_catalog_file_rejected_before_writing(db):
     assert db.execute("SELECT count(*) FROM areas WHERE id = 'a'").fetchone()[0] == 0
 
 
+def change(client, kind="site", target_id="konglin", value="10", reason="x"):
+    """Post the capacity admin form as the logged-in user, with the session's CSRF token."""
+    return client.post("/admin/capacity", data={
+        "kind": kind, "target_id": target_id, "field": "instant", "value": value,
+        "reason": reason, "csrf_token": csrf_of(client)})
+
+
 def test_admin_page_changes_capacity_with_csrf(client, login, db):
-    from testkit import csrf_of
     login("admin")
-    token = csrf_of(client)
-    resp = client.post("/admin/capacity", data={"kind": "site", "target_id": "konglin",
-                                                "field": "instant", "value": "1500",
-                                                "reason": "Storm", "csrf_token": token})
+    resp = change(client, value="1500", reason="Storm")
     assert resp.status_code == 302
     assert services.site_capacity(db, "konglin").instant == 1500
     page = client.get("/admin/capacity").get_data(as_text=True)
     assert "Storm" in page and "1500" in page
-    resp = client.post("/admin/capacity", data={"kind": "site", "target_id": "konglin",
-                                                "field": "instant", "value": "lots",
-                                                "reason": "x", "csrf_token": token})
+    resp = change(client, value="lots")
     assert resp.status_code == 400 and "承载量须为大于 0 的整数" in resp.get_data(as_text=True)
 
 
 def test_staff_may_view_but_not_change_capacity(client, login, db):
-    from testkit import csrf_of
     login("staff")
     assert client.get("/admin/capacity").status_code == 200
-    token = csrf_of(client)
-    resp = client.post("/admin/capacity", data={"kind": "site", "target_id": "konglin",
-                                                "field": "instant", "value": "10",
-                                                "reason": "x", "csrf_token": token})
-    assert resp.status_code == 403
+    assert change(client).status_code == 403
     assert services.site_capacity(db, "konglin").instant == 1950
 
 
@@ -160,11 +157,7 @@ def test_sites_api_lists_hours_and_capacity(client):
 
 
 def test_admin_page_overrides_a_zone(client, login, db):
-    from testkit import csrf_of
     login("admin")
-    token = csrf_of(client)
-    resp = client.post("/admin/capacity", data={"kind": "zone", "target_id": "daiding",
-                                                "field": "instant", "value": "20000",
-                                                "reason": "Icy steps", "csrf_token": token})
+    resp = change(client, kind="zone", target_id="daiding", value="20000", reason="Icy steps")
     assert resp.status_code == 302
     assert services.zone_capacity(services.get_zone(db, "daiding")).instant == 20000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crowd import services
+from crowd import cameras
 
 CAMERA = {
     "id": "cam-a", "name": "Test camera", "site_id": "kongmiao", "zone_id": "qianyuan",
@@ -25,7 +25,7 @@ def camera_data():
 
 @pytest.fixture
 def camera(db, clock):
-    return services.save_camera(db, dict(CAMERA), clock=clock, create=True)
+    return cameras.save_camera(db, dict(CAMERA), clock=clock, create=True)
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """``flask --app app crowd worker`` over real HTTP against the app under waitress."""
 from __future__ import annotations
 
+import pytest
+
+from core.files import write_secret
 from crowd import demo, services
 
 
@@ -17,9 +20,10 @@ def test_worker_command_rejects_a_bad_token(app, live_server, camera, monkeypatc
     assert result.exit_code != 0 and "bad_token" in result.output
 
 
+@pytest.mark.model
 def test_worker_command_counts_the_clip_over_http(app, db, clock, live_server, camera,
                                                   worker_token, monkeypatch):
-    demo._write_token(demo.token_path(app), worker_token)
+    write_secret(demo.token_path(app), worker_token)
     monkeypatch.delenv("CROWD_WORKER_TOKEN", raising=False)
     result = app.test_cli_runner().invoke(
         args=["crowd", "worker", "--url", live_server, "--seconds", "6", "--no-frames"])

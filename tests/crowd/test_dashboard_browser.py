@@ -4,18 +4,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from crowd import services
-from testkit import log_in_browser
+from crowd import cameras, services
+from testkit import browser_page, log_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def desk(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    pg = context.new_page()
-    yield pg
-    context.close()
+    with browser_page(browser, 1280, 900) as pg:   # a control-room desk
+        yield pg
 
 
 def log_in(page, base, user):
@@ -64,7 +62,7 @@ def test_staff_draws_an_area_on_the_editor(live_server, desk, camera, make_user,
     desk.locator("#region-list li.selected input[aria-label=capacity]").dispatch_event("change")
     desk.click("button[type=submit]:has-text('保存')")
     desk.wait_for_url("**/crowd/cameras")
-    cam = services.get_camera(db, "cam-a")
+    cam = cameras.get_camera(db, "cam-a")
     new = [a for a in cam.areas if a["name"] not in ("path",)]
     assert len(new) == 1 and new[0]["capacity"] == 12 and len(new[0]["points"]) == 3
     assert abs(new[0]["points"][1][0] - 400) <= 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import stat
 
-from crowd import demo, services
+from crowd import cameras, demo
 
 
 def test_seed_twice_gives_one_camera_and_a_private_token(app, db):
@@ -15,7 +15,7 @@ def test_seed_twice_gives_one_camera_and_a_private_token(app, db):
         demo.seed(app, db, creds)
     assert demo.token_path(app).read_text() == first
     assert stat.S_IMODE(os.stat(demo.token_path(app)).st_mode) == 0o600
-    cam = services.get_camera(db, "demo-path")
+    cam = cameras.get_camera(db, "demo-path")
     assert cam.source == "data/crowd/vtest-clip.mp4" and cam.detect_every >= 1
     assert {r["name"] for r in cam.regions} == {"path", "midline"}
     cmd = demo.processes(app)[0]

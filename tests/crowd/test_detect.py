@@ -9,11 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from crowd import models, services
+from crowd import cameras, models, services
 from crowd.capture import read_frames
 from crowd.detect import Detector, TilePlan
 from crowd.worker import Worker
 
+pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
 
@@ -67,8 +68,8 @@ def test_tiles_find_the_small_people_that_one_pass_misses(detector):
 
 
 def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster):
-    cam = services.save_camera(db, camera_data, clock=clock, create=True)
-    spec = services.worker_config(db)["cameras"][0]
+    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
+    spec = cameras.worker_config(db)["cameras"][0]
     stop = threading.Event()
     worker = Worker([spec], detector, poster, stop=stop, report_every=0.0, frame_every=0.0,
                     stale_seconds=30)

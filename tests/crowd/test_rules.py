@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crowd import alerts as rules
+from crowd import alert_levels
 from crowd.count import (Area, Counter, Line, area_step, line_step, point_in_polygon,
                          polygon_area)
 from crowd.detect import TilePlan, merge_tiles, tile_windows
@@ -114,48 +114,48 @@ def test_geometry_helpers():
     assert polygon_area([(0, 0), (10, 0), (20, 0)]) == 0
 
 
-TH = rules.Thresholds(notice=0.7, warning=0.8, critical=1.0, hysteresis=0.05, debounce_s=10)
+TH = alert_levels.Thresholds(notice=0.7, warning=0.8, critical=1.0, hysteresis=0.05, debounce_s=10)
 
 
 def test_raw_levels():
-    assert [rules.raw_level(r, TH) for r in (None, 0.5, 0.7, 0.85, 1.2)] == \
+    assert [alert_levels.raw_level(r, TH) for r in (None, 0.5, 0.7, 0.85, 1.2)] == \
         ["unknown", "normal", "notice", "warning", "critical"]
 
 
 def test_debounce_requires_the_level_to_hold():
-    s = rules.LevelState()
-    s = rules.step(s, 0.85, 0, TH)
+    s = alert_levels.LevelState()
+    s = alert_levels.step(s, 0.85, 0, TH)
     assert s.level == "normal" and s.pending == "warning"
-    s = rules.step(s, 0.5, 5, TH)        # dips back: the pending change is forgotten
+    s = alert_levels.step(s, 0.5, 5, TH)        # dips back: the pending change is forgotten
     assert s.level == "normal" and s.pending is None
-    s = rules.step(s, 0.85, 6, TH)
-    s = rules.step(s, 0.86, 15, TH)
+    s = alert_levels.step(s, 0.85, 6, TH)
+    s = alert_levels.step(s, 0.86, 15, TH)
     assert s.level == "normal"
-    s = rules.step(s, 0.86, 16, TH)
+    s = alert_levels.step(s, 0.86, 16, TH)
     assert s.level == "warning"
 
 
 def test_hysteresis_clears_only_below_the_lower_mark():
-    s = rules.LevelState("warning")
-    s = rules.step(s, 0.77, 0, TH)        # below 0.8 but above 0.75: still warning
-    s = rules.step(s, 0.77, 100, TH)
+    s = alert_levels.LevelState("warning")
+    s = alert_levels.step(s, 0.77, 0, TH)        # below 0.8 but above 0.75: still warning
+    s = alert_levels.step(s, 0.77, 100, TH)
     assert s.level == "warning" and s.pending is None
-    s = rules.step(s, 0.74, 200, TH)
-    s = rules.step(s, 0.74, 211, TH)
+    s = alert_levels.step(s, 0.74, 200, TH)
+    s = alert_levels.step(s, 0.74, 211, TH)
     assert s.level == "notice"
-    s = rules.step(s, 0.3, 300, TH)
-    s = rules.step(s, 0.3, 311, TH)
+    s = alert_levels.step(s, 0.3, 300, TH)
+    s = alert_levels.step(s, 0.3, 311, TH)
     assert s.level == "normal"
 
 
 def test_unknown_occupancy_neither_raises_nor_clears():
-    s = rules.LevelState("critical")
-    assert rules.step(s, None, 1000, TH) == s
+    s = alert_levels.LevelState("critical")
+    assert alert_levels.step(s, None, 1000, TH) == s
 
 
 def test_bad_thresholds_are_refused():
     with pytest.raises(ValueError):
-        rules.Thresholds(notice=0.9, warning=0.8)
+        alert_levels.Thresholds(notice=0.9, warning=0.8)
 
 
 def test_tiles_cover_the_frame_with_overlap():

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from crowd import services
+from crowd import cameras, services
 from crowd.capture import CameraFeed, OpenCVSource, SourceError
 from crowd.worker import Worker
 
@@ -109,8 +109,8 @@ def test_corrupt_or_missing_video_is_a_clear_error(tmp_path):
 
 def test_worker_reports_counts_then_offline_when_the_feed_dies(camera_data, db, clock, poster,
                                                                app):
-    cam = services.save_camera(db, camera_data, clock=clock, create=True)
-    spec = services.worker_config(db)["cameras"][0]
+    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
+    spec = cameras.worker_config(db)["cameras"][0]
     fake = FakeClock()
     stop = threading.Event()
     sources = {"n": 0}
@@ -156,8 +156,8 @@ def test_worker_survives_the_site_being_down(camera_data, db, clock):
         def frame(self, *a):
             raise ConnectionError("site unreachable")
 
-    cam = services.save_camera(db, camera_data, clock=clock, create=True)
-    spec = services.worker_config(db)["cameras"][0]
+    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
+    spec = cameras.worker_config(db)["cameras"][0]
     fake = FakeClock()
     det = StubDetector([[100, 200, 140, 300, 0.9]])
     worker = Worker([spec], det, DownPoster(), stop=threading.Event(),
@@ -184,19 +184,19 @@ def _identity_tracker():
 
 
 def test_worker_follows_camera_edits_on_the_site(camera_data, db, clock, poster):
-    services.save_camera(db, camera_data, clock=clock, create=True)
+    cameras.save_camera(db, camera_data, clock=clock, create=True)
     det = StubDetector([[100, 200, 140, 300, 0.9]])
-    worker = Worker(services.worker_config(db)["cameras"], det, poster,
+    worker = Worker(cameras.worker_config(db)["cameras"], det, poster,
                     stop=threading.Event(), source_factory=lambda s: FastSource,
                     tracker_factory=_identity_tracker)
     first = worker.runs["cam-a"]
     assert worker.apply_config(poster.config()["cameras"]) == []      # nothing changed
-    services.save_regions(db, "cam-a", [{"kind": "area", "name": "gate", "capacity": 3,
+    cameras.save_regions(db, "cam-a", [{"kind": "area", "name": "gate", "capacity": 3,
                                          "points": [[0, 0], [50, 0], [50, 50]]}], clock=clock)
     assert worker.apply_config(poster.config()["cameras"]) == ["cam-a"]
     assert first.stop.is_set() and worker.runs["cam-a"] is not first
     assert [a.name for a in worker.runs["cam-a"].areas] == ["gate"]
-    services.delete_camera(db, "cam-a")
+    cameras.delete_camera(db, "cam-a")
     assert worker.apply_config(poster.config()["cameras"]) == ["cam-a"]
     assert worker.runs == {}
     worker.shutdown()

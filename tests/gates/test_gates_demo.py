@@ -1,5 +1,5 @@
 """The demo seed: a gate per site with a working token file, and idempotent."""
-from gates_helpers import scan, sell, signing_key  # noqa: F401 (fixtures)
+from gates_helpers import scan
 
 from gates import demo, services as gates
 

@@ -8,7 +8,6 @@ import pytest
 
 from testkit import CHROMIUM, CHROMIUM_ARGS, log_in_browser
 from gates import services as gates
-from gates_helpers import make_gate, sell, signing_key  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 

@@ -12,13 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from gates_helpers import make_gate, scan, sell, signing_key  # noqa: F401 (fixtures)
+from gates_helpers import scan
 
 from core.clock import DEFAULT_TZ
 from core.pii import keyed_hash
-from gate_client import GateClient, QueueFull
+from gate_client import GateClient, OfflineValidator, QueueFull
 from gates import services as gates
-from ticketing import orders, services as tk
+from ticketing import gate_feed, orders
 
 DEAD = "http://127.0.0.1:1"   # nothing listens there: every request fails at once
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +46,12 @@ def test_bundle_has_what_an_offline_gate_needs_and_no_id_numbers(app, client, db
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     b = r.get_json()
     assert b["gate"] == {"id": gate.id, "site": "kongmiao", "name": gate.name, "direction": "both"}
-    assert bytes.fromhex(b["public_key"]) == tk.ticket_signing_public_key(app)
+    assert bytes.fromhex(b["public_key"]) == gate_feed.ticket_signing_public_key(app.instance_path)
     assert b["rules"] == {"early_minutes": 30, "late_minutes": 60}
     assert b["day"] == "2026-07-15" and b["closing_at"] == "2026-07-15T17:30:00+08:00"
+    # The site's zone travels with the bundle: the turnstile counts days as the site does.
+    assert b["timezone"] == "Asia/Shanghai"
+    assert str(OfflineValidator(b).tz) == "Asia/Shanghai"
     refunded_id = refunded[0][0].id
     assert f"{refunded_id}.1" in b["revocations"]
     rows = {t["id"]: t for t in b["tickets"]}

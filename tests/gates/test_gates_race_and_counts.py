@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 import requests
-from gates_helpers import make_gate, scan, sell, signing_key  # noqa: F401 (fixtures)
+from gates_helpers import scan
 
 from core.clock import DEFAULT_TZ
 from gates import services as gates

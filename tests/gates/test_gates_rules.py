@@ -3,8 +3,8 @@ over ticketing's own GateTicket type: re-entry, multi-day validity, slot toleran
 from datetime import datetime, timedelta
 
 from core.clock import DEFAULT_TZ
-from gates.rules import Presence, Rules, as_datetime, decide
-from ticketing.services import GateTicket
+from admission.rules import Presence, Rules, as_datetime, decide
+from ticketing.interface import GateTicket
 
 T0 = datetime(2026, 7, 15, 10, 0, tzinfo=DEFAULT_TZ)
 RULES = Rules(early_minutes=30, late_minutes=60)
@@ -86,7 +86,7 @@ def test_times_in_other_offsets_and_text():
 
 def test_every_deny_reason_and_conflict_kind_reads_in_both_languages():
     from gates.messages import MESSAGES
-    from gates.rules import REASONS
+    from admission.rules import REASONS
     for key in [f"gates.reason.{r}" for r in REASONS] + \
             ["gates.conflict.double_admission", "gates.conflict.rule_mismatch"]:
         assert MESSAGES[key]["zh"] and MESSAGES[key]["en"], key

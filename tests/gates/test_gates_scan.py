@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from gates_helpers import make_gate, make_id, scan, sell, signing_key  # noqa: F401 (fixtures)
+from gates_helpers import scan
+from testkit import resident_id
 
 from gates import services as gates
-from ticketing import codes, orders
-from ticketing.payments import SandboxProvider, SIGNATURE_HEADER
+from admission import codes
+from ticketing import gate_feed, orders, payments, quota
+from ticketing.providers import SIGNATURE_HEADER, SandboxProvider
 
 
 def inside(db, clock, site="kongmiao"):
@@ -175,46 +177,44 @@ def test_refunded_ticket_is_denied(client, db, clock, make_gate, sell):
 
 
 def test_rebooked_ticket_old_code_is_revoked(client, db, clock, make_gate, sell, signing_key):
-    from ticketing import services as tk
     _, tok = make_gate()
     (ticket, old_code, _), = sell(at=clock.now().replace(hour=15, minute=5))
-    slots = tk.availability(db, "kongmiao", clock.now().date(), clock)
+    slots = quota.availability(db, "kongmiao", clock.now().date(), clock)
     now_slot = next(s for s in slots if s.start <= clock.now() < s.end)
     orders.rebook(db, sell.last_order.number, ticket_id=ticket.id, slot_id=now_slot.slot_id,
                   clock=clock)
     assert scan(client, tok, old_code).get_json()["reason"] == "revoked"
-    new_code = tk.code_for(db, ticket.id, signing_key)
+    new_code = gate_feed.code_for(db, ticket.id, signing_key)
     assert scan(client, tok, new_code).get_json()["result"] == "allow"
 
 
 def test_ticket_paid_online_through_the_sandbox_gateway(app, client, db, clock, make_gate,
                                                         signing_key):
-    from ticketing import services as tk
-    from ticketing.payments import sandbox_secret
+    from ticketing.providers import sandbox_secret
     _, tok = make_gate()
-    slot = next(s for s in tk.availability(db, "kongmiao", clock.now().date(), clock)
+    slot = next(s for s in quota.availability(db, "kongmiao", clock.now().date(), clock)
                 if s.start <= clock.now() < s.end)
     with app.app_context():
         order = orders.create_order(db, site_id="kongmiao", day=clock.now().date(),
                                     slot_id=slot.slot_id, product_id="kongmiao", clock=clock,
-                                    holders=[{"name": "李四", "document_number": make_id()}])
+                                    holders=[{"name": "李四", "document_number": resident_id()}])
     ticket_id = order.tickets[0].id
     # Unpaid: not admissible.
-    code = tk.ticket_code(tk.ticket_for_gate(db, ticket_id), signing_key)
+    code = gate_feed.ticket_code(gate_feed.ticket_for_gate(db, ticket_id), signing_key)
     assert scan(client, tok, code).get_json()["reason"] == "unknown_ticket"
     provider = SandboxProvider(sandbox_secret(app.config["SECRET_KEY"]))
-    orders.start_payment(db, provider, order.number, clock)
+    payments.start_payment(db, provider, order.number, clock)
     ref = db.execute("SELECT reference FROM tk_payments").fetchone()[0]
     body, sig = provider.notification(ref, "payment.succeeded", order.total_fen)
-    assert orders.handle_notification(db, provider, body, {SIGNATURE_HEADER: sig}, clock) == "applied"
-    r = scan(client, tok, tk.code_for(db, ticket_id, signing_key)).get_json()
+    assert payments.handle_notification(db, provider, body, {SIGNATURE_HEADER: sig}, clock) == "applied"
+    r = scan(client, tok, gate_feed.code_for(db, ticket_id, signing_key)).get_json()
     assert r["result"] == "allow" and r["ticket"]["holder"] == "李*"
 
 
 def test_id_card_fallback(client, db, clock, make_gate, sell):
     _, tok = make_gate()
     (_t, _code, doc), = sell()
-    r = scan(client, tok, document=make_id(born="19850101"))
+    r = scan(client, tok, document=resident_id(born="19850101"))
     assert r.get_json()["reason"] == "unknown_ticket"
     r = scan(client, tok, document="370102199003070000")
     assert r.get_json()["reason"] == "invalid_code"

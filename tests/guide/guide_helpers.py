@@ -13,9 +13,6 @@ import numpy as np
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-from testkit import csrf_of as csrf  # noqa: E402,F401
-
-
 def poi_form(poi, **changes) -> dict:
     """The admin edit form of a POI as it stands, with ``changes`` applied."""
     form = {f"{k}_{lang}": getattr(poi, k)[lang] for k in ("name", "short")

@@ -3,9 +3,9 @@ win over synthesis and bad uploads leave nothing behind."""
 import numpy as np
 
 from guide import services
-from guide_helpers import csrf as csrf_of
 from guide_helpers import poi_form as _form
 from guide_helpers import wav_bytes, wav_info
+from testkit import csrf_of
 
 
 def test_admin_needs_a_staff_login(gclient, login):

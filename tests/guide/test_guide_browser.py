@@ -2,7 +2,7 @@
 its fallback, asking a question, and the offline pack working with the network cut."""
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.model]  # asks a question: the encoder runs
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from guide import uploads
-from guide_helpers import FIXTURES, csrf
+from guide_helpers import FIXTURES
+from testkit import csrf_of as csrf
 from hostile_audio import encode, hostile_set, noise_pcm, wav
 
 EXPECTED = {

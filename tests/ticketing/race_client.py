@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from ticketing.identity import check_digit
+from admission.identity import check_digit
 
 
 def resident_id(n: int) -> str:

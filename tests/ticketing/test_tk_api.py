@@ -5,10 +5,11 @@ import json
 import re
 
 
-from tk_helpers import csrf_of, holder, make_id
+from testkit import csrf_of, resident_id
+from tk_helpers import holder
 
-from ticketing import codes
-from ticketing.payments import SIGNATURE_HEADER
+from admission import codes
+from ticketing.providers import SIGNATURE_HEADER
 
 
 def _slot(client, site="kongmiao", day="2026-07-16"):
@@ -36,7 +37,7 @@ def test_public_key_products_calendar(client, app):
 
 
 def test_book_pay_scan_codes_over_the_api(client, app):
-    number = make_id("19850505")
+    number = resident_id("19850505")
     resp = _order(client, [holder(document_number=number)], expected_total_fen=8000,
                   idempotency_key="abc-12345678")
     assert resp.status_code == 201, resp.get_json()
@@ -75,7 +76,7 @@ def test_webhook_rejects_bad_signature_and_accepts_duplicates(client, app):
                       headers={SIGNATURE_HEADER: "00" * 32, "Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.get_json()["error"] == "bad_signature"
     with app.app_context():
-        from ticketing.web import provider
+        from ticketing.view_helpers import provider
         with app.test_request_context():
             sig = provider().sign(body)
     for expected in ("applied", "duplicate"):
@@ -103,7 +104,8 @@ def test_bad_input_gets_stable_codes_never_500(client):
     ]
     for body, code in cases:
         resp = client.post("/api/ticketing/orders", json=body)
-        assert resp.status_code in (400, 404, 409), (body, resp.status_code)
+        status = 404 if code in ("unknown_product", "unknown_slot") else 400
+        assert resp.status_code == status, (body, resp.status_code)
         assert resp.get_json()["error"] == code, (body, resp.get_json())
     assert client.post("/api/ticketing/orders", data="nope").get_json()["error"] == "invalid_json"
     resp = _order(client, [holder()], expected_total_fen=1)
@@ -123,7 +125,7 @@ def test_pages_book_pay_and_show_qr(client):
     assert page.status_code == 200 and "Choose an entry time" in page.get_data(as_text=True)
     slot = re.search(r'data-slot="(\d+)"', page.get_data(as_text=True)).group(1)
     token = csrf_of(client)
-    number = make_id("19900101")
+    number = resident_id("19900101")
     form = {"csrf_token": token, "date": "2026-07-16", "slot_id": slot, "product_id": "kongmiao",
             "idempotency_key": "page-key-123", "holder-0-name": "王五",
             "holder-0-document_type": "resident_id", "holder-0-document_number": number}
@@ -190,8 +192,14 @@ def test_admin_edits_price_and_new_price_applies(client, login):
     r = client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
                                                      "price_yuan": "12.5", "active": "1"})
     assert r.status_code == 302
-    assert client.post("/admin/tickets/products", data={"csrf_token": token, "product_id": "konglin",
-                                                        "price_yuan": "abc"}).status_code == 400
+    for bad in ("abc", "inf", "-inf", "nan", "1e400"):   # infinities once answered 500
+        r = client.post("/admin/tickets/products", data={"csrf_token": token,
+                                                         "product_id": "konglin",
+                                                         "price_yuan": bad})
+        assert r.status_code == 400 and '<code>bad_price</code>' in r.get_data(as_text=True), bad
+    r = client.post("/staff/tickets/policy", data={"csrf_token": token, "site_id": "konglin",
+                                                   "slot_minutes": "60", "reserved_share": "inf"})
+    assert r.status_code == 400 and '<code>bad_reserved_share</code>' in r.get_data(as_text=True)
     order = _order(client, site="konglin", product="konglin").get_json()
     assert order["total_fen"] == 1250
 
@@ -225,7 +233,11 @@ def test_malformed_fields_never_500(client):
     for path in ("refund", "rebook", "payment"):
         for body in ({}, {"last4": None}, {"last4": "12345"}, {"ticket_ids": "x"}, [1]):
             resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json=body)
-            assert resp.status_code in (400, 404), (path, body, resp.status_code)
+            # No order is looked up before the body and its last 4 characters check out.
+            assert resp.status_code == 400, (path, body, resp.status_code)
+            assert resp.get_json()["error"] == ("invalid_json" if body == [1] else "bad_last4")
+        resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json={"last4": "1234"})
+        assert resp.status_code == 404 and resp.get_json()["error"] == "order_not_found"
 
 
 def test_slots_that_are_over_say_so(client):
@@ -240,7 +252,7 @@ def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
     """With TICKETING_SANDBOX_DELIVERY=outbox the gateway's notification arrives later, over
     real HTTP, and a second delivery of the same notifications changes nothing."""
     import requests
-    from ticketing import orders as tk_orders
+    from ticketing import payments
     app.config["TICKETING_SANDBOX_DELIVERY"] = "outbox"
     s = requests.Session()
     h = holder()
@@ -257,9 +269,9 @@ def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
     assert status() == "held"
     with app.app_context():
         clock = app.extensions["scenic.clock"]
-        assert tk_orders.sandbox_deliver(db, live_server, clock) == {"delivered": 1, "failed": 0}
+        assert payments.sandbox_deliver(db, live_server, clock) == {"delivered": 1, "failed": 0}
         assert status() == "paid"
-        assert tk_orders.sandbox_deliver(db, live_server, clock, redeliver=True)["delivered"] == 1
+        assert payments.sandbox_deliver(db, live_server, clock, redeliver=True)["delivered"] == 1
     assert status() == "paid"
     outcomes = [r[0] for r in db.execute("SELECT outcome FROM tk_payment_events ORDER BY id")]
     assert outcomes == ["applied"]  # the duplicate is answered "duplicate" and not re-applied
@@ -274,7 +286,7 @@ def test_page_forms_with_garbage_never_500(client, login):
                       "holder-0-birth_date", "idempotency_key"):
             form = {"csrf_token": token, "date": "2026-07-16", "slot_id": "1",
                     "product_id": "kongmiao", "holder-0-name": "张三",
-                    "holder-0-document_number": make_id(), field: value}
+                    "holder-0-document_number": resident_id(), field: value}
             resp = client.post("/tickets/kongmiao", data=form)
             assert resp.status_code < 500, (field, value)
             assert "<script>" not in resp.get_data(as_text=True).replace("&lt;script&gt;", "")

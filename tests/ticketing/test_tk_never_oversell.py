@@ -8,10 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
-from tk_helpers import ctx, make_id  # noqa: F401 (fixture)
+from testkit import resident_id
 
 from core.db import connect
-from ticketing import orders, services
+from ticketing import orders
+from ticketing.quota import availability, set_slot_quota
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -19,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 
 def _small_slot(db, clock, site, quota, day=None):
     day = day or clock.now().date().replace(day=16)
-    slot = services.availability(db, site, day, clock)[3]
-    services.set_slot_quota(db, slot.slot_id, quota=quota, window_quota=slot.window_quota,
-                            clock=clock, actor="test")
+    slot = availability(db, site, day, clock)[3]
+    set_slot_quota(db, slot.slot_id, quota=quota, window_quota=slot.window_quota,
+                   clock=clock, actor="test")
     return day, slot.slot_id
 
 
@@ -43,7 +44,7 @@ def test_threads_never_oversell(app, db, clock, ctx):
                 orders.create_order(conn, site_id="kongfu", day=day, slot_id=slot_id,
                                     product_id="kongfu", clock=clock,
                                     holders=[{"name": f"游客{i}", "document_number":
-                                              make_id("19800101", seq=i)}])
+                                              resident_id("19800101", seq=i)}])
                 result = "ok"
             except Exception as exc:  # the outcome is what we assert on
                 result = getattr(exc, "code", repr(exc))
@@ -58,7 +59,7 @@ def test_threads_never_oversell(app, db, clock, ctx):
     assert outcomes.count("ok") == 15
     assert set(outcomes) == {"ok", "sold_out"}
     assert _active(db, slot_id) == 15
-    a = next(s for s in services.availability(db, "kongfu", day, clock) if s.slot_id == slot_id)
+    a = next(s for s in availability(db, "kongfu", day, clock) if s.slot_id == slot_id)
     assert a.sold + a.held == a.quota == 15 and a.left == 0
 
 

@@ -2,12 +2,14 @@
 from datetime import timedelta
 
 import pytest
-from tk_helpers import book, ctx, holder, make_id, today  # noqa: F401 (fixtures)
+from testkit import resident_id
+from tk_helpers import holder
 
 from catalog.services import site_capacity
 from core.errors import DomainError
-from ticketing import codes, orders, services
-from ticketing.payments import SIGNATURE_HEADER, SandboxProvider
+from admission import codes
+from ticketing import gate_feed, orders, payments, quota
+from ticketing.providers import SIGNATURE_HEADER, SandboxProvider
 
 
 @pytest.fixture
@@ -23,13 +25,13 @@ def _code(fn, *a, **kw):
 
 def test_quotas_leave_the_reserved_share_for_the_window(db, clock, ctx, today):
     for site in ("taishan", "kongmiao", "konglin"):
-        slots = services.availability(db, site, today + timedelta(days=1), clock)
+        slots = quota.availability(db, site, today + timedelta(days=1), clock)
         daily = site_capacity(db, site).daily
         online, window = sum(s.quota for s in slots), sum(s.window_quota for s in slots)
         assert online + window == daily
         assert window == -(-daily // 10)  # ceil(10 %)
         assert all(s.left == s.quota and s.sold == 0 for s in slots)
-    kongmiao = services.availability(db, "kongmiao", today, clock)
+    kongmiao = quota.availability(db, "kongmiao", today, clock)
     assert kongmiao[0].start.strftime("%H:%M") == "08:00"
     assert kongmiao[-1].end.strftime("%H:%M") == "17:10"      # last entry
     assert [s.left for s in kongmiao[:2]] == [0, 0]            # 08:00-10:00 are over at 10:00
@@ -39,11 +41,11 @@ def test_hold_then_expiry_releases_quota_without_a_request(db, clock, ctx, book,
     order = book(hold_minutes=15)
     assert order.status == "held" and order.total_fen == 8000
     slot_id = order.tickets[0].slot_id
-    a = next(s for s in services.availability(db, "kongmiao", today, clock) if s.slot_id == slot_id)
+    a = next(s for s in quota.availability(db, "kongmiao", today, clock) if s.slot_id == slot_id)
     assert (a.held, a.sold, a.left) == (1, 0, a.quota - 1)
     clock.advance(minutes=16)
-    assert services.expire_holds(db, clock) == 1
-    a = next(s for s in services.availability(db, "kongmiao", today, clock) if s.slot_id == slot_id)
+    assert quota.expire_holds(db, clock) == 1
+    a = next(s for s in quota.availability(db, "kongmiao", today, clock) if s.slot_id == slot_id)
     assert (a.held, a.left) == (0, a.quota)
     assert orders.get_order(db, order.number).status == "expired"
 
@@ -99,9 +101,9 @@ def test_idempotency_key_returns_the_same_order(db, clock, ctx, book):
 
 
 def test_sold_out_and_paused(db, clock, ctx, book, today):
-    slots = services.availability(db, "konglin", today, clock)
+    slots = quota.availability(db, "konglin", today, clock)
     slot = next(s for s in slots if s.left)
-    services.set_slot_quota(db, slot.slot_id, quota=2, window_quota=slot.window_quota,
+    quota.set_slot_quota(db, slot.slot_id, quota=2, window_quota=slot.window_quota,
                             clock=clock, actor="test")
     idx = slots.index(slot)
     book(site="konglin", slot_index=idx, holders=[holder(), holder()])
@@ -109,27 +111,27 @@ def test_sold_out_and_paused(db, clock, ctx, book, today):
     # the window still sells from its reserved share
     w = book(site="konglin", slot_index=idx, channel="window")
     assert w.status == "paid" and w.tickets[0].status == "valid"
-    services.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
-    assert services.is_paused(db, "konglin") and services.is_paused(db, "konglin", today)
+    quota.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
+    assert quota.is_paused(db, "konglin") and quota.is_paused(db, "konglin", today)
     assert _code(book, site="konglin") == "sales_paused"
-    services.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
-    services.resume_sales(db, site_id="konglin", actor="crowd-monitor", clock=clock)
-    assert not services.is_paused(db, "konglin")
+    quota.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
+    quota.resume_sales(db, site_id="konglin", actor="crowd-monitor", clock=clock)
+    assert not quota.is_paused(db, "konglin")
 
 
 def test_monitor_cannot_lift_a_staff_pause_but_staff_lift_all(db, clock, ctx, today):
-    services.pause_sales(db, site_id="kongfu", reason="repairs", actor="staff:amy", clock=clock)
-    services.pause_sales(db, site_id="kongfu", reason="full", actor="crowd-monitor", clock=clock)
-    services.resume_sales(db, site_id="kongfu", actor="crowd-monitor", clock=clock)
-    assert services.is_paused(db, "kongfu")
-    services.resume_sales(db, site_id="kongfu", actor="staff:bob", clock=clock)
-    assert not services.is_paused(db, "kongfu")
-    slot = services.availability(db, "kongfu", today, clock)[-1]
-    services.pause_sales(db, site_id="kongfu", reason="x", actor="staff:amy", clock=clock,
+    quota.pause_sales(db, site_id="kongfu", reason="repairs", actor="staff:amy", clock=clock)
+    quota.pause_sales(db, site_id="kongfu", reason="full", actor="crowd-monitor", clock=clock)
+    quota.resume_sales(db, site_id="kongfu", actor="crowd-monitor", clock=clock)
+    assert quota.is_paused(db, "kongfu")
+    quota.resume_sales(db, site_id="kongfu", actor="staff:bob", clock=clock)
+    assert not quota.is_paused(db, "kongfu")
+    slot = quota.availability(db, "kongfu", today, clock)[-1]
+    quota.pause_sales(db, site_id="kongfu", reason="x", actor="staff:amy", clock=clock,
                          slot_id=slot.slot_id)
-    assert services.availability(db, "kongfu", today, clock)[-1].paused
-    assert not services.is_paused(db, "kongfu", today)
-    assert _code(services.pause_sales, db, site_id="kongfu", reason="", actor="a", clock=clock) \
+    assert quota.availability(db, "kongfu", today, clock)[-1].paused
+    assert not quota.is_paused(db, "kongfu", today)
+    assert _code(quota.pause_sales, db, site_id="kongfu", reason="", actor="a", clock=clock) \
         == "reason_required"
 
 
@@ -144,17 +146,17 @@ def _notify(db, provider, clock, order, kind="payment.succeeded", amount=None, s
 def test_payment_notifications_duplicates_out_of_order_and_bad_signature(db, clock, ctx, book,
                                                                           provider):
     order = book()
-    assert orders.start_payment(db, provider, order.number, clock).startswith("/ticketing/sandbox/pay/")
+    assert payments.start_payment(db, provider, order.number, clock).startswith("/ticketing/sandbox/pay/")
     body, headers = _notify(db, provider, clock, order, sign=False)
-    assert _code(orders.handle_notification, db, provider, body, headers, clock) == "bad_signature"
+    assert _code(payments.handle_notification, db, provider, body, headers, clock) == "bad_signature"
     body, headers = _notify(db, provider, clock, order, amount=1)
-    assert _code(orders.handle_notification, db, provider, body, headers, clock) == "amount_mismatch"
+    assert _code(payments.handle_notification, db, provider, body, headers, clock) == "amount_mismatch"
     assert orders.get_order(db, order.number).status == "held"
     body, headers = _notify(db, provider, clock, order)
-    assert orders.handle_notification(db, provider, body, headers, clock) == "applied"
-    assert orders.handle_notification(db, provider, body, headers, clock) == "duplicate"
+    assert payments.handle_notification(db, provider, body, headers, clock) == "applied"
+    assert payments.handle_notification(db, provider, body, headers, clock) == "duplicate"
     late_fail, h2 = _notify(db, provider, clock, order, kind="payment.failed")
-    assert orders.handle_notification(db, provider, late_fail, h2, clock) == "ignored"
+    assert payments.handle_notification(db, provider, late_fail, h2, clock) == "ignored"
     paid = orders.get_order(db, order.number)
     assert paid.status == "paid" and paid.tickets[0].status == "valid"
     outcomes = [r[0] for r in db.execute("SELECT outcome FROM tk_payment_events ORDER BY id")]
@@ -163,29 +165,29 @@ def test_payment_notifications_duplicates_out_of_order_and_bad_signature(db, clo
 
 def test_payment_after_expiry_keeps_or_refunds(db, clock, ctx, book, provider, today):
     order = book(hold_minutes=5)
-    orders.start_payment(db, provider, order.number, clock)
+    payments.start_payment(db, provider, order.number, clock)
     body, headers = _notify(db, provider, clock, order)
     clock.advance(minutes=10)
-    assert orders.handle_notification(db, provider, body, headers, clock) == "applied"
+    assert payments.handle_notification(db, provider, body, headers, clock) == "applied"
     assert orders.get_order(db, order.number).status == "paid"
 
 
 def test_refund_one_holder_and_rebook(db, clock, ctx, book, provider, today):
     tomorrow = today + timedelta(days=1)
     order = book(day=tomorrow, holders=[holder(), holder()])
-    orders.start_payment(db, provider, order.number, clock)
-    orders.handle_notification(db, provider, *_notify(db, provider, clock, order), clock)
+    payments.start_payment(db, provider, order.number, clock)
+    payments.handle_notification(db, provider, *_notify(db, provider, clock, order), clock)
     first, second = orders.get_order(db, order.number).tickets
     out = orders.refund(db, order.number, clock=clock, provider=provider, ticket_ids=[first.id])
     assert [t.status for t in out.tickets] == ["refunded", "valid"] and out.status == "paid"
-    assert codes.revocation_key(first.id, first.version) in services.revocation_list(db)
-    gate = services.ticket_for_gate(db, first.id)
+    assert codes.revocation_key(first.id, first.version) in gate_feed.revocation_list(db)
+    gate = gate_feed.ticket_for_gate(db, first.id)
     assert gate.status == "refunded" and gate.version == first.version + 1
-    later = [s for s in services.availability(db, "kongmiao", tomorrow, clock)
+    later = [s for s in quota.availability(db, "kongmiao", tomorrow, clock)
              if s.slot_id != second.slot_id][-1]
     moved = orders.rebook(db, order.number, ticket_id=second.id, slot_id=later.slot_id, clock=clock)
     assert moved.tickets[1].slot_id == later.slot_id and moved.tickets[1].version == 2
-    assert codes.revocation_key(second.id, 1) in services.revocation_list(db)
+    assert codes.revocation_key(second.id, 1) in gate_feed.revocation_list(db)
     refunds = db.execute("SELECT amount_fen FROM tk_payments WHERE kind = 'refund'").fetchall()
     assert [r[0] for r in refunds] == [8000]
     clock.set(later.start + timedelta(minutes=1))
@@ -193,27 +195,27 @@ def test_refund_one_holder_and_rebook(db, clock, ctx, book, provider, today):
 
 
 def test_gate_views_and_codes(app, db, clock, ctx, book, provider, today):
-    number = make_id("19800101")
+    number = resident_id("19800101")
     order = book(site="taishan", product="taishan-standard",
                  holders=[holder(document_number=number)], channel="window")
     t = order.tickets[0]
-    g = services.ticket_for_gate(db, t.id)
+    g = gate_feed.ticket_for_gate(db, t.id)
     assert g.sites == ("taishan", "daimiao") and g.status == "valid"
     assert g.holder_masked == "张*" and g.document_hash != number
-    assert [x.id for x in services.tickets_for_gate_bundle(db, "daimiao", today + timedelta(days=2))] == [t.id]
-    assert services.tickets_for_gate_bundle(db, "daimiao", today + timedelta(days=3)) == []
-    assert services.find_ticket_by_document(db, "taishan", today, number).id == t.id
-    assert services.find_ticket_by_document(db, "kongmiao", today, number) is None
-    key = services.signing_key(app)
-    claim = codes.decode(services.code_for(db, t.id, key), services.ticket_signing_public_key(app))
+    assert [x.id for x in gate_feed.tickets_for_gate_bundle(db, "daimiao", today + timedelta(days=2))] == [t.id]
+    assert gate_feed.tickets_for_gate_bundle(db, "daimiao", today + timedelta(days=3)) == []
+    assert gate_feed.find_ticket_by_document(db, "taishan", today, number).id == t.id
+    assert gate_feed.find_ticket_by_document(db, "kongmiao", today, number) is None
+    key = gate_feed.signing_key(app.instance_path)
+    claim = codes.decode(gate_feed.code_for(db, t.id, key), gate_feed.ticket_signing_public_key(app.instance_path))
     assert claim.ticket_id == t.id and claim.sites == ("taishan", "daimiao")
-    assert services.ticket_for_gate(db, 999999) is None
+    assert gate_feed.ticket_for_gate(db, 999999) is None
 
 
 def test_holds_lapse_inside_the_next_quota_transaction(db, clock, ctx, book, today):
-    slots = services.availability(db, "kongfu", today, clock)
+    slots = quota.availability(db, "kongfu", today, clock)
     idx = next(i for i, s in enumerate(slots) if s.left)
-    services.set_slot_quota(db, slots[idx].slot_id, quota=2, window_quota=0, clock=clock, actor="t")
+    quota.set_slot_quota(db, slots[idx].slot_id, quota=2, window_quota=0, clock=clock, actor="t")
     book(site="kongfu", slot_index=idx, holders=[holder(), holder()], hold_minutes=10)
     assert _code(book, site="kongfu", slot_index=idx) == "sold_out"
     clock.advance(minutes=11)  # nobody runs expire-holds: the next booking releases them
@@ -230,15 +232,15 @@ def test_expire_holds_command(app, db, clock, ctx, book):
 def test_slot_quotas_stay_within_daily_capacity(db, clock, ctx, make_user, today):
     from catalog.services import adjust_capacity
     day = today + timedelta(days=1)
-    slots = services.availability(db, "konglin", day, clock)
+    slots = quota.availability(db, "konglin", day, clock)
     s = slots[0]
-    assert _code(services.set_slot_quota, db, s.slot_id, quota=s.quota + 1,
+    assert _code(quota.set_slot_quota, db, s.slot_id, quota=s.quota + 1,
                  window_quota=s.window_quota, clock=clock, actor="t") == "over_capacity"
-    assert _code(services.set_slot_quota, db, s.slot_id, quota=-1, window_quota=0,
+    assert _code(quota.set_slot_quota, db, s.slot_id, quota=-1, window_quota=0,
                  clock=clock, actor="t") == "bad_quota"
     adjust_capacity(db, kind="site", target_id="konglin", field="daily", value=5000,
                     reason="storm", user=make_user("admin"), clock=clock)
-    shrunk = services.availability(db, "konglin", day, clock)
+    shrunk = quota.availability(db, "konglin", day, clock)
     assert sum(x.quota + x.window_quota for x in shrunk) <= 5000
     assert sum(x.quota for x in shrunk) > 0
 
@@ -265,13 +267,13 @@ def test_expire_holds_loop_stops_on_sigterm(app, tmp_path):
 def test_reissue_gives_a_new_code_and_revokes_the_old(app, db, clock, ctx, book):
     order = book(channel="window")
     t = order.tickets[0]
-    key = services.signing_key(app)
-    old = services.code_for(db, t.id, key)
+    key = gate_feed.signing_key(app.instance_path)
+    old = gate_feed.code_for(db, t.id, key)
     out = orders.reissue(db, order.number, ticket_id=t.id, clock=clock)
-    new = services.code_for(db, t.id, key)
+    new = gate_feed.code_for(db, t.id, key)
     assert out.tickets[0].version == 2 and new != old
-    assert codes.revocation_key(t.id, 1) in services.revocation_list(db)
-    assert codes.decode(new, services.ticket_signing_public_key(app)).version == 2
+    assert codes.revocation_key(t.id, 1) in gate_feed.revocation_list(db)
+    assert codes.decode(new, gate_feed.ticket_signing_public_key(app.instance_path)).version == 2
     assert _code(orders.reissue, db, order.number, ticket_id=999, clock=clock) == "unknown_ticket"
 
 

@@ -1,6 +1,7 @@
 """E-ticket codes: an Ed25519-signed compact payload a gate can verify offline.
 
-Pure Python plus ``cryptography`` (no Flask), so the offline gate client can import it.
+Pure Python plus ``cryptography`` (no Flask, no database): the server signs with it and
+the turnstile verifies with it offline.
 
 Layout of a code: ``PREFIX`` + base-44 text of ``payload || signature`` where payload is
 16 bytes, big-endian::
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,7 +25,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-SITE_ORDER = ("taishan", "daimiao", "kongmiao", "kongfu", "konglin")
+from .sites import is_valid_mask, site_mask, sites_of
+
 PREFIX = "TK"
 FORMAT_VERSION = 1
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -90,7 +93,6 @@ def load_or_create_signing_key(instance_path) -> bytes:
         text = path.read_text().strip()
         if len(text) == 64:
             return bytes.fromhex(text)
-        import time
         time.sleep(0.01)  # the winner is still writing it
     raise RuntimeError(f"{path} does not hold a 32-byte hex key")
 
@@ -127,22 +129,11 @@ def _minutes(dt: datetime) -> int:
     return m
 
 
-def _mask(sites) -> int:
-    mask = 0
-    for s in sites:
-        if s not in SITE_ORDER:
-            raise ValueError(f"unknown site {s!r}")
-        mask |= 1 << SITE_ORDER.index(s)
-    if not mask:
-        raise ValueError("a ticket needs at least one site")
-    return mask
-
-
 def encode(claim: TicketClaim, private_key: bytes) -> str:
     """Sign a claim and return its QR text (uppercase, QR alphanumeric set)."""
     if not 0 < claim.ticket_id < 2 ** 32 or not 0 <= claim.version < 2 ** 16:
         raise ValueError("ticket id or version out of range")
-    payload = _PAYLOAD.pack(FORMAT_VERSION, claim.ticket_id, claim.version, _mask(claim.sites),
+    payload = _PAYLOAD.pack(FORMAT_VERSION, claim.ticket_id, claim.version, site_mask(claim.sites),
                             _minutes(claim.valid_from), _minutes(claim.valid_until))
     signature = Ed25519PrivateKey.from_private_bytes(private_key).sign(payload)
     return PREFIX + _to_text(payload + signature)
@@ -159,12 +150,11 @@ def decode(code: str, public_key: bytes) -> TicketClaim:
     raw = _from_text(text[len(PREFIX):])
     payload, signature = raw[:_PAYLOAD.size], raw[_PAYLOAD.size:]
     fmt, ticket_id, version, mask, start, end = _PAYLOAD.unpack(payload)
-    if fmt != FORMAT_VERSION or mask == 0 or mask >> len(SITE_ORDER):
+    if fmt != FORMAT_VERSION or not is_valid_mask(mask):
         raise CodeError("invalid_code")
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, payload)
     except InvalidSignature:
         raise CodeError("bad_signature") from None
-    sites = tuple(s for i, s in enumerate(SITE_ORDER) if mask & (1 << i))
-    return TicketClaim(ticket_id, version, sites, EPOCH + timedelta(minutes=start),
+    return TicketClaim(ticket_id, version, sites_of(mask), EPOCH + timedelta(minutes=start),
                        EPOCH + timedelta(minutes=end))

@@ -1,13 +1,10 @@
-"""Reading the QR code in a photo or screenshot of a ticket, with OpenCV."""
+"""Reading the QR code in a photo or screenshot of a ticket, with OpenCV.
+
+OpenCV (``cv2``) and numpy are imported on first use: they are heavy, most scans never
+need them, and a turnstile without them still validates typed and scanned codes."""
 from __future__ import annotations
 
-from core.errors import DomainError
-
-# OpenCV is imported on first use: it is heavy and most requests never need it.
-
-
-def _bad(code, en, zh, status=400):
-    return DomainError(code, en, status, message_zh=zh)
+from .errors import AdmissionError
 
 
 def decode_qr(data: bytes, *, max_pixels: int) -> str:
@@ -17,22 +14,20 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
     import numpy as np
 
     if not data:
-        raise _bad("bad_image", "Upload a photo or screenshot of the ticket.",
-                   "请上传门票的照片或截图。")
+        raise AdmissionError("bad_image", "Upload a photo or screenshot of the ticket.",
+                             message_zh="请上传门票的照片或截图。")
     # Read only the header first, so a small file claiming huge dimensions is refused
     # before anything is decoded.
     size = image_size(data)
     if size is None:
-        raise _bad("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
-                   "无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
+        raise _unreadable()
     width, height = size
     if width * height > max_pixels:
-        raise _bad("image_too_large", f"The image is too large ({width}×{height}); send a "
-                   "smaller one.", f"图片过大（{width}×{height}），请缩小后再上传。", 413)
+        raise AdmissionError("image_too_large", f"The image is too large ({width}×{height}); send "
+                             f"a smaller one.", 413, message_zh=f"图片过大（{width}×{height}），请缩小后再上传。")
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
-        raise _bad("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
-                   "无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
+        raise _unreadable()
     text = ""
     # Two detectors (the classic one and the ArUco-based one miss different codes), at
     # full size and then scaled down, which helps small codes in large photos. New
@@ -51,9 +46,14 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
         if text:
             break
     if not text:
-        raise _bad("no_qr_found", "No QR code could be read in that image. Try a sharper, "
-                   "closer photo.", "未能在图片中识别二维码，请拍得更清晰、更近一些。", 422)
+        raise AdmissionError("no_qr_found", "No QR code could be read in that image. Try a "
+                             "sharper, closer photo.", 422, message_zh="未能在图片中识别二维码，请拍得更清晰、更近一些。")
     return text
+
+
+def _unreadable() -> AdmissionError:
+    return AdmissionError("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
+                          message_zh="无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
 
 
 def _try(detector, image) -> str:

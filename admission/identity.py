@@ -1,12 +1,13 @@
 """Real-name documents: GB 11643-1999 resident ID numbers, passports and the
-Hong Kong/Macao and Taiwan permits. Each failure names the rule that failed."""
+Hong Kong/Macao and Taiwan permits. Each failure is an AdmissionError whose code names the
+rule that failed (also in ``details["rule"]``)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
 
-from core.errors import ValidationError
+from .errors import AdmissionError
 
 # ISO 7064 MOD 11-2 as used by GB 11643-1999: weight of position i is 2^(17-i) mod 11.
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -36,53 +37,62 @@ class ResidentId:
     sex: str  # "male" | "female" (odd/even sequence digit)
 
 
-def _bad(code, en, zh):
-    return ValidationError(code, en, message_zh=zh, details={"rule": code})
-
-
 def check_digit(first17: str) -> str:
     return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
 
 
 def validate_resident_id(number: str, today: date) -> ResidentId:
-    """Validate a GB 11643-1999 number; ValidationError codes: id_length, id_format,
+    """Validate a GB 11643-1999 number; AdmissionError codes: id_length, id_format,
     id_region, id_birth_date, id_check_digit."""
     n = "".join(str(number or "").split()).upper()
     if len(n) != 18:
-        raise _bad("id_length", "A resident ID number has 18 characters.",
-                   "居民身份证号码应为 18 位。")
+        raise AdmissionError("id_length", "A resident ID number has 18 characters.",
+                             message_zh="居民身份证号码应为 18 位。", details={"rule": "id_length"})
     if not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
-        raise _bad("id_format", "A resident ID number is 17 digits and then a digit or X.",
-                   "居民身份证号码前 17 位须为数字，最后一位为数字或 X。")
+        raise AdmissionError("id_format", "A resident ID number is 17 digits and then a digit or "
+                             "X.", message_zh="居民身份证号码前 17 位须为数字，最后一位为数字或 X。",
+                             details={"rule": "id_format"})
     if n[:2] not in PROVINCES or n[2:6] == "0000" and n[:2] not in ("71", "81", "82", "83"):
-        raise _bad("id_region", "The region code (first 6 digits) is not a valid one.",
-                   "身份证号码前 6 位地区码无效。")
+        raise AdmissionError("id_region", "The region code (first 6 digits) is not a valid one.",
+                             message_zh="身份证号码前 6 位地区码无效。", details={"rule": "id_region"})
     try:
         born = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     except ValueError:
         born = None
     if born is None or born.year < 1900 or born > today:
-        raise _bad("id_birth_date", "The birth date in the ID number (digits 7-14) is not a "
-                   "real past date.", "身份证号码中的出生日期（第 7-14 位）无效。")
+        raise AdmissionError("id_birth_date", "The birth date in the ID number (digits 7-14) is "
+                             "not a real past date.", message_zh="身份证号码中的出生日期（第 7-14 位）无效。",
+                             details={"rule": "id_birth_date"})
     if check_digit(n[:17]) != n[17]:
-        raise _bad("id_check_digit", "The last character (check digit) does not match: "
-                   "please check the number for a typo.",
-                   "校验位（最后一位）不符，请检查号码是否输错。")
+        raise AdmissionError("id_check_digit", "The last character (check digit) does not match: "
+                             "please check the number for a typo.",
+                             message_zh="校验位（最后一位）不符，请检查号码是否输错。",
+                             details={"rule": "id_check_digit"})
     return ResidentId(n, n[:6], born, "male" if int(n[16]) % 2 else "female")
 
 
 def validate_document(doc_type: str, number: str, today: date) -> str:
-    """The normalised number of a document of the given type, or ValidationError."""
+    """The normalised number of a document of the given type, or AdmissionError."""
     if doc_type not in DOCUMENT_TYPES:
-        raise _bad("bad_document_type", "Choose a resident ID card, a passport or a Hong "
-                   "Kong/Macao/Taiwan permit.", "请选择居民身份证、护照或港澳台通行证。")
+        raise AdmissionError("bad_document_type", "Choose a resident ID card, a passport or a "
+                             "Hong Kong/Macao/Taiwan permit.", message_zh="请选择居民身份证、护照或港澳台通行证。",
+                             details={"rule": "bad_document_type"})
     if doc_type == "resident_id":
         return validate_resident_id(number, today).number
     n = "".join(str(number or "").split()).upper()
     if not _PATTERNS[doc_type].match(n):
-        raise _bad("bad_document_number", "That document number has the wrong format.",
-                   "证件号码格式不正确。")
+        raise AdmissionError("bad_document_number", "That document number has the wrong format.",
+                             message_zh="证件号码格式不正确。", details={"rule": "bad_document_number"})
     return n
+
+
+def is_resident_id(number: str, today: date) -> bool:
+    """Whether a text is a valid resident ID number (the gates' ID-card fallback)."""
+    try:
+        validate_resident_id(number, today)
+    except AdmissionError:
+        return False
+    return True
 
 
 def age_on(born: date, day: date) -> int:

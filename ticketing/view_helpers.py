@@ -6,10 +6,14 @@ from datetime import date
 
 from flask import current_app, session, url_for
 
+from core.db import get_db
 from core.errors import ValidationError
 
-from . import services
-from .payments import SandboxProvider, sandbox_secret
+from .gate_feed import code_for, signing_key
+from .orders import OrderView
+from .products import Product
+from .providers import SandboxProvider, sandbox_secret
+from .quota import SlotAvailability, parse_day
 
 SESSION_ORDERS = "tk_orders"
 MAX_SESSION_ORDERS = 10  # bounded: the session cookie must stay small
@@ -24,23 +28,13 @@ def provider():
 def private_key() -> bytes:
     cache = current_app.extensions.setdefault("ticketing.signing_key", {})
     if "key" not in cache:
-        cache["key"] = services.signing_key(current_app)
+        cache["key"] = signing_key(current_app.instance_path)
     return cache["key"]
 
 
 def settings() -> dict:
     c = current_app.config
     return {"hold_minutes": c["TICKETING_HOLD_MINUTES"], "days_ahead": c["TICKETING_DAYS_AHEAD"]}
-
-
-def parse_day(value, default: date | None = None) -> date:
-    if value in (None, "") and default is not None:
-        return default
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
-                              message_zh="日期格式应为 YYYY-MM-DD。") from None
 
 
 def parse_int(value, code="bad_number", what="a whole number") -> int:
@@ -78,14 +72,14 @@ def owns(number: str) -> bool:
     return number in session.get(SESSION_ORDERS, [])
 
 
-def slot_json(s: services.SlotAvailability) -> dict:
+def slot_json(s: SlotAvailability) -> dict:
     return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(),
             "quota": s.quota, "sold": s.sold, "held": s.held, "left": s.left, "paused": s.paused,
             "window_quota": s.window_quota, "window_sold": s.window_sold,
             "window_left": s.window_left}
 
 
-def product_json(p: services.Product) -> dict:
+def product_json(p: Product) -> dict:
     return {"id": p.id, "sites": list(p.sites), "name": p.name, "price_fen": p.price_fen,
             "valid_days": p.valid_days, "since": p.since, "source": p.source, "notes": p.notes,
             "fares": [{"id": f.id, "kind": f.kind, "name": f.name, "factor": f.factor,
@@ -93,7 +87,7 @@ def product_json(p: services.Product) -> dict:
                       for f in p.fares if f.enabled]}
 
 
-def order_json(o, with_codes: bool = False) -> dict:
+def order_json(o: OrderView, with_codes: bool = False) -> dict:
     key = private_key() if with_codes else None
     out = {"number": o.number, "status": o.status, "site_id": o.site_id, "date": o.day,
            "channel": o.channel, "total_fen": o.total_fen,
@@ -111,7 +105,6 @@ def order_json(o, with_codes: bool = False) -> dict:
                 "slot_start": t.slot_start.isoformat(), "slot_end": t.slot_end.isoformat(),
                 "valid_from": t.valid_from.isoformat(), "valid_until": t.valid_until.isoformat()}
         if with_codes and t.status == "valid":
-            from core.db import get_db
-            item["code"] = services.code_for(get_db(), t.id, key)
+            item["code"] = code_for(get_db(), t.id, key)
         out["tickets"].append(item)
     return out

@@ -1,11 +1,13 @@
-"""The e-ticket code: round trip, tampering, other keys, truncation, key file."""
+"""The e-ticket code (admission.codes): round trip, tampering, other keys, truncation,
+key file, and the site bitmask it carries."""
 import os
 import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ticketing import codes
+from admission import codes
+from admission.sites import SITE_ORDER, UnknownSite, site_bit, site_mask, sites_of
 
 UTC = timezone.utc
 
@@ -32,10 +34,10 @@ def test_round_trip_is_short_and_qr_alphanumeric():
 def test_all_sites_and_other_timezones():
     key = codes.generate_signing_key()
     tz8 = timezone(timedelta(hours=8))
-    claim = _claim(sites=codes.SITE_ORDER, valid_from=datetime(2026, 7, 15, 8, tzinfo=tz8),
+    claim = _claim(sites=SITE_ORDER, valid_from=datetime(2026, 7, 15, 8, tzinfo=tz8),
                    valid_until=datetime(2026, 7, 15, 17, 30, tzinfo=tz8))
     out = codes.decode(codes.encode(claim, key), codes.public_key_of(key))
-    assert out.sites == codes.SITE_ORDER
+    assert out.sites == SITE_ORDER
     assert out.valid_from == claim.valid_from and out.valid_until == claim.valid_until
 
 
@@ -84,3 +86,13 @@ def test_signing_key_file_created_once_with_0600(tmp_path):
     mode = stat.S_IMODE(os.stat(tmp_path / codes.KEY_FILE).st_mode)
     assert mode == 0o600
     assert len(codes.public_key_of(k1)) == 32
+
+
+def test_the_site_bitmask_is_one_definition_for_codes_products_and_sql():
+    assert [site_bit(s) for s in SITE_ORDER] == [1, 2, 4, 8, 16]
+    assert site_mask(["daimiao", "taishan"]) == 3 and sites_of(3) == ("taishan", "daimiao")
+    assert sites_of(site_mask(SITE_ORDER)) == SITE_ORDER
+    with pytest.raises(UnknownSite):
+        site_bit("atlantis")
+    with pytest.raises(ValueError):
+        site_mask([])

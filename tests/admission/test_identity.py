@@ -3,10 +3,9 @@ from datetime import date
 
 import pytest
 
-from core.errors import ValidationError
-from ticketing.identity import age_on, validate_document, validate_resident_id
-
-from tk_helpers import make_id
+from admission.errors import AdmissionError
+from admission.identity import age_on, is_resident_id, validate_document, validate_resident_id
+from testkit import resident_id as make_id
 
 TODAY = date(2026, 7, 15)
 
@@ -30,7 +29,7 @@ def test_published_example_number_is_valid():
     ("110105194912310021", "id_check_digit"),
 ])
 def test_each_rule_has_its_code(number, code):
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(AdmissionError) as err:
         validate_resident_id(number, TODAY)
     assert err.value.code == code
     assert err.value.message and err.value.message_zh
@@ -53,9 +52,15 @@ def test_other_documents(doc_type, number, ok):
     if ok:
         assert validate_document(doc_type, number.lower(), TODAY) == number
     else:
-        with pytest.raises(ValidationError) as err:
+        with pytest.raises(AdmissionError) as err:
             validate_document(doc_type, number, TODAY)
         assert err.value.code == "bad_document_number"
-    with pytest.raises(ValidationError) as err:
+    with pytest.raises(AdmissionError) as err:
         validate_document("library_card", "123", TODAY)
     assert err.value.code == "bad_document_type"
+
+
+def test_is_resident_id_is_the_gates_yes_or_no():
+    assert is_resident_id("11010519491231002X", TODAY)
+    assert not is_resident_id("110105194912310021", TODAY)
+    assert not is_resident_id("", TODAY)

@@ -1,0 +1,336 @@
+"""Slots and quotas: each site's day cut into timed slots whose online and window quotas
+sum to the daily capacity, what is left in each, pauses of sales, lapsed holds, and the
+per-slot sales report.
+
+Every quota check and decrement runs inside ``quota_transaction`` (BEGIN IMMEDIATE behind
+the process's write gate), and every such transaction first expires lapsed holds, so a
+hold is released even when no request arrives for its slot (``flask ticketing
+expire-holds`` does the same). Orders (ticketing.orders) book against these functions.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from catalog import interface as catalog
+from core.clock import Clock, from_iso, iso
+from core.db import Database, immediate
+from core.errors import Conflict, NotFound, ValidationError
+
+from . import repo
+
+log = logging.getLogger("scenic.ticketing")
+# Writers of this process queue here before BEGIN IMMEDIATE. SQLite alone would make them
+# poll the lock with its sleeping busy handler (1, 2, 5 ... 100 ms naps), leaving the CPU
+# idle under a booking rush; a mutex wakes the next writer as soon as the lock is free.
+# Correctness does not rest on it: BEGIN IMMEDIATE still serialises writers across processes.
+_WRITE_GATE = threading.RLock()
+# The crowd monitor's name as a pauser: it lifts only its own pauses (staff lift all).
+MONITOR = "crowd-monitor"
+
+
+@contextmanager
+def quota_transaction(db):
+    """BEGIN IMMEDIATE (core.db.immediate) behind the process's write gate."""
+    with _WRITE_GATE, immediate(db):
+        yield db
+
+
+@dataclass(frozen=True)
+class SlotAvailability:
+    slot_id: int
+    start: datetime
+    end: datetime
+    quota: int
+    sold: int
+    held: int
+    left: int
+    paused: bool
+    window_quota: int = 0
+    window_sold: int = 0
+    window_left: int = 0
+
+
+def parse_day(value, default: date | None = None) -> date:
+    """A day from a date or YYYY-MM-DD text; ``default`` when the value is empty."""
+    if isinstance(value, date):
+        return value
+    if value in (None, "") and default is not None:
+        return default
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
+                              message_zh="日期格式应为 YYYY-MM-DD。") from None
+
+
+def _unknown_slot() -> NotFound:
+    return NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
+
+
+def _is_row_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 62
+
+
+# --- policy and the day's slots ---------------------------------------------------------
+
+def get_policy(db, site_id: str) -> dict:
+    catalog.get_site(db, site_id)
+    row = repo.policy(db, site_id)
+    return {"slot_minutes": row["slot_minutes"] if row else 60,
+            "reserved_share": row["reserved_share"] if row else 0.1}
+
+
+def set_policy(db, site_id: str, *, slot_minutes: int, reserved_share: float, actor: str,
+               clock: Clock) -> None:
+    """Staff setting of slot length and the share kept for the manual window (new days only)."""
+    catalog.get_site(db, site_id)
+    if isinstance(slot_minutes, bool) or not isinstance(slot_minutes, int) or not 15 <= slot_minutes <= 1440:
+        raise ValidationError("bad_slot_minutes", "Slot length is 15 to 1440 minutes.",
+                              message_zh="时段长度须为 15-1440 分钟。")
+    if not isinstance(reserved_share, (int, float)) or not 0 <= reserved_share < 1:
+        raise ValidationError("bad_reserved_share", "The reserved share is from 0 to below 1.",
+                              message_zh="预留比例须在 0 与 1 之间。")
+    with immediate(db):
+        repo.set_policy(db, site_id, slot_minutes, float(reserved_share), iso(clock.now()), actor)
+
+
+def split_quota(total: int, n: int) -> list[int]:
+    base, extra = divmod(total, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
+def _slot_times(season, day: date, minutes: int, tz: tzinfo) -> list[tuple[datetime, datetime]]:
+    def at(hm):
+        if hm == "24:00":
+            return datetime.combine(day + timedelta(days=1), time(0), tz)
+        h, m = map(int, hm.split(":"))
+        return datetime.combine(day, time(h, m), tz)
+    start, stop = at(season.open), at(season.last_entry or season.close)
+    out = []
+    while start < stop:
+        end = min(start + timedelta(minutes=minutes), stop)
+        out.append((start, end))
+        start = end
+    return out
+
+
+def ensure_slots(db, site_id: str, day: date, tz: tzinfo) -> list:
+    """The day's slots, created on first use from the policy and the catalog (times in the
+    scenic areas' zone ``tz``): online quotas sum to daily capacity minus the reserved
+    share, which is split as window quotas."""
+    rows = repo.slots_of_day(db, site_id, day.isoformat())
+    if rows:
+        return rows
+    site = catalog.get_site(db, site_id)
+    season = site.season_on(day)
+    if season is None:
+        return []
+    pol = get_policy(db, site_id)
+    times = _slot_times(season, day, pol["slot_minutes"], tz)
+    daily = catalog.site_capacity(db, site_id).daily
+    reserved = math.ceil(daily * pol["reserved_share"])
+    online = split_quota(daily - reserved, len(times))
+    window = split_quota(reserved, len(times))
+    with immediate(db):
+        if not repo.slots_of_day(db, site_id, day.isoformat()):
+            for i, (s, e) in enumerate(times):
+                repo.insert_slot(db, site_id, day.isoformat(), i, iso(s), iso(e), online[i],
+                                 window[i])
+    return repo.slots_of_day(db, site_id, day.isoformat())
+
+
+# --- what is left ---------------------------------------------------------------------------
+
+def paused_slots(db, site_id: str) -> tuple[bool, set]:
+    """(whole site paused, ids of paused slots)."""
+    rows = repo.pauses(db, site_id)
+    return any(r["slot_id"] == 0 for r in rows), {r["slot_id"] for r in rows if r["slot_id"]}
+
+
+def _tally(counts, slot_id):
+    t = {"online_valid": 0, "online_pending": 0, "window": 0}
+    for r in counts:
+        if r["slot_id"] != slot_id:
+            continue
+        if r["channel"] == "window":
+            t["window"] += r["n"]
+        else:
+            t[f"online_{r['status']}"] += r["n"]
+    return t
+
+
+def slot_availability(row, counts, paused: bool = False) -> SlotAvailability:
+    """A slot row's quota, sold, held and left (online and window) from its ticket counts."""
+    t = _tally(counts, row["id"])
+    overflow = max(0, t["window"] - row["window_quota"])  # window sales past its share
+    online_used = t["online_valid"] + t["online_pending"] + overflow
+    left = max(0, row["quota"] - online_used)
+    window_left = max(0, row["quota"] + row["window_quota"] - t["online_valid"]
+                      - t["online_pending"] - t["window"])
+    return SlotAvailability(row["id"], from_iso(row["start_at"]), from_iso(row["end_at"]),
+                            row["quota"], t["online_valid"], t["online_pending"], left, paused,
+                            row["window_quota"], t["window"], window_left)
+
+
+def left_in_slot(db, slot_row) -> SlotAvailability:
+    """A slot's availability now, inside the caller's quota transaction."""
+    return slot_availability(slot_row, repo.slot_counts(db, slot_row["id"]))
+
+
+def availability(db: Database, site_id: str, day: date, clock: Clock) -> list[SlotAvailability]:
+    """Per slot of a site's day: quota, sold, held, left (online) and whether paused."""
+    catalog.get_site(db, site_id)
+    rows = ensure_slots(db, site_id, day, clock.tz)
+    if rows and sum(r["quota"] + r["window_quota"] for r in rows) > catalog.site_capacity(db, site_id).daily:
+        rows = _fit_to_capacity(db, site_id, day)
+    whole, slots = paused_slots(db, site_id)
+    counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
+    now = clock.now()
+    out = []
+    for r in rows:
+        a = slot_availability(r, counts, whole or r["id"] in slots)
+        if a.end <= now:  # a slot that is over sells nothing more
+            a = replace(a, left=0, window_left=0)
+        out.append(a)
+    return out
+
+
+def _fit_to_capacity(db, site_id: str, day: date) -> list:
+    """Shrink a day's quotas after its daily capacity was lowered: proportionally, but never
+    below what is already sold or held in a slot."""
+    with quota_transaction(db):
+        rows = repo.slots_of_day(db, site_id, day.isoformat())
+        daily = catalog.site_capacity(db, site_id).daily
+        total = sum(r["quota"] + r["window_quota"] for r in rows)
+        if total <= daily:
+            return rows
+        counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
+        for r in rows:
+            t = _tally(counts, r["id"])
+            online = max(t["online_valid"] + t["online_pending"], r["quota"] * daily // total)
+            window = max(t["window"], r["window_quota"] * daily // total)
+            repo.set_slot_quota(db, r["id"], online, window)
+        return repo.slots_of_day(db, site_id, day.isoformat())
+
+
+def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Clock,
+                   actor: str) -> None:
+    """Staff change of one slot's online and window quotas; the day stays within the site's
+    daily capacity and a quota never drops below what is sold or held."""
+    for v in (quota, window_quota):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValidationError("bad_quota", "A quota is a whole number, 0 or more.",
+                                  message_zh="配额须为不小于 0 的整数。")
+    with quota_transaction(db):
+        row = repo.slot(db, slot_id) if _is_row_id(slot_id) else None
+        if row is None:
+            raise _unknown_slot()
+        rows = repo.slots_of_day(db, row["site_id"], row["day"])
+        others = sum(r["quota"] + r["window_quota"] for r in rows if r["id"] != slot_id)
+        daily = catalog.site_capacity(db, row["site_id"]).daily
+        if others + quota + window_quota > daily:
+            raise ValidationError("over_capacity", f"The day's quotas would exceed the daily "
+                                  f"capacity of {daily}.", message_zh=f"当日配额合计将超过日最大承载量 {daily}。")
+        a = left_in_slot(db, row)
+        if quota < a.sold + a.held or quota + window_quota < a.sold + a.held + a.window_sold:
+            raise ValidationError("below_sold", "A quota cannot go below the tickets already sold "
+                                  "or held.", message_zh="配额不能低于已售和锁定的票数。")
+        repo.set_slot_quota(db, slot_id, quota, window_quota)
+        log.info("slot quota changed", extra={"event": "slot_quota_changed", "actor": actor})
+
+
+def calendar(db, site_id: str, clock: Clock, days: int = 7) -> list[dict]:
+    """The next days with whether the site opens and how many online tickets are left."""
+    site = catalog.get_site(db, site_id)
+    today = clock.now().date()
+    out = []
+    for i in range(days):
+        d = today + timedelta(days=i)
+        season = site.season_on(d)
+        slots = availability(db, site_id, d, clock) if season else []
+        out.append({"date": d, "open": season is not None, "left": sum(s.left for s in slots),
+                    "paused": is_paused(db, site_id, d), "season": season})
+    return out
+
+
+def check_bookable(slot_row, site_id: str, now: datetime, paused: tuple[bool, set]) -> None:
+    """Refuse a slot that is not the site's, is over, or is paused (inside a transaction)."""
+    if slot_row is None or slot_row["site_id"] != site_id:
+        raise _unknown_slot()
+    if from_iso(slot_row["end_at"]) <= now:
+        raise ValidationError("slot_over", "That time slot is over.", message_zh="该时段已结束。")
+    whole, paused_ids = paused
+    if whole or slot_row["id"] in paused_ids:
+        raise Conflict("sales_paused", "Sales are paused for this site or slot.",
+                       message_zh="该景点或时段暂停售票。")
+
+
+# --- pauses ------------------------------------------------------------------------------------
+
+def pause_sales(db: Database, *, site_id: str, reason: str, actor: str, clock: Clock,
+                slot_id: int | None = None) -> None:
+    """Stop sales for a site (or one slot). Idempotent per actor; the crowd monitor's pause
+    is lifted by the monitor's resume or by staff."""
+    catalog.get_site(db, site_id)
+    reason = (reason or "").strip()[:500]
+    if not reason:
+        raise ValidationError("reason_required", "Give a reason for pausing sales.",
+                              message_zh="请填写暂停售票的原因。")
+    with immediate(db):
+        sid = _check_slot_of_site(db, site_id, slot_id)
+        key = MONITOR if actor == MONITOR else "staff"
+        repo.add_pause(db, site_id, sid, key, reason, iso(clock.now()))
+        repo.log_pause(db, site_id, sid, "pause", actor, reason, iso(clock.now()))
+
+
+def resume_sales(db: Database, *, site_id: str, actor: str, clock: Clock,
+                 slot_id: int | None = None) -> None:
+    """Lift a pause. The monitor lifts only its own pause; staff lift every pause."""
+    catalog.get_site(db, site_id)
+    with immediate(db):
+        sid = _check_slot_of_site(db, site_id, slot_id)
+        n = repo.remove_pauses(db, site_id, sid, MONITOR if actor == MONITOR else None)
+        if n:
+            repo.log_pause(db, site_id, sid, "resume", actor, "", iso(clock.now()))
+
+
+def _check_slot_of_site(db, site_id, slot_id) -> int:
+    if slot_id in (None, 0, ""):
+        return 0
+    row = repo.slot(db, slot_id) if _is_row_id(slot_id) else None
+    if row is None or row["site_id"] != site_id:
+        raise _unknown_slot()
+    return row["id"]
+
+
+def is_paused(db, site_id: str, day: date | None = None) -> bool:
+    """True if sales of the site are paused (with a day: also when every slot is paused)."""
+    whole, slots = paused_slots(db, site_id)
+    if whole or day is None or not slots:
+        return whole
+    ids = {r["id"] for r in repo.slots_of_day(db, site_id, day.isoformat())}
+    return bool(ids) and ids <= slots
+
+
+def pauses(db, site_id: str) -> list[dict]:
+    return [dict(r) for r in repo.pauses(db, site_id)]
+
+
+def pause_history(db, site_id: str, limit: int = 20) -> list[dict]:
+    return [dict(r) for r in repo.pause_log(db, site_id, limit)]
+
+
+def expire_holds(db, clock: Clock) -> int:
+    """Release every hold whose time is up; returns how many orders expired."""
+    with quota_transaction(db):
+        return repo.expire_holds(db, iso(clock.now()))
+
+
+def report(db, site_id: str, first: date, last: date) -> list:
+    """Per slot of each day in a range: quotas, sales by channel, holds, refunds, revenue."""
+    return repo.report_rows(db, site_id, first.isoformat(), last.isoformat())
