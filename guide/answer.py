@@ -83,7 +83,7 @@ ANSWER_TYPES = [
                 re.I),
      re.compile(r"\d{3,4}|dynasty|reign|century|[朝代]|年间|\d+年")),
 ]
-ANSWER_TYPE_BONUS = 0.08
+ANSWER_TYPE_BONUS = 0.25
 REFUSAL = {
     "zh": "抱歉，这个问题我在导览资料里找不到可靠的答案，不能随意回答。请到游客服务中心或拨打景区服务电话咨询工作人员。",
     "en": "Sorry, I can't find a reliable answer to that in the guide's material, and I "

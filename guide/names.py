@@ -29,7 +29,9 @@ family hall's site sites""".split())
 STOP = set("""is are was were be do does did what which who whom whose when where why how there
 here this that these those it its i you he she we they me my your our their can could would
 should will may might much many about as into than then so if not no yes please tell us any
-some more most very also just have has had get go going know high tall long old big""".split())
+some more most very also just have has had get go going know high tall long old big from
+for to with by into over under near after before between than what's where's who's whats
+like look looks see seen there's here's one two much far""".split())
 FUZZY_INITIALS = [("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("p", "b"), ("t", "d"),
                   ("k", "g"), ("h", "f")]
 FUZZY_FINALS = [("ing", "in"), ("eng", "en"), ("ang", "an")]
@@ -117,21 +119,17 @@ class NameMatcher:
                                     len(words), pinyin))
 
     def _drop_shared(self) -> None:
-        """Words other points' names share ("kong", "confucius") say nothing about which
-        point is meant: a form keeps only its own words, and goes when none are left."""
+        """A form that other points' names share says nothing about which point is meant:
+        a single word used in several names ("Confucius", "Kong"), or the same words as
+        another point's form. A name of several words stays whole ("Jade Emperor" even
+        if another name has "Jade")."""
         owners: dict[str, set] = {}
         for form in self.en:
+            owners.setdefault(form.letters, set()).add(form.poi_id)
             for word in _distinctive([w.lower() for w in _WORD.findall(form.text)]):
-                owners.setdefault(word, set()).add(form.poi_id)
-        kept = []
-        for form in self.en:
-            own = [w for w in _distinctive([x.lower() for x in _WORD.findall(form.text)])
-                   if len(owners[w]) == 1]
-            letters = "".join(own)
-            if len(letters) >= 4:
-                kept.append(NameForm(form.poi_id, form.text, form.canonical, "en",
-                                     metaphone(letters), letters, len(own), form.pinyin))
-        self.en = kept
+                owners.setdefault("word:" + word, set()).add(form.poi_id)
+        self.en = [f for f in self.en if len(owners[f.letters]) == 1 and not (
+            f.words == 1 and not f.pinyin and len(owners.get("word:" + f.letters, ())) > 1)]
 
     # --- Chinese -----------------------------------------------------------------
 
@@ -143,6 +141,7 @@ class NameMatcher:
             if len(syllables) != len(text):
                 continue
             fuzzy = [fuzzy_syllable(s) for s in syllables]
+            bounds = _word_bounds(text)
             for form in self.zh:
                 n = len(form.key)
                 want = self.zh_fuzzy[form]
@@ -156,8 +155,9 @@ class NameMatcher:
                         continue
                     exact = syllables[i:i + n] == list(form.key)
                     if not ((n >= 3 and misses == 0) or (n >= 4 and misses == 1) or
-                            (n == 2 and exact and not _common_word(window))):
-                        continue
+                            (n == 2 and exact and not _common_word(window)
+                             and i in bounds and i + n in bounds)):
+                        continue        # (鸿门 inside 鸿门宴 is no mishearing of 红门)
                     if window in self.zh_text:
                         continue        # a phrase the guide itself uses: not a mishearing
                     found.append((misses, 0.9, run.start() + i, n, form, False))
@@ -194,6 +194,12 @@ class NameMatcher:
                     if not unknown or known_pinyin or \
                             not 0.6 <= len(letters) / len(form.letters) <= 1.6:
                         continue
+                    # An English name is misheard word for word ("J-Vempera" for "Jade
+                    # Emperor"); pinyin runs its syllables together or apart at will.
+                    if not form.pinyin and len(distinct) != form.words:
+                        continue
+                    if not form.pinyin and form.words == 1:
+                        continue        # one ordinary word ("emperors") only as spelt
                     if key[:1] != form.key[:1]:
                         continue        # a mishearing keeps the name's first sound
                     distance = jellyfish.levenshtein_distance(key, form.key)
@@ -208,7 +214,7 @@ class NameMatcher:
     def _widen(words, first: int, stop: int, canonical: str) -> tuple[int, int]:
         """Grow a matched stretch over the neighbouring words of the name it matched
         ("J-Vempera Peak": the Peak too), so the replacement does not repeat them."""
-        name_words = {w.lower() for w in _WORD.findall(canonical)} - {"the", "of"}
+        name_words = {w.lower() for w in _WORD.findall(canonical)} - STOP - {"the", "of", "a"}
         while first > 0 and words[first - 1][0] in name_words:
             first -= 1
         while stop < len(words) and words[stop][0] in name_words:
@@ -255,6 +261,16 @@ class Correction:
     replaced: str       # misheard names replaced: for the unknown-name and scope checks
     extended: str       # the question plus the names it means: for retrieval
     poi_ids: list
+
+
+def _word_bounds(text: str) -> set[int]:
+    """Offsets where jieba's words of ``text`` start or end."""
+    import jieba
+    bounds, at = {0}, 0
+    for word in jieba.lcut(text):
+        at += len(word)
+        bounds.add(at)
+    return bounds
 
 
 def _common_word(word: str) -> bool:

@@ -289,6 +289,7 @@ class Index:
         self.names = {p.id: _name_keys(p) for p in pois}
         self.names[""] = []
         self.zh_text = "\n".join(p.text for p in self.passages if p.lang == "zh")
+        self.en_text = "\n".join(p.text for p in self.passages if p.lang == "en").lower()
         self.matcher = NameMatcher(
             pois, {t for t in self.idf if re.fullmatch(r"[a-z0-9']+", t)}, self.zh_text,
             {t[3:] for t in self.idf if t.startswith("py_")})
@@ -321,12 +322,19 @@ class Index:
             if any(p in self.idf or any(p in s[3:] for s in spans) for p in parts):
                 continue
             found.append(w)
-        # Other mountains however they are typed: "mount hua", "huangshan", "Emei Shan".
+        found += [m for m in self.other_mountains(question)
+                  if not any(m.lower() in f.lower() for f in found)]
+        return found
+
+    def other_mountains(self, question: str) -> list[str]:
+        """Other mountains however they are typed: "mount hua", "huangshan", "Emei Shan"
+        (checked on the question as asked, before names are matched by sound)."""
+        found = []
         for m in re.finditer(r"\bmount(?:ain)?\s+([a-z]+)|\b([a-z]+)\s?shan\b", question.lower()):
             name = m.group(1) or m.group(2)
             whole = m.group(0)
-            if name not in self.idf and "py_" + name + "shan" not in self.idf and \
-                    name not in EN_STOP and not any(whole.lower() in f.lower() for f in found):
+            if whole not in self.en_text and name not in EN_STOP and \
+                    not any(whole in f.lower() for f in found):
                 found.append(whole)
         return found
 

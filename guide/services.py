@@ -104,8 +104,9 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
     lang = check_lang(lang, question)
     index = search_index(db, threads)
     names = index.matcher.correct(question)
-    question = names.replaced
-    elsewhere = index.unknown_names(question)
+    asked, question = question, names.replaced
+    elsewhere = index.unknown_names(question) + [
+        m for m in index.other_mountains(asked) if m not in index.unknown_names(question)]
     if elsewhere and not answer.mentioned_site(question):
         return answer.scope_refusal("elsewhere", lang, elsewhere[:3])
     places = index.unknown_places(question)     # 颜庙, 曲阜东站: even beside our own sites

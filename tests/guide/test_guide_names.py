@@ -41,7 +41,7 @@ def test_misheard_and_pinyin_names_find_their_point(matcher, question, poi, repl
 
 
 @pytest.mark.parametrize("question", [
-    "How high is Mount Hua?", "华山有多高", "How tall is Huangshan?", "Where is Nanjing?",
+    "How high is Mount Hua?", "华山有多高", "Where is Nanjing?",
     "Where is the temple of Confucius?", "鸿门宴是什么", "What can I see at the summit?",
     "Who wrote the words 'Pu Jing Shi' at the sutra valley?",
     "What did He Chuguang and Kong Hongfu make for the temple?",
@@ -81,6 +81,7 @@ def test_a_spoken_pinyin_name_is_found_through_whisper(gclient):
     ("泰山上有动物园吗", "taishan", "动物园"),
     ("Is there a cinema in the Kong Mansion?", "kongfu", "cinema"),
     ("how high is mount hua", "taishan", "mount hua"),
+    ("How tall is Huangshan?", "taishan", "huangshan"),
     ("黄山有多高？", "taishan", "黄山"),
     ("Which hotel is closest to the South Gate of Heaven?", "taishan", "lodging"),
 ])
@@ -93,7 +94,8 @@ def test_near_miss_questions_are_refused(gclient, question, site, needle):
 @pytest.mark.model
 @pytest.mark.parametrize("question,site,poi", [
     ("山顶有没有可以看日出的地方？", "taishan", "taishan-riguanfeng"),
-    ("孔庙里有没有孔子的像？", "kongmiao", "kongmiao-dachengdian"),
+    ("Is there a cable car up to the Middle Gate of Heaven?", "taishan",
+     "taishan-suodao-zhongtianmen"),
 ])
 def test_is_there_questions_about_what_the_guide_knows_are_answered(gclient, question, site,
                                                                      poi):
