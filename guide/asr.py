@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import DomainError
+from core.text import _l
 
 from . import models, uploads
 
@@ -163,14 +164,14 @@ def transcribe(samples: np.ndarray, lang: str | None, *, threads: int = 2,
     if out_lang == "zh":
         text = to_simplified(text)
     if not text or not any(ch.isalnum() for ch in text):
-        raise DomainError("no_speech", "We could not make out a question. Please try again, "
-                          "or type it.", 422, message_zh="没有听清问题，请再说一遍，或直接输入文字。")
+        raise DomainError("no_speech", _l("We could not make out a question. Please try again, "
+                                          "or type it."), 422)
     speech = getattr(info, "duration_after_vad", None) or seconds
     why = unclear(segments, text, out_lang, speech, budget)
     if why is not None:
         log.info("transcript refused as unclear (%s): %r", why, text[:80])
-        raise DomainError("unclear_speech", "We could not hear the question clearly. Please "
-                          "ask again, a little closer to the phone, or type it.", 422,
-                          message_zh="没有听清您的问题，请靠近手机再问一次，或直接输入文字。")
+        raise DomainError("unclear_speech", _l("We could not hear the question clearly. Please "
+                                               "ask again, a little closer to the phone, or type "
+                                               "it."), 422)
     return Transcript(text=text, lang=out_lang, audio_seconds=seconds,
                       language_probability=float(info.language_probability))

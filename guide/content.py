@@ -17,6 +17,7 @@ from pathlib import Path
 
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 
@@ -115,21 +116,21 @@ def poi_from_row(row) -> Poi:
 
 # --- checking the files ----------------------------------------------------------
 
-def _bad(where: str, en: str, zh: str | None = None, code: str = "bad_content"):
-    return ValidationError(code, f"{where}: {en}", message_zh=f"{where}：{zh or en}")
+def _bad(where: str, en: str, code: str = "bad_content"):
+    # The content files are checked for the people who write them: English messages.
+    return ValidationError(code, f"{where}: {en}")
 
 
 def _bilingual(value, where: str, field: str, limit: int) -> dict:
     if not isinstance(value, dict):
-        raise _bad(where, f"{field} must have zh and en texts.", f"{field} 须有中英文。")
+        raise _bad(where, f"{field} must have zh and en texts.")
     out = {}
     for lang in LANGS:
         text = value.get(lang)
         if not isinstance(text, str) or not text.strip():
-            raise _bad(where, f"{field}.{lang} is empty.", f"{field}.{lang} 为空。")
+            raise _bad(where, f"{field}.{lang} is empty.")
         if len(text) > limit:
-            raise _bad(where, f"{field}.{lang} is longer than {limit} characters.",
-                       f"{field}.{lang} 超过 {limit} 字。")
+            raise _bad(where, f"{field}.{lang} is longer than {limit} characters.")
         out[lang] = text.strip()
     return out
 
@@ -137,12 +138,12 @@ def _bilingual(value, where: str, field: str, limit: int) -> dict:
 def check_cited(cited, known: set, where: str, *, required: bool = True) -> list[str]:
     """Source ids of a paragraph, fact or part: a list of known ids (one at least)."""
     if not isinstance(cited, list) or not all(isinstance(c, str) for c in cited):
-        raise _bad(where, "sources must be a list of source ids.", "出处须为来源编号列表。")
+        raise _bad(where, "sources must be a list of source ids.")
     missing = [c for c in cited if c not in known]
     if missing:
-        raise _bad(where, f"unknown sources {missing}.", f"未知来源 {missing}。")
+        raise _bad(where, f"unknown sources {missing}.")
     if required and not cited:
-        raise _bad(where, "cite at least one source.", "至少须引用一个来源。")
+        raise _bad(where, "cite at least one source.")
     return list(dict.fromkeys(cited))
 
 
@@ -166,8 +167,7 @@ def check_coordinates(lat, lon, where: str) -> tuple[float, float]:
         lat = lon = math.nan
     # Both scenic areas lie in Shandong; a point elsewhere is a typo.
     if not (34.0 <= lat <= 37.5 and 115.0 <= lon <= 119.0):
-        raise _bad(where, "coordinates must lie in Shandong (lat 34-37.5, lon 115-119).",
-                   "坐标须位于山东境内（纬度 34-37.5，经度 115-119）。", code="bad_coordinates")
+        raise _bad(where, "coordinates must lie in Shandong (lat 34-37.5, lon 115-119).", code="bad_coordinates")
     return lat, lon
 
 
@@ -190,7 +190,7 @@ def _scene(value, kind: str, where: str, known: set):
         return None
     parts = (value or {}).get("parts") if isinstance(value, dict) else None
     if not isinstance(parts, list) or not parts or len(parts) > LIMITS["parts"]:
-        raise _bad(where, "a scene needs its parts, in order.", "场景须按顺序列出各部分。")
+        raise _bad(where, "a scene needs its parts, in order.")
     out = []
     for i, part in enumerate(parts):
         spot = f"{where} scene part {i + 1}"
@@ -378,16 +378,15 @@ def list_pois(db, site_id: str | None = None) -> list[Poi]:
 def get_poi(db, poi_id: str) -> Poi:
     row = repo.poi_row(db, poi_id) if isinstance(poi_id, str) else None
     if row is None:
-        raise NotFound("unknown_poi", f"There is no point '{poi_id}'.",
-                       message_zh=f"没有编号为“{poi_id}”的讲解点。")
+        raise NotFound("unknown_poi", _l("There is no point '%(poi_id)s'.", poi_id=poi_id))
     return poi_from_row(row)
 
 
 def poi_by_number(db, site_id: str, number: int) -> Poi:
     row = repo.poi_by_number(db, site_id, number)
     if row is None:
-        raise NotFound("unknown_number", f"No point has signpost number {number} here.",
-                       message_zh=f"本景点没有编号为 {number} 的讲解点。")
+        raise NotFound("unknown_number", _l("No point has signpost number %(number)s here.",
+                                            number=number))
     return poi_from_row(row)
 
 
@@ -411,8 +410,7 @@ def list_tours(db, site_id: str | None = None) -> list[Tour]:
 def get_tour(db, tour_id: str) -> Tour:
     row = repo.tour_row(db, tour_id) if isinstance(tour_id, str) else None
     if row is None:
-        raise NotFound("unknown_tour", f"There is no tour '{tour_id}'.",
-                       message_zh=f"没有名为“{tour_id}”的线路。")
+        raise NotFound("unknown_tour", _l("There is no tour '%(tour_id)s'.", tour_id=tour_id))
     return _tour(db, row, {p.id: p for p in list_pois(db)})
 
 

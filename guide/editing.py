@@ -14,6 +14,7 @@ import re
 from catalog import interface as catalog
 from core.db import immediate
 from core.errors import ValidationError
+from core.text import _l
 
 from . import content, repo
 from .content import LIMITS, get_poi
@@ -22,11 +23,10 @@ from .content import LIMITS, get_poi
 def _required(form, name: str, limit: int) -> str:
     value = (form.get(name) or "").strip()
     if not value:
-        raise ValidationError("field_required", f"{name} may not be empty.",
-                              message_zh=f"{name} 不能为空。")
+        raise ValidationError("field_required", _l("%(name)s may not be empty.", name=name))
     if len(value) > limit:
-        raise ValidationError("field_too_long", f"{name} may be up to {limit} characters.",
-                              message_zh=f"{name} 不能超过 {limit} 字。")
+        raise ValidationError("field_too_long", _l("%(name)s may be up to %(limit)s characters.",
+                                                   name=name, limit=limit))
     return value
 
 
@@ -47,24 +47,23 @@ def _cited_rows(form, prefix: str, count_field: str, label: str, limit: int, max
             continue
         where = f"{label} {i + 1}"
         if not zh or not en:
-            raise ValidationError("unpaired_lines", f"{where}: give it in Chinese and in "
-                                  "English; both say the same thing.",
-                                  message_zh=f"{where}：须有中文和英文，内容一致。")
+            raise ValidationError("unpaired_lines", _l("%(where)s: give it in Chinese and in "
+                                                       "English; both say the same thing.",
+                                                       where=where))
         for lang, text in (("zh", zh), ("en", en)):
             if len(text) > limit:
-                raise ValidationError("field_too_long", f"{where} ({lang}) may be up to "
-                                      f"{limit} characters.",
-                                      message_zh=f"{where}（{lang}）不能超过 {limit} 字。")
+                raise ValidationError("field_too_long", _l("%(where)s (%(lang)s) may be up to "
+                                                           "%(limit)s characters.", where=where,
+                                                           lang=lang, limit=limit))
         unknown = [c for c in cited if c not in known]
         if unknown or not cited:
-            raise ValidationError("unknown_source", f"{where}: cite the sources it rests on by "
-                                  f"their ids (unknown: {', '.join(unknown) or 'none given'}).",
-                                  message_zh=f"{where}：请填写所依据来源的编号"
-                                             f"（无效：{'、'.join(unknown) or '未填写'}）。")
+            raise ValidationError("unknown_source", _l(
+                "%(where)s: cite the sources it rests on by their ids (unknown: %(ids)s).",
+                where=where, ids=", ".join(unknown) or "-"))
         rows.append({"zh": zh, "en": en, "sources": list(dict.fromkeys(cited))})
     if len(rows) > max_rows:
-        raise ValidationError("bad_content", f"At most {max_rows} {label}s.",
-                              message_zh=f"{label}最多 {max_rows} 条。")
+        raise ValidationError("bad_content", _l("At most %(max_rows)s %(label)ss.",
+                                                max_rows=max_rows, label=label))
     return rows
 
 
@@ -72,16 +71,15 @@ def _question_lines(form) -> list[dict]:
     zh = [line.strip() for line in (form.get("questions_zh") or "").splitlines() if line.strip()]
     en = [line.strip() for line in (form.get("questions_en") or "").splitlines() if line.strip()]
     if len(zh) != len(en):
-        raise ValidationError("unpaired_lines", f"questions: give the same number of lines in "
-                              f"Chinese ({len(zh)}) and English ({len(en)}); line N of each "
-                              "says the same thing.",
-                              message_zh=f"questions：中文（{len(zh)} 行）与英文（{len(en)} 行）"
-                                         "行数须相同，逐行对应。")
+        raise ValidationError("unpaired_lines", _l("questions: give the same number of lines in "
+                                                   "Chinese (%(zh_lines)s) and English "
+                                                   "(%(en_lines)s); line N of each says the same "
+                                                   "thing.", zh_lines=len(zh), en_lines=len(en)))
     if len(zh) > LIMITS["questions"] or any(len(x) > LIMITS["question"] for x in zh + en):
-        raise ValidationError("bad_content", f"questions: at most {LIMITS['questions']} lines "
-                              f"of {LIMITS['question']} characters.",
-                              message_zh=f"questions：最多 {LIMITS['questions']} 行，"
-                                         f"每行 {LIMITS['question']} 字。")
+        raise ValidationError("bad_content", _l("questions: at most %(questions)s lines of "
+                                                "%(question)s characters.",
+                                                questions=LIMITS['questions'],
+                                                question=LIMITS['question']))
     return [{"zh": a, "en": b} for a, b in zip(zh, en)]
 
 
@@ -94,14 +92,13 @@ def update_poi(db, poi_id: str, form, *, user, clock) -> content.Poi:
     paragraphs = _cited_rows(form, "para", "paragraphs", "paragraph", LIMITS["paragraph"],
                              LIMITS["paragraphs"], known)
     if not paragraphs:
-        raise ValidationError("field_required", "Keep at least one narration paragraph.",
-                              message_zh="至少保留一段讲解。")
+        raise ValidationError("field_required", _l("Keep at least one narration paragraph."))
     facts = _cited_rows(form, "fact", "facts", "fact", LIMITS["fact"], LIMITS["facts"], known)
     lat, lon = content.check_coordinates(form.get("lat"), form.get("lon"), poi.id)
     zone_id = (form.get("zone_id") or "").strip() or None
     if zone_id is not None and zone_id not in {z.id for z in catalog.list_zones(db, poi.site_id)}:
-        raise ValidationError("unknown_zone", f"Zone {zone_id!r} is not part of this site.",
-                              message_zh="该区域不属于本景点。")
+        raise ValidationError("unknown_zone", _l("Zone %(zone_id)r is not part of this site.",
+                                                 zone_id=zone_id))
     dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
     fields.update(
         long_zh="\n\n".join(p["zh"] for p in paragraphs),

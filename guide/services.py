@@ -17,6 +17,7 @@ from pathlib import Path
 from catalog import interface as catalog
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 from crowd import interface as crowd
 
 from . import answer, asr, content, live, repo, retrieval, route, tts, uploads
@@ -53,26 +54,23 @@ def check_lang(lang, question: str = "") -> str:
     if lang in (None, ""):
         return "zh" if re.search(r"[\u3400-\u9fff]", question or "") else "en"
     if lang not in ("zh", "en"):
-        raise ValidationError("unsupported_language", "Language must be 'zh' or 'en'.",
-                              message_zh="语言须为 zh 或 en。")
+        raise ValidationError("unsupported_language", _l("Language must be 'zh' or 'en'."))
     return lang
 
 
 def check_question(question) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise ValidationError("question_empty", "Please type a question.",
-                              message_zh="请输入问题。")
+        raise ValidationError("question_empty", _l("Please type a question."))
     question = question.strip()
     if len(question) > MAX_QUESTION:
-        raise ValidationError("question_too_long", f"Questions may be up to {MAX_QUESTION} "
-                              "characters.", message_zh=f"问题不能超过 {MAX_QUESTION} 个字。")
+        raise ValidationError("question_too_long", _l("Questions may be up to %(max_question)s "
+                                                      "characters.", max_question=MAX_QUESTION))
     return question
 
 
 def check_site(db, site_id) -> str:
     if not isinstance(site_id, str) or not site_id:
-        raise ValidationError("site_required", "Say which site you are at ('site').",
-                              message_zh="请指明所在景点（site）。")
+        raise ValidationError("site_required", _l("Say which site you are at ('site')."))
     return catalog.get_site(db, site_id).id
 
 
@@ -187,8 +185,7 @@ def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
     for the long narration; synthesised audio is generated on first use and cached."""
     poi = get_poi(db, poi_id)
     if lang not in ("zh", "en") or kind not in narration_kinds(poi):
-        raise NotFound("unknown_narration", "There is no such narration.",
-                       message_zh="没有该讲解音频。")
+        raise NotFound("unknown_narration", _l("There is no such narration."))
     if kind == "long":
         rec = repo.recording(db, poi.id, lang)
         if rec is not None:
@@ -234,12 +231,11 @@ def answer_audio_key(ans: answer.Answer, audio_dir: Path, keep: int) -> str:
 def answer_audio_file(key: str, audio_dir: Path) -> Path:
     """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use)."""
     if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
-        raise NotFound("unknown_audio", "There is no such audio.", message_zh="没有该音频。")
+        raise NotFound("unknown_audio", _l("There is no such audio."))
     folder = audio_dir / "answers"
     note = folder / f"{key}.json"
     if not note.exists():
-        raise NotFound("unknown_audio", "That answer's audio has expired; ask again.",
-                       message_zh="该回答的语音已过期，请重新提问。")
+        raise NotFound("unknown_audio", _l("That answer's audio has expired; ask again."))
     data = json.loads(note.read_text(encoding="utf-8"))
     return tts.cached(data["text"], data["lang"], folder)
 
@@ -252,12 +248,11 @@ def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, us
     The upload is checked like a voice question (guide/uploads.py), within its own limits."""
     poi = get_poi(db, poi_id)
     if lang not in ("zh", "en"):
-        raise ValidationError("unsupported_language", "Language must be 'zh' or 'en'.",
-                              message_zh="语言须为 zh 或 en。")
+        raise ValidationError("unsupported_language", _l("Language must be 'zh' or 'en'."))
     ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if ext not in RECORDING_TYPES:
-        raise ValidationError("recording_type", "Upload WAV, MP3, M4A, Ogg/Opus or WebM audio.",
-                              message_zh="请上传 WAV、MP3、M4A、Ogg/Opus 或 WebM 音频。")
+        raise ValidationError("recording_type",
+                              _l("Upload WAV, MP3, M4A, Ogg/Opus or WebM audio."))
     decoded = uploads.decode(data, uploads.recording_policy(max_bytes, max_seconds))
     # Stored and served by what the file is, whatever its name says.
     ext, mime = STORED_AS[uploads.sniff(data)]
@@ -286,8 +281,7 @@ def delete_recording(db, *, poi_id: str, lang: str, user, clock, audio_dir: Path
     poi = get_poi(db, poi_id)
     old = repo.recording(db, poi.id, lang)
     if old is None:
-        raise NotFound("unknown_recording", "There is no recording to remove.",
-                       message_zh="没有可删除的录音。")
+        raise NotFound("unknown_recording", _l("There is no recording to remove."))
     now = clock.now().isoformat(timespec="seconds")
     with immediate(db):
         repo.delete_recording(db, poi.id, lang)
@@ -334,19 +328,17 @@ def near(db, *, site_id: str, lat, lon, accuracy, max_accuracy: int) -> dict:
     try:
         lat, lon, accuracy = float(lat), float(lon), float(accuracy)
     except (TypeError, ValueError):
-        raise ValidationError("bad_position", "Send lat, lon and accuracy as numbers.",
-                              message_zh="位置参数须为数字。") from None
+        raise ValidationError("bad_position",
+                              _l("Send lat, lon and accuracy as numbers.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy < 0:
-        raise ValidationError("bad_position", "That position is not valid.",
-                              message_zh="位置无效。")
+        raise ValidationError("bad_position", _l("That position is not valid."))
     if accuracy > max_accuracy:
-        raise ValidationError("position_inaccurate", f"Your position is only accurate to "
-                              f"{accuracy:.0f} m; enter the signpost number instead.",
-                              message_zh=f"定位精度只有 {accuracy:.0f} 米，请改为输入路牌编号。")
+        raise ValidationError("position_inaccurate", _l("Your position is only accurate to "
+                                                        "%(accuracy).0f m; enter the signpost "
+                                                        "number instead.", accuracy=accuracy))
     poi, metres = route.nearest(list_pois(db, site_id), lat, lon)
     if poi is None:
-        raise NotFound("no_pois", "This site has no guide points yet.",
-                       message_zh="该景点还没有讲解点。")
+        raise NotFound("no_pois", _l("This site has no guide points yet."))
     return {"poi": poi.id, "distance_m": round(metres)}
 
 

@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DomainError, ValidationError
+from core.text import _l
 
 from . import audio_decode
 from .audio_decode import TARGET_RATE, Limits
 
 log = logging.getLogger("scenic.guide")
 
-ACCEPTED_TEXT = {"en": "WebM/Opus, Ogg/Opus, MP4/AAC (M4A), WAV or MP3",
-                 "zh": "WebM/Opus、Ogg/Opus、MP4/AAC（M4A）、WAV 或 MP3"}
 DECODE_SLOTS = 3
 SLOT_WAIT_S = 10
 SILENCE_RMS = 0.0056        # about -45 dBFS: no 30 ms frame louder means nobody spoke
@@ -159,45 +158,38 @@ def _refusal(code: str, info: dict, policy: Policy) -> DomainError:
     if code == "audio_too_long":
         limit = policy.max_seconds
         seconds = info.get("seconds") or limit
-        shown = f"{limit:g} seconds" if limit < 120 else f"{limit / 60:g} minutes"
-        shown_zh = f"{limit:g} 秒" if limit < 120 else f"{limit / 60:g} 分钟"
-        return ValidationError("audio_too_long", f"Recordings may be up to {shown}; this one "
-                               f"is longer ({seconds:.0f} s or more).",
-                               message_zh=f"录音不能超过 {shown_zh}（本段至少 {seconds:.0f} 秒）。")
+        return ValidationError("audio_too_long", _l("Recordings may be up to %(limit)g seconds; "
+                                                    "this one is longer (%(seconds).0f s or "
+                                                    "more).", limit=limit, seconds=seconds))
     if code == "audio_format":
-        return ValidationError(
-            "audio_format", f"That audio format is not accepted ({info.get('detail', '')}). "
-            f"Accepted: {ACCEPTED_TEXT['en']}, mono or stereo, 8-96 kHz.",
-            message_zh=f"不支持该音频格式（{info.get('detail', '')}）。可上传："
-                       f"{ACCEPTED_TEXT['zh']}，单声道或立体声，8-96 kHz。")
+        return ValidationError("audio_format", _l(
+            "That audio format is not accepted (%(detail)s). Accepted: WebM/Opus, Ogg/Opus, "
+            "MP4/AAC (M4A), WAV or MP3, mono or stereo, 8-96 kHz.",
+            detail=info.get("detail", "")))
     if code == "audio_inconsistent":
-        return ValidationError(
-            "audio_unreadable", "The file's header does not match its content (it carries "
-            "much more than it declares). Record again.",
-            message_zh="文件头与内容不符（实际内容远多于声明），请重新录音。")
-    return ValidationError(
-        "audio_unreadable", "That file is not audio we can read, or it is damaged. Record "
-        f"again, or upload {ACCEPTED_TEXT['en']}.",
-        message_zh=f"无法读取该音频（不是音频或已损坏）。请重新录音，或上传 {ACCEPTED_TEXT['zh']}。")
+        return ValidationError("audio_unreadable", _l("The file's header does not match its "
+                                                      "content (it carries much more than it "
+                                                      "declares). Record again."))
+    return ValidationError("audio_unreadable", _l(
+        "That file is not audio we can read, or it is damaged. Record again, or upload "
+        "WebM/Opus, Ogg/Opus, MP4/AAC (M4A), WAV or MP3."))
 
 
 def decode(data: bytes, policy: Policy) -> Decoded:
     """Check and decode an upload within ``policy``, or raise a clear 4xx (503 when
     every decoding slot stays busy)."""
     if not data:
-        raise ValidationError("audio_empty", "The recording is empty.",
-                              message_zh="录音为空。")
+        raise ValidationError("audio_empty", _l("The recording is empty."))
     if len(data) > policy.max_bytes:
         size = (f"{policy.max_bytes // (1024 * 1024)} MB" if policy.max_bytes >= 1 << 20
                 else f"{policy.max_bytes // 1024} KB")
-        raise DomainError("audio_too_large", f"The recording is larger than {size}.", 413,
-                          message_zh=f"录音超过 {size}。")
+        raise DomainError("audio_too_large", _l("The recording is larger than %(size)s.",
+                                                size=size), 413)
     fmt = sniff(data)
     if fmt is None:
         raise _refusal("audio_unreadable", {}, policy)
     if not _slots.acquire(timeout=SLOT_WAIT_S):
-        raise DomainError("busy", "The guide is busy; try again in a moment.", 503,
-                          message_zh="系统正忙，请稍后再试。")
+        raise DomainError("busy", _l("The guide is busy; try again in a moment."), 503)
     try:
         info, pcm = _run_child(data, fmt, policy)
     finally:
@@ -208,11 +200,10 @@ def decode(data: bytes, policy: Policy) -> Decoded:
         raise _refusal(info.get("code", "audio_unreadable"), info, policy)
     seconds = float(info["seconds"])
     if seconds < MIN_SECONDS:
-        raise ValidationError("audio_too_short", "The recording is too short to hold a "
-                              "question.", message_zh="录音太短，听不到问题。")
+        raise ValidationError("audio_too_short", _l("The recording is too short to hold a "
+                                                    "question."))
     if info["loudest"] < SILENCE_RMS:
-        raise ValidationError("audio_silent", "We heard only silence. Speak close to the "
-                              "phone and try again.",
-                              message_zh="没有听到声音。请靠近手机说话后再试。")
+        raise ValidationError("audio_silent", _l("We heard only silence. Speak close to the "
+                                                 "phone and try again."))
     samples = np.frombuffer(pcm, dtype=np.float32) if policy.keep_samples else None
     return Decoded(seconds=seconds, loudest=float(info["loudest"]), samples=samples)

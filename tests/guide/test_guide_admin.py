@@ -82,7 +82,7 @@ def test_bad_edits_show_the_form_again_and_change_nothing(gclient, gdb, login):
         ({"zone_id": "daiding"}, "not part of this site"),
         ({"para_en_0": "x" * 4001}, "up to 4000"),
         ({"para_sources_0": "MT-X1, SK-NOPE"}, "unknown: MT-X1, SK-NOPE"),
-        ({"fact_sources_1": ""}, "none given"),
+        ({"fact_sources_1": ""}, "(unknown: -)"),
         ({f"para_{k}_{i}": "" for i in range(len(poi.paragraphs))
           for k in ("zh", "en", "sources")}, "at least one narration"),
     ]
