@@ -17,6 +17,8 @@ SETTINGS = [
     Setting("GUIDE_MAX_AUDIO_SECONDS", float, 30.0, "Longest voice question", positive),
     Setting("GUIDE_MAX_RECORDING_BYTES", int, 12 * 1024 * 1024,
             "Largest staff narration recording upload", positive),
+    Setting("GUIDE_MAX_RECORDING_SECONDS", float, 600.0, "Longest staff narration recording",
+            positive),
     Setting("GUIDE_ANSWER_THRESHOLD", float, 0.0, "Relevance threshold override (0 = the "
             "calibrated default in guide/retrieval.py)", lambda v: None if 0 <= v <= 1
             else "must be between 0 and 1"),

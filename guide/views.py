@@ -65,7 +65,7 @@ def _threshold():
 
 def _answer_json(ans, **extra) -> dict:
     key = services.answer_audio_key(ans, audio_dir(), current_app.config["GUIDE_ANSWER_AUDIO_KEEP"])
-    body = {"answer": ans.text, "sources": ans.sources,
+    body = {"answer": ans.text, "sources": ans.sources, "citations": ans.citations,
             "audio_url": url_for("guide.answer_audio", key=key), "lang": ans.lang,
             "kind": ans.kind}
     for s in body["sources"]:
@@ -143,13 +143,19 @@ def poi_page(site_id, poi_id):
     lang = content_lang()  # narration exists in the content's languages only
     recs = services.recordings(db)
     sources = services.content.sources(db)
+    cited = [sources[s] for s in poi.sources if s in sources]
     return render_template(
         "guide/poi.html", site=site, poi=poi, tour=tour, prev_stop=prev_poi, next_stop=next_poi,
+        numbers={s["id"]: i for i, s in enumerate(cited, 1)},
+        part_urls=[url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=k,
+                           v=services.narration_version(poi, lang, k, db))
+                   for k in services.narration_kinds(poi) if k.startswith("part")],
         level=services.poi_levels(db, [poi], clock, policy=_crowd_policy())[poi.id],
         quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id,
                                                   policy=_crowd_policy())][:3],
-        human=(poi.id, lang) in recs, cited=[sources[s] for s in poi.sources if s in sources],
-        versions={k: services.narration_version(poi, lang, k, db) for k in services.KINDS},
+        human=(poi.id, lang) in recs, cited=cited,
+        versions={k: services.narration_version(poi, lang, k, db)
+                  for k in services.narration_kinds(poi)},
         points=_route_points(pois))
 
 
@@ -224,8 +230,8 @@ def offline_manifest(site_id):
                                     lang=lang, tour=tour.id))
     for poi in pois:
         urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
-        for kind in services.KINDS:
-            voice = content_lang(lang)
+        voice = content_lang(lang)
+        for kind in services.narration_kinds(poi):
             urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=voice, kind=kind,
                                 v=services.narration_version(poi, voice, kind, db)))
     version = services.repo.content_version(db)
@@ -254,11 +260,13 @@ def api_ask_voice():
     if upload is None:
         raise ValidationError("audio_required", _l("Attach the recording as 'audio'."))
     cfg = current_app.config
-    data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
     slots = _voice_slots()
     if not slots.acquire(timeout=15):
         raise DomainError("busy", _l("The guide is busy; try again in a moment, or type."), 503)
     try:
+        # Read only once a slot is ours: waiting uploads stay spooled on disk, so the
+        # server holds at most GUIDE_VOICE_CONCURRENCY of them in memory.
+        data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
         ans, transcript = services.ask_voice(
             get_db(), site_id=request.form.get("site"), audio=data,
             lang=request.form.get("lang") or None, clock=get_clock(),
@@ -314,8 +322,10 @@ def admin_poi_edit(poi_id):
             flash(_("Saved; the narration audio will be regenerated from the new text.")
                   if updated != poi else _("Nothing changed."))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
+    area = catalog.get_site(db, poi.site_id).area_id
+    known = [s for s in services.content.sources(db).values() if s["area"] == area]
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
-                           zones=catalog.list_zones(db, poi.site_id),
+                           zones=catalog.list_zones(db, poi.site_id), known_sources=known,
                            recs=services.recordings(db)), (400 if error else 200)
 
 
@@ -329,7 +339,8 @@ def admin_recording_upload(poi_id):
     services.save_recording(get_db(), poi_id=poi_id, lang=request.form.get("lang"),
                             data=upload.stream.read(limit + 1), filename=upload.filename or "",
                             user=current_user(), clock=get_clock(), audio_dir=audio_dir(),
-                            max_bytes=limit)
+                            max_bytes=limit,
+                            max_seconds=current_app.config["GUIDE_MAX_RECORDING_SECONDS"])
     flash(_("Recording uploaded."))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
 
