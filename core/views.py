@@ -17,6 +17,7 @@ from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
 from .i18n import COOKIE, UnsupportedLanguage, languages
+from .serving import pool
 from .text import _l
 
 bp = Blueprint("core", __name__)
@@ -87,6 +88,7 @@ def console():
 
 
 @bp.get("/healthz")
+@pool("any")  # every pool answers it: the supervisor and the front check each one
 def healthz():
     try:
         db = get_db()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -47,9 +47,15 @@ def init_app(app) -> None:
     @app.errorhandler(AdmissionError)  # every DomainError too
     def _domain(exc: AdmissionError):
         if wants_json():
-            return jsonify(exc.to_json()), exc.status
-        return render_template("core/error.html", code=exc.code, message=exc.localized(),
-                               status=exc.status), exc.status
+            resp = make_response(jsonify(exc.to_json()), exc.status)
+        else:
+            resp = make_response(render_template("core/error.html", code=exc.code,
+                                                 message=exc.localized(), status=exc.status),
+                                 exc.status)
+        retry_after = getattr(exc, "retry_after", None)  # a full queue (core.serving.Busy)
+        if retry_after is not None:
+            resp.headers["Retry-After"] = str(int(retry_after))
+        return resp
 
     @app.errorhandler(UnsupportedLanguage)
     def _lang(exc: UnsupportedLanguage):
