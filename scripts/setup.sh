@@ -8,9 +8,9 @@ PY=${PYTHON:-python3.11}
 VENV=${VENV:-$ROOT/.venv}
 
 # 1. Debian packages: espeak-ng (Mandarin TTS), chromium (+driver) for browser tests,
-#    sox for audio checks, libgl1 for OpenCV.
+#    sox for audio checks, libgl1 for OpenCV, nginx for the site's front (./run.sh).
 need=()
-for pkg in espeak-ng chromium chromium-driver sox libgl1; do
+for pkg in espeak-ng chromium chromium-driver sox libgl1 nginx; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -19,6 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# ./run.sh starts its own nginx with a config under instance/; the system's default site
+# (port 80) is not ours to start.
 
 # 2. Python packages, re-installed only when the pin files change.
 stamp="$VENV/.pins.sha256"
