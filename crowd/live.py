@@ -27,8 +27,7 @@ _HEADER = struct.Struct("<dQ")  # wall time of the post, sequence number
 class LiveFrames:
     def __init__(self, folder: str | Path, max_cameras: int = 64, max_age: float = 10.0,
                  wall=time.time, poll: float = 0.05):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder = Path(folder)      # made by the first frame posted
         self.max_cameras, self.max_age, self.poll = max_cameras, max_age, poll
         self._now = wall
 
@@ -38,6 +37,7 @@ class LiveFrames:
 
     def put(self, camera_id: str, jpeg: bytes) -> int:
         seq = time.time_ns()  # increases across processes; only order per camera matters
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".", dir=self.folder)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -96,8 +96,9 @@ class LiveFrames:
             time.sleep(self.poll)
 
     def clear(self) -> None:
-        for f in self.folder.glob("*.jpg"):
-            f.unlink(missing_ok=True)
+        """Forget every frame and the folder (when the site stops)."""
+        import shutil
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def live_dir(app) -> Path:

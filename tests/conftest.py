@@ -29,7 +29,10 @@ def clock():
 @pytest.fixture
 def app(tmp_path, clock):
     instance = tmp_path / "instance"
-    application = create_app({"ENV": "testing"}, clock=clock, instance_path=str(instance))
+    # Live frames in the test's folder, not /dev/shm (tests/crowd/test_live_shared.py
+    # checks the default).
+    application = create_app({"ENV": "testing", "CROWD_LIVE_DIR": str(tmp_path / "live")},
+                             clock=clock, instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)
     load_catalog(db)

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from app import create_app
 from crowd.live import LiveFrames, frames_of, live_dir
 from crowd.stream import StateFeed
 
@@ -30,7 +31,7 @@ def test_a_frame_posted_in_one_process_is_read_in_another(tmp_path):
     assert out == b"\xff\xd8 first frame \xff\xd9"
 
 
-def test_frames_are_bounded_expire_and_live_in_memory(app, tmp_path):
+def test_frames_are_bounded_expire_and_live_in_memory(tmp_path):
     now = [1000.0]
     store = LiveFrames(tmp_path / "live", max_cameras=3, max_age=10, wall=lambda: now[0])
     for i in range(5):
@@ -40,10 +41,12 @@ def test_frames_are_bounded_expire_and_live_in_memory(app, tmp_path):
     assert store.latest("cam-0") is None and store.latest("cam-4")[1] == b"jpeg4"
     now[0] += 11
     assert store.latest("cam-4") is None                   # too old to be served
-    assert str(live_dir(app)).startswith("/dev/shm/")     # memory, not disk
-    frames_of(app).put("cam-x", b"x")
-    frames_of(app).clear()
-    assert frames_of(app).latest("cam-x") is None
+    default = create_app({"ENV": "testing"}, instance_path=str(tmp_path / "inst"))
+    assert str(live_dir(default)).startswith("/dev/shm/")  # memory, not disk
+    frames_of(default).put("cam-x", b"x")
+    assert frames_of(default).latest("cam-x")[1] == b"x"
+    frames_of(default).clear()                             # what ./run.sh does at the end
+    assert frames_of(default).latest("cam-x") is None and not live_dir(default).exists()
 
 
 def test_thirty_streams_share_one_computation_per_tick():
