@@ -440,6 +440,40 @@ class Drill:
             time.sleep(0.2)
 
 
+class BuyersProcess:
+    """The buyers run in a process of their own, so their hundred threads do not delay
+    the gates' clients (one interpreter lock) and skew the gate latencies measured here."""
+
+    def __init__(self, base: str, prep: dict, count: int, out: Path):
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+        self.stop, self.out = ctx.Event(), out
+        self.proc = ctx.Process(target=_buyers_main, args=(
+            base, {k: prep[k] for k in ("buy_day", "buy_slots")}, count, self.stop, str(out)))
+        self.proc.start()
+
+    def finish(self, d: "Drill") -> None:
+        self.stop.set()
+        self.proc.join(timeout=90)
+        data = json.loads(self.out.read_text())
+        d.acked_bookings += [tuple(x) for x in data["acked"]]
+        for outcome, n in data["outcomes"].items():
+            d.tally.outcomes["booking"][outcome] += n
+        d.tally.ms["booking"] += data["ms"]
+
+
+def _buyers_main(base, prep, count, stop, out):
+    d = Drill(base, prep, {}, Path(out).parent, {})
+    threads = [d.spawn(d.buyer, k) for k in range(count)]
+    stop.wait()
+    d.stop_load.set()
+    for t in threads:
+        t.join(timeout=40)
+    Path(out).write_text(json.dumps({"acked": d.acked_bookings,
+                                     "outcomes": dict(d.tally.outcomes["booking"]),
+                                     "ms": d.tally.ms["booking"]}))
+
+
 # --- faults ----------------------------------------------------------------------------------
 
 def pids(instance: Path) -> dict:
@@ -494,6 +528,7 @@ def run(profile_name: str, keep: bool = False) -> dict:
     base = f"http://127.0.0.1:{base_port}"
     d = Drill(base, prep, p, instance, env)
     result = {"profile": profile_name, "work": str(work)}
+    buyers = None
     try:
         _wait_ready(base, instance, serve)
         d.spawn(d.healthz)
@@ -513,8 +548,7 @@ def run(profile_name: str, keep: bool = False) -> dict:
             d.spawn(d.voice, k)
         time.sleep(p["streams_s"])
         d.phase = "buyers"
-        for k in range(p["buyers"]):
-            d.spawn(d.buyer, k)
+        buyers = BuyersProcess(base, prep, p["buyers"], work / "buyers.json")
         time.sleep(p["buyers_s"])
         d.phase = "faults"
         faults, f = {}, p["faults"]
@@ -537,20 +571,26 @@ def run(profile_name: str, keep: bool = False) -> dict:
         at = time.monotonic()
         bk = subprocess.run([PY, "-m", "flask", "--app", "app", "db", "backup"], cwd=ROOT,
                             env=env, capture_output=True, text=True)
-        backed_before = {n for t, n in d.acked_bookings if t < at}
+        backup_began = at
         time.sleep(max(2.0, f * 0.4 - (time.monotonic() - at)))
         if p["camera_faults"]:
             _wait_for(lambda: d.camera_status and d.camera_status[-1][1] == "online", 60)
         d.stop_load.set()
         d.stop_gates.set()
+        buyers.finish(d)
         for t in gate_threads:
             t.join(timeout=60)
         monitor.join(timeout=5)
+        backed_before = {n for t, n in d.acked_bookings if t < backup_began}
         result.update(report(d, prep, instance, faults, bk, backed_before))
         result["duration_s"] = round(time.monotonic() - t0, 1)
     finally:
         d.stop_load.set()
         d.stop_gates.set()
+        if buyers is not None and buyers.proc.is_alive():
+            buyers.stop.set()
+            buyers.proc.join(timeout=60)
+            buyers.proc.kill()
         os.killpg(serve.pid, signal.SIGINT)
         try:
             result["stop_exit"] = serve.wait(timeout=60)
