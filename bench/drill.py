@@ -177,7 +177,16 @@ def prepare(instance: Path, env: dict, gates: int, tickets: int, camera_url: str
     for cmd in (["-m", "flask", "--app", "app", "migrate"],
                 ["-m", "flask", "--app", "app", "catalog", "load"], ["-m", "scripts.demo"]):
         subprocess.run([PY, *cmd], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    saved = dict(os.environ)
     os.environ.update({k: v for k, v in env.items() if k.startswith("SCENIC_")})
+    try:
+        return _prepare_data(env, gates, tickets, camera_url)
+    finally:   # the drill's own process (and what it spawns) must not look like the site's
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _prepare_data(env: dict, gates: int, tickets: int, camera_url: str) -> dict:
     from app import create_app
     from core.auth import create_user
     from core.db import own_connection
@@ -237,7 +246,7 @@ class Drill:
         self.stop_load = threading.Event()
         self.stop_gates = threading.Event()
         self.phase = "warmup"
-        self.codes = iter(prep["tickets"])
+        self.codes = iter(prep.get("tickets", ()))
         self.codes_lock = threading.Lock()
         self.allowed: dict[str, list] = defaultdict(list)    # code -> gates that admitted it
         self.online_allowed: list[str] = []

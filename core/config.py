@@ -86,7 +86,7 @@ CORE_SETTINGS = [
             non_negative),
     Setting("INFERENCE_PROCESSES", int, 1, "Model worker processes (speech, synthesis, "
             "retrieval); on 2 cores one at a time is fastest", positive),
-    Setting("INFERENCE_QUEUE", int, 4, "Model jobs that may wait beyond those running; one "
+    Setting("INFERENCE_QUEUE", int, 8, "Model jobs that may wait beyond those running; one "
             "more gets 503 with Retry-After", non_negative),
     Setting("INFERENCE_NICE", int, 10, "Niceness of the model worker processes, so gates and "
             "bookings get the CPU first", non_negative),
