@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from core import auth, csrf, db, i18n, logs, serving, web
+from core import auth, csrf, db, i18n, logs, ratelimit, serving, web
 from core.clock import clock_for
 from core.config import load_config, load_secrets
 from core.domains import plugins
@@ -33,23 +33,21 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     )
     app.json.ensure_ascii = False
     app.extensions["scenic.clock"] = clock or clock_for(settings["TIMEZONE"])
-    if settings["PROXY_HOPS"]:
-        # Behind the site's nginx: the visitor's address (rate limits, login lock-outs) and
-        # scheme come from the X-Forwarded-* headers the front sets, never from the client.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-        hops = settings["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     logs.setup(app)
     serving.init_app(app)
     i18n.init_app(app)
     db.init_app(app)
     web.init_app(app)
+    app.wsgi_app = app.extensions["scenic.penalty_box"] = ratelimit.PenaltyBox(app)
+    app.wsgi_app = web.TrustedProxy(app)  # outermost: the box sees the visitor's address
 
     @app.before_request
     def _per_request():
         i18n.use_lang(i18n.select_lang())
         csrf.protect()
+
+    ratelimit.init_app(app)  # its check runs after the language and CSRF checks above
 
     @app.after_request
     def _remember_lang(response):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("SCENIC_PROXY_HOPS", "1")     # behind the site's nginx
+os.environ.setdefault("SCENIC_TRUSTED_PROXY_HOPS", "1")   # behind the site's nginx
 
 from core.config import load_config  # noqa: E402
 

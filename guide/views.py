@@ -3,7 +3,6 @@ content admin. Views parse input, call one service and render (house rule 1)."""
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
@@ -18,16 +17,15 @@ from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import NotFound, ValidationError
 from core.i18n import content_lang, get_lang
+from core.ratelimit import Rule, client_key, limits
 from core.serving import pool
 from core.text import _l
 from core.web import json_body
 from crowd import interface as crowd
 
 from . import jobs, route, services
-from .ratelimit import RateLimiter
 
 bp = Blueprint("guide", __name__)
-_setup_lock = threading.Lock()
 
 
 # --- helpers -----------------------------------------------------------------
@@ -43,22 +41,14 @@ def _crowd_policy() -> crowd.Policy:
     return crowd.Policy.from_config(current_app.config)
 
 
-def _limiter(name: str, setting: str) -> RateLimiter:
-    key = f"guide.{name}"
-    with _setup_lock:
-        lim = current_app.extensions.get(key)
-        if lim is None or lim.per_minute != current_app.config[setting]:
-            lim = current_app.extensions[key] = RateLimiter(current_app.config[setting])
-    return lim
-
-
 def _job(fn, *args, **kwargs):
     """Run a model job in the inference pool (bounded: a full queue is 503 + Retry-After)."""
     return inference.run(current_app, fn, *args, **kwargs)
 
 
 def _rate_limit(name: str, setting: str) -> None:
-    _limiter(name, setting).hit(request.remote_addr or "?", get_clock().now().timestamp())
+    limits().enforce([Rule("rate_limited", f"{current_app.config[setting]}/minute",
+                           (f"guide-{name}", client_key()), _l("Too many questions."))])
 
 
 def _job_settings() -> dict:

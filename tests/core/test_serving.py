@@ -46,7 +46,7 @@ def test_the_web_pool_serves_gates_pages_and_apis(app, tmp_path):
 
 
 def test_behind_the_front_the_visitor_address_comes_from_it(tmp_path):
-    app = _app(tmp_path, "web", PROXY_HOPS=1)
+    app = _app(tmp_path, "web", TRUSTED_PROXY_HOPS=1)
     seen = {}
 
     @app.get("/__addr")
