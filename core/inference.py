@@ -28,6 +28,7 @@ from .serving import Busy
 from .text import _l
 
 log = logging.getLogger("scenic.inference")
+BUSY = _l("The server is busy; try again in a moment.")
 
 
 class InferencePool:
@@ -48,13 +49,14 @@ class InferencePool:
                     "processes": self.processes if self.in_processes else 0,
                     "refused": self.refused}
 
-    def run(self, fn, *args, **kwargs):
-        """``fn(*args, **kwargs)`` within the bound, in a worker process when there are any."""
+    def run(self, fn, *args, busy=None, **kwargs):
+        """``fn(*args, **kwargs)`` within the bound, in a worker process when there are any;
+        ``busy`` is the message of the 503 when the queue is full."""
+        busy = busy or BUSY
         with self._lock:
             if self.admitted >= self.capacity:
                 self.refused += 1
-                raise Busy("busy", _l("The guide is busy; try again in a moment, or type."),
-                           retry_after=5)
+                raise Busy("busy", busy, retry_after=5)
             self.admitted += 1
         try:
             if not self.in_processes:
@@ -65,15 +67,13 @@ class InferencePool:
             except FutureTimeout:
                 future.cancel()
                 log.warning("model job timed out", extra={"event": "inference_timeout"})
-                raise Busy("busy", _l("The guide is busy; try again in a moment, or type."),
-                           retry_after=10) from None
+                raise Busy("busy", busy, retry_after=10) from None
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): start a fresh set for the next job.
                 log.error("a model worker died; restarting them",
                           extra={"event": "inference_broken"})
                 self._reset()
-                raise Busy("busy", _l("The guide is busy; try again in a moment, or type."),
-                           retry_after=5) from None
+                raise Busy("busy", busy, retry_after=5) from None
         finally:
             with self._lock:
                 self.admitted -= 1

@@ -14,6 +14,7 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
+from core import inference
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
@@ -24,7 +25,7 @@ from core.serving import pool, stream_slot
 from core.text import _l
 from core.web import json_body
 
-from . import cameras, services
+from . import cameras, jobs, services
 from .live import frames_of
 from .stream import StateFeed
 
@@ -174,12 +175,17 @@ def trend():
 
 
 @bp.get("/api/crowd/forecast")
+@pool("inference")  # fits models (crowd/jobs.py)
 @role_required("staff")
 def forecast():
     site_id = request.args.get("site", "").strip()
     if not site_id:
         raise ValidationError("missing_site", _l("Name a site: ?site=kongmiao."))
-    return jsonify(services.site_forecast(get_db(), site_id, get_clock(), policy=_policy()))
+    cfg = current_app.config
+    return jsonify(inference.run(current_app, jobs.site_forecast,
+                                 {"DATABASE": cfg["DATABASE"],
+                                  "DB_BUSY_TIMEOUT_MS": cfg["DB_BUSY_TIMEOUT_MS"]},
+                                 site_id, get_clock(), _policy()))
 
 
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")

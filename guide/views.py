@@ -43,7 +43,8 @@ def _crowd_policy() -> crowd.Policy:
 
 def _job(fn, *args, **kwargs):
     """Run a model job in the inference pool (bounded: a full queue is 503 + Retry-After)."""
-    return inference.run(current_app, fn, *args, **kwargs)
+    return inference.run(current_app, fn, *args, busy=_l("The guide is busy; try again in a "
+                                                         "moment, or type."), **kwargs)
 
 
 def _rate_limit(name: str, setting: str) -> None:
