@@ -19,8 +19,14 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# ./run.sh starts its own nginx with a config under instance/; the system's default site
-# (port 80) is not ours to start.
+# ./run.sh starts its own nginx with a config under instance/. A fresh install of the package
+# also starts the system's nginx with Debian's default site on port 80: stop that one
+# (a server behind TLS enables it again with our site: docs/operations.md).
+if [[ " ${need[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-active --quiet nginx 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
 
 # 2. Python packages, re-installed only when the pin files change.
 stamp="$VENV/.pins.sha256"
