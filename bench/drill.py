@@ -495,7 +495,8 @@ def _buyers_main(base, prep, count, stop, out):
 # --- faults ----------------------------------------------------------------------------------
 
 def pids(instance: Path) -> dict:
-    return json.loads((instance / "run" / "pids.json").read_text())["children"]
+    found = list((instance / "run").glob("*/pids.json"))   # run/<port>/ (scripts/serve.py)
+    return json.loads(found[0].read_text())["children"] if found else {}
 
 
 def kill_group(pid: int) -> None:
@@ -635,7 +636,7 @@ def _wait_ready(base, instance, serve):
             raise RuntimeError("scripts.serve exited")
         try:
             if requests.get(f"{base}/healthz", timeout=2).status_code == 200 and \
-                    (instance / "run" / "pids.json").exists() and "backups" in pids(instance):
+                    "backups" in pids(instance):
                 return
         except requests.RequestException:
             pass

@@ -62,9 +62,10 @@ def setup(app) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
         if request.path not in ("/healthz",) and not request.path.startswith("/static/"):
-            # DEBUG: the front's access log (JSON lines, instance/logs/access.log) is the
-            # record of every request; this line adds the app's own timing when asked for.
-            logger.debug("request", extra={
+            # Under ./run.sh this goes to instance/logs/scenic.log, never the terminal; the
+            # front's access log (instance/logs/access.log) also has requests that no pool
+            # answered.
+            logger.info("request", extra={
                 "event": "request", "method": request.method, "path": logged_path(),
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - getattr(g, "started", time.perf_counter()))

@@ -173,7 +173,8 @@ def main(argv=None) -> int:
     else:
         app = create_app()
         inst = Path(app.instance_path)
-        sys.stdout.write(render_run(app, inst / "run", Path(app.config["LOG_DIR"])))
+        run = inst / "run" / str(app.config["PORT"])
+        sys.stdout.write(render_run(app, run, Path(app.config["LOG_DIR"])))
     return 0
 
 

@@ -33,6 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def run_dir_of(app) -> Path:
+    """Where this site's pid files, nginx config and temp files live: one folder per front
+    port, so two sites on one instance (a test does that) do not share them."""
+    return Path(app.instance_path) / "run" / str(app.config["PORT"])
+
+
 def pool_children(cfg) -> list[Child]:
     gunicorn = [str(BIN / "gunicorn"), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
     return [
@@ -67,9 +73,9 @@ def background_children(app) -> list[Child]:
     return out
 
 
-def wait_healthy(url: str, timeout: float, supervisor: Supervisor) -> bool:
+def wait_healthy(url: str, timeout: float, supervisor: Supervisor, stopping: dict) -> bool:
     end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    while time.monotonic() < end and not stopping["now"]:
         supervisor.watch()
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
@@ -124,7 +130,7 @@ def main() -> int:
     if not Path(nginx).exists():
         console.say("nginx is not installed: run scripts/setup.sh", "serve", "ERROR")
         return 1
-    run_dir = Path(app.instance_path) / "run"
+    run_dir = run_dir_of(app)
     log_dir = Path(cfg["LOG_DIR"])
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -143,16 +149,23 @@ def main() -> int:
     try:
         for child in pool_children(cfg):
             sup.start(child)
+        # The front opens the public port only once the web pool answers: until then a
+        # gate's client gets "connection refused" and decides offline at once.
+        web = f"http://127.0.0.1:{cfg['WEB_PORT']}/healthz"
+        if not wait_healthy(web, 90, sup, stopping) and not stopping["now"]:
+            console.say(f"the web pool did not answer {web} within 90 s; see {log_dir}",
+                        "serve", "ERROR")
         sup.start(Child("front", [nginx, "-e", str(log_dir / "nginx-error.log"), "-p",
                                   str(run_dir), "-c", str(conf)],
                         describe=f"front: nginx on http://{cfg['HOST']}:{cfg['PORT']}/"))
         health = f"http://{cfg['HOST']}:{cfg['PORT']}/healthz"
-        if not wait_healthy(health, 90, sup):
-            console.say(f"the site did not answer {health} within 90 s; see {log_dir}",
+        if not wait_healthy(health, 30, sup, stopping) and not stopping["now"]:
+            console.say(f"the site did not answer {health} within 30 s; see {log_dir}",
                         "serve", "ERROR")
-        for child in background_children(app):
-            sup.start(child)
-        banner(app, console)
+        if not stopping["now"]:
+            for child in background_children(app):
+                sup.start(child)
+            banner(app, console)
         last_rotate_check = 0.0
         while not stopping["now"]:
             sup.watch()
