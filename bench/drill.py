@@ -370,7 +370,12 @@ class Drill:
             i = k * 10_000 + n
             started = time.perf_counter()
             try:
-                proof = _solve(s.get(f"{self.base}/api/pow/challenge", timeout=30).json())
+                challenge = s.get(f"{self.base}/api/pow/challenge", timeout=30)
+                if challenge.status_code != 200:
+                    self.tally.add("booking", f"challenge HTTP {challenge.status_code}")
+                    time.sleep(1)
+                    continue
+                proof = _solve(challenge.json())
                 r = s.post(f"{self.base}/api/ticketing/orders", timeout=30, json={
                     "site_id": BUY_SITE, "date": self.prep["buy_day"],
                     "slot_id": random.choice(self.prep["buy_slots"]), "product_id": BUY_SITE,
