@@ -266,6 +266,7 @@ class Drill:
         self.health: list[tuple[float, bool]] = []
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
+        self.ready = threading.Barrier(profile.get("gates", 0) + 1) if profile else None
 
     def spawn(self, fn, *args):
         t = threading.Thread(target=fn, args=args, daemon=True)
@@ -282,6 +283,7 @@ class Drill:
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {token}"
         mine: list[str] = []
+        self.ready.wait(timeout=180)
         while not self.stop_gates.is_set():
             tick = time.monotonic()
             code = self._pick(mine, shared=True)
@@ -313,6 +315,7 @@ class Drill:
         from gate_client.client import GateClient
         client = GateClient(self.base, token, self.instance.parent / f"gate-{i}", timeout=1.5)
         client.fetch_bundle()
+        self.ready.wait(timeout=180)  # every gate has its bundle before anyone scans
         mine: list[str] = []
         last_sync = time.monotonic()
         while not self.stop_gates.is_set():
@@ -394,7 +397,7 @@ class Drill:
                     self.tally.add("booking", f"HTTP {r.status_code} {code}".strip(), ms)
             except requests.RequestException:
                 self.tally.add("booking", "no answer")
-            time.sleep(random.uniform(0.2, 0.6))    # a person fills in the next form
+            time.sleep(random.uniform(1.0, 3.0))    # a person reads the answer, books again
 
     def login(self) -> requests.Session:
         import re
@@ -570,6 +573,8 @@ def run(profile_name: str, keep: bool = False) -> dict:
             _ask_once(base)
         gate_threads = [d.spawn(d.client_gate if i % 2 else d.raw_gate, i, tok)
                         for i, tok in enumerate(prep["gates"])]
+        d.ready.wait(timeout=180)  # the gate clients have fetched their offline bundles
+        time.sleep(2)
         d.phase = "quiet"
         time.sleep(p["quiet"])
         d.phase = "streams"
