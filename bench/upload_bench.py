@@ -146,7 +146,7 @@ def main() -> int:
             run_all(base, honest[:1], 1)
         print(f"\nfirst honest question (loads Whisper and the encoder): server "
               f"+{cold.growth_mb:.0f} MB")
-        # Honest questions two at a time (GUIDE_VOICE_CONCURRENCY: more would only wait
+        # Honest questions two at a time (the inference pool runs one model job at a time: more
         # for Whisper, or get 503 busy); hostile ones all at once.
         for label, items, at_once in (
                 ("honest questions (warm)", honest * args.rounds, 2),
