@@ -85,8 +85,7 @@ def serve(kind, target, port, threads):
     else:
         from app import create_app
         os.environ.setdefault("YOLO_OFFLINE", "1")
-        app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
-                          "SESSION_COOKIE_SECURE": False}, instance_path=target)
+        app = create_app({"ENV": "development", "LOG_LEVEL": "WARNING"}, instance_path=target)
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
                    connection_limit=1000, backlog=2048)
 
@@ -115,7 +114,7 @@ def prepare_app(instance, n_gates, n_tickets):
     from gates import services as gates
     from ticketing import gate_feed, orders, quota
     from ticketing.holders import MAX_HOLDERS
-    app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
+    app = create_app({"ENV": "development", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
     load_catalog(db)

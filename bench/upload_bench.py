@@ -43,8 +43,9 @@ def serve(instance: str, port: int, threads: int) -> None:
     from catalog.services import load_catalog
     from core.db import connect, migrate
     from guide import services
-    app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
-                      "SESSION_COOKIE_SECURE": False, "GUIDE_VOICE_PER_MINUTE": 100000,
+    # ENV development: production refuses the sandbox payment gateway (the bench never pays).
+    app = create_app({"ENV": "development", "LOG_LEVEL": "WARNING",
+                      "GUIDE_VOICE_PER_MINUTE": 100000,
                       "GUIDE_ASK_PER_MINUTE": 100000}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
