@@ -70,7 +70,10 @@ CORE_SETTINGS = [
 ]
 
 # Secrets are generated on first run into <instance>/secrets.json (mode 0600).
-SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY"]
+# GATE_BUNDLE_ROOT_KEY is the root of the per-(site, day) keys offline gate bundles carry
+# (gates/bundle.py): a secret of its own, so no key a gate holds is derived from the
+# lookup key PII_HASH_KEY.
+SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY", "GATE_BUNDLE_ROOT_KEY"]
 
 
 def _domain_settings() -> list[Setting]:

@@ -101,3 +101,20 @@ def create_gates(db):
             note TEXT
         )""")
     db.execute("CREATE INDEX gate_conflicts_open ON gate_conflicts(resolved_at, created_at)")
+
+
+@migrations()
+def bundle_digests(db):
+    # Digests of holders' resident ID numbers for offline bundles, per site, day and key
+    # (gates/bundle.py): scrypt is slow on purpose, so each is computed once. They are what
+    # bundles already carry; the day's key itself is derived, never stored.
+    db.execute("""
+        CREATE TABLE gate_bundle_digests (
+            site_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            ticket_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            digest TEXT,
+            PRIMARY KEY (site_id, day, key_id, ticket_id, version)
+        )""")

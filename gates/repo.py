@@ -189,3 +189,23 @@ def resolve_conflict(db, conflict_id, *, by, note, at) -> int:
     cur = db.execute("UPDATE gate_conflicts SET resolved_at = ?, resolved_by = ?, note = ? "
                      "WHERE id = ? AND resolved_at IS NULL", [at, by, note, conflict_id])
     return cur.rowcount
+
+
+# --- offline bundle digests --------------------------------------------------------
+
+def bundle_digests(db, site_id, day, key_id):
+    return db.execute("SELECT ticket_id, version, digest FROM gate_bundle_digests "
+                      "WHERE site_id = ? AND day = ? AND key_id = ?",
+                      [site_id, day, key_id]).fetchall()
+
+
+def save_bundle_digests(db, site_id, day, key_id, rows) -> None:
+    """rows: (ticket_id, version, digest or None)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO gate_bundle_digests (site_id, day, key_id, ticket_id, version, "
+        "digest) VALUES (?, ?, ?, ?, ?, ?)",
+        [[site_id, day, key_id, tid, version, digest] for tid, version, digest in rows])
+
+
+def prune_bundle_digests(db, before) -> int:
+    return db.execute("DELETE FROM gate_bundle_digests WHERE day < ?", [before]).rowcount

@@ -20,6 +20,7 @@ from core.i18n import get_lang, t
 from core.web import json_body
 
 from . import services
+from .bundle import DocumentPolicy, bundle
 from .tickets import TicketSource
 
 bp = Blueprint("gates", __name__)
@@ -76,12 +77,10 @@ def api_scan():
 def api_bundle():
     db = get_db()
     gate = _device_gate()
-    kw = _scan_kwargs()
-    resp = jsonify(services.bundle(
-        db, gate, clock=kw["clock"], rules=kw["rules"], tickets=kw["tickets"],
-        hash_key=kw["hash_key"],
-        include_document_key=current_app.config["GATES_BUNDLE_DOCUMENT_KEY"]))
-    resp.headers["Cache-Control"] = "no-store"  # masked holders and keyed hashes
+    resp = jsonify(bundle(db, gate, clock=get_clock(), rules=_rules(),
+                          tickets=TicketSource.for_app(current_app),
+                          documents=DocumentPolicy.from_config(current_app.config)))
+    resp.headers["Cache-Control"] = "no-store"  # masked holders, the day's key and digests
     return resp
 
 
