@@ -132,6 +132,14 @@ def find_account(db, username: str) -> User | None:
     return _user(row) if row else None
 
 
+def account_by_id(db, user_id) -> User | None:
+    """An active account by id (any role), or None."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        return None
+    row = repo.user_by_id(db, user_id)
+    return _user(row) if row else None
+
+
 def list_accounts(db) -> list[dict]:
     """Every account with its role, state and number of live tokens (no secrets)."""
     return [{"id": r["id"], "username": r["username"], "display_name": r["display_name"],

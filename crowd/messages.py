@@ -36,6 +36,10 @@ MESSAGES = {
     "crowd.edit": {"zh": "编辑", "en": "Edit"},
     "crowd.delete": {"zh": "删除", "en": "Delete"},
     "crowd.save": {"zh": "保存", "en": "Save"},
+    "crowd.workers": {"zh": "计数设备", "en": "Worker devices"},
+    "crowd.workers_help": {"zh": "每台计数设备只能上报勾选的摄像头（也可用 flask crowd assign-cameras）。",
+                           "en": "Each worker device may report only for the cameras ticked here "
+                                 "(or use flask crowd assign-cameras)."},
     "crowd.f.id": {"zh": "编号", "en": "Id"},
     "crowd.f.name": {"zh": "名称", "en": "Name"},
     "crowd.f.site": {"zh": "景点", "en": "Site"},

@@ -26,15 +26,28 @@ def clock():
     return FixedClock(datetime(2026, 7, 15, 10, 0, tzinfo=DEFAULT_TZ))
 
 
-@pytest.fixture
-def app(tmp_path, clock):
-    instance = tmp_path / "instance"
-    application = create_app({"ENV": "testing"}, clock=clock, instance_path=str(instance))
+def fresh_app(instance, clock, **config):
+    """An app on a fresh instance folder, migrated, with the catalog loaded."""
+    application = create_app({"ENV": "testing", **config}, clock=clock,
+                             instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)
     load_catalog(db)
     db.conn.close()
     return application
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    return fresh_app(tmp_path / "instance", clock)
+
+
+@pytest.fixture
+def production_app(tmp_path, clock):
+    """An app as deployed (ENV=production), with extra settings: its own instance folder."""
+    def make(**config):
+        return fresh_app(tmp_path / "prod-instance", clock, ENV="production", **config)
+    return make
 
 
 @pytest.fixture

@@ -67,9 +67,9 @@ def test_tiles_find_the_small_people_that_one_pass_misses(detector):
             assert iou.max() < 0.6
 
 
-def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster):
-    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
-    spec = cameras.worker_config(db)["cameras"][0]
+def test_worker_end_to_end_on_the_clip(detector, camera_data, own_camera, worker_cameras, poster):
+    cam = own_camera(camera_data)
+    spec = worker_cameras()[0]
     stop = threading.Event()
     worker = Worker([spec], detector, poster, stop=stop, report_every=0.0, frame_every=0.0,
                     stale_seconds=30)
