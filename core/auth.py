@@ -217,6 +217,25 @@ def role_required(*roles: str):
     return deco
 
 
+def device_or_role_required(device_roles: tuple[str, ...], *roles: str):
+    """API guard for what devices and people both read: with an ``Authorization`` header,
+    a bearer token of one of ``device_roles`` (as token_required); without one, a session
+    of one of ``roles`` (as role_required). Anonymous callers get 401."""
+    def deco(view):
+        by_token = token_required(*device_roles)(view)
+        by_session = role_required(*roles)(view)
+
+        @wraps(view)
+        def wrapper(*a, **kw):
+            if request.headers.get("Authorization"):
+                return by_token(*a, **kw)
+            return by_session(*a, **kw)
+        wrapper._required_roles = tuple(roles) + tuple(device_roles)
+        wrapper._device_roles = tuple(device_roles)
+        return wrapper
+    return deco
+
+
 def token_required(*roles: str):
     """API guard for devices: ``Authorization: Bearer <token>``; 401 when missing
     or unknown, 403 when the token's role is not allowed here."""

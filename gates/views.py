@@ -11,7 +11,7 @@ from flask import (Blueprint, current_app, flash, g, jsonify, make_response, red
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
 from catalog import interface as catalog
-from core.auth import current_user, role_required, token_required
+from core.auth import current_user, device_or_role_required, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
@@ -107,6 +107,7 @@ def api_offline_scans():
 
 
 @bp.get("/api/gate/inside")
+@device_or_role_required(("gate",), "staff")  # visitors see crowd levels, not head counts
 def api_inside():
     site_id = request.args.get("site", "")
     db = get_db()
