@@ -16,7 +16,7 @@ from .clock import get_clock
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
-from .i18n import COOKIE, LANGS, UnsupportedLanguage
+from .i18n import LANGS, UnsupportedLanguage, remember
 
 bp = Blueprint("core", __name__)
 
@@ -42,7 +42,7 @@ def set_lang(lang):
     if urlsplit(target).netloc or not target.startswith("/"):
         target = url_for("core.home")
     resp = make_response(redirect(target))
-    resp.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    remember(resp, lang)
     return resp
 
 
