@@ -36,7 +36,7 @@ def test_concurrent_first_start_ends_with_one_secrets_file(tmp_path):
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", FIRST_START, str(ROOT), str(instance),
                                str(go)], stdout=subprocess.PIPE, text=True)
-             for _ in range(8)]
+             for _ in range(12)]
     time.sleep(1.5)   # let every interpreter start and import
     go.touch()
     seen = []
