@@ -16,7 +16,8 @@ from .clock import get_clock
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
-from .i18n import LANGS, UnsupportedLanguage, remember
+from .i18n import UnsupportedLanguage, languages, remember
+from .text import _l
 
 bp = Blueprint("core", __name__)
 
@@ -36,7 +37,7 @@ def home():
 
 @bp.get("/lang/<lang>")
 def set_lang(lang):
-    if lang not in LANGS:
+    if lang not in languages():
         raise UnsupportedLanguage(lang)
     target = request.args.get("next") or url_for("core.home")
     if urlsplit(target).netloc or not target.startswith("/"):
@@ -119,13 +120,13 @@ def accounts():
         elif action in ("rotate", "disable"):
             user_id = request.form.get("user_id", "")
             if not user_id.isdigit():
-                raise ValidationError("bad_account", "Choose an account.", message_zh="请选择账号。")
+                raise ValidationError("bad_account", _l("Choose an account."))
             if action == "rotate":
                 new_token = rotate_device_token(db, user_id=int(user_id), clock=clock)
             else:
                 deactivate_account(db, user_id=int(user_id), by=current_user(), clock=clock)
         else:
-            raise ValidationError("bad_action", "Unknown action.", message_zh="未知操作。")
+            raise ValidationError("bad_action", _l("Unknown action."))
         if new_token is None:
             return redirect(url_for("core.accounts"))
     resp = make_response(render_template("core/accounts.html", accounts=list_accounts(db),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import ValidationError
+from core.text import _l
 
 from .count import polygon_area
 
@@ -29,8 +30,8 @@ def _int(value, field: str, lo: int, hi: int) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValidationError("invalid_number", f"{field} must be a whole number from {lo} to "
-                              f"{hi}.", message_zh=f"{field} 须为 {lo} 到 {hi} 之间的整数。",
+        raise ValidationError("invalid_number", _l("%(field)s must be a whole number from %(lo)s "
+                                                   "to %(hi)s.", field=field, lo=lo, hi=hi),
                               details={"field": field})
     return value
 
@@ -43,8 +44,9 @@ def _float(value, field: str, lo: float, hi: float) -> float:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or not lo <= value <= hi:
-        raise ValidationError("invalid_number", f"{field} must be a number from {lo} to {hi}.",
-                              message_zh=f"{field} 须为 {lo} 到 {hi} 之间的数。", details={"field": field})
+        raise ValidationError("invalid_number", _l("%(field)s must be a number from %(lo)s to "
+                                                   "%(hi)s.", field=field, lo=lo, hi=hi),
+                              details={"field": field})
     return float(value)
 
 
@@ -56,15 +58,15 @@ def _bool(value, field: str) -> bool:
     if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false",
                                                     "off", "no", ""):
         return value.lower() in ("1", "true", "on", "yes")
-    raise ValidationError("invalid_flag", f"{field} must be true or false.",
-                          message_zh=f"{field} 须为是或否。", details={"field": field})
+    raise ValidationError("invalid_flag", _l("%(field)s must be true or false.", field=field),
+                          details={"field": field})
 
 
 def _reject_unknown(data: dict, allowed: set, where: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
-        raise ValidationError("unknown_field", f"Unknown field(s) in {where}: {', '.join(extra)}.",
-                              message_zh=f"{where} 含未知字段：{', '.join(extra)}。",
+        raise ValidationError("unknown_field", _l("Unknown field(s) in %(where)s: %(extra)s.",
+                                                  where=where, extra=', '.join(extra)),
                               details={"field": extra[0]})
 
 
@@ -157,38 +159,33 @@ _SPECIAL = tuple(ipaddress.ip_network(n) for n in (
     "::1/128", "fe80::/10", "::/128", "ff00::/8"))
 
 
-def _source_refused(message: str, message_zh: str):
-    return ValidationError("source_not_allowed", message, message_zh=message_zh,
-                           details={"field": "source"})
+def _source_refused(message):
+    return ValidationError("source_not_allowed", message, details={"field": "source"})
 
 
 def _check_restricted(source: str, policy: SourcePolicy) -> None:
     if source.isdigit():
         if "device" not in policy.schemes:
-            raise _source_refused("Local camera devices are not allowed here.",
-                                  "此处不允许使用本机摄像头设备。")
+            raise _source_refused(_l("Local camera devices are not allowed here."))
         return
     if "://" not in source:
-        raise _source_refused("In production a camera source is a URL, never a file.",
-                              "生产环境中视频源须为网络地址，不能是文件。")
+        raise _source_refused(_l("In production a camera source is a URL, never a file."))
     try:
         parts = urlsplit(source)
         port = parts.port
     except ValueError:
-        raise _source_refused("The camera URL cannot be read.", "无法解析该摄像头地址。") from None
+        raise _source_refused(_l("The camera URL cannot be read.")) from None
     scheme = parts.scheme.lower()
     if scheme == "file" or scheme not in policy.schemes:
-        raise _source_refused(
-            f"Camera URLs here use {', '.join(s + '://' for s in policy.schemes)} only.",
-            f"此处摄像头地址仅可使用 {'、'.join(s + '://' for s in policy.schemes)}。")
+        schemes = ", ".join(s + "://" for s in policy.schemes)
+        raise _source_refused(_l("Camera URLs here use %(schemes)s only.", schemes=schemes))
     host = (parts.hostname or "").rstrip(".")
     if "\\" in source or parts.netloc.count("@") > 1 or not host or port == 0 \
             or not (_HOST_NAME.match(host) or _is_ip(host)):
-        raise _source_refused("The camera URL's host cannot be read.", "无法识别摄像头地址中的主机。")
+        raise _source_refused(_l("The camera URL's host cannot be read."))
     if not policy.host_allowed(host):
-        raise _source_refused(
-            f"The host {host} is not on this site's list of camera hosts (CROWD_SOURCE_HOSTS).",
-            f"主机 {host} 不在本站允许的摄像头主机列表（CROWD_SOURCE_HOSTS）中。")
+        raise _source_refused(_l("The host %(host)s is not on this site's list of camera hosts "
+                                 "(CROWD_SOURCE_HOSTS).", host=host))
 
 
 def _is_ip(host: str) -> bool:
@@ -204,19 +201,17 @@ def check_source(source, policy: SourcePolicy = SourcePolicy()) -> str:
     ``policy`` (in production: configured schemes and hosts only)."""
     if not isinstance(source, str) or not source.strip() or len(source) > 500 \
             or any(ord(c) < 32 or ord(c) == 127 for c in source):
-        raise ValidationError("invalid_source", "Give the camera source: an rtsp:// or http(s):// "
-                              "URL, a video file path or a device number.",
-                              message_zh="请填写视频源：rtsp:// 或 http(s):// 地址、视频文件路径或设备编号。",
-                              details={"field": "source"})
+        raise ValidationError("invalid_source", _l("Give the camera source: an rtsp:// or "
+                                                   "http(s):// URL, a video file path or a "
+                                                   "device number."), details={"field": "source"})
     source = source.strip()
     if "://" in source and not URL_RE.match(source):
-        raise ValidationError("invalid_source", "Only rtsp://, rtsps://, http:// and https:// "
-                              "URLs are supported.",
-                              message_zh="仅支持 rtsp://、rtsps://、http:// 和 https:// 地址。",
+        raise ValidationError("invalid_source", _l("Only rtsp://, rtsps://, http:// and https:// "
+                                                   "URLs are supported."),
                               details={"field": "source"})
     if source.isdigit() and int(source) > 63:
-        raise ValidationError("invalid_source", "A device index is 0-63.",
-                              message_zh="设备编号须为 0-63。", details={"field": "source"})
+        raise ValidationError("invalid_source", _l("A device index is 0-63."),
+                              details={"field": "source"})
     if policy.restricted:
         _check_restricted(source, policy)
     return source
@@ -230,24 +225,23 @@ def check_camera(data: dict, sources: SourcePolicy = SourcePolicy()) -> dict:
     """A camera record's fields, typed and range-checked (site/zone are checked by services;
     the source against ``sources``)."""
     if not isinstance(data, dict):
-        raise ValidationError("invalid_json", "Send a JSON object.", message_zh="请求体须为 JSON 对象。")
+        raise ValidationError("invalid_json", _l("Send a JSON object."))
     _reject_unknown(data, CAMERA_KEYS | {"regions", "csrf_token"}, "camera")
     cid = data.get("id")
     if not isinstance(cid, str) or not CAMERA_ID_RE.match(cid):
-        raise ValidationError("invalid_camera_id", "Camera ids are 2-40 lower-case letters, "
-                              "digits or '-'.", message_zh="摄像头编号须为 2-40 位小写字母、数字或 -。",
-                              details={"field": "id"})
+        raise ValidationError("invalid_camera_id", _l("Camera ids are 2-40 lower-case letters, "
+                                                      "digits or '-'."), details={"field": "id"})
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
-        raise ValidationError("invalid_name", "Give the camera a name (up to 80 characters).",
-                              message_zh="请填写摄像头名称（80 字以内）。", details={"field": "name"})
+        raise ValidationError("invalid_name", _l("Give the camera a name (up to 80 characters)."),
+                              details={"field": "name"})
     site_id = data.get("site_id")
     if not isinstance(site_id, str) or not site_id:
-        raise ValidationError("unknown_site", "Choose the site the camera watches.",
-                              message_zh="请选择摄像头所在景点。", details={"field": "site_id"})
+        raise ValidationError("unknown_site", _l("Choose the site the camera watches."),
+                              details={"field": "site_id"})
     zone_id = data.get("zone_id") or None
     if zone_id is not None and not isinstance(zone_id, str):
-        raise ValidationError("unknown_zone", "zone_id must be a zone id.", message_zh="区域编号无效。",
+        raise ValidationError("unknown_zone", _l("zone_id must be a zone id."),
                               details={"field": "zone_id"})
     return {
         "id": cid, "name": name.strip(), "site_id": site_id, "zone_id": zone_id,
@@ -266,22 +260,24 @@ def check_camera(data: dict, sources: SourcePolicy = SourcePolicy()) -> dict:
 
 def _points(raw, field: str, width: int, height: int) -> list[list[float]]:
     if not isinstance(raw, list) or len(raw) > MAX_POINTS:
-        raise ValidationError("invalid_points", f"{field}: points are a list of [x, y] pairs (at "
-                              f"most {MAX_POINTS}).", message_zh=f"{field}：坐标须为 [x, y] 列表。",
+        raise ValidationError("invalid_points", _l("%(field)s: points are a list of [x, y] pairs "
+                                                   "(at most %(max_points)s).", field=field,
+                                                   max_points=MAX_POINTS),
                               details={"field": field})
     pts = []
     for p in raw:
         if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                 for v in p)):
-            raise ValidationError("invalid_points", f"{field}: every point is [x, y] in pixels.",
-                                  message_zh=f"{field}：每个点须为像素坐标 [x, y]。",
+            raise ValidationError("invalid_points", _l("%(field)s: every point is [x, y] in "
+                                                       "pixels.", field=field),
                                   details={"field": field})
         x, y = float(p[0]), float(p[1])
         if not (0 <= x <= width and 0 <= y <= height):
-            raise ValidationError("point_outside_frame", f"{field}: point ({x:g}, {y:g}) is "
-                                  f"outside the {width}x{height} frame.",
-                                  message_zh=f"{field}：点 ({x:g}, {y:g}) 超出 {width}x{height} 画面。",
+            raise ValidationError("point_outside_frame", _l("%(field)s: point (%(x)g, %(y)g) is "
+                                                            "outside the %(width)sx%(height)s "
+                                                            "frame.", field=field, x=x, y=y,
+                                                            width=width, height=height),
                                   details={"field": field})
         pts.append([x, y])
     return pts
@@ -290,63 +286,63 @@ def _points(raw, field: str, width: int, height: int) -> list[list[float]]:
 def check_regions(raw, width: int, height: int) -> list[dict]:
     """Counting areas (polygons with a capacity) and lines, inside the frame."""
     if not isinstance(raw, list) or len(raw) > MAX_REGIONS:
-        raise ValidationError("invalid_regions", f"regions must be a list (at most {MAX_REGIONS}).",
-                              message_zh=f"区域与计数线须为列表（最多 {MAX_REGIONS} 个）。",
+        raise ValidationError("invalid_regions", _l("regions must be a list (at most "
+                                                    "%(max_regions)s).", max_regions=MAX_REGIONS),
                               details={"field": "regions"})
     out, names = [], set()
     for i, r in enumerate(raw):
         where = f"regions[{i}]"
         if not isinstance(r, dict):
-            raise ValidationError("invalid_regions", f"{where} must be an object.",
-                                  message_zh=f"{where} 须为对象。", details={"field": where})
+            raise ValidationError("invalid_regions", _l("%(where)s must be an object.",
+                                                        where=where), details={"field": where})
         _reject_unknown(r, {"kind", "name", "points", "capacity"}, where)
         kind = r.get("kind")
         if kind not in ("area", "line"):
-            raise ValidationError("invalid_region_kind", f"{where}.kind is 'area' or 'line'.",
-                                  message_zh=f"{where}.kind 须为 area 或 line。",
+            raise ValidationError("invalid_region_kind", _l("%(where)s.kind is 'area' or 'line'.",
+                                                            where=where),
                                   details={"field": f"{where}.kind"})
         name = r.get("name")
         if not isinstance(name, str) or not REGION_NAME_RE.match(name):
-            raise ValidationError("invalid_region_name", f"{where}.name: 1-40 letters, digits, "
-                                  f"space, '_', '.' or '-'.",
-                                  message_zh=f"{where}.name 须为 1-40 位字母数字。",
+            raise ValidationError("invalid_region_name", _l("%(where)s.name: 1-40 letters, "
+                                                            "digits, space, '_', '.' or '-'.",
+                                                            where=where),
                                   details={"field": f"{where}.name"})
         if name in names:
-            raise ValidationError("duplicate_region", f"Two regions are named '{name}'.",
-                                  message_zh=f"有两个区域同名“{name}”。",
+            raise ValidationError("duplicate_region", _l("Two regions are named '%(name)s'.",
+                                                         name=name),
                                   details={"field": f"{where}.name"})
         names.add(name)
         pts = _points(r.get("points"), f"{where}.points", width, height)
         capacity = None
         if kind == "area":
             if len(pts) < 3:
-                raise ValidationError("too_few_points", f"{where}: an area needs at least 3 "
-                                      f"points.", message_zh=f"{where}：区域至少需要 3 个点。",
+                raise ValidationError("too_few_points", _l("%(where)s: an area needs at least 3 "
+                                                           "points.", where=where),
                                       details={"field": f"{where}.points"})
             if polygon_area(pts) < 1.0:
-                raise ValidationError("zero_area", f"{where}: the area's polygon has no area.",
-                                      message_zh=f"{where}：多边形面积为零。",
-                                      details={"field": f"{where}.points"})
+                raise ValidationError("zero_area",
+                                      _l("%(where)s: the area's polygon has no area.",
+                                         where=where), details={"field": f"{where}.points"})
             cap = r.get("capacity")
             if isinstance(cap, str) and cap.strip().isdigit():
                 cap = int(cap)
             if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0 or cap > MAX_COUNT:
-                raise ValidationError("invalid_capacity", f"{where}: capacity must be a whole "
-                                      f"number above 0.", message_zh=f"{where}：承载量须为大于 0 的整数。",
+                raise ValidationError("invalid_capacity", _l("%(where)s: capacity must be a "
+                                                             "whole number above 0.", where=where),
                                       details={"field": f"{where}.capacity"})
             capacity = cap
         else:
             if len(pts) != 2:
-                raise ValidationError("too_few_points", f"{where}: a line has exactly 2 points.",
-                                      message_zh=f"{where}：计数线须恰好 2 个点。",
+                raise ValidationError("too_few_points", _l("%(where)s: a line has exactly 2 "
+                                                           "points.", where=where),
                                       details={"field": f"{where}.points"})
             if math.dist(pts[0], pts[1]) < 2.0:
-                raise ValidationError("zero_length_line", f"{where}: the line's ends are the same "
-                                      f"point.", message_zh=f"{where}：计数线两端重合。",
+                raise ValidationError("zero_length_line", _l("%(where)s: the line's ends are the "
+                                                             "same point.", where=where),
                                       details={"field": f"{where}.points"})
             if r.get("capacity") not in (None, ""):
-                raise ValidationError("invalid_capacity", f"{where}: lines have no capacity.",
-                                      message_zh=f"{where}：计数线没有承载量。",
+                raise ValidationError("invalid_capacity", _l("%(where)s: lines have no capacity.",
+                                                             where=where),
                                       details={"field": f"{where}.capacity"})
         out.append({"kind": kind, "name": name, "points": pts, "capacity": capacity})
     return out
@@ -372,54 +368,55 @@ OBS_KEYS = {"camera_id", "status", "people", "areas", "lines", "dropped_frames",
 def check_observation(data, area_names: set, line_names: set) -> Observation:
     """A worker's report for one camera; offline reports carry no counts."""
     if not isinstance(data, dict):
-        raise ValidationError("invalid_json", "Send a JSON object.", message_zh="请求体须为 JSON 对象。")
+        raise ValidationError("invalid_json", _l("Send a JSON object."))
     _reject_unknown(data, OBS_KEYS, "observation")
     status = data.get("status", "online")
     if status not in ("online", "offline"):
-        raise ValidationError("invalid_status", "status is 'online' or 'offline'.",
-                              message_zh="status 须为 online 或 offline。",
+        raise ValidationError("invalid_status", _l("status is 'online' or 'offline'."),
                               details={"field": "status"})
     error = data.get("error") or ""
     if not isinstance(error, str):
-        raise ValidationError("invalid_error", "error must be text.", message_zh="error 须为文本。",
+        raise ValidationError("invalid_error", _l("error must be text."),
                               details={"field": "error"})
     dropped = _int(data.get("dropped_frames", 0), "dropped_frames", 0, 10**9)
     fps = data.get("fps")
     fps = None if fps is None else _float(fps, "fps", 0.0, 1000.0)
     if status == "offline":
         if data.get("people") is not None or data.get("areas") or data.get("heat"):
-            raise ValidationError("counts_while_offline", "An offline report carries no counts: "
-                                  "an unseen scene is unknown, not empty.",
-                                  message_zh="离线报告不能带人数：看不到不等于没有人。", details={"field": "people"})
+            raise ValidationError("counts_while_offline", _l("An offline report carries no "
+                                                             "counts: an unseen scene is "
+                                                             "unknown, not empty."),
+                                  details={"field": "people"})
         lines = _lines(data.get("lines") or {}, line_names)
         return Observation(data["camera_id"], status, None, {}, lines, dropped, fps,
                            mask_urls_in(error)[:300], [])
     if "people" not in data:
-        raise ValidationError("missing_people", "An online report needs 'people' (people in view).",
-                              message_zh="在线报告须包含 people（画面人数）。", details={"field": "people"})
+        raise ValidationError("missing_people", _l("An online report needs 'people' (people in "
+                                                   "view)."), details={"field": "people"})
     people = _int(data.get("people"), "people", 0, MAX_COUNT)
     areas_raw = data.get("areas") or {}
     if not isinstance(areas_raw, dict):
-        raise ValidationError("invalid_areas", "areas maps area names to people counts.",
-                              message_zh="areas 须为区域名到人数的映射。", details={"field": "areas"})
+        raise ValidationError("invalid_areas", _l("areas maps area names to people counts."),
+                              details={"field": "areas"})
     unknown = sorted(set(areas_raw) - area_names)
     if unknown:
-        raise ValidationError("unknown_area", f"This camera has no area named '{unknown[0]}'.",
-                              message_zh=f"该摄像头没有名为“{unknown[0]}”的区域。", details={"field": "areas"})
+        raise ValidationError("unknown_area", _l("This camera has no area named '%(unknown)s'.",
+                                                 unknown=unknown[0]), details={"field": "areas"})
     missing = sorted(area_names - set(areas_raw))
     if missing:
-        raise ValidationError("missing_area", f"The report lacks the count of area '{missing[0]}'.",
-                              message_zh=f"报告缺少区域“{missing[0]}”的人数。", details={"field": "areas"})
+        raise ValidationError("missing_area", _l("The report lacks the count of area "
+                                                 "'%(missing)s'.", missing=missing[0]),
+                              details={"field": "areas"})
     areas = {k: _int(v, f"areas.{k}", 0, MAX_COUNT) for k, v in areas_raw.items()}
     heat = data.get("heat") or []
     if not isinstance(heat, list) or len(heat) > HEAT_COLS * HEAT_ROWS:
-        raise ValidationError("invalid_heat", "heat is a list of [col, row, count].",
-                              message_zh="heat 须为 [列, 行, 次数] 列表。", details={"field": "heat"})
+        raise ValidationError("invalid_heat", _l("heat is a list of [col, row, count]."),
+                              details={"field": "heat"})
     cells = []
     for h in heat:
         if not (isinstance(h, list) and len(h) == 3):
-            raise ValidationError("invalid_heat", "heat is a list of [col, row, count].",
-                                  message_zh="heat 须为 [列, 行, 次数] 列表。", details={"field": "heat"})
+            raise ValidationError("invalid_heat", _l("heat is a list of [col, row, count]."),
+                                  details={"field": "heat"})
         cells.append((_int(h[0], "heat col", 0, HEAT_COLS - 1),
                       _int(h[1], "heat row", 0, HEAT_ROWS - 1),
                       _int(h[2], "heat count", 0, MAX_COUNT)))
@@ -430,18 +427,16 @@ def check_observation(data, area_names: set, line_names: set) -> Observation:
 
 def _lines(raw, line_names: set) -> dict:
     if not isinstance(raw, dict):
-        raise ValidationError("invalid_lines", "lines maps line names to {\"in\": n, \"out\": n}.",
-                              message_zh="lines 须为计数线名到 {in, out} 的映射。",
+        raise ValidationError("invalid_lines", _l('lines maps line names to {"in": n, "out": n}.'),
                               details={"field": "lines"})
     out = {}
     for name, v in raw.items():
         if name not in line_names:
-            raise ValidationError("unknown_line", f"This camera has no line named '{name}'.",
-                                  message_zh=f"该摄像头没有名为“{name}”的计数线。", details={"field": "lines"})
+            raise ValidationError("unknown_line", _l("This camera has no line named '%(name)s'.",
+                                                     name=name), details={"field": "lines"})
         if not isinstance(v, dict) or set(v) - {"in", "out"}:
-            raise ValidationError("invalid_lines", f"lines.{name} is {{\"in\": n, \"out\": n}}.",
-                                  message_zh=f"lines.{name} 须为 {{in, out}}。",
-                                  details={"field": "lines"})
+            raise ValidationError("invalid_lines", _l('lines.%(name)s is {"in": n, "out": n}.',
+                                                      name=name), details={"field": "lines"})
         out[name] = {"in": _int(v.get("in", 0), f"lines.{name}.in", 0, MAX_COUNT),
                      "out": _int(v.get("out", 0), f"lines.{name}.out", 0, MAX_COUNT)}
     return out

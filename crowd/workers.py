@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.auth import User, account_by_id, find_account, list_accounts
 from core.db import immediate
 from core.errors import Forbidden, NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 from .cameras import Camera, get_camera, list_cameras
@@ -21,9 +22,8 @@ def authorize_camera(db, worker: User | None, camera_id) -> Camera:
     learns nothing about cameras that are not its own)."""
     if worker is None or worker.role != "worker" or not isinstance(camera_id, str) \
             or not repo.worker_may_report(db, worker.id, camera_id):
-        raise Forbidden("camera_not_allowed", "This worker device may not report for that "
-                        "camera; an admin assigns cameras to workers.",
-                        message_zh="该计数设备无权上报此摄像头；摄像头由管理员分配给设备。")
+        raise Forbidden("camera_not_allowed", _l("This worker device may not report for that "
+                                                 "camera; an admin assigns cameras to workers."))
     return get_camera(db, camera_id)
 
 
@@ -45,8 +45,7 @@ def list_workers(db) -> list[dict]:
 def _worker(db, *, user_id: int | None = None, username: str | None = None) -> User:
     user = account_by_id(db, user_id) if user_id is not None else find_account(db, username or "")
     if user is None or user.role != "worker":
-        raise NotFound("not_a_worker", "There is no active worker device of that name.",
-                       message_zh="没有该名称的在用计数设备。")
+        raise NotFound("not_a_worker", _l("There is no active worker device of that name."))
     return user
 
 
@@ -56,8 +55,7 @@ def assign_cameras(db, camera_ids, *, user_id: int | None = None, username: str 
     Unknown cameras are refused and nothing changes."""
     worker = _worker(db, user_id=user_id, username=username)
     if not isinstance(camera_ids, (list, tuple)) or len(camera_ids) > 500:
-        raise ValidationError("invalid_cameras", "Give a list of camera ids.",
-                              message_zh="请给出摄像头编号列表。")
+        raise ValidationError("invalid_cameras", _l("Give a list of camera ids."))
     for camera_id in camera_ids:
         get_camera(db, camera_id)   # NotFound('unknown_camera')
     with immediate(db):

@@ -17,6 +17,7 @@ from core.clock import Clock, iso
 from core.db import Database, immediate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
+from core.text import _l
 
 from . import repo
 
@@ -70,14 +71,12 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
     catalog.get_site(db, site_id)
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_CHARS:
-        raise ValidationError("bad_gate_name", f"Give the gate a name of 1-{MAX_NAME_CHARS} "
-                              f"characters.", message_zh=f"闸机名称须为 1-{MAX_NAME_CHARS} 个字符。")
+        raise ValidationError("bad_gate_name", _l("Give the gate a name of 1-%(max_name_chars)s "
+                                                  "characters.", max_name_chars=MAX_NAME_CHARS))
     if direction not in GATE_DIRECTIONS:
-        raise ValidationError("bad_direction", "A gate's direction is entry, exit or both.",
-                              message_zh="闸机方向须为 entry（入）、exit（出）或 both（双向）。")
+        raise ValidationError("bad_direction", _l("A gate's direction is entry, exit or both."))
     if repo.gate_by_name(db, site_id, name) is not None:
-        raise Conflict("gate_exists", "This site already has a gate with that name.",
-                       message_zh="该景点已有同名闸机。")
+        raise Conflict("gate_exists", _l("This site already has a gate with that name."))
     with immediate(db):
         seq = len(repo.list_gates(db)) + 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:20] or "gate"
@@ -93,15 +92,14 @@ def gate_for_device(db, user) -> Gate:
     """The gate a device account belongs to; Forbidden('not_a_gate') if none."""
     row = repo.gate_by_user(db, user.id)
     if row is None:
-        raise Forbidden("not_a_gate", "This device token is not registered to a gate.",
-                        message_zh="该设备令牌未绑定闸机。")
+        raise Forbidden("not_a_gate", _l("This device token is not registered to a gate."))
     return _gate(row)
 
 
 def get_gate(db, gate_id) -> Gate:
     row = repo.gate_by_id(db, gate_id) if isinstance(gate_id, int) else None
     if row is None:
-        raise NotFound("unknown_gate", "There is no such gate.", message_zh="没有该闸机。")
+        raise NotFound("unknown_gate", _l("There is no such gate."))
     return _gate(row)
 
 
@@ -113,16 +111,17 @@ def list_gates(db, site_id: str | None = None) -> list[Gate]:
 
 def _parse_time(value, tz, field: str) -> datetime:
     if not isinstance(value, str) or len(value) > 40:
-        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。")
+        raise DomainError("bad_time", _l("'%(field)s' must be an ISO 8601 time with its offset.",
+                                         field=field))
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。") from None
+        raise DomainError("bad_time",
+                          _l("'%(field)s' must be an ISO 8601 time with its offset.",
+                             field=field)) from None
     if dt.tzinfo is None:
-        raise DomainError("bad_time", f"'{field}' needs a UTC offset, e.g. +08:00.",
-                          message_zh=f"“{field}”须带时区偏移，例如 +08:00。")
+        raise DomainError("bad_time", _l("'%(field)s' needs a UTC offset, e.g. +08:00.",
+                                         field=field))
     return dt.astimezone(tz)
 
 
@@ -130,22 +129,19 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     """Check a scan request's fields; ValidationError with a stable code on bad input."""
     direction = data.get("direction", "entry")
     if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                          message_zh="“direction”须为 entry 或 exit。")
+        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
     nonce = data.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                          "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
+        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : - , "
+                                          "unique per scan."))
     code, document = data.get("code"), data.get("document")
     if (code is None) == (document is None):
-        raise DomainError("code_or_document", "Send either 'code' (the QR text) or 'document' (a "
-                          "resident ID number), not both.",
-                          message_zh="请提供“code”（二维码内容）或“document”（身份证号）之一。")
+        raise DomainError("code_or_document", _l("Send either 'code' (the QR text) or 'document' "
+                                                 "(a resident ID number), not both."))
     if code is not None and not isinstance(code, str):
-        raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
+        raise DomainError("bad_code", _l("'code' must be text."))
     if document is not None and (not isinstance(document, str) or len(document) > 40):
-        raise DomainError("bad_document", "'document' must be an ID number (text).",
-                          message_zh="“document”须为证件号码文本。")
+        raise DomainError("bad_document", _l("'document' must be an ID number (text)."))
     if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
@@ -154,9 +150,8 @@ def parse_scan(data: dict, tz) -> ScanRequest:
     if method == "code" and document is not None and data.get("code") is not None:
         method = "document"
     if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
-        raise DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
-                          "the field sent.",
-                          message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
+        raise DomainError("bad_method", _l("'method' must be 'code', 'photo' or 'document' and "
+                                           "match the field sent."))
     scanned_at = data.get("scanned_at")
     scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
     return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
@@ -293,8 +288,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
     gates race (the check and the write share one BEGIN IMMEDIATE transaction). The same
     nonce again returns the first answer; with another code it is a 409 nonce_reused."""
     if not gate.allows(req.direction):
-        raise DomainError("direction_not_allowed", f"This gate is for {gate.direction} only.",
-                          message_zh="该闸机不支持此通行方向。")
+        raise DomainError("direction_not_allowed", _l("This gate is for %(direction)s only.",
+                                                      direction=gate.direction))
     input_hash = _input_hash(req.code, req.document, hash_key)
     now = clock.now()
     site = catalog.get_site(db, gate.site_id)
@@ -332,8 +327,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
 
 def _replay(prior, input_hash: str, direction: str) -> dict:
     if prior["input_hash"] != input_hash or prior["direction"] != direction:
-        raise Conflict("nonce_reused", "This nonce was already used for a different scan; send a "
-                       "new nonce for every scan.", message_zh="该 nonce 已用于另一次扫码，每次扫码须使用新的 nonce。")
+        raise Conflict("nonce_reused", _l("This nonce was already used for a different scan; "
+                                          "send a new nonce for every scan."))
     return json.loads(prior["response_json"])
 
 
@@ -355,48 +350,40 @@ class OfflineScan:
 def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
     """Check one uploaded scan; ValidationError with a stable code."""
     if not isinstance(item, dict):
-        raise DomainError("bad_scan", "Each scan must be a JSON object.",
-                          message_zh="每条扫码记录须为 JSON 对象。")
+        raise DomainError("bad_scan", _l("Each scan must be a JSON object."))
     nonce = item.get("nonce")
     if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : -.",
-                          message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -。")
+        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : -."))
     direction = item.get("direction")
     if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                          message_zh="“direction”须为 entry 或 exit。")
+        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
     if "scanned_at" not in item:
-        raise DomainError("bad_time", "Offline scans need 'scanned_at'.",
-                          message_zh="离线扫码记录须含“scanned_at”。")
+        raise DomainError("bad_time", _l("Offline scans need 'scanned_at'."))
     at = _parse_time(item["scanned_at"], tz, "scanned_at")
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
-        raise DomainError("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
-                          message_zh=f"“scanned_at”须在最近 {max_age_days} 天内。")
+        raise DomainError("bad_time", _l("'scanned_at' must lie within the last %(max_age_days)s "
+                                         "days.", max_age_days=max_age_days))
     result, reason = item.get("result"), item.get("reason")
     if result not in ("allow", "deny"):
-        raise DomainError("bad_result", "'result' must be 'allow' or 'deny'.",
-                          message_zh="“result”须为 allow 或 deny。")
+        raise DomainError("bad_result", _l("'result' must be 'allow' or 'deny'."))
     if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
-        raise DomainError("bad_reason", "A denied scan needs its 'reason'.",
-                          message_zh="拒绝记录须含“reason”。")
+        raise DomainError("bad_reason", _l("A denied scan needs its 'reason'."))
     if result == "allow":
         reason = None
     code, ticket_id = item.get("code"), item.get("ticket_id")
     method = "code"
     if code is not None:
         if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
+            raise DomainError("bad_code", _l("'code' must be text."))
         if ticket_id is not None:
-            raise DomainError("code_or_document", "Send 'code' or 'ticket_id', not both.",
-                              message_zh="“code”与“ticket_id”只能提供一个。")
+            raise DomainError("code_or_document", _l("Send 'code' or 'ticket_id', not both."))
     elif ticket_id is not None:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
-            raise DomainError("bad_ticket_id", "'ticket_id' must be a positive whole number.",
-                              message_zh="“ticket_id”须为正整数。")
+            raise DomainError("bad_ticket_id", _l("'ticket_id' must be a positive whole number."))
         method = "document"
     elif result == "allow":
-        raise DomainError("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",
-                          message_zh="放行记录须含“code”或“ticket_id”。")
+        raise DomainError("code_or_document", _l("An allowed scan needs its 'code' or "
+                                                 "'ticket_id'."))
     else:
         method = "document"  # a denied ID number that matched nothing
     return OfflineScan(nonce, direction, at, result, reason, code, ticket_id, method)
@@ -512,15 +499,13 @@ def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
     """Mark an offline conflict reviewed, with who and a note."""
     note = (note or "").strip()
     if len(note) > 500:
-        raise ValidationError("note_too_long", "Keep the note under 500 characters.",
-                              message_zh="备注请少于 500 字。")
+        raise ValidationError("note_too_long", _l("Keep the note under 500 characters."))
     with immediate(db):
         if repo.conflict(db, conflict_id) is None:
-            raise NotFound("unknown_conflict", "There is no such conflict.", message_zh="没有该冲突记录。")
+            raise NotFound("unknown_conflict", _l("There is no such conflict."))
         if not repo.resolve_conflict(db, conflict_id, by=user.username, note=note,
                                      at=iso(clock.now())):
-            raise Conflict("already_resolved", "This conflict was already resolved.",
-                           message_zh="该冲突已处理。")
+            raise Conflict("already_resolved", _l("This conflict was already resolved."))
 
 
 def prune_audit(db, *, keep_days: int, clock) -> int:

@@ -7,6 +7,7 @@ from datetime import date
 
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
+from flask_babel import gettext as _
 
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
@@ -16,7 +17,8 @@ from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, ValidationError
-from core.i18n import get_lang, t
+from core.i18n import get_lang, label
+from core.text import _l
 from core.web import json_body
 
 from . import services
@@ -54,8 +56,7 @@ def _busy_is_503(fn, *args, **kwargs):
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        raise DomainError("busy", "The server is busy; try again in a moment.", 503,
-                          message_zh="服务器繁忙，请稍后重试。") from None
+        raise DomainError("busy", _l("The server is busy; try again in a moment."), 503) from None
 
 
 # --- device API ----------------------------------------------------------------
@@ -94,12 +95,10 @@ def api_offline_scans():
     gate = _device_gate()
     items = json_body().get("scans")
     if not isinstance(items, list) or not items:
-        raise ValidationError("bad_scans", "Send {\"scans\": [...]} with at least one scan.",
-                              message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。")
+        raise ValidationError("bad_scans", _l('Send {"scans": [...]} with at least one scan.'))
     if len(items) > cfg["GATES_OFFLINE_BATCH_MAX"]:
-        raise ValidationError("too_many_scans",
-                              f"Send at most {cfg['GATES_OFFLINE_BATCH_MAX']} scans at once.",
-                              message_zh=f"每次最多提交 {cfg['GATES_OFFLINE_BATCH_MAX']} 条。")
+        raise ValidationError("too_many_scans", _l("Send at most %(most)s scans at once.",
+                                                   most=cfg['GATES_OFFLINE_BATCH_MAX']))
     results = _busy_is_503(services.record_offline_scans, db, gate, items,
                                             max_age_days=cfg["GATES_OFFLINE_MAX_AGE_DAYS"],
                                             **_scan_kwargs())
@@ -126,8 +125,7 @@ def api_counts():
     try:
         day = date.fromisoformat(raw_day) if raw_day else get_clock().now().date()
     except ValueError:
-        raise ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
-                              message_zh="“day”须为日期，例如 2026-07-15。") from None
+        raise ValidationError("bad_day", _l("'day' must be a date like 2026-07-15.")) from None
     rows = services.counts_per_minute(get_db(), site_id, day)
     return jsonify({"site": site_id, "day": day.isoformat(), "minutes": rows,
                     "inside": services.people_inside(get_db(), site_id, get_clock())})
@@ -141,7 +139,7 @@ def handheld():
     db = get_db()
     gates = services.list_gates(db)
     sites = {s.id: s for s in catalog.list_sites(db)}
-    reasons = {r: {"zh": t(f"gates.reason.{r}", "zh"), "en": t(f"gates.reason.{r}", "en")}
+    reasons = {r: {"zh": label(f"gates.reason.{r}", "zh"), "en": label(f"gates.reason.{r}", "en")}
                for r in REASONS}
     return render_template("gates/handheld.html", gates=gates, sites=sites, reasons=reasons,
                            lang=get_lang())
@@ -167,12 +165,10 @@ def api_photo():
     _limit_body(cfg["GATES_PHOTO_MAX_BYTES"] + 64 * 1024)
     upload = request.files.get("photo")
     if upload is None:
-        raise ValidationError("bad_image", "Upload the photo in the form field 'photo'.",
-                              message_zh="请在“photo”字段上传照片。")
+        raise ValidationError("bad_image", _l("Upload the photo in the form field 'photo'."))
     data = upload.read(cfg["GATES_PHOTO_MAX_BYTES"] + 1)
     if len(data) > cfg["GATES_PHOTO_MAX_BYTES"]:
-        raise DomainError("too_large", "The photo is too large.", 413,
-                          message_zh="照片过大。")
+        raise DomainError("too_large", _l("The photo is too large."), 413)
     # An AdmissionError (bad_image, image_too_large, no_qr_found) is answered as any refusal.
     return jsonify({"code": decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])})
 
@@ -200,7 +196,7 @@ def staff_audit():
 def resolve_conflict(conflict_id):
     services.resolve_conflict(get_db(), conflict_id, user=current_user(),
                               note=request.form.get("note", ""), clock=get_clock())
-    flash(t("gates.conflict_resolved"))
+    flash(_("Marked as resolved."))
     return redirect(url_for("gates.staff_audit"))
 
 

@@ -13,6 +13,7 @@ from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import Conflict, ValidationError
+from core.text import _l
 from core.web import json_body
 
 from . import gate_feed, orders, payments, products, quota
@@ -91,8 +92,7 @@ def start_payment(number):
     _visitor_body(number, required=False)
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
-        raise Conflict("not_payable", "This order is not awaiting payment.",
-                       message_zh="该订单不在待支付状态。")
+        raise Conflict("not_payable", _l("This order is not awaiting payment."))
     return jsonify({"checkout_url": url, "reference": url.rstrip("/").rsplit("/", 1)[1]})
 
 
@@ -121,8 +121,7 @@ def refund(number):
     ids = body.get("ticket_ids")
     if ids is not None and (not isinstance(ids, list) or not ids
                             or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ValidationError("bad_ticket_ids", "ticket_ids is a list of ticket ids.",
-                              message_zh="ticket_ids 须为门票编号列表。")
+        raise ValidationError("bad_ticket_ids", _l("ticket_ids is a list of ticket ids."))
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
                           ticket_ids=ids, actor="api")
     return jsonify(order_json(order, with_codes=True))
@@ -162,8 +161,7 @@ def sandbox_pay(reference):
     body = json_body(required=False)
     outcome = body.get("outcome", "succeeded")
     if outcome not in ("succeeded", "failed"):
-        raise ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
-                              message_zh="outcome 须为 succeeded 或 failed。")
+        raise ValidationError("bad_outcome", _l("outcome is 'succeeded' or 'failed'."))
     result = payments.sandbox_complete(get_db(), provider(), reference, outcome == "succeeded",
                                        get_clock(),
                                        inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.errors import DomainError, ValidationError
+from core.text import _l
 
 STATUSES = ("verified", "unverified", "mismatch", "unavailable")
 
@@ -55,14 +56,14 @@ def verify_holder(verifier: IdentityVerifier, index: int, holder: dict) -> Verif
     result = verifier.verify(name=holder["name"], document_type=holder["doc_type"],
                              number=holder["number"])
     if result.status == "mismatch":
-        raise ValidationError("identity_mismatch", "The name and document number do not match "
-                              "the national identity records.",
-                              message_zh="姓名与证件号码未通过公民身份信息核验。",
+        raise ValidationError("identity_mismatch", _l("The name and document number do not match "
+                                                      "the national identity records."),
                               details={"holder": index})
     if result.status == "unavailable":
-        raise DomainError("identity_service_unavailable", "Real-name verification is not "
-                          "available right now; please try again shortly.", 503,
-                          message_zh="实名核验服务暂不可用，请稍后重试。", details={"holder": index})
+        raise DomainError("identity_service_unavailable", _l("Real-name verification is not "
+                                                             "available right now; please try "
+                                                             "again shortly."), 503,
+                          details={"holder": index})
     if result.status not in STATUSES:
         raise ValueError(f"{verifier.name}: unknown verification status {result.status!r}")
     return result
