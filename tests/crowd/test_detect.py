@@ -67,7 +67,8 @@ def test_tiles_find_the_small_people_that_one_pass_misses(detector):
             assert iou.max() < 0.6
 
 
-def test_worker_end_to_end_on_the_clip(detector, camera_data, own_camera, worker_cameras, poster):
+def test_worker_end_to_end_on_the_clip(detector, camera_data, own_camera, worker_cameras, poster,
+                                       db, clock):
     cam = own_camera(camera_data)
     spec = worker_cameras()[0]
     stop = threading.Event()
