@@ -25,9 +25,13 @@ commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model 
                    "or set CROWD_WORKER_TOKEN).")
 @click.option("--camera", "cameras", multiple=True, help="Run only these camera ids.")
 @click.option("--backend", type=click.Choice(["openvino", "pytorch"]), default="openvino")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default=None,
+              help="OpenVINO model precision (default: the CROWD_DETECTOR_PRECISION setting).")
 @click.option("--seconds", type=float, default=None, help="Stop after this long.")
+@click.option("--counts", type=int, default=None,
+              help="Stop after posting this many fresh counts (with --seconds as a cap).")
 @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
-def worker_command(url, token_file, cameras, backend, seconds, no_frames):
+def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames):
     """Count people on every enabled camera and post to the ingest API."""
     from .checks import SourcePolicy
     from .worker import PostError, run_worker
@@ -45,8 +49,10 @@ def worker_command(url, token_file, cameras, backend, seconds, no_frames):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        run_worker(url, token, camera_ids=cameras, backend=backend, seconds=seconds,
-                   annotate=not no_frames, stop=stop, sources=SourcePolicy.from_config(cfg))
+        run_worker(url, token, camera_ids=cameras, backend=backend,
+                   precision=precision or cfg["CROWD_DETECTOR_PRECISION"], seconds=seconds,
+                   annotate=not no_frames, stop=stop, counts=counts,
+                   sources=SourcePolicy.from_config(cfg))
     except PostError as exc:
         raise click.ClickException(f"the site refused the worker: {exc}") from None
 
@@ -82,7 +88,7 @@ def workers_command():
 
 @commands.command("prepare-models")
 def prepare_models_command():
-    """Build the OpenVINO export of the person detector (offline, idempotent)."""
+    """Build the person detector's OpenVINO models, FP32 and INT8 (offline, idempotent)."""
     from .models import prepare
     click.echo(prepare())
 

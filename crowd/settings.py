@@ -60,4 +60,8 @@ SETTINGS = [
             "only when listed as such", _hosts),
     Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
             positive),
+    Setting("CROWD_DETECTOR_PRECISION", str, "int8",
+            "Worker's person model on OpenVINO: int8 (NNCF-quantised; kept because its counting "
+            "error stays within 0.1 of fp32, see bench/crowd_fleet_bench.py) or fp32",
+            choices=("int8", "fp32")),
 ]
