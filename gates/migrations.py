@@ -104,6 +104,12 @@ def create_gates(db):
 
 
 @migrations()
+def index_passages_by_site_and_time(db):
+    # The crowd forecast reads a site's passages day by day (gates.interface.visits).
+    db.execute("CREATE INDEX gate_passages_site_at ON gate_passages(site_id, at)")
+
+
+@migrations()
 def bundle_digests(db):
     # Digests of holders' resident ID numbers for offline bundles, per site, day and key
     # (gates/bundle.py): scrypt is slow on purpose, so each is computed once. They are what
