@@ -45,10 +45,14 @@ def app(tmp_path, clock):
 
 
 @pytest.fixture
-def production_app(tmp_path, clock):
-    """An app as deployed (ENV=production), with extra settings: its own instance folder."""
+def production_app(tmp_path, clock, monkeypatch):
+    """An app as deployed (ENV=production, a stand-in payment adapter since production
+    refuses the sandbox), with extra settings: its own instance folder."""
+    from testkit import register_test_gateway
+
     def make(**config):
-        return fresh_app(tmp_path / "prod-instance", clock, ENV="production", **config)
+        return fresh_app(tmp_path / "prod-instance", clock, ENV="production",
+                         TICKETING_PAYMENT_PROVIDER=register_test_gateway(monkeypatch), **config)
     return make
 
 
