@@ -21,14 +21,14 @@ from datetime import date, timedelta
 from typing import Callable
 
 from admission.identity import DigestParams, document_digest
-from admission.rules import Rules
+from admission.rules import Rules, entry_windows_json
 from catalog import interface as catalog
 from core import pii
 from core.clock import iso
 from core.db import immediate
 
 from . import repo
-from .services import Gate, as_text
+from .services import Gate, as_text, entry_windows
 
 FORMAT = 2
 PURPOSE = "gates.offline-document-digest.v1"
@@ -107,10 +107,10 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, documents: DocumentP
     rules, the site's hours and today's tickets; with documents enabled, that day's key
     and the holders' digests under it (never a number, never the server's lookup hash)."""
     now = clock.now()
-    site = catalog.get_site(db, gate.site_id)
     day = now.date()
-    season = site.season_on(day)
-    closing = catalog.closing_time(site, day, now.tzinfo)
+    hours = catalog.hours_on(db, gate.site_id, day)
+    gate_hours = hours if gate.place_id is None else hours.place(gate.place_id)
+    closing = hours.closes_at(now.tzinfo)
     presence = {r["ticket_id"]: r for r in repo.presence_for_site(db, gate.site_id)}
     day_tickets = tickets.bundle_tickets(db, gate.site_id, day)
     digests, pending = {}, 0
@@ -126,7 +126,7 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, documents: DocumentP
             "document_digest": digests.get((t.id, t.version)), "slot_start": as_text(t.slot_start),
             "slot_end": as_text(t.slot_end), "valid_from": as_text(t.valid_from),
             "valid_until": as_text(t.valid_until), "reentry_allowed": bool(t.reentry_allowed),
-            "max_entries_per_site": t.max_entries_per_site,
+            "max_entries_per_site": t.max_entries_per_site, "proof": t.proof,
             "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
     return {
         "format": FORMAT, "generated_at": iso(now), "day": day.isoformat(),
@@ -134,8 +134,13 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, documents: DocumentP
         "timezone": getattr(now.tzinfo, "key", None) or str(now.tzinfo),
         "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
         "revocations": tickets.revocations(db), "rules": rules.to_json(),
-        "hours": None if season is None else {"open": season.open, "close": season.close,
-                                              "last_entry": season.last_entry},
+        "hours": None if gate_hours.closed else {"open": gate_hours.open,
+                                                 "close": gate_hours.close,
+                                                 "last_entry": gate_hours.last_entry},
+        "closed_reason": gate_hours.reason if gate_hours.closed else None,
+        # Entries are admitted only inside these (the turnstile judges them offline too);
+        # a closure entered after the bundle was fetched reaches the gate on its next fetch.
+        "entry_windows": entry_windows_json(entry_windows(db, gate, day, now.tzinfo)),
         "closing_at": iso(closing) if closing else None,
         "tickets": rows,
         "document_key": documents.day_key(gate.site_id, day).hex() if documents.enabled

@@ -110,6 +110,13 @@ def index_passages_by_site_and_time(db):
 
 
 @migrations()
+def gate_places(db):
+    # A gate may stand at one of its site's places (Mount Tai's entrances): it then admits
+    # in that entrance's hours rather than the site's.
+    db.execute("ALTER TABLE gates ADD COLUMN place_id TEXT")
+
+
+@migrations()
 def bundle_digests(db):
     # Digests of holders' resident ID numbers for offline bundles, per site, day and key
     # (gates/bundle.py): scrypt is slow on purpose, so each is computed once. They are what

@@ -29,7 +29,7 @@ def signing_key(app):
 def sell(app, db, clock, signing_key):
     """Sell window tickets for the slot that holds ``at`` (default: now). Returns a list of
     (ticket, code, document_number); ``holders`` replaces the n default resident-ID holders."""
-    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None,
+    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None, fare="auto",
            holders=None):
         day = day or clock.now().date()
         slots = quota.availability(db, site, day, clock)
@@ -42,7 +42,8 @@ def sell(app, db, clock, signing_key):
             ids = [p.id for p in products.list_products(db, site)]
             product = site if site in ids else ids[0]
         holders = holders or [{"name": "张小明", "document_type": "resident_id",
-                               "document_number": resident_id()} for _ in range(n)]
+                               "document_number": resident_id(), "fare": fare}
+                              for _ in range(n)]
         docs = [h["document_number"] for h in holders]
         # An app context only around the sale (pii needs the keys): a context held for
         # the whole test would be shared by the test client's requests, and with it flask.g.
