@@ -41,12 +41,8 @@ class Camera:
 
     @property
     def source_display(self) -> str:
-        """The source with any password in a URL masked."""
-        src = self.source
-        if "://" in src and "@" in src.split("://", 1)[1].split("/", 1)[0]:
-            scheme, rest = src.split("://", 1)
-            return f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return src
+        """The source with credentials masked (user, password, secret query values)."""
+        return checks.mask_source(self.source)
 
     def to_json(self, with_source: bool = True) -> dict:
         out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
@@ -83,9 +79,16 @@ def get_camera(db, camera_id) -> Camera:
     return _camera(db, row)
 
 
-def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
-    """Add or edit a camera (and, if given, its regions) after validating every field."""
-    values = checks.check_camera(data)
+def save_camera(db, data: dict, *, clock, create: bool,
+                sources: checks.SourcePolicy = checks.SourcePolicy()) -> Camera:
+    """Add or edit a camera (and, if given, its regions) after validating every field; the
+    source must be one ``sources`` allows. An edit that sends back the masked source (as
+    the form shows it) keeps the stored one, credentials included."""
+    if not create and isinstance(data, dict) and isinstance(data.get("id"), str):
+        row = repo.camera(db, data["id"])
+        if row is not None and data.get("source") == checks.mask_source(row["source"]):
+            data = dict(data, source=row["source"])
+    values = checks.check_camera(data, sources)
     catalog.get_site(db, values["site_id"])
     if values["zone_id"] is not None:
         zone = catalog.get_zone(db, values["zone_id"])
@@ -132,8 +135,3 @@ def delete_camera(db, camera_id: str) -> None:
     get_camera(db, camera_id)
     with immediate(db):
         repo.delete_camera(db, camera_id)
-
-
-def worker_config(db) -> dict:
-    """What a worker needs to run every enabled camera (sources included: workers only)."""
-    return {"cameras": [c.to_json() for c in list_cameras(db, enabled_only=True)]}

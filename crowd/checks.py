@@ -6,9 +6,11 @@ rejected (a typo must not be ignored).
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import ValidationError
 from core.text import _l
@@ -68,10 +70,137 @@ def _reject_unknown(data: dict, allowed: set, where: str) -> None:
                               details={"field": extra[0]})
 
 
-def check_source(source) -> str:
-    """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV)."""
+# --- camera sources ------------------------------------------------------------------
+
+# Query parameters cameras commonly take that are not secrets; every other value is masked
+# when a source is shown (deny by default: vendors name their secrets every which way).
+PLAIN_QUERY_KEYS = frozenset({
+    "channel", "ch", "subtype", "stream", "streamtype", "profile", "resolution", "fps",
+    "camera", "cam", "codec", "videocodec", "quality", "width", "height", "transport",
+    "rtsp_transport", "unicast", "proto", "tcp"})
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$")
+
+
+def mask_source(source: str) -> str:
+    """A camera source fit to show on a page, in an API answer or in a log: the user and
+    password of a URL and every query value that is not plainly harmless become ***."""
+    if not isinstance(source, str) or "://" not in source:
+        return source
+    scheme, rest = source.split("://", 1)
+    try:
+        parts = urlsplit(source)
+    except ValueError:
+        return f"{scheme}://***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(_mask_param(p) for p in parts.query.split("&")) if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, "***" if parts.fragment else ""))
+
+
+def _mask_param(param: str) -> str:
+    key, eq, value = param.partition("=")
+    if key.lower() in PLAIN_QUERY_KEYS:
+        return param
+    if not eq:
+        return "***" if key else ""   # a bare token, perhaps
+    return f"{key}=***" if value else param
+
+
+def mask_urls_in(text: str) -> str:
+    """Text (an error message, a log line) with every URL in it masked as mask_source does."""
+    return _URL_IN_TEXT.sub(lambda m: mask_source(m.group(0)), text or "")
+
+
+@dataclass(frozen=True)
+class SourcePolicy:
+    """Which camera sources may be used. In production (``restricted``) only URLs whose
+    scheme is in ``schemes`` and whose host is in ``hosts`` (names, addresses or CIDR
+    networks; ``*.example.org`` for a domain's hosts); never a file, and a loopback or
+    link-local address only when an entry of its own kind lists it. Device indices need
+    the scheme ``device``. Unrestricted (development): files, devices, any URL."""
+    restricted: bool = False
+    schemes: tuple = ("rtsp", "rtsps", "https")
+    hosts: tuple = ()
+
+    @classmethod
+    def from_config(cls, cfg) -> "SourcePolicy":
+        return cls(cfg["ENV"] == "production",
+                   tuple(s.lower() for s in cfg["CROWD_SOURCE_SCHEMES"]),
+                   tuple(h.lower() for h in cfg["CROWD_SOURCE_HOSTS"]))
+
+    def host_allowed(self, host: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return any(host == h or (h.startswith("*.") and host.endswith(h[1:]))
+                       for h in self.hosts)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        for entry in self.hosts:
+            try:
+                net = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                continue
+            if ip.version != net.version or ip not in net:
+                continue
+            # 0.0.0.0/0 or 10.0.0.0/8 do not open loopback, link-local and the like: only
+            # an entry inside such a range (127.0.0.1, 169.254.10.0/24) does.
+            special = next((r for r in _SPECIAL if r.version == ip.version and ip in r), None)
+            if special is None or net.subnet_of(special):
+                return True
+        return False
+
+
+# Addresses a camera URL reaches only when an entry of CROWD_SOURCE_HOSTS lies inside them.
+_SPECIAL = tuple(ipaddress.ip_network(n) for n in (
+    "127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8", "224.0.0.0/4", "240.0.0.0/4",
+    "::1/128", "fe80::/10", "::/128", "ff00::/8"))
+
+
+def _source_refused(message):
+    return ValidationError("source_not_allowed", message, details={"field": "source"})
+
+
+def _check_restricted(source: str, policy: SourcePolicy) -> None:
+    if source.isdigit():
+        if "device" not in policy.schemes:
+            raise _source_refused(_l("Local camera devices are not allowed here."))
+        return
+    if "://" not in source:
+        raise _source_refused(_l("In production a camera source is a URL, never a file."))
+    try:
+        parts = urlsplit(source)
+        port = parts.port
+    except ValueError:
+        raise _source_refused(_l("The camera URL cannot be read.")) from None
+    scheme = parts.scheme.lower()
+    if scheme == "file" or scheme not in policy.schemes:
+        schemes = ", ".join(s + "://" for s in policy.schemes)
+        raise _source_refused(_l("Camera URLs here use %(schemes)s only.", schemes=schemes))
+    host = (parts.hostname or "").rstrip(".")
+    if "\\" in source or parts.netloc.count("@") > 1 or not host or port == 0 \
+            or not (_HOST_NAME.match(host) or _is_ip(host)):
+        raise _source_refused(_l("The camera URL's host cannot be read."))
+    if not policy.host_allowed(host):
+        raise _source_refused(_l("The host %(host)s is not on this site's list of camera hosts "
+                                 "(CROWD_SOURCE_HOSTS).", host=host))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def check_source(source, policy: SourcePolicy = SourcePolicy()) -> str:
+    """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV), allowed by
+    ``policy`` (in production: configured schemes and hosts only)."""
     if not isinstance(source, str) or not source.strip() or len(source) > 500 \
-            or any(ord(c) < 32 for c in source):
+            or any(ord(c) < 32 or ord(c) == 127 for c in source):
         raise ValidationError("invalid_source", _l("Give the camera source: an rtsp:// or "
                                                    "http(s):// URL, a video file path or a "
                                                    "device number."), details={"field": "source"})
@@ -83,6 +212,8 @@ def check_source(source) -> str:
     if source.isdigit() and int(source) > 63:
         raise ValidationError("invalid_source", _l("A device index is 0-63."),
                               details={"field": "source"})
+    if policy.restricted:
+        _check_restricted(source, policy)
     return source
 
 
@@ -90,8 +221,9 @@ CAMERA_KEYS = {"id", "name", "site_id", "zone_id", "source", "width", "height", 
                "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every"}
 
 
-def check_camera(data: dict) -> dict:
-    """A camera record's fields, typed and range-checked (site/zone are checked by services)."""
+def check_camera(data: dict, sources: SourcePolicy = SourcePolicy()) -> dict:
+    """A camera record's fields, typed and range-checked (site/zone are checked by services;
+    the source against ``sources``)."""
     if not isinstance(data, dict):
         raise ValidationError("invalid_json", _l("Send a JSON object."))
     _reject_unknown(data, CAMERA_KEYS | {"regions", "csrf_token"}, "camera")
@@ -113,7 +245,7 @@ def check_camera(data: dict) -> dict:
                               details={"field": "zone_id"})
     return {
         "id": cid, "name": name.strip(), "site_id": site_id, "zone_id": zone_id,
-        "source": check_source(data.get("source")),
+        "source": check_source(data.get("source"), sources),
         "width": _int(data.get("width"), "width", 16, 8192),
         "height": _int(data.get("height"), "height", 16, 8192),
         "tile_rows": _int(data.get("tile_rows", 2), "tile_rows", 1, 6),
@@ -257,7 +389,7 @@ def check_observation(data, area_names: set, line_names: set) -> Observation:
                                   details={"field": "people"})
         lines = _lines(data.get("lines") or {}, line_names)
         return Observation(data["camera_id"], status, None, {}, lines, dropped, fps,
-                           error[:300], [])
+                           mask_urls_in(error)[:300], [])
     if "people" not in data:
         raise ValidationError("missing_people", _l("An online report needs 'people' (people in "
                                                    "view)."), details={"field": "people"})
@@ -289,8 +421,8 @@ def check_observation(data, area_names: set, line_names: set) -> Observation:
                       _int(h[1], "heat row", 0, HEAT_ROWS - 1),
                       _int(h[2], "heat count", 0, MAX_COUNT)))
     return Observation(data["camera_id"], status, people, areas,
-                       _lines(data.get("lines") or {}, line_names), dropped, fps, error[:300],
-                       cells)
+                       _lines(data.get("lines") or {}, line_names), dropped, fps,
+                       mask_urls_in(error)[:300], cells)
 
 
 def _lines(raw, line_names: set) -> dict:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from catalog import interface as catalog
+from core.auth import User
 from core.clock import Clock, iso
 from core.db import Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
@@ -21,6 +22,7 @@ from ticketing import interface as ticketing
 
 from . import alert_levels, checks, forecasting, repo
 from .cameras import Camera, get_camera, list_cameras
+from .workers import authorize_camera
 
 log = logging.getLogger("scenic.crowd")
 
@@ -64,12 +66,14 @@ class Policy:
 
 # --- ingest ------------------------------------------------------------------------------
 
-def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dict:
-    """Store one worker observation, update history and heat, then re-evaluate alerts."""
+def ingest(db, data, *, worker: User, clock, policy: Policy | None = None,
+           frames=None) -> dict:
+    """Store one observation from a worker device (for a camera it may report for), update
+    history and heat, then re-evaluate alerts."""
     policy = policy or Policy()
     if not isinstance(data, dict):
         raise ValidationError("invalid_json", _l("Send a JSON object."))
-    cam = get_camera(db, data.get("camera_id"))
+    cam = authorize_camera(db, worker, data.get("camera_id"))
     if not cam.enabled:
         raise Conflict("camera_disabled", _l("This camera is disabled."))
     obs = checks.check_observation(data, {a["name"] for a in cam.areas},

@@ -9,8 +9,8 @@ import json
 import threading
 import time
 
-from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
+                   render_template, request, url_for)
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
@@ -25,7 +25,7 @@ from core.serving import pool, stream_slot
 from core.text import _l
 from core.web import json_body
 
-from . import cameras, jobs, services
+from . import cameras, checks, jobs, services, workers
 from .live import frames_of
 from .stream import StateFeed
 
@@ -40,6 +40,10 @@ def _policy():
     return services.Policy.from_config(current_app.config)
 
 
+def _sources():
+    return checks.SourcePolicy.from_config(current_app.config)
+
+
 # --- worker API (bearer token, role worker) ---------------------------------------------
 
 # Three views keep their endpoint names but not their function names, which would hide
@@ -47,15 +51,15 @@ def _policy():
 @bp.get("/api/crowd/worker/config", endpoint="worker_config")
 @token_required("worker")
 def api_worker_config():
-    return jsonify(cameras.worker_config(get_db()))
+    return jsonify(workers.worker_config(get_db(), g.device))
 
 
 @bp.post("/api/crowd/observations")
 @csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("worker")
 def ingest():
-    result = services.ingest(get_db(), json_body(), clock=get_clock(), policy=_policy(),
-                             frames=frames_of(current_app))
+    result = services.ingest(get_db(), json_body(), worker=g.device, clock=get_clock(),
+                             policy=_policy(), frames=frames_of(current_app))
     return jsonify(result), 201
 
 
@@ -63,7 +67,7 @@ def ingest():
 @csrf_exempt  # bearer-token only, as above
 @token_required("worker")
 def post_frame(camera_id):
-    cameras.get_camera(get_db(), camera_id)
+    workers.authorize_camera(get_db(), g.device, camera_id)
     data = request.get_data(cache=False)
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
     if request.mimetype != "image/jpeg" or len(data) < 4 or data[:2] != b"\xff\xd8" \
@@ -236,8 +240,18 @@ def snapshot(camera_id):
 @role_required("staff")
 def cameras_page():
     db = get_db()
+    is_admin = current_user().has_role("admin")
     return render_template("crowd/cameras.html", cameras=cameras.list_cameras(db),
-                           sites={s.id: s for s in catalog.list_sites(db)})
+                           sites={s.id: s for s in catalog.list_sites(db)},
+                           workers=workers.list_workers(db) if is_admin else [])
+
+
+@bp.post("/crowd/workers/<int:user_id>/cameras", endpoint="worker_cameras")
+@role_required("admin")
+def worker_cameras_form(user_id):
+    workers.assign_cameras(get_db(), request.form.getlist("camera"), user_id=user_id)
+    flash(_("Saved the worker's cameras"))
+    return redirect(url_for("crowd.cameras") + "#workers")
 
 
 @bp.get("/api/crowd/cameras")
@@ -250,7 +264,8 @@ def api_cameras():
 @bp.post("/api/crowd/cameras")
 @role_required("admin")
 def api_create_camera():
-    cam = cameras.save_camera(get_db(), json_body(), clock=get_clock(), create=True)
+    cam = cameras.save_camera(get_db(), json_body(), clock=get_clock(), create=True,
+                              sources=_sources())
     return jsonify(cam.to_json(with_source=False)), 201
 
 
@@ -258,7 +273,8 @@ def api_create_camera():
 @role_required("admin")
 def api_update_camera(camera_id):
     data = dict(json_body(), id=camera_id)
-    cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=False)
+    cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=False,
+                              sources=_sources())
     return jsonify(cam.to_json(with_source=False))
 
 
@@ -305,7 +321,8 @@ def new_camera():
                                  "regions": []}, None)
     data = _form_camera()
     try:
-        cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True)
+        cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True,
+                                  sources=_sources())
     except DomainError as exc:
         return _edit_page(None, data, exc.localized(get_lang()), exc.status)
     flash(_("Saved camera %(id)s", id=cam.id))
@@ -319,16 +336,20 @@ def edit_camera(camera_id):
     cam = cameras.get_camera(db, camera_id)
     is_admin = current_user().role == "admin"
     if request.method == "GET":
-        return _edit_page(cam, cam.to_json(with_source=is_admin), None)
+        # Masked even for admins: sending it back unchanged keeps the stored credentials.
+        return _edit_page(cam, cam.to_json(with_source=False), None)
     data = _form_camera()
     try:
         if is_admin:
             data["id"] = camera_id
-            cam = cameras.save_camera(db, data, clock=get_clock(), create=False)
+            cam = cameras.save_camera(db, data, clock=get_clock(), create=False,
+                                      sources=_sources())
         else:  # staff may redraw regions; sources and sites are for admins
             cam = cameras.save_regions(db, camera_id, data.get("regions", []),
                                         clock=get_clock())
     except DomainError as exc:
+        # Re-shown after an error: what the admin typed in this request (stored
+        # credentials are never shown; the unchanged masked text keeps them).
         form = dict(data, id=camera_id) if is_admin else \
             dict(cam.to_json(with_source=False), regions=data.get("regions", []))
         return _edit_page(cam, form, exc.localized(get_lang()), exc.status)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
 from catalog import interface as catalog
-from core.auth import current_user, role_required, token_required
+from core.auth import current_user, device_or_role_required, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
@@ -22,6 +22,7 @@ from core.text import _l
 from core.web import json_body
 
 from . import services
+from .bundle import DocumentPolicy, bundle
 from .tickets import TicketSource
 
 bp = Blueprint("gates", __name__)
@@ -77,12 +78,10 @@ def api_scan():
 def api_bundle():
     db = get_db()
     gate = _device_gate()
-    kw = _scan_kwargs()
-    resp = jsonify(services.bundle(
-        db, gate, clock=kw["clock"], rules=kw["rules"], tickets=kw["tickets"],
-        hash_key=kw["hash_key"],
-        include_document_key=current_app.config["GATES_BUNDLE_DOCUMENT_KEY"]))
-    resp.headers["Cache-Control"] = "no-store"  # masked holders and keyed hashes
+    resp = jsonify(bundle(db, gate, clock=get_clock(), rules=_rules(),
+                          tickets=TicketSource.for_app(current_app),
+                          documents=DocumentPolicy.from_config(current_app.config)))
+    resp.headers["Cache-Control"] = "no-store"  # masked holders, the day's key and digests
     return resp
 
 
@@ -107,6 +106,7 @@ def api_offline_scans():
 
 
 @bp.get("/api/gate/inside")
+@device_or_role_required(("gate",), "staff")  # visitors see crowd levels, not head counts
 def api_inside():
     site_id = request.args.get("site", "")
     db = get_db()

@@ -26,20 +26,37 @@ def clock():
     return FixedClock(datetime(2026, 7, 15, 10, 0, tzinfo=DEFAULT_TZ))
 
 
-@pytest.fixture
-def app(tmp_path, clock):
-    instance = tmp_path / "instance"
-    # An easy proof of work: tests check the protocol; bench/abuse_bench.py and the browser
-    # test measure the shipped difficulty. Live frames in the test's folder, not /dev/shm
-    # (tests/crowd/test_live_shared.py checks the default).
+def fresh_app(instance, clock, **config):
+    """An app on a fresh instance folder, migrated, with the catalog loaded. An easy proof
+    of work: tests check the protocol; bench/abuse_bench.py and the browser test measure
+    the shipped difficulty. Live frames beside the instance folder, not in /dev/shm
+    (tests/crowd/test_live_shared.py checks the default)."""
     application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500,
-                              "CROWD_LIVE_DIR": str(tmp_path / "live")}, clock=clock,
+                              "CROWD_LIVE_DIR": str(instance.parent / "live"), **config},
+                             clock=clock,
                              instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)
     load_catalog(db)
     db.conn.close()
     return application
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    return fresh_app(tmp_path / "instance", clock)
+
+
+@pytest.fixture
+def production_app(tmp_path, clock, monkeypatch):
+    """An app as deployed (ENV=production, a stand-in payment adapter since production
+    refuses the sandbox), with extra settings: its own instance folder."""
+    from testkit import register_test_gateway
+
+    def make(**config):
+        return fresh_app(tmp_path / "prod-instance", clock, ENV="production",
+                         TICKETING_PAYMENT_PROVIDER=register_test_gateway(monkeypatch), **config)
+    return make
 
 
 @pytest.fixture
