@@ -71,7 +71,8 @@ def list_products():
 def calendar(site_id):
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
-        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"]}
+        {"date": d["date"].isoformat(), "open": d["open"], "over": d["over"], "left": d["left"],
+         "paused": d["paused"]}
         for d in days]})
 
 

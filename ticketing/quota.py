@@ -242,16 +242,19 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Cl
 
 
 def calendar(db, site_id: str, clock: Clock, days: int = 7) -> list[dict]:
-    """The next days with whether the site opens and how many online tickets are left."""
+    """The next days with whether the site opens, whether its slots are all over, and how many
+    online tickets are left."""
     site = catalog.get_site(db, site_id)
-    today = clock.now().date()
+    now = clock.now()
     out = []
     for i in range(days):
-        d = today + timedelta(days=i)
+        d = now.date() + timedelta(days=i)
         season = site.season_on(d)
         slots = availability(db, site_id, d, clock) if season else []
+        # Today after the last slot has ended: closed for the day, not "sold out".
+        over = bool(slots) and all(s.end <= now for s in slots)
         out.append({"date": d, "open": season is not None, "left": sum(s.left for s in slots),
-                    "paused": is_paused(db, site_id, d), "season": season})
+                    "over": over, "paused": is_paused(db, site_id, d), "season": season})
     return out
 
 
