@@ -5,6 +5,7 @@ are in translations/<lang>/LC_MESSAGES/messages.po."""
 from core.text import _l, _lp
 
 LABELS = {
+    "gates.console.inside_now": _l("People inside now"),
     "gates.reason.invalid_code": _l("Not a valid ticket code"),
     "gates.reason.bad_signature": _l("Signature does not match (forged or altered)"),
     "gates.reason.unknown_ticket": _l("Ticket not found"),
