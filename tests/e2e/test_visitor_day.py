@@ -158,22 +158,17 @@ def at_the_gates(browser, base: str, instance: Path, codes: list[str], staff) ->
         assert hand.inner_text("#inside") == "2"
 
 
-def set_capacity(desk, base: str, kind: str, target: str, value: str) -> None:
+def set_capacity(tab, base: str, kind: str, target: str, value: str) -> None:
     """An administrator's override on /admin/capacity (field "at once")."""
-    desk.goto(base + "/admin/capacity")
-    form = desk.locator(f"form.row-form:has(input[name=kind][value={kind}])"
+    tab.goto(base + "/admin/capacity")
+    form = tab.locator(f"form.row-form:has(input[name=kind][value={kind}])"
                         f":has(input[name=target_id][value={target}])")
     if kind == "site":
         form.locator("select[name=field]").select_option("instant")
     form.locator("input[name=value]").fill(value)
     form.locator("input[name=reason]").fill("visitor-day test")
     form.locator("button[type=submit]").click()
-    desk.wait_for_selector(".flash")
-
-
-def open_control_room(desk, base: str) -> None:
-    desk.goto(base + "/crowd")
-    desk.wait_for_selector("#conn:has-text('实时更新')", timeout=10000)
+    tab.wait_for_selector(".flash")
 
 
 def control_room(browser, base: str, instance: Path, admin) -> None:
@@ -188,6 +183,11 @@ def control_room(browser, base: str, instance: Path, admin) -> None:
                                    "areas": {"path": n}})
         assert resp.status_code == 201, resp.text
 
+    def three_people_over(kind: str, target: str) -> None:
+        """A capacity of 2 at once (set in another tab), then the camera sees 3."""
+        set_capacity(admin_tab, base, kind, target, "2")
+        camera_sees(3)
+
     with browser_page(browser, 1280, 900) as desk:
         log_in_browser(desk, base, admin)
         figures = dict(zip(desk.locator("[data-figure]").evaluate_all(
@@ -196,16 +196,16 @@ def control_room(browser, base: str, instance: Path, admin) -> None:
         assert figures == {"ticketing.console.sold_today": "2", "gates.console.inside_now": "2",
                            "crowd.console.active_alerts": "0"}
         shot(desk, "31-console")
-        open_control_room(desk, base)
+        admin_tab = desk.context.new_page()
+        desk.goto(base + "/crowd")
+        desk.wait_for_selector("#conn:has-text('实时更新')", timeout=10000)
         counted = "[data-camera='demo-path'] li[data-k='counted']"
         for n in (2, 3):
             camera_sees(n)
             desk.wait_for_selector(f"{counted}:has-text('counted: {n}')", timeout=5000)
         shot(desk, "32-control-room-count")
-        # The zone under the camera gets a tiny capacity: three people are too many.
-        set_capacity(desk, base, "zone", "qianyuan", "2")
-        open_control_room(desk, base)
-        camera_sees(3)
+            # The zone under the camera gets a tiny capacity.
+        three_people_over("zone", "qianyuan")
         zone_alert = "#alerts li[data-alert]:has-text('zone qianyuan')"
         assert "严重" in desk.wait_for_selector(zone_alert, timeout=5000).inner_text()
         shot(desk, "33-control-room-alert")
@@ -214,9 +214,7 @@ def control_room(browser, base: str, instance: Path, admin) -> None:
         shot(desk, "34-control-room-acknowledged")
         # The whole Temple of Confucius over its capacity: the monitor pauses its sales, and
         # resumes them once the crowd has gone; the tourist's booking page follows.
-        set_capacity(desk, base, "site", "kongmiao", "2")
-        open_control_room(desk, base)
-        camera_sees(3)
+        three_people_over("site", "kongmiao")
         paused_badge = "#sites th:has-text('孔庙') .badge:has-text('暂停售票')"
         desk.wait_for_selector(paused_badge, timeout=5000)
         shot(desk, "35-control-room-sales-paused")
