@@ -251,7 +251,7 @@ def guide_day(browser, base: str) -> None:
         assert "1545" in page.inner_text(".gask-out .answer-text")
         cited = page.locator(".gask-out .answer a[href*='/guide/taishan/poi/']")
         assert cited.count() >= 1 and "玉皇顶" in cited.first.inner_text()
-        shot(page, "43-guide-answer-zh")
+        tourist_page(page, "43-guide-answer-zh")
         page.goto(base + "/guide/taishan")
         page.click("[data-offline]")
         page.wait_for_selector("[data-offline-status][data-ready]", timeout=120000)
@@ -267,7 +267,7 @@ def guide_day(browser, base: str) -> None:
         size = page.evaluate("(u) => fetch(u).then(r => r.ok ? r.arrayBuffer() : null)"
                              ".then(b => b ? b.byteLength : 0)", src)
         assert size > 10000
-        shot(page, "44-guide-offline-zh")
+        tourist_page(page, "44-guide-offline-zh")
         page.context.set_offline(False)
         page.goto(base + "/guide/taishan?lang=en")
         tourist_page(page, "45-guide-en")
