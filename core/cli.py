@@ -68,7 +68,14 @@ def create_user_command(username, role, password):
 @click.argument("username")
 @click.option("--role", type=click.Choice(DEVICE_ROLES), required=True)
 def create_device_command(username, role):
-    """Create a gate or worker device account and print its token once."""
+    """Create a worker device account and print its token once (gates: ``gates create-gate``)."""
+    if role == "gate":
+        # A gate account needs its gate (site, direction) or every scan is refused: the
+        # gates domain registers both at once.
+        raise click.UsageError(
+            "a gate is registered with its site and direction, which a bare device account "
+            "lacks (its token could not scan): use 'flask --app app gates create-gate "
+            "--site SITE --name NAME'")
     with command_db() as db:
         user, token = create_device(db, username=username, role=role, clock=get_clock())
     click.echo(f"created {role} device {user.username}; token (shown once):")

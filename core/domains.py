@@ -30,6 +30,19 @@ class ConsoleLink:
 
 
 @dataclass(frozen=True)
+class ConsoleFigure:
+    """One of today's figures at the top of the staff console (tickets sold, people inside,
+    alerts): ``value(db, clock)`` is a whole number, ``endpoint`` the page with its detail.
+    ``alarm``: a figure above zero asks for attention (shown highlighted)."""
+    endpoint: str
+    label: str                      # message key
+    value: Callable[..., int]
+    alarm: bool = False
+    roles: tuple[str, ...] = ("staff",)
+    position: int = 50
+
+
+@dataclass(frozen=True)
 class SiteLink:
     """An action on each site's card on the home page; the endpoint takes ``site_id``."""
     endpoint: str
@@ -53,6 +66,7 @@ class Plugin:
     blueprints: tuple = ()          # flask.Blueprint objects, registered in order
     commands: tuple = ()            # click commands or groups under ``flask --app app``
     console: tuple[ConsoleLink, ...] = ()
+    figures: tuple[ConsoleFigure, ...] = ()
     site_links: tuple[SiteLink, ...] = ()
     home: HomeSection | None = None
     init_app: Callable | None = None  # init_app(app): configuration only, starts nothing

@@ -86,7 +86,12 @@ def console():
     user = current_user()
     tiles = sorted((link for p in _plugins() for link in p.console
                     if user.has_role(*link.roles)), key=lambda link: link.position)
-    return render_template("core/console.html", user=user,
+    # Today's figures first: what a shift opens the console to see.
+    db, clock = get_db(), get_clock()
+    figures = [(f, f.value(db, clock)) for f in sorted(
+        (f for p in _plugins() for f in p.figures if user.has_role(*f.roles)),
+        key=lambda f: f.position)]
+    return render_template("core/console.html", user=user, figures=figures, today=clock.now(),
                            links=[(link.endpoint, link.label) for link in tiles])
 
 

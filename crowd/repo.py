@@ -245,6 +245,10 @@ def alerts(db, *, active_only: bool, limit: int):
     return db.execute(sql + " ORDER BY id DESC LIMIT ?", [limit]).fetchall()
 
 
+def count_active_alerts(db) -> int:
+    return db.execute("SELECT count(*) FROM crowd_alerts WHERE state != 'resolved'").fetchone()[0]
+
+
 def last_change(db) -> tuple:
     """A cheap fingerprint of everything the dashboard shows."""
     a = db.execute("SELECT max(updated_at), count(*) FROM crowd_alerts").fetchone()

@@ -444,6 +444,11 @@ def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]
     return [dict(r) for r in repo.alerts(db, active_only=active_only, limit=min(limit, 500))]
 
 
+def active_alerts(db, clock) -> int:
+    """Alerts not resolved yet, acknowledged or not (the console's figure)."""
+    return repo.count_active_alerts(db)
+
+
 def acknowledge(db, alert_id, *, user, clock) -> dict:
     """Mark an open alert as seen by a staff member (open -> acknowledged)."""
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):

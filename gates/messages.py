@@ -5,6 +5,7 @@ are in translations/<lang>/LC_MESSAGES/messages.po."""
 from core.text import _l, _lp
 
 LABELS = {
+    "gates.console.inside_now": _l("People inside now"),
     "gates.reason.invalid_code": _l("Not a valid ticket code"),
     "gates.reason.closed":
         _l("This entrance is closed now (outside its hours or closed by staff)"),

@@ -224,6 +224,11 @@ def people_inside(db: Database, site_id: str, clock: Clock) -> int:
     return row["inside"] if row else 0
 
 
+def inside_now(db: Database, clock: Clock) -> int:
+    """People inside every site now (the console's figure)."""
+    return sum(people_inside(db, site.id, clock) for site in catalog.list_sites(db))
+
+
 def _inside(db, site_id) -> int:
     row = repo.occupancy(db, site_id)
     return row["inside"] if row else 0

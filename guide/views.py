@@ -219,7 +219,10 @@ def service_worker():
 def offline_manifest(site_id):
     db, site, pois = _site_context(site_id)
     lang = get_lang()
+    # The bare address too: the home page links to it and a visitor reopens it from history
+    # or a bookmark; its response is in the language this visitor's page is in.
     urls = [url_for("guide.site_page", site_id=site.id, lang=lang),
+            url_for("guide.site_page", site_id=site.id),
             url_for("static", filename="css/site.css"),
             url_for("static", filename="guide/guide.css"),
             url_for("static", filename="guide/guide.js")]

@@ -71,8 +71,8 @@ def list_products():
 def calendar(site_id):
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
-        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"],
-         "closed_reason": d["closed_reason"]}
+        {"date": d["date"].isoformat(), "open": d["open"], "over": d["over"], "left": d["left"],
+         "paused": d["paused"], "closed_reason": d["closed_reason"]}
         for d in days]})
 
 

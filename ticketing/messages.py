@@ -5,6 +5,7 @@ are in translations/<lang>/LC_MESSAGES/messages.po."""
 from core.text import _l, _lp
 
 LABELS = {
+    "ticketing.console.sold_today": _l("Tickets for today"),
     "ticketing.doc.resident_id": _l("Chinese resident ID card"),
     "ticketing.doc.passport": _l("Passport"),
     "ticketing.doc.hk_macao_permit": _l("Hong Kong/Macao permit"),

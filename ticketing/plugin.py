@@ -1,10 +1,11 @@
 """Ticketing's plug-in: the booking pages and JSON API, its commands, the staff tile and
 the "Book tickets" button on each site of the home page."""
-from core.domains import ConsoleLink, Plugin, SiteLink
+from core.domains import ConsoleFigure, ConsoleLink, Plugin, SiteLink
 
 from .api_views import bp as api_bp
 from .cli import commands
 from .providers import check_provider_setting
+from .sales_feed import tickets_for_today
 from .views import bp
 
 
@@ -18,6 +19,8 @@ PLUGIN = Plugin(
     blueprints=(bp, api_bp),
     commands=(commands,),
     console=(ConsoleLink("ticketing.staff_overview", "console.tickets", position=10),),
+    figures=(ConsoleFigure("ticketing.staff_overview", "ticketing.console.sold_today", tickets_for_today,
+                           position=10),),
     site_links=(SiteLink("ticketing.book_site", "home.buy", primary=True, position=10),),
     init_app=init_app,
 )

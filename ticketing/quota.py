@@ -266,16 +266,18 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Cl
 
 def calendar(db, site_id: str, clock: Clock, days: int = 7) -> list[dict]:
     """The next days with whether the site opens (the catalog's hours, exceptions applied),
-    why not, and how many online tickets are left."""
+    why not, whether its slots are all over, and how many online tickets are left."""
     catalog.get_site(db, site_id)
-    today = clock.now().date()
+    now = clock.now()
     out = []
     for i in range(days):
-        d = today + timedelta(days=i)
+        d = now.date() + timedelta(days=i)
         hours = catalog.hours_on(db, site_id, d)
         slots = availability(db, site_id, d, clock) if not hours.closed else []
+        # Today after the last slot has ended: closed for the day, not "sold out".
+        over = bool(slots) and all(s.end <= now for s in slots)
         out.append({"date": d, "open": not hours.closed, "left": sum(s.left for s in slots),
-                    "paused": is_paused(db, site_id, d), "hours": hours,
+                    "over": over, "paused": is_paused(db, site_id, d), "hours": hours,
                     "closed_reason": hours.reason if hours.closed else None})
     return out
 

@@ -361,6 +361,12 @@ def report_rows(db, site_id: str, first: str, last: str):
         [site_id, first, last]).fetchall()
 
 
+def count_valid_tickets_of_day(db, day: str) -> int:
+    """Valid tickets of every site's slots on a day."""
+    return db.execute("SELECT count(*) FROM tk_tickets t JOIN tk_slots s ON s.id = t.slot_id "
+                      "WHERE s.day = ? AND t.status = 'valid'", [day]).fetchone()[0]
+
+
 def valid_tickets_of_day(db, site_id: str, day: str):
     """(id, slot_id, created_at) of the valid tickets in a site's slots on a day."""
     return db.execute(

@@ -1,11 +1,12 @@
 """What ticketing gives the crowd forecast: each slot of a site's day with its valid
-tickets and when each was sold (arrivals, show rate and the booking curve come from these)."""
+tickets and when each was sold (arrivals, show rate and the booking curve come from these);
+and the staff console: how many valid tickets today's slots hold."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.clock import from_iso
+from core.clock import Clock, from_iso
 from core.db import Database
 
 from . import repo
@@ -29,3 +30,8 @@ def slot_sales(db: Database, site_id: str, day: date) -> list[SlotSales]:
     return [SlotSales(r["id"], from_iso(r["start_at"]), from_iso(r["end_at"]),
                       int(r["quota"]) + int(r["window_quota"]), tuple(sold.get(r["id"], ())))
             for r in repo.slots_of_day(db, site_id, day.isoformat())]
+
+
+def tickets_for_today(db: Database, clock: Clock) -> int:
+    """Valid tickets in today's slots, every site (the console's "sold today")."""
+    return repo.count_valid_tickets_of_day(db, clock.now().date().isoformat())

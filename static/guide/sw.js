@@ -6,7 +6,9 @@ self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
 async function fromCaches(request) {
-  const keys = await caches.keys();
+  // Newest pack first: a bare address (/guide/taishan, no ?lang=) is in every language's
+  // pack, and the pack saved last is in the language the visitor reads now.
+  const keys = (await caches.keys()).reverse();
   for (const key of keys) {
     if (!key.startsWith('guide-')) continue;
     const cache = await caches.open(key);

@@ -136,6 +136,16 @@ def test_cli_creates_admin(app):
     assert again.exit_code != 0 and "already taken" in again.output
 
 
+def test_cli_create_device_sends_gates_to_create_gate(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-device", "gate-north", "--role", "gate"])
+    assert result.exit_code == 2 and "gates create-gate --site" in result.output
+    assert db.execute("SELECT count(*) FROM users WHERE username = 'gate-north'").fetchone()[0] == 0
+    result = runner.invoke(args=["create-device", "cam-worker-2", "--role", "worker"])
+    assert result.exit_code == 0 and "created worker device cam-worker-2" in result.output
+    assert user_for_token(db, result.output.strip().splitlines()[-1]).username == "cam-worker-2"
+
+
 def test_accounts_page_creates_people_and_devices(client, login, db):
     admin = login("admin")
     token = csrf_of(client)

@@ -174,3 +174,17 @@ def test_staff_may_not_create_gates(client, login):
     r = client.post("/gates/new", data={"site": "kongmiao", "name": "Z", "direction": "both",
                                         "csrf_token": token})
     assert r.status_code == 403
+
+
+def test_console_opens_on_todays_figures(client, login, make_gate, sell, clock):
+    _gate, token = make_gate()
+    (_t, code, _), _second = sell(n=2)
+    assert scan(client, token, code).get_json()["result"] == "allow"
+    login("staff")
+    html = client.get("/console?lang=en").get_data(as_text=True)
+    figures = dict(re.findall(r'data-figure="([^"]+)" href="[^"]+">\s*<strong>([^<]+)</strong>', html))
+    assert figures == {"ticketing.console.sold_today": "2", "gates.console.inside_now": "1",
+                       "crowd.console.active_alerts": "0"}
+    assert "Tickets for today" in html and "People inside now" in html
+    assert html.index("data-figure") < html.index('class="tile"')      # figures first
+    assert "今日门票" in client.get("/console?lang=zh").get_data(as_text=True)

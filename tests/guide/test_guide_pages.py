@@ -76,6 +76,7 @@ def test_offline_manifest_covers_every_page_and_audio_of_the_site(gclient, gdb):
         assert any(u.startswith(f"/guide/audio/{poi.id}/en/long?v=") for u in urls)
         assert any(u.startswith(f"/guide/audio/{poi.id}/en/short?v=") for u in urls)
     assert "/guide/kongfu?lang=en" in urls and "/static/guide/guide.js" in urls
+    assert "/guide/kongfu" in urls          # the address the home page links to
     sw = gclient.get("/guide/sw.js")
     assert sw.status_code == 200 and b"caches" in sw.data
     assert sw.headers["Service-Worker-Allowed"] == "/guide/"

@@ -40,6 +40,21 @@ def test_public_key_products_calendar(client, app):
     assert client.get("/api/ticketing/sites/kongmiao/availability?date=15-07-2026").get_json()["error"] == "bad_date"
 
 
+def test_a_day_whose_slots_are_over_reads_closed_not_sold_out(client, app, clock):
+    from datetime import datetime
+    from core.clock import DEFAULT_TZ
+    clock.set(datetime(2026, 7, 15, 23, 0, tzinfo=DEFAULT_TZ))   # Kong temple shut at 17:30
+    cal = client.get("/api/ticketing/sites/kongmiao/calendar").get_json()["days"]
+    assert (cal[0]["over"], cal[0]["left"]) == (True, 0)
+    assert (cal[1]["over"], cal[1]["open"]) == (False, True)
+    html = client.get("/tickets/kongmiao?lang=zh").get_data(as_text=True)
+    today = html.split('class="tk-count">', 1)[1].split("</span>", 1)[0]
+    assert today == "不开放"
+    assert "已售罄" not in html
+    html = client.get("/tickets/kongmiao?lang=en").get_data(as_text=True)
+    assert html.split('class="tk-count">', 1)[1].startswith("Closed")
+
+
 def test_book_pay_scan_codes_over_the_api(client, app):
     number = resident_id("19850505")
     resp = _order(client, [holder(document_number=number)], expected_total_fen=8000,
