@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,10 +30,10 @@ def _series(samples: dict, prefix: str) -> set:
 # --- who may read it ---------------------------------------------------------------
 
 def test_the_loopback_reads_metrics_over_real_http(live_server):
+    healthz = dict(route="/healthz", method="GET", status="200")
+    before = metric(scrape(live_server), "scenic_http_requests_total", **healthz)
     urllib.request.urlopen(live_server + "/healthz", timeout=30).read()
-    samples = scrape(live_server)
-    assert metric(samples, "scenic_http_requests_total", route="/healthz", method="GET",
-                  status="200") == 1
+    assert metric(scrape(live_server), "scenic_http_requests_total", **healthz) == before + 1
     with urllib.request.urlopen(live_server + "/metrics", timeout=30) as resp:
         assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         assert resp.headers["Cache-Control"] == "no-store"
@@ -52,6 +53,60 @@ def test_through_a_proxy_the_loopback_is_not_enough(live_server, app):
     assert err.value.headers["WWW-Authenticate"].startswith("Bearer")
     req.add_header("Authorization", f"Bearer {TOKEN}")
     assert b"scenic_http_requests_total" in urllib.request.urlopen(req, timeout=30).read()
+
+
+def test_behind_one_trusted_proxy_a_claimed_loopback_address_is_not_local(tmp_path):
+    # The pools trust nginx's X-Forwarded-For: a local browser through the front arrives
+    # as 127.0.0.1, and must still not read the metrics without the token.
+    from app import create_app
+    pool = create_app({"ENV": "testing", "TRUSTED_PROXY_HOPS": 1},
+                      instance_path=str(tmp_path / "pool"))
+    resp = pool.test_client().get("/metrics", headers={"X-Forwarded-For": "127.0.0.1",
+                                                       "Accept": "application/json"})
+    assert resp.status_code == 404 and resp.get_json()["error"] == "not_found"
+    assert pool.test_client().get("/metrics").status_code == 200     # straight: served
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def _status(url: str, **headers) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is installed by scripts/setup.sh")
+def test_the_front_never_serves_metrics_without_a_token(app, live_server, tmp_path):
+    """./run.sh's nginx config, for real, in front of the app: /metrics through the front
+    is 404 without an Authorization header (from nginx itself, whatever the spelling of the
+    path), and checked by the app with one."""
+    from scripts import nginx_conf
+    app.config.update(PORT=_free_port(), WEB_PORT=int(live_server.rsplit(":", 1)[1]),
+                      METRICS_TOKEN=TOKEN)
+    run, logs = tmp_path / "run", tmp_path / "logs"
+    run.mkdir()
+    logs.mkdir()
+    (run / "nginx.conf").write_text(nginx_conf.render_run(app, run, logs))
+    front = subprocess.Popen([NGINX, "-p", str(run), "-e", str(logs / "error.log"), "-c",
+                              str(run / "nginx.conf")], stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{app.config['PORT']}"
+    try:
+        _wait_answers(base + "/healthz", front, timeout=30)
+        for path in ("/metrics", "/metrics?format=x", "//metrics", "/%6Detrics"):
+            status, body = _status(base + path)
+            assert status == 404 and b'"not_found"' in body, path
+        assert _status(base + "/metrics", Authorization="")[0] == 404
+        status, body = _status(base + "/metrics", Authorization="Bearer wrong")
+        assert status == 401 and b"metrics_token_invalid" in body
+        status, body = _status(base + "/metrics", Authorization=f"Bearer {TOKEN}")
+        assert status == 200 and b"scenic_http_requests_total" in body
+    finally:
+        front.terminate()
+        front.wait(timeout=30)
 
 
 def test_from_elsewhere_without_a_configured_token_it_is_not_there(client):
@@ -90,6 +145,44 @@ def test_metrics_are_the_web_pools_and_the_setting_is_checked(tmp_path):
     assert live.test_client().get("/metrics").status_code == 421
     with pytest.raises(ConfigError, match="METRICS_TOKEN"):
         create_app({"METRICS_TOKEN": "short"}, instance_path=str(tmp_path / "s"))
+
+
+# --- queues and backups ----------------------------------------------------------------
+
+def _hold_job(release):
+    release.wait(10)
+
+
+def test_the_inference_queue_shows_its_depth_and_refusals(client, app):
+    import threading
+    from core import inference
+    from core.serving import Busy
+    app.config["INFERENCE_PROCESSES"], app.config["INFERENCE_QUEUE"] = 1, 0
+    pool = inference.pool_of(app)
+    release = threading.Event()
+    before = scrape(client)
+    hold = threading.Thread(target=pool.run, args=(_hold_job, release))
+    hold.start()
+    while pool.depth()["admitted"] == 0:
+        time.sleep(0.01)
+    with pytest.raises(Busy):
+        pool.run(_hold_job, release)
+    during = scrape(client)
+    release.set()
+    hold.join()
+    assert metric(during, "scenic_inference_jobs") == metric(before, "scenic_inference_jobs") + 1
+    assert metric(during, "scenic_inference_capacity") >= 1
+    assert metric(during, "scenic_inference_refused_total", reason="busy") - \
+        metric(before, "scenic_inference_refused_total", reason="busy") == 1
+    assert metric(scrape(client), "scenic_inference_jobs") == metric(before, "scenic_inference_jobs")
+
+
+def test_the_age_of_the_newest_backup_is_shown(client, app, clock):
+    from core import backup
+    assert ("scenic_backup_last_timestamp_seconds", ()) not in scrape(client)
+    backup.backup(app.config["DATABASE"], app.config["BACKUP_DIR"] + "/", at=clock.now())
+    written = metric(scrape(client), "scenic_backup_last_timestamp_seconds")
+    assert abs(written - time.time()) < 60
 
 
 # --- bounded labels ------------------------------------------------------------------
