@@ -81,6 +81,12 @@ def backup(db_path: str, dest: str | Path, *, at: datetime, busy_timeout_ms: int
     return BackupDone(dest, dest.stat().st_size, round(time.monotonic() - started, 3))
 
 
+def newest(folder: str | Path) -> Path | None:
+    """The latest timestamped backup in ``folder``, if any (for the backup-age metric)."""
+    backups = sorted(Path(folder).glob(f"{PREFIX}*.db"))
+    return backups[-1] if backups else None
+
+
 def prune(folder: str | Path, keep: int) -> list[Path]:
     """Delete the oldest timestamped backups in ``folder`` beyond ``keep``."""
     backups = sorted(Path(folder).glob(f"{PREFIX}*.db"))  # the stamp sorts by time

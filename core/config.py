@@ -132,6 +132,9 @@ CORE_SETTINGS = [
     Setting("LOG_ROTATE_BYTES", int, 10 * 1024 * 1024, "A log file is rotated at this size",
             positive),
     Setting("LOG_KEEP", int, 5, "Rotated log files kept per log", positive),
+    Setting("METRICS_TOKEN", str, "", "Bearer token a Prometheus on another machine sends "
+            "for /metrics (better kept in secrets.json); empty: served to the loopback only",
+            lambda v: None if v == "" or len(v) >= 16 else "use at least 16 characters"),
 ]
 
 # Secrets are generated on first run into <instance>/secrets.json (mode 0600).

@@ -24,10 +24,19 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
+from prometheus_client import Counter, Gauge
+
 from .serving import Busy
 from .text import _l
 
 log = logging.getLogger("scenic.inference")
+# Written by the inference pool's process, read by any scrape (core.metrics).
+JOBS_ADMITTED = Gauge("scenic_inference_jobs", "Model jobs admitted now (running + waiting)",
+                      multiprocess_mode="livesum")
+JOBS_CAPACITY = Gauge("scenic_inference_capacity", "Model jobs that may be admitted at once "
+                      "(INFERENCE_PROCESSES + INFERENCE_QUEUE)", multiprocess_mode="livemax")
+JOBS_REFUSED = Counter("scenic_inference_refused", "Model jobs answered 503: queue full "
+                       "(busy), too slow (timeout) or a worker died (broken)", ["reason"])
 BUSY = _l("The server is busy; try again in a moment.")
 
 
@@ -41,6 +50,7 @@ class InferencePool:
         self.refused = 0                  # jobs refused with 503 since start
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        JOBS_CAPACITY.set(self.capacity)
 
     def depth(self) -> dict:
         """What is queued now (for metrics and health)."""
@@ -56,8 +66,10 @@ class InferencePool:
         with self._lock:
             if self.admitted >= self.capacity:
                 self.refused += 1
+                JOBS_REFUSED.labels("busy").inc()
                 raise Busy("busy", busy, retry_after=5)
             self.admitted += 1
+            JOBS_ADMITTED.inc()
         try:
             if not self.in_processes:
                 return fn(*args, **kwargs)
@@ -67,16 +79,19 @@ class InferencePool:
             except FutureTimeout:
                 future.cancel()
                 log.warning("model job timed out", extra={"event": "inference_timeout"})
+                JOBS_REFUSED.labels("timeout").inc()
                 raise Busy("busy", busy, retry_after=10) from None
             except BrokenProcessPool:
                 # A worker died (killed, out of memory): start a fresh set for the next job.
                 log.error("a model worker died; restarting them",
                           extra={"event": "inference_broken"})
+                JOBS_REFUSED.labels("broken").inc()
                 self._reset()
                 raise Busy("busy", busy, retry_after=5) from None
         finally:
             with self._lock:
                 self.admitted -= 1
+                JOBS_ADMITTED.dec()
 
     def start(self) -> None:
         """Start the worker processes and load their models now, not on the first job."""

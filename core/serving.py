@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app, g, request
+from prometheus_client import Counter, Gauge
 
 from .errors import DomainError
 from .text import _l
@@ -32,6 +33,11 @@ from .text import _l
 KINDS = ("web", "live", "inference")
 PROCESS_KINDS = ("all",) + KINDS
 log = logging.getLogger("scenic.serving")
+# Summed over the live processes that are running (core.metrics: multiprocess mode).
+STREAMS_OPEN = Gauge("scenic_live_streams_open", "Open live streams (SSE, MJPEG)",
+                     multiprocess_mode="livesum")
+STREAMS_REFUSED = Counter("scenic_live_streams_refused", "Streams refused with 503: the "
+                          "process had LIVE_MAX_STREAMS open")
 
 
 def pool(kind: str):
@@ -84,6 +90,7 @@ def stream_slot(message=None):
         if sem is None:
             sem = app.extensions["scenic.stream_slots"] = _Slots(app.config["LIVE_MAX_STREAMS"])
     if not sem.take():
+        STREAMS_REFUSED.inc()
         raise Busy("too_many_streams", message or _l("Too many live views are open."), 10)
     done = threading.Event()
 
@@ -106,11 +113,14 @@ class _Slots:
             if self.used >= self.size:
                 return False
             self.used += 1
+            STREAMS_OPEN.inc()
             return True
 
     def give(self) -> None:
         with self._lock:
-            self.used = max(0, self.used - 1)
+            if self.used:
+                self.used -= 1
+                STREAMS_OPEN.dec()
 
 
 _setup_lock = threading.Lock()

@@ -64,6 +64,9 @@ class TrustedProxy:
 
     def __call__(self, environ, start_response):
         hops = self.app.config["TRUSTED_PROXY_HOPS"]
+        # Whether a proxy passed this request on, even where its headers are dropped below
+        # (/metrics serves the loopback only when no proxy did: core.metrics).
+        environ["scenic.forwarded"] = any(name in environ for name in FORWARDING_HEADERS)
         if not hops:
             for name in FORWARDING_HEADERS:
                 environ.pop(name, None)

@@ -50,6 +50,14 @@ errorlog = "-"
 loglevel = "info"           # scripts/serve.py shows warnings and worker starts only
 
 
+# prometheus_client's multiprocess mode (core/metrics.py): the folder every process of every
+# pool writes its metrics to; made empty once per run by whoever starts the pools
+# (scripts/serve.py; under systemd, scenic-migrate.service).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_dir:
+    Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
+
+
 def on_starting(server):
     # A restore must not swap the database under a running pool (core.backup).
     from core.backup import hold_serving_lock
@@ -60,3 +68,11 @@ def post_worker_init(worker):
     if kind == "inference":
         from core import inference
         inference.start(worker.wsgi)    # model workers start now, not on the first visitor
+
+
+def child_exit(server, worker):
+    # A worker that exits takes its live gauges (open streams, queued jobs) with it; its
+    # counters stay, so totals never go down while the run lasts.
+    if _metrics_dir:
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid, _metrics_dir)

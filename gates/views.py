@@ -21,7 +21,7 @@ from core.i18n import get_lang, label
 from core.text import _l
 from core.web import json_body
 
-from . import services
+from . import metrics, services
 from .bundle import DocumentPolicy, bundle
 from .tickets import TicketSource
 
@@ -69,8 +69,9 @@ def api_scan():
     db = get_db()
     gate = _device_gate()
     req = services.parse_scan(json_body(), get_clock().tz)
-    return jsonify(_busy_is_503(services.scan, db, gate, req, source="online",
-                                **_scan_kwargs()))
+    answer = _busy_is_503(services.scan, db, gate, req, source="online", **_scan_kwargs())
+    metrics.scan_answered(gate.site_id, "online", req.direction, answer)
+    return jsonify(answer)
 
 
 @bp.get("/api/gate/bundle")
@@ -102,6 +103,7 @@ def api_offline_scans():
     results = _busy_is_503(services.record_offline_scans, db, gate, items,
                                             max_age_days=cfg["GATES_OFFLINE_MAX_AGE_DAYS"],
                                             **_scan_kwargs())
+    metrics.offline_synced(gate.site_id, items, results)
     return jsonify({"results": results})
 
 
@@ -154,8 +156,9 @@ def api_handheld_scan():
     gate_id = data.get("gate_id")
     gate = services.get_gate(db, gate_id if not isinstance(gate_id, bool) else None)
     req = services.parse_scan(data, get_clock().tz)
-    return jsonify(_busy_is_503(services.scan, db, gate, req, source="handheld",
-                                **_scan_kwargs()))
+    answer = _busy_is_503(services.scan, db, gate, req, source="handheld", **_scan_kwargs())
+    metrics.scan_answered(gate.site_id, "handheld", req.direction, answer)
+    return jsonify(answer)
 
 
 @bp.post("/api/gate/photo")

@@ -3,6 +3,7 @@ content admin. Views parse input, call one service and render (house rule 1)."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
@@ -23,7 +24,7 @@ from core.text import _l
 from core.web import json_body
 from crowd import interface as crowd
 
-from . import jobs, route, services
+from . import jobs, metrics, route, services
 
 bp = Blueprint("guide", __name__)
 
@@ -251,8 +252,10 @@ def offline_manifest(site_id):
 def api_ask():
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
     body = json_body()
+    started = time.perf_counter()
     ans = _job(jobs.ask, _job_settings(), site_id=body.get("site"),
                question=body.get("question"), lang=body.get("lang"), clock=get_clock())
+    metrics.answered("text", ans, time.perf_counter() - started)
     return jsonify(_answer_json(ans))
 
 
@@ -265,8 +268,10 @@ def api_ask_voice():
     if upload is None:
         raise ValidationError("audio_required", _l("Attach the recording as 'audio'."))
     data = upload.stream.read(current_app.config["GUIDE_MAX_AUDIO_BYTES"] + 1)
+    started = time.perf_counter()
     ans, transcript = _job(jobs.ask_voice, _job_settings(), site_id=request.form.get("site"),
                            audio=data, lang=request.form.get("lang") or None, clock=get_clock())
+    metrics.answered("voice", ans, time.perf_counter() - started)
     return jsonify(_answer_json(ans, transcript=transcript.text))
 
 

@@ -35,6 +35,8 @@ ACCESS_FORMAT = (
 DOWN_JSON = ('{"error": "unavailable", "message": "The site is restarting; try again in a few '
              'seconds. 网站正在重启，请稍后再试。"}')
 
+NOT_FOUND_JSON = '{"error": "not_found", "message": "That page does not exist. 找不到该页面。"}'
+
 
 def rule_regex(rule: str) -> str:
     """A werkzeug rule ("/crowd/cameras/<camera_id>/live.mjpg") as an anchored nginx regex."""
@@ -97,6 +99,12 @@ def render_site(app, *, listen: list[str], static_root: str, ports: dict[str, in
     for regex in routes["inference"]:
         body += _block(f"location ~ {regex}", _proxy("scenic_inference", [
             "proxy_read_timeout 120s;", "proxy_request_buffering on;"]), "")
+    body += _block("location = /metrics", [
+        "# Never public: through the front only with a bearer token, which the web pool",
+        "# checks (core/metrics.py); Prometheus on this machine scrapes the web pool directly.",
+        "default_type application/json;",
+        f"if ($http_authorization = \"\") {{ return 404 '{NOT_FOUND_JSON}'; }}",
+        *_proxy("scenic_web", ["proxy_read_timeout 60s;"])], "")
     body += _block("location /", _proxy("scenic_web", ["proxy_read_timeout 60s;"]), "")
     lines += _block("server", body, indent)
     return "\n".join(lines) + "\n"

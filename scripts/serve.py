@@ -135,6 +135,7 @@ def main() -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     lock = hold_serving_lock(cfg["DATABASE"])  # noqa: F841 (held until exit: no restore now)
+    _fresh_metrics_dir(run_dir)
     conf = run_dir / "nginx.conf"
     conf.write_text(nginx_conf.render_run(app, run_dir, log_dir))
     router = LogRouter(log_dir, cfg["LOG_ROTATE_BYTES"], cfg["LOG_KEEP"], console)
@@ -180,6 +181,15 @@ def main() -> int:
         _clear_live_frames(app)
         console.say("stopped", "serve")
     return 0
+
+
+def _fresh_metrics_dir(run_dir: Path) -> None:
+    """prometheus_client's multiprocess folder for this run (core/metrics.py), empty, in
+    the environment every child inherits: the pools write to it, /metrics reads it all."""
+    metrics_dir = run_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
 
 def _rotate_front_logs(sup: Supervisor, log_dir: Path, cfg) -> None:

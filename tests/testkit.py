@@ -80,3 +80,27 @@ def register_test_gateway(monkeypatch) -> str:
     monkeypatch.setitem(providers.ADAPTERS, "testpay",
                         lambda config, **hooks: Gateway(b"k" * 32, **hooks))
     return "testpay"
+
+
+def parse_metrics(text: str) -> dict:
+    """Prometheus text as {(sample name, ((label, value), ...)): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+
+def scrape(client_or_url, **headers) -> dict:
+    """GET /metrics through a Flask test client or over HTTP from a base URL, parsed."""
+    if isinstance(client_or_url, str):
+        import urllib.request
+        req = urllib.request.Request(client_or_url + "/metrics", headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return parse_metrics(resp.read().decode())
+    resp = client_or_url.get("/metrics", headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    return parse_metrics(resp.get_data(as_text=True))
+
+
+def metric(samples: dict, name: str, **labels) -> float:
+    """One sample's value (0 when the series does not exist yet)."""
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)

@@ -17,7 +17,7 @@ from core.ratelimit import limiter, limits, setting
 from core.text import _l
 from core.web import json_body
 
-from . import gate_feed, orders, payments, products, quota
+from . import gate_feed, metrics, orders, payments, products, quota
 from .quota import parse_day
 from .view_helpers import (admit_booking, bookable_day, guard, order_json, order_limit,
                            parse_int, product_json, provider, sandbox_only, settings, slot_json)
@@ -90,7 +90,7 @@ def _create(body: dict, channel: str, actor: str = "", guard=None):
     expected = body.get("expected_total_fen")
     if expected is not None:
         expected = parse_int(expected, "bad_expected_total", "the expected total in fen")
-    return orders.create_order(
+    order = orders.create_order(
         get_db(), site_id=str(body.get("site_id", "")), day=parse_day(body.get("date")),
         slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
         product_id=str(body.get("product_id", "")), holders=body.get("holders"),
@@ -98,6 +98,8 @@ def _create(body: dict, channel: str, actor: str = "", guard=None):
         idempotency_key=request.headers.get("Idempotency-Key") or body.get("idempotency_key"),
         expected_total_fen=expected, hold_minutes=cfg["hold_minutes"],
         days_ahead=cfg["days_ahead"], actor=actor, guard=guard)
+    metrics.booked(order)
+    return order
 
 
 @bp.post("/api/ticketing/orders")
@@ -156,6 +158,7 @@ def refund(number):
         raise ValidationError("bad_ticket_ids", _l("ticket_ids is a list of ticket ids."))
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
                           ticket_ids=ids, actor="api")
+    metrics.refunded(order, "api")
     return jsonify(order_json(order, with_codes=True))
 
 

@@ -22,7 +22,7 @@ from core.i18n import label
 from core.ratelimit import limiter, limits, setting
 from core.text import _l
 
-from . import gate_feed, orders, payments, products, qr, quota
+from . import gate_feed, metrics, orders, payments, products, qr, quota
 from .holders import DOCUMENT_TYPES, MAX_HOLDERS
 from .quota import parse_day
 from .view_helpers import (admit_booking, bookable_day, grant, guard, order_limit, order_link,
@@ -70,6 +70,7 @@ def book_site(site_id):
         except DomainError as exc:
             error, status = exc, exc.status
         else:
+            metrics.booked(order)
             grant(order.number)
             url = payments.start_payment(db, provider(), order.number, clock)
             return redirect(url or order_link(order.number, order.secret))
@@ -166,9 +167,9 @@ def _form_ticket_id() -> int:
 @bp.post("/tickets/orders/<number>/<secret>/refund")
 def refund(number, secret):
     raw = request.form.get("ticket_id", "")
-    return _change_order(number, secret, lambda: orders.refund(
+    return _change_order(number, secret, lambda: metrics.refunded(orders.refund(
         get_db(), number, clock=get_clock(), provider=provider(), actor="visitor",
-        ticket_ids=[_form_ticket_id()] if raw else None), "ticketing.refunded_done")
+        ticket_ids=[_form_ticket_id()] if raw else None), "visitor"), "ticketing.refunded_done")
 
 
 @bp.post("/tickets/orders/<number>/<secret>/rebook")
@@ -292,6 +293,7 @@ def staff_window_sale():
         product_id=f.get("product_id", ""), holders=_holders_from_form(f), clock=get_clock(),
         channel="window", idempotency_key=f.get("idempotency_key") or None,
         days_ahead=settings()["days_ahead"], actor=_actor())
+    metrics.booked(order)
     flash(_("Sold at the window: order %(number)s", number=order.number))
     return redirect(order_link(order.number, order.secret))
 
