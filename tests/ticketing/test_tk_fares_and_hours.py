@@ -178,8 +178,8 @@ def test_a_staff_closure_closes_the_calendar_and_refuses_new_bookings(db, clock,
     assert cal[tomorrow]["open"] is False and cal[tomorrow]["left"] == 0
     assert cal[tomorrow]["closed_reason"]["en"] == "暴雨 Rainstorm"
     api_days = client.get("/api/ticketing/sites/kongmiao/calendar").get_json()["days"]
-    assert api_days[1] == {"date": tomorrow.isoformat(), "open": False, "left": 0,
-                           "paused": False, "closed_reason": {"zh": "暴雨 Rainstorm",
+    assert api_days[1] == {"date": tomorrow.isoformat(), "open": False, "over": False,
+                           "left": 0, "paused": False, "closed_reason": {"zh": "暴雨 Rainstorm",
                                                               "en": "暴雨 Rainstorm"}}
     assert all(s.closed and s.left == 0 for s in quota.availability(db, "kongmiao", tomorrow, clock))
     slot = sold.tickets[0].slot_id
