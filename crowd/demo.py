@@ -1,5 +1,7 @@
-"""Demo data for the embedded default: a camera on the looping sample clip and a worker
-token in the instance folder (idempotent), plus the worker process serve.py starts."""
+"""Demo data for the embedded default: a camera on the looping sample clip, a worker
+token and the worker's broker account in the instance folder (idempotent), plus the
+processes serve.py starts: the local MQTT broker and the site's bridge (when mosquitto is
+installed and CROWD_MQTT_BROKER is local) and the counting worker."""
 from __future__ import annotations
 
 import json
@@ -9,7 +11,7 @@ from pathlib import Path
 from core.auth import create_device, find_account, issue_token
 from core.files import write_secret
 
-from . import cameras, repo
+from . import broker, cameras, repo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
@@ -18,6 +20,15 @@ WORKER = "crowd-worker"
 
 def token_path(app) -> Path:
     return Path(app.instance_path) / "crowd-worker.token"
+
+
+def mqtt_credentials_path(app) -> Path:
+    return Path(app.instance_path) / "crowd-worker.mqtt.json"
+
+
+def local_broker(app) -> bool:
+    """The site runs its own mosquitto (setting local, and the package is installed)."""
+    return app.config["CROWD_MQTT_BROKER"] == "local" and broker.mosquitto_binary() is not None
 
 
 def seed(app, db, credentials: dict) -> None:
@@ -31,6 +42,11 @@ def seed(app, db, credentials: dict) -> None:
     elif not path.is_file():
         write_secret(path, issue_token(db, user_id=worker.id, label="demo crowd worker",
                                        clock=clock))
+    if local_broker(app) and (not mqtt_credentials_path(app).is_file()
+                              or repo.mqtt_credential(db, WORKER) is None):
+        password = broker.issue_credential(db, WORKER, kind="worker", clock=clock)
+        write_secret(mqtt_credentials_path(app),
+                     json.dumps({"username": WORKER, "password": password}))
     data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     for cam in data["cameras"]:
         if repo.camera(db, cam["id"]) is not None:
@@ -39,6 +55,14 @@ def seed(app, db, credentials: dict) -> None:
 
 
 def processes(app) -> list[list[str]]:
-    if not token_path(app).is_file():
-        return []
-    return [[sys.executable, "-m", "flask", "--app", "app", "crowd", "worker"]]
+    flask = [sys.executable, "-m", "flask", "--app", "app", "crowd"]
+    out = []
+    if local_broker(app):
+        out.append(flask + ["mqtt-broker"])
+    if app.config["CROWD_MQTT_BROKER"] == "external" or local_broker(app):
+        out.append(flask + ["mqtt-bridge"])
+    if token_path(app).is_file():
+        # Observations over MQTT when the site runs its broker; HTTP otherwise.
+        mqtt = local_broker(app) and mqtt_credentials_path(app).is_file()
+        out.append(flask + ["worker"] + (["--transport", "mqtt"] if mqtt else []))
+    return out

@@ -222,3 +222,44 @@ def last_change(db) -> tuple:
     s = db.execute("SELECT max(last_ts), count(*) FROM crowd_camera_state").fetchone()
     lv = db.execute("SELECT max(updated_at) FROM crowd_levels").fetchone()
     return (tuple(a), tuple(s), tuple(lv))
+
+
+# --- MQTT: the outbox and broker credentials ----------------------------------------------
+
+def add_outbox(db, *, kind: str, key: str, payload: dict, at: str, keep: int) -> None:
+    db.execute("INSERT INTO crowd_mqtt_outbox (kind, key, payload_json, created_at) "
+               "VALUES (?, ?, ?, ?)", [kind, key, json.dumps(payload, ensure_ascii=False), at])
+    # Bounded: with no bridge draining it, the oldest events go.
+    db.execute("DELETE FROM crowd_mqtt_outbox WHERE id <= (SELECT id FROM crowd_mqtt_outbox "
+               "ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
+
+
+def outbox(db, limit: int):
+    return db.execute("SELECT * FROM crowd_mqtt_outbox ORDER BY id LIMIT ?", [limit]).fetchall()
+
+
+def delete_outbox(db, ids: list[int]) -> None:
+    if ids:
+        marks = ", ".join("?" for _ in ids)
+        db.execute(f"DELETE FROM crowd_mqtt_outbox WHERE id IN ({marks})", ids)
+
+
+def mqtt_credentials(db):
+    return db.execute("SELECT * FROM crowd_mqtt_credentials ORDER BY username").fetchall()
+
+
+def mqtt_credential(db, username: str):
+    return db.execute("SELECT * FROM crowd_mqtt_credentials WHERE username = ?",
+                      [username]).fetchone()
+
+
+def save_mqtt_credential(db, username: str, kind: str, line: str, at: str) -> None:
+    db.execute("INSERT INTO crowd_mqtt_credentials (username, kind, password_line, created_at) "
+               "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+               "password_line = excluded.password_line, created_at = excluded.created_at",
+               [username, kind, line, at])
+
+
+def delete_mqtt_credential(db, username: str) -> int:
+    return db.execute("DELETE FROM crowd_mqtt_credentials WHERE username = ?",
+                      [username]).rowcount

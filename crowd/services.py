@@ -19,7 +19,7 @@ from core.text import _l
 from gates import interface as gates
 from ticketing import interface as ticketing
 
-from . import alert_levels, checks, repo
+from . import alert_levels, checks, mqtt_topics, repo
 from .cameras import Camera, get_camera, list_cameras
 
 log = logging.getLogger("scenic.crowd")
@@ -38,12 +38,15 @@ class Policy:
     pause_sites: tuple = ()
     raw_retention_minutes: int = 120
     rollup_retention_days: int = 14
+    # Alert events kept for the MQTT bridge (0: no broker, none written).
+    outbox_max: int = 0
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
         return cls(alert_levels.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
-                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"])
+                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"],
+                   cfg["CROWD_MQTT_OUTBOX_MAX"] if cfg["CROWD_MQTT_BROKER"] != "off" else 0)
 
     def may_pause(self, site_id: str) -> bool:
         return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
@@ -253,6 +256,19 @@ def site_occupancy(db: Database, site_id: str, clock: Clock, *,
     return _site_occupancy(db, site_id, clock, readings, zones, levels, policy.thresholds)
 
 
+def occupancy_now(db: Database, clock: Clock, *, policy: Policy | None = None
+                  ) -> tuple[list[CameraReading], dict[str, ZoneOccupancy], list[SiteOccupancy]]:
+    """One consistent reading of every camera, zone and site (what the MQTT bridge
+    publishes)."""
+    policy = policy or Policy()
+    readings = camera_readings(db, clock, policy.stale_seconds)
+    levels = repo.level_states(db)
+    zones = _zone_occupancy(db, readings, levels, policy.thresholds)
+    sites = [_site_occupancy(db, s.id, clock, readings, zones, levels, policy.thresholds)
+             for s in catalog.list_sites(db)]
+    return readings, zones, sites
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -306,7 +322,7 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
             if new.level != old.level:
                 changes.append({"scope": t.scope, "target_id": t.target_id, "from": old.level,
                                 "to": new.level})
-                _level_alert(db, t, old.level, new.level, at)
+                _level_alert(db, t, old.level, new.level, at, policy)
             if t.scope == "site":
                 paused = _sales(db, t.site_id, new.level, paused, t, policy, clock)
             if old_row is None or new != old or paused != bool(old_row["sales_paused"]):
@@ -317,14 +333,17 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
             active = repo.active_alert(db, "camera_offline", "camera", rd.camera.id)
             if rd.fresh and active is not None:
                 repo.resolve_alert(db, active["id"], at)
+                _outbox_alert(db, active["id"], "cleared", at, policy)
                 changes.append({"scope": "camera", "target_id": rd.camera.id, "to": "online"})
             elif not rd.fresh and active is None:
                 since = _camera_silent_since(db, rd)
                 if ts - since > policy.stale_seconds or rd.status == "offline":
-                    repo.open_alert(db, kind="camera_offline", scope="camera",
-                                    target_id=rd.camera.id, site_id=rd.camera.site_id,
-                                    level="warning", people=None, capacity=None, at=at,
-                                    detail=rd.error[:300])
+                    alert_id = repo.open_alert(db, kind="camera_offline", scope="camera",
+                                               target_id=rd.camera.id,
+                                               site_id=rd.camera.site_id, level="warning",
+                                               people=None, capacity=None, at=at,
+                                               detail=rd.error[:300])
+                    _outbox_alert(db, alert_id, "raised", at, policy)
                     changes.append({"scope": "camera", "target_id": rd.camera.id,
                                     "to": "offline"})
     return changes
@@ -335,21 +354,33 @@ def _camera_silent_since(db, rd: CameraReading) -> float:
     return datetime.fromisoformat(ref).timestamp()
 
 
-def _level_alert(db, t: Target, old: str, new: str, at: str) -> None:
+def _outbox_alert(db, alert_id: int, event: str, at: str, policy: Policy) -> None:
+    """Queue an alert event for the MQTT bridge, in the caller's transaction: it is
+    published only if the change commits, and never from inside a request."""
+    if policy.outbox_max:
+        repo.add_outbox(db, kind="alert", key=str(alert_id),
+                        payload=mqtt_topics.alert_payload(repo.alert(db, alert_id), event, at),
+                        at=at, keep=policy.outbox_max)
+
+
+def _level_alert(db, t: Target, old: str, new: str, at: str, policy: Policy) -> None:
     active = repo.active_alert(db, "capacity", t.scope, t.target_id)
     if new == "normal":
         if active is not None:
             repo.resolve_alert(db, active["id"], at)
+            _outbox_alert(db, active["id"], "cleared", at, policy)
         return
     if active is None:
-        repo.open_alert(db, kind="capacity", scope=t.scope, target_id=t.target_id,
-                        site_id=t.site_id, level=new, people=t.people, capacity=t.capacity,
-                        at=at, detail="")
+        alert_id = repo.open_alert(db, kind="capacity", scope=t.scope, target_id=t.target_id,
+                                   site_id=t.site_id, level=new, people=t.people,
+                                   capacity=t.capacity, at=at, detail="")
+        _outbox_alert(db, alert_id, "raised", at, policy)
     else:
         # Higher than before needs fresh attention; lower keeps the acknowledgement.
+        higher = alert_levels.RANK[new] > alert_levels.RANK[active["level"]]
         repo.raise_alert(db, active["id"], level=new, people=t.people, capacity=t.capacity,
-                         at=at,
-                         reopen=alert_levels.RANK[new] > alert_levels.RANK[active["level"]])
+                         at=at, reopen=higher)
+        _outbox_alert(db, active["id"], "escalated" if higher else "lowered", at, policy)
 
 
 def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool:
@@ -377,8 +408,9 @@ def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]
     return [dict(r) for r in repo.alerts(db, active_only=active_only, limit=min(limit, 500))]
 
 
-def acknowledge(db, alert_id, *, user, clock) -> dict:
+def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> dict:
     """Mark an open alert as seen by a staff member (open -> acknowledged)."""
+    policy = policy or Policy()
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
         raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
@@ -388,7 +420,9 @@ def acknowledge(db, alert_id, *, user, clock) -> dict:
         if row["state"] != "open":
             raise Conflict("alert_not_open", _l("This alert is already %(state)s.",
                                                 state=row['state']))
-        repo.acknowledge_alert(db, alert_id, user.username, iso(clock.now()))
+        at = iso(clock.now())
+        repo.acknowledge_alert(db, alert_id, user.username, at)
+        _outbox_alert(db, alert_id, "acknowledged", at, policy)
     return dict(repo.alert(db, alert_id))
 
 

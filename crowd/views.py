@@ -171,7 +171,8 @@ def _release_on_close(resp: Response) -> Response:
 @bp.post("/api/crowd/alerts/<int:alert_id>/ack")
 @role_required("staff")
 def acknowledge(alert_id):
-    row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock())
+    row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock(),
+                               policy=_policy())
     return jsonify(row)
 
 

@@ -5,8 +5,8 @@ A worker is a process with a stop event, started by ``flask --app app crowd work
 never by the web app. It serves every camera of its box with one detector: each step the
 round robin (crowd/schedule.py) picks the cameras whose newest frame runs, within a tile
 budget, and their tiles run together through the engine's request queue. It talks to the
-site only through a ``Poster`` (today HTTP with a ``worker`` token), so it can run on
-another machine next to the cameras.
+site only through a ``Poster`` (HTTP with a ``worker`` token, or observations over MQTT:
+crowd/mqtt_poster.py), so it can run on another machine next to the cameras.
 """
 from __future__ import annotations
 
@@ -366,8 +366,10 @@ def _default_tracker():
 def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
                precision: str = "int8", seconds: float | None = None, annotate: bool = True,
                stale_seconds: float = 5.0, stop: threading.Event | None = None,
-               counts: int | None = None) -> None:
-    """Fetch the camera list from the site and count until stopped (the CLI's body)."""
+               counts: int | None = None,
+               transport: Callable[[HttpPoster], Poster] | None = None) -> None:
+    """Fetch the camera list from the site and count until stopped (the CLI's body).
+    ``transport`` wraps the HTTP poster for observations sent another way (MQTT)."""
     from .detect import Detector
     from .models import load_engine
     stop = stop or threading.Event()
@@ -391,6 +393,8 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         log.warning("no enabled cameras to run", extra={"event": "crowd_no_cameras"})
         return
     detector = Detector(load_engine(backend, precision))
+    if transport is not None:
+        poster = transport(poster)
     worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
                     stale_seconds=stale_seconds)
     log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
@@ -402,4 +406,8 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         except Exception as exc:  # the site is briefly away: keep the current cameras
             log.warning("config reload failed: %s", exc)
             return None
-    worker.run_forever(seconds, reload=reload, max_counts=counts)
+    try:
+        worker.run_forever(seconds, reload=reload, max_counts=counts)
+    finally:
+        if hasattr(poster, "close"):
+            poster.close()

@@ -8,9 +8,9 @@ PY=${PYTHON:-python3.11}
 VENV=${VENV:-$ROOT/.venv}
 
 # 1. Debian packages: espeak-ng (Mandarin TTS), chromium (+driver) for browser tests,
-#    sox for audio checks, libgl1 for OpenCV.
+#    sox for audio checks, libgl1 for OpenCV, mosquitto (the MQTT broker, docs/crowd.md).
 need=()
-for pkg in espeak-ng chromium chromium-driver sox libgl1; do
+for pkg in espeak-ng chromium chromium-driver sox libgl1 mosquitto; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
