@@ -116,6 +116,9 @@ class Bridge:
                 self.stats["duplicates"] += 1
                 return None
         try:
+            # The device is known here (``account``): when worker tokens are bound to
+            # cameras (branch harden-devices), it goes into this same call, whose one
+            # check then applies to MQTT as to HTTP.
             result = services.ingest(db, data, clock=self.clock, policy=self.policy)
         except DomainError as exc:
             self._reject(device, exc.code)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 CAMERA_FIELDS = ("id", "name", "site_id", "zone_id", "source", "width", "height", "tile_rows",
-                 "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every")
+                 "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every",
+                 "wide_rows")
 
 
 # --- cameras and regions ---------------------------------------------------------

@@ -101,7 +101,7 @@ class HttpPoster:
 
 def plan_of(spec: dict) -> TilePlan:
     return TilePlan(spec["tile_rows"], spec["tile_cols"], spec["tile_overlap"],
-                    bool(spec["full_frame"]))
+                    bool(spec["full_frame"]), int(spec.get("wide_rows", 0)))
 
 
 @dataclass
