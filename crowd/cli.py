@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from catalog import interface as catalog
 from core.cli import command_db
 from core.clock import get_clock
 
@@ -78,6 +79,28 @@ def evaluate_command():
         changes = services.evaluate(db, get_clock(),
                                     services.Policy.from_config(current_app.config))
     click.echo(f"{len(changes)} change(s)")
+
+
+@commands.command("forecast")
+@click.option("--site", "sites", multiple=True, help="Only these sites (default: all).")
+def forecast_command(sites):
+    """Compute and store each site's 3-hour and 7-day forecasts (e.g. from cron), and
+    print when a site is expected to reach the warning level."""
+    clock = get_clock()
+    policy = services.Policy.from_config(current_app.config)
+    with command_db() as db:
+        for site_id in sites or [s.id for s in catalog.list_sites(db)]:
+            f = services.site_forecast(db, site_id, clock, policy=policy)
+            occ = f["occupancy"]
+            if occ is None:
+                click.echo(f"{site_id}: closed")
+                continue
+            hit = f["crossing"]
+            click.echo(f"{site_id} ({f['source']}): now {occ['start_people']}, in 3 h "
+                       f"{occ['mean'][-1]:.0f} [{occ['low'][-1]:.0f}-{occ['high'][-1]:.0f}]"
+                       + (f"; {round(100 * hit['ratio'])}% expected at {hit['at'][11:16]}"
+                          if hit else "") + ("; 7 days: " + ", ".join(
+                              str(d["mean"]) for d in f["daily"]["days"]) if f["daily"] else ""))
 
 
 def _mqtt_transport(cfg, mqtt_file):

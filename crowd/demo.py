@@ -1,14 +1,19 @@
 """Demo data for the embedded default: a camera on the looping sample clip, a worker
 token and the worker's broker account in the instance folder (idempotent), plus the
 processes serve.py starts: the local MQTT broker and the site's bridge (when mosquitto is
-installed and CROWD_MQTT_BROKER is local) and the counting worker."""
+installed and CROWD_MQTT_BROKER is local) and the counting worker; and every site's
+forecast fed by the simulator (crowd.simulate), so the demo dashboard shows forecasts from
+two years of simulated history and a simulated day of bookings and gate scans, labelled as
+simulated."""
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
+from catalog import interface as catalog
 from core.auth import create_device, find_account, issue_token
+from core.clock import iso
 from core.files import write_secret
 
 from . import broker, cameras, repo
@@ -16,6 +21,7 @@ from . import broker, cameras, repo
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
 WORKER = "crowd-worker"
+DEMO_SEED = 7
 
 
 def token_path(app) -> Path:
@@ -52,6 +58,8 @@ def seed(app, db, credentials: dict) -> None:
         if repo.camera(db, cam["id"]) is not None:
             continue
         cameras.save_camera(db, cam, clock=clock, create=True)
+    for site in catalog.list_sites(db):
+        repo.set_forecast_source(db, site.id, "simulated", DEMO_SEED, iso(clock.now()))
 
 
 def processes(app) -> list[list[str]]:

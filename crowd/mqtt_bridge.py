@@ -39,7 +39,7 @@ log = logging.getLogger("scenic.crowd.mqtt_bridge")
 
 INBOX_SIZE = 500          # reports waiting for the ingest thread (bounded)
 SEEN_SIZE = 4096          # recent (device, camera, observed_at): redelivered copies dropped
-RETAINED_EVENTS = ("raised", "escalated", "lowered", "acknowledged")
+RETAINED_EVENTS = ("raised", "escalated", "lowered", "updated", "acknowledged")
 VOLATILE = ("at", "last_report_at")   # fields that change without the state changing
 
 

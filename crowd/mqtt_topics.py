@@ -123,7 +123,7 @@ def sales_payload(state, at: str) -> dict:
 
 def alert_payload(row, event: str, at: str) -> dict:
     """``row``: a crowd_alerts row after the change; ``event``: raised, escalated,
-    lowered, acknowledged or cleared."""
+    lowered, updated (a predicted alert's expected time), acknowledged or cleared."""
     ratio = None
     if row["people"] is not None and row["capacity"]:
         ratio = round(row["people"] / row["capacity"], 4)
@@ -133,4 +133,6 @@ def alert_payload(row, event: str, at: str) -> dict:
             "state": row["state"], "people": row["people"], "capacity": row["capacity"],
             "ratio": ratio, "opened_at": row["opened_at"],
             "acknowledged_by": row["acknowledged_by"], "detail": row["detail"],
+            # kind "predicted": when the forecast expects the warning level.
+            "expected_at": row["expected_at"] if "expected_at" in row.keys() else None,
             "units": OCCUPANCY_UNITS, "at": at}

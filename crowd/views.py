@@ -191,10 +191,19 @@ def trend():
                                   window=request.args.get("window", "hour")))
 
 
+@bp.get("/api/crowd/forecast")
+@role_required("staff")
+def forecast():
+    site_id = request.args.get("site", "").strip()
+    if not site_id:
+        raise ValidationError("missing_site", _l("Name a site: ?site=kongmiao."))
+    return jsonify(services.site_forecast(get_db(), site_id, get_clock(), policy=_policy()))
+
+
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
 def heatmap(camera_id):
-    return jsonify(services.heatmap(get_db(), camera_id))
+    return jsonify(services.heatmap(get_db(), camera_id, get_clock(), policy=_policy()))
 
 
 @bp.get("/crowd/cameras/<camera_id>/live.mjpg")

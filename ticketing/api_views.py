@@ -12,20 +12,44 @@ from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import Conflict, ValidationError
+from core.errors import Conflict, Unauthorized, ValidationError
+from core.ratelimit import limiter, limits, setting
 from core.text import _l
 from core.web import json_body
 
 from . import gate_feed, orders, payments, products, quota
 from .quota import parse_day
-from .view_helpers import (bookable_day, order_json, parse_int, product_json, provider,
-                           settings, slot_json)
+from .view_helpers import (admit_booking, bookable_day, guard, order_json, order_limit,
+                           parse_int, product_json, provider, sandbox_only, settings, slot_json)
 
 bp = Blueprint("ticketing_api", __name__)
 
 
-def _last4() -> str:
-    return request.headers.get("X-Holder-Last4") or request.args.get("last4", "")
+SECRET_HEADER = "X-Order-Secret"
+
+
+def _no_credentials_in_query() -> None:
+    # Query strings land in proxy and browser logs: credentials go in headers or bodies.
+    if {"last4", "secret"} & set(request.args):
+        raise ValidationError("credentials_in_query", _l("Send the order's secret in the "
+                                                         "%(secret_header)s header, never in the "
+                                                         "address.", secret_header=SECRET_HEADER))
+
+
+def _visitor_order(number: str, change: bool = False) -> orders.OrderView:
+    """The order whose secret (X-Order-Secret) the caller shows; ``change`` counts the
+    request against the order's limit on changes."""
+    _no_credentials_in_query()
+    secret = request.headers.get(SECRET_HEADER, "")
+    if not secret:
+        raise Unauthorized("secret_required", _l("Send the order's secret (from its link) in the "
+                                                 "%(secret_header)s header, or recover it: POST "
+                                                 "/api/ticketing/orders/recover.",
+                                                 secret_header=SECRET_HEADER))
+    order = orders.open_order(get_db(), number, secret, get_clock())
+    if change:
+        order_limit(order.number)
+    return order
 
 
 @bp.get("/api/tickets/public-key")
@@ -47,7 +71,8 @@ def list_products():
 def calendar(site_id):
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
-        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"]}
+        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"],
+         "closed_reason": d["closed_reason"]}
         for d in days]})
 
 
@@ -60,7 +85,7 @@ def availability(site_id):
                     "slots": [slot_json(s) for s in slots]})
 
 
-def _create(body: dict, channel: str, actor: str = ""):
+def _create(body: dict, channel: str, actor: str = "", guard=None):
     cfg = settings()
     expected = body.get("expected_total_fen")
     if expected is not None:
@@ -72,13 +97,15 @@ def _create(body: dict, channel: str, actor: str = ""):
         clock=get_clock(), channel=channel,
         idempotency_key=request.headers.get("Idempotency-Key") or body.get("idempotency_key"),
         expected_total_fen=expected, hold_minutes=cfg["hold_minutes"],
-        days_ahead=cfg["days_ahead"], actor=actor)
+        days_ahead=cfg["days_ahead"], actor=actor, guard=guard)
 
 
 @bp.post("/api/ticketing/orders")
 @csrf_exempt
 def create_order():
-    order = _create(json_body(), "online")
+    body = json_body()
+    admit_booking(body.get("altcha"))
+    order = _create(body, "online", guard=guard())
     data = order_json(order, with_codes=order.status == "paid")
     if order.status == "held":
         # The charge is created when the visitor goes to pay, outside the booking transaction.
@@ -89,7 +116,7 @@ def create_order():
 @bp.post("/api/ticketing/orders/<number>/payment")
 @csrf_exempt
 def start_payment(number):
-    _visitor_body(number, required=False)
+    _visitor_order(number, change=True)
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
         raise Conflict("not_payable", _l("This order is not awaiting payment."))
@@ -98,16 +125,20 @@ def start_payment(number):
 
 @bp.get("/api/ticketing/orders/<number>")
 def get_order(number):
-    order = orders.find_order(get_db(), number, _last4(), get_clock())
+    return jsonify(order_json(_visitor_order(number), with_codes=True))
+
+
+@bp.post("/api/ticketing/orders/recover")
+@csrf_exempt
+@limiter.shared_limit(setting("TICKETING_RECOVERY_PER_CLIENT"), scope="recovery")
+def recover_order():
+    """A lost link: the order number + the last 4 characters of a holder's document give the
+    order with its secret. Throttled per client and locked per order after a few misses."""
+    body = json_body()
+    order = orders.recover_order(
+        get_db(), str(body.get("number", "")), body.get("last4"), get_clock(), limits=limits(),
+        failures=current_app.config["TICKETING_RECOVERY_FAILURES_PER_ORDER"])
     return jsonify(order_json(order, with_codes=True))
-
-
-def _visitor_body(number: str, required: bool = True) -> dict:
-    """The request's JSON, once the caller has shown the order's number and the last 4
-    characters of a holder's document (body ``last4`` or the X-Holder-Last4 header)."""
-    body = json_body(required=required)
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
-    return body
 
 
 def _ticket_id(body: dict) -> int:
@@ -117,7 +148,8 @@ def _ticket_id(body: dict) -> int:
 @bp.post("/api/ticketing/orders/<number>/refund")
 @csrf_exempt
 def refund(number):
-    body = _visitor_body(number, required=False)
+    _visitor_order(number, change=True)
+    body = json_body(required=False)
     ids = body.get("ticket_ids")
     if ids is not None and (not isinstance(ids, list) or not ids
                             or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
@@ -130,7 +162,8 @@ def refund(number):
 @bp.post("/api/ticketing/orders/<number>/rebook")
 @csrf_exempt
 def rebook(number):
-    body = _visitor_body(number)
+    _visitor_order(number, change=True)
+    body = json_body()
     order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=_ticket_id(body),
                           slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
                           days_ahead=settings()["days_ahead"])
@@ -140,7 +173,8 @@ def rebook(number):
 @bp.post("/api/ticketing/orders/<number>/reissue")
 @csrf_exempt
 def reissue(number):
-    body = _visitor_body(number)
+    _visitor_order(number, change=True)
+    body = json_body()
     order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
                            ticket_id=_ticket_id(body))
     return jsonify(order_json(order, with_codes=True))
@@ -149,6 +183,7 @@ def reissue(number):
 @bp.post("/api/ticketing/payments/sandbox/notify")
 @csrf_exempt
 def sandbox_notify():
+    sandbox_only()
     outcome = payments.handle_notification(get_db(), provider(), request.get_data(),
                                            request.headers, get_clock())
     return jsonify({"ok": True, "outcome": outcome})
@@ -157,7 +192,9 @@ def sandbox_notify():
 @bp.post("/api/ticketing/sandbox/pay/<reference>")
 @csrf_exempt
 def sandbox_pay(reference):
-    """The sandbox gateway's 'visitor paid' button, for API clients and tests."""
+    """The sandbox gateway's 'visitor paid' button, for API clients and tests (it exists only
+    while the sandbox is the provider, which start-up refuses in production)."""
+    sandbox_only()
     body = json_body(required=False)
     outcome = body.get("outcome", "succeeded")
     if outcome not in ("succeeded", "failed"):

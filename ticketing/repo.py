@@ -18,6 +18,28 @@ def upsert_row(db, table: str, row: dict, update: bool) -> int:
     return db.execute(sql, [row[c] for c in cols]).rowcount
 
 
+def columns(db, table: str) -> set:
+    if table not in ("tk_products", "tk_fares"):
+        raise ValueError(f"not a data-file table: {table}")
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def retire_fares_except(db, keep: list) -> None:
+    """Fare rules no longer in the data file: never offered again, kept for old tickets."""
+    marks = ", ".join("?" * len(keep))
+    db.execute(f"UPDATE tk_fares SET retired = 1, enabled = 0 WHERE id NOT IN ({marks})", keep)
+
+
+def update_fare_terms(db, row: dict) -> None:
+    cols = [c for c in row if c != "id"]
+    db.execute(f"UPDATE tk_fares SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+               [row[c] for c in cols] + [row["id"]])
+
+
+def update_product_periods(db, product_id: str, periods_json: str) -> None:
+    db.execute("UPDATE tk_products SET periods_json = ? WHERE id = ?", [periods_json, product_id])
+
+
 def products(db, active_only: bool = True):
     where = "WHERE active = 1" if active_only else ""
     return db.execute(f"SELECT * FROM tk_products {where} ORDER BY sort, id").fetchall()
@@ -208,6 +230,25 @@ def holder_conflict(db, document_hash: str, day: str, sites_mask: int, exclude_i
                       " LIMIT 1", [document_hash, day, sites_mask, exclude_id]).fetchone()
 
 
+def active_free_days(db, document_hash: str, from_day: str, sites_mask: int) -> int:
+    """Future days on which a document holds a free ticket (held or valid) at any of the sites."""
+    return db.execute("SELECT count(DISTINCT day) FROM tk_tickets WHERE document_hash = ?"
+                      " AND day >= ? AND status IN ('pending', 'valid') AND price_fen = 0"
+                      " AND (sites_mask & ?) != 0", [document_hash, from_day, sites_mask]).fetchone()[0]
+
+
+def slot_free_online(db, slot_id: int) -> int:
+    """Free tickets (held or valid) booked online in a slot."""
+    return db.execute("SELECT count(*) FROM tk_tickets WHERE slot_id = ? AND channel = 'online'"
+                      " AND status IN ('pending', 'valid') AND price_fen = 0",
+                      [slot_id]).fetchone()[0]
+
+
+def set_order_secret(db, order_id: int, secret_hash: str, secret_enc: str) -> None:
+    db.execute("UPDATE tk_orders SET secret_hash = ?, secret_enc = ? WHERE id = ?",
+               [secret_hash, secret_enc, order_id])
+
+
 def add_revocation(db, key: str, ticket_id: int, reason: str, at: str) -> None:
     db.execute("INSERT OR IGNORE INTO tk_revocations (key, ticket_id, reason, at) VALUES (?, ?, ?, ?)",
                [key, ticket_id, reason, at])
@@ -220,9 +261,10 @@ def revocation_keys(db) -> list[str]:
 # --- gate views -----------------------------------------------------------------------
 
 _GATE_SELECT = ("SELECT t.*, p.name_zh, p.name_en, p.covers_json, p.reentry_allowed,"
-                " p.max_entries_per_site, s.start_at AS slot_start, s.end_at AS slot_end"
+                " p.max_entries_per_site, s.start_at AS slot_start, s.end_at AS slot_end,"
+                " f.name_zh AS fare_zh, f.name_en AS fare_en"
                 " FROM tk_tickets t JOIN tk_products p ON p.id = t.product_id"
-                " JOIN tk_slots s ON s.id = t.slot_id")
+                " JOIN tk_slots s ON s.id = t.slot_id LEFT JOIN tk_fares f ON f.id = t.fare_id")
 
 
 def gate_ticket(db, ticket_id: int):
@@ -310,3 +352,11 @@ def report_rows(db, site_id: str, first: str, last: str):
         " FROM tk_slots s LEFT JOIN tk_tickets t ON t.slot_id = s.id"
         " WHERE s.site_id = ? AND s.day BETWEEN ? AND ? GROUP BY s.id ORDER BY s.day, s.seq",
         [site_id, first, last]).fetchall()
+
+
+def valid_tickets_of_day(db, site_id: str, day: str):
+    """(id, slot_id, created_at) of the valid tickets in a site's slots on a day."""
+    return db.execute(
+        "SELECT t.id, t.slot_id, t.created_at FROM tk_tickets t JOIN tk_slots s ON s.id = "
+        "t.slot_id WHERE s.site_id = ? AND s.day = ? AND t.status = 'valid' ORDER BY t.id",
+        [site_id, day]).fetchall()

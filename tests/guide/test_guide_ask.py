@@ -84,7 +84,7 @@ def test_opening_hours_come_from_the_catalog_for_today(gclient, clock):
     body = ask(gclient, "What are the opening hours today?", site="kongmiao", lang="en").get_json()
     assert "08:00 to 17:00" in body["answer"] and "not open right now" in body["answer"]
     body = ask(gclient, "泰山几点开门？", site="kongmiao").get_json()     # names another site
-    assert "全天开放" in body["answer"]
+    assert "05:00 至 24:00" in body["answer"] and "红门" in body["answer"]   # per entrance
 
 
 @pytest.mark.model
@@ -167,14 +167,6 @@ def test_questions_are_rate_limited_per_address_and_window(guide_app, clock):
     assert body["error"] == "rate_limited" and body["details"]["retry_after_s"] > 0
     clock.advance(minutes=1)
     assert ask(client, "今天几点关门？").status_code == 200
-
-
-def test_rate_limit_memory_is_bounded():
-    from guide.ratelimit import RateLimiter
-    lim = RateLimiter(per_minute=5, max_keys=100)
-    for i in range(1000):
-        lim.hit(f"10.0.{i // 256}.{i % 256}", 60.0)
-    assert len(lim.windows) == 100
 
 
 @pytest.mark.model
