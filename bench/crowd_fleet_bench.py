@@ -17,8 +17,10 @@ Baseline everywhere (the same as bench/crowd_bench.py's (a)): ``YOLO("yolo11n-po
    and paced at 10 fps by the worker's own capture threads (crowd.capture.CameraFeed):
    - ours: one ``crowd.worker.Worker`` serving all N with one INT8 detector (round robin,
      tiles of several cameras through one OpenVINO request queue), annotated frames drawn
-     and encoded twice a second per camera as in production, observations handed to a
-     poster that keeps them in memory;
+     and encoded twice a second per camera as in production, observations published to a
+     real mosquitto (crowd.broker's generated files, a free port) at QoS 1 by
+     crowd.mqtt_poster.MqttPoster, each waiting for the broker's PUBACK (--no-mqtt: handed
+     to a poster that keeps them in memory);
    - naive: N processes, each one camera's loop ``model.predict(newest frame)`` (PyTorch
      threads split between them: max(1, cores // N) each, its best setting).
    A box "serves" N cameras when the slowest camera gets >= 2 detector passes a second
@@ -27,11 +29,10 @@ Baseline everywhere (the same as bench/crowd_bench.py's (a)): ``YOLO("yolo11n-po
    up from an estimate while served and down while not, and a failed N is tried twice
    (the better try counts, on both sides: other jobs share this machine). From the largest
    ours trial: seconds from a frame's capture to its counts, and to the observation
-   handed to the poster (reports go once a second per camera), p50 and p99. The
-   poster's return is logged too ("posted"): with the MQTT poster of issue 12 item 1 that
-   becomes frame -> published.
+   handed to the poster (reports go once a second per camera), and to the published MQTT
+   message (the poster's return: the broker acknowledged it), p50 and p99.
 
-    .venv/bin/python -m bench.crowd_fleet_bench [--seconds 8] [--video PATH]
+    .venv/bin/python -m bench.crowd_fleet_bench [--seconds 8] [--video PATH] [--no-mqtt]
 
 The machine is shared: compare figures within one run (ratios), read the load averages.
 """

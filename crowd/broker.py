@@ -217,7 +217,7 @@ def conf_text(files: BrokerFiles, *, host: str, port: int, persistence: bool) ->
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.is_file() and path.read_text() == text:
         return False
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")   # the broker and bridge may race
     write_secret(tmp, text.rstrip("\n"))
     os.replace(tmp, path)
     return True

@@ -17,6 +17,7 @@ from core.clock import iso
 from core.files import write_secret
 
 from . import broker, cameras, repo
+from .mqtt_topics import Topics
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
@@ -53,6 +54,12 @@ def seed(app, db, credentials: dict) -> None:
         password = broker.issue_credential(db, WORKER, kind="worker", clock=clock)
         write_secret(mqtt_credentials_path(app),
                      json.dumps({"username": WORKER, "password": password}))
+    if local_broker(app):
+        # The broker's files and the bridge's password exist before serve.py starts the
+        # broker and the bridge side by side.
+        broker.sync_files(db, broker.files_for(app.instance_path),
+                          Topics(app.config["CROWD_MQTT_PREFIX"]), clock=clock,
+                          host=app.config["CROWD_MQTT_HOST"], port=app.config["CROWD_MQTT_PORT"])
     data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     for cam in data["cameras"]:
         if repo.camera(db, cam["id"]) is not None:
