@@ -19,6 +19,7 @@ from .domains import Plugin
 from .errors import ValidationError
 from .i18n import COOKIE, UnsupportedLanguage, languages
 from .ratelimit import client_key, limiter, limits, setting
+from .serving import pool
 from .text import _l
 
 bp = Blueprint("core", __name__)
@@ -102,6 +103,7 @@ def pow_challenge():
 
 
 @bp.get("/healthz")
+@pool("any")  # every pool answers it: the supervisor and the front check each one
 def healthz():
     try:
         db = get_db()

@@ -202,6 +202,9 @@ def conf_text(files: BrokerFiles, *, host: str, port: int, persistence: bool) ->
         f"max_queued_messages {MAX_QUEUED}",
         "max_inflight_messages 20",
         "log_dest stderr",
+        # Plain "Error: ..." / "Warning: ..." lines: ./run.sh's supervisor stamps each line,
+        # files it in scenic.log and shows only errors and warnings on the terminal.
+        "log_timestamp false",
         "log_type error",
         "log_type warning",
         "log_type notice",

@@ -1,10 +1,10 @@
 """Demo data for the embedded default: a camera on the looping sample clip, a worker
-token and the worker's broker account in the instance folder (idempotent), plus the
-processes serve.py starts: the local MQTT broker and the site's bridge (when mosquitto is
-installed and CROWD_MQTT_BROKER is local) and the counting worker; and every site's
-forecast fed by the simulator (crowd.simulate), so the demo dashboard shows forecasts from
-two years of simulated history and a simulated day of bookings and gate scans, labelled as
-simulated."""
+token and the worker's broker account in the instance folder (idempotent), plus what
+serve.py starts: the local MQTT broker (``servers``, when mosquitto is installed and
+CROWD_MQTT_BROKER is local), the site's bridge and the counting worker (``processes``);
+and every site's forecast fed by the simulator (crowd.simulate), so the demo dashboard
+shows forecasts from two years of simulated history and a simulated day of bookings and
+gate scans, labelled as simulated."""
 from __future__ import annotations
 
 import json
@@ -69,11 +69,22 @@ def seed(app, db, credentials: dict) -> None:
         repo.set_forecast_source(db, site.id, "simulated", DEMO_SEED, iso(clock.now()))
 
 
+FLASK = [sys.executable, "-m", "flask", "--app", "app", "crowd"]
+
+
+def servers(app) -> list[dict]:
+    """Servers the processes below talk to: serve.py starts them first and stops them last."""
+    if not local_broker(app):
+        return []
+    cfg = app.config
+    return [{"cmd": FLASK + ["mqtt-broker"],
+             "describe": f"MQTT broker: mosquitto on {cfg['CROWD_MQTT_HOST']}:"
+                         f"{cfg['CROWD_MQTT_PORT']} (accounts and ACL in instance/mqtt/)"}]
+
+
 def processes(app) -> list[list[str]]:
-    flask = [sys.executable, "-m", "flask", "--app", "app", "crowd"]
+    flask = FLASK
     out = []
-    if local_broker(app):
-        out.append(flask + ["mqtt-broker"])
     if app.config["CROWD_MQTT_BROKER"] == "external" or local_broker(app):
         out.append(flask + ["mqtt-bridge"])
     if token_path(app).is_file():

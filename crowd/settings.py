@@ -43,6 +43,8 @@ SETTINGS = [
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",
             positive),
+    Setting("CROWD_LIVE_DIR", str, "", "Folder of the live frames shared by the site's "
+            "processes; empty means a folder in /dev/shm (memory)"),
     Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
             positive),
     Setting("CROWD_DETECTOR_PRECISION", str, "int8",

@@ -144,9 +144,11 @@ def narration_version(poi: Poi, lang: str, kind: str, db=None) -> str:
     return tts.audio_key(tts.speakable(narration_text(poi, lang, kind)), lang)[:12]
 
 
-def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
+def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path,
+                   generate: bool = True):
     """(path, mime type) of a POI's narration: a staff recording wins over synthesis
-    for the long narration; synthesised audio is generated on first use and cached."""
+    for the long narration; synthesised audio is generated on first use and cached
+    (with ``generate=False``, None when it is not cached yet)."""
     if lang not in ("zh", "en") or kind not in KINDS:
         raise NotFound("unknown_narration", _l("There is no such narration."))
     poi = get_poi(db, poi_id)
@@ -156,6 +158,9 @@ def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
             path = audio_dir / "recordings" / rec["filename"]
             if path.exists():
                 return path, rec["mime"]
+    if not generate:
+        path = tts.cached_path(narration_text(poi, lang, kind), lang, audio_dir)
+        return None if path is None else (path, "audio/wav")
     return tts.cached(narration_text(poi, lang, kind), lang, audio_dir), "audio/wav"
 
 
@@ -192,8 +197,9 @@ def answer_audio_key(ans: answer.Answer, audio_dir: Path, keep: int) -> str:
     return key
 
 
-def answer_audio_file(key: str, audio_dir: Path) -> Path:
-    """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use)."""
+def answer_audio_file(key: str, audio_dir: Path, generate: bool = True) -> Path | None:
+    """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use;
+    with ``generate=False``, None when it is not synthesised yet)."""
     if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
         raise NotFound("unknown_audio", _l("There is no such audio."))
     folder = audio_dir / "answers"
@@ -201,6 +207,8 @@ def answer_audio_file(key: str, audio_dir: Path) -> Path:
     if not note.exists():
         raise NotFound("unknown_audio", _l("That answer's audio has expired; ask again."))
     data = json.loads(note.read_text(encoding="utf-8"))
+    if not generate:
+        return tts.cached_path(data["text"], data["lang"], folder)
     return tts.cached(data["text"], data["lang"], folder)
 
 

@@ -10,8 +10,6 @@ SETTINGS = [
             positive),
     Setting("GUIDE_VOICE_PER_MINUTE", int, 10, "Voice questions per client address a minute",
             positive),
-    Setting("GUIDE_VOICE_CONCURRENCY", int, 2, "Voice questions transcribed at once; more "
-            "wait briefly, then get 503 busy", positive),
     Setting("GUIDE_MAX_AUDIO_BYTES", int, 4 * 1024 * 1024, "Largest voice question upload",
             positive),
     Setting("GUIDE_MAX_AUDIO_SECONDS", float, 30.0, "Longest voice question", positive),

@@ -3,7 +3,6 @@ content admin. Views parse input, call one service and render (house rule 1)."""
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
@@ -11,21 +10,22 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
+from core import inference
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import DomainError, NotFound, ValidationError
+from core.errors import NotFound, ValidationError
 from core.i18n import content_lang, get_lang
 from core.ratelimit import Rule, client_key, limits
+from core.serving import pool
 from core.text import _l
 from core.web import json_body
 from crowd import interface as crowd
 
-from . import route, services
+from . import jobs, route, services
 
 bp = Blueprint("guide", __name__)
-_setup_lock = threading.Lock()
 
 
 # --- helpers -----------------------------------------------------------------
@@ -41,13 +41,10 @@ def _crowd_policy() -> crowd.Policy:
     return crowd.Policy.from_config(current_app.config)
 
 
-def _voice_slots() -> threading.BoundedSemaphore:
-    with _setup_lock:
-        sem = current_app.extensions.get("guide.voice_slots")
-        if sem is None:
-            sem = current_app.extensions["guide.voice_slots"] = threading.BoundedSemaphore(
-                current_app.config["GUIDE_VOICE_CONCURRENCY"])
-    return sem
+def _job(fn, *args, **kwargs):
+    """Run a model job in the inference pool (bounded: a full queue is 503 + Retry-After)."""
+    return inference.run(current_app, fn, *args, busy=_l("The guide is busy; try again in a "
+                                                         "moment, or type."), **kwargs)
 
 
 def _rate_limit(name: str, setting: str) -> None:
@@ -55,12 +52,8 @@ def _rate_limit(name: str, setting: str) -> None:
                            (f"guide-{name}", client_key()), _l("Too many questions."))])
 
 
-def _threads() -> int:
-    return current_app.config["GUIDE_THREADS"]
-
-
-def _threshold():
-    return current_app.config["GUIDE_ANSWER_THRESHOLD"] or None
+def _job_settings() -> dict:
+    return jobs.job_settings(current_app.config)
 
 
 def _answer_json(ans, **extra) -> dict:
@@ -184,17 +177,25 @@ def signpost_qr(site_id, poi_id):
 
 # --- audio ---------------------------------------------------------------------
 
+# Synthesis runs a model: these are served by the inference pool, and only a file not
+# cached yet becomes a job.
 @bp.get("/guide/audio/<poi_id>/<lang>/<kind>")
+@pool("inference")
 def narration_audio(poi_id, lang, kind):
-    path, mime = services.narration_file(get_db(), poi_id=poi_id, lang=lang, kind=kind,
-                                         audio_dir=audio_dir())
-    resp = send_file(path, mimetype=mime, conditional=True, max_age=3600)
-    return resp
+    found = services.narration_file(get_db(), poi_id=poi_id, lang=lang, kind=kind,
+                                    audio_dir=audio_dir(), generate=False)
+    if found is None:
+        found = _job(jobs.narration_file, _job_settings(), poi_id=poi_id, lang=lang, kind=kind,
+                     audio_dir=audio_dir())
+    path, mime = found
+    return send_file(path, mimetype=mime, conditional=True, max_age=3600)
 
 
 @bp.get("/guide/answer-audio/<key>.wav")
+@pool("inference")
 def answer_audio(key):
-    path = services.answer_audio_file(key, audio_dir())
+    path = services.answer_audio_file(key, audio_dir(), generate=False) or \
+        _job(jobs.answer_audio_file, key, audio_dir())
     return send_file(path, mimetype="audio/wav", conditional=True, max_age=3600)
 
 
@@ -236,36 +237,27 @@ def offline_manifest(site_id):
 # --- APIs ------------------------------------------------------------------------
 
 @bp.post("/api/guide/ask")
+@pool("inference")
 @csrf_exempt
 def api_ask():
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
     body = json_body()
-    ans = services.ask(get_db(), site_id=body.get("site"), question=body.get("question"),
-                       lang=body.get("lang"), clock=get_clock(), threshold=_threshold(),
-                       threads=_threads(), crowd_policy=_crowd_policy())
+    ans = _job(jobs.ask, _job_settings(), site_id=body.get("site"),
+               question=body.get("question"), lang=body.get("lang"), clock=get_clock())
     return jsonify(_answer_json(ans))
 
 
 @bp.post("/api/guide/ask-voice")
+@pool("inference")
 @csrf_exempt
 def api_ask_voice():
     _rate_limit("voice", "GUIDE_VOICE_PER_MINUTE")
     upload = request.files.get("audio")
     if upload is None:
         raise ValidationError("audio_required", _l("Attach the recording as 'audio'."))
-    cfg = current_app.config
-    data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
-    slots = _voice_slots()
-    if not slots.acquire(timeout=15):
-        raise DomainError("busy", _l("The guide is busy; try again in a moment, or type."), 503)
-    try:
-        ans, transcript = services.ask_voice(
-            get_db(), site_id=request.form.get("site"), audio=data,
-            lang=request.form.get("lang") or None, clock=get_clock(),
-            max_bytes=cfg["GUIDE_MAX_AUDIO_BYTES"], max_seconds=cfg["GUIDE_MAX_AUDIO_SECONDS"],
-            threads=_threads(), threshold=_threshold(), crowd_policy=_crowd_policy())
-    finally:
-        slots.release()
+    data = upload.stream.read(current_app.config["GUIDE_MAX_AUDIO_BYTES"] + 1)
+    ans, transcript = _job(jobs.ask_voice, _job_settings(), site_id=request.form.get("site"),
+                           audio=data, lang=request.form.get("lang") or None, clock=get_clock())
     return jsonify(_answer_json(ans, transcript=transcript.text))
 
 

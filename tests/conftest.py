@@ -30,8 +30,10 @@ def clock():
 def app(tmp_path, clock):
     instance = tmp_path / "instance"
     # An easy proof of work: tests check the protocol; bench/abuse_bench.py and the browser
-    # test measure the shipped difficulty.
-    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500}, clock=clock,
+    # test measure the shipped difficulty. Live frames in the test's folder, not /dev/shm
+    # (tests/crowd/test_live_shared.py checks the default).
+    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500,
+                              "CROWD_LIVE_DIR": str(tmp_path / "live")}, clock=clock,
                              instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)

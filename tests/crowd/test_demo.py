@@ -18,10 +18,14 @@ def test_seed_twice_gives_one_camera_and_a_private_token(app, db):
     cam = cameras.get_camera(db, "demo-path")
     assert cam.source == "data/crowd/vtest-clip.mp4" and cam.detect_every >= 1
     assert {r["name"] for r in cam.regions} == {"path", "midline"}
+    # The local broker is a server (started first, stopped last; mosquitto is installed by
+    # scripts/setup.sh); then the bridge and the worker, which sends its observations
+    # through the broker.
+    [svc] = demo.servers(app)
+    assert svc["cmd"][-2:] == ["crowd", "mqtt-broker"]
+    assert f":{app.config['CROWD_MQTT_PORT']}" in svc["describe"]
     cmds = demo.processes(app)
-    # The local broker and the bridge first (mosquitto is installed by scripts/setup.sh),
-    # then the worker, which sends its observations through the broker.
-    assert [c[c.index("crowd") + 1] for c in cmds] == ["mqtt-broker", "mqtt-bridge", "worker"]
+    assert [c[c.index("crowd") + 1] for c in cmds] == ["mqtt-bridge", "worker"]
     assert cmds[-1][-2:] == ["--transport", "mqtt"]
     mqtt = demo.mqtt_credentials_path(app)
     assert stat.S_IMODE(os.stat(mqtt).st_mode) == 0o600
@@ -48,4 +52,5 @@ def test_without_a_broker_the_demo_runs_over_http(tmp_path, clock):
         demo.seed(app, db, {})
     db.conn.close()
     assert demo.processes(app) == [[*demo.processes(app)[0][:-1], "worker"]]
+    assert demo.servers(app) == []
     assert not demo.mqtt_credentials_path(app).exists()
