@@ -126,6 +126,7 @@ class CameraRun:
     counted_at: float | None = None          # capture time of that frame
     reported_at: float | None = None         # capture time of the frame last reported
     dropped: int = 0
+    post_failures: int = 0                   # reports not delivered since the last success
     gate: TileGate = field(default_factory=TileGate)
     frame_no: int = 0
     detect_every: int = 1
@@ -306,10 +307,17 @@ class Worker:
         try:
             self.poster.observation(payload)
         except Exception as exc:  # the site may be down: keep counting, retry next report
-            log.warning("posting camera %s failed: %s", run.id, exc,
-                        extra={"event": "crowd_post_failed"})
+            run.post_failures += 1
+            # A warning (the terminal under ./run.sh) once per outage; each retry in the log.
+            (log.warning if run.post_failures == 1 else log.info)(
+                "posting camera %s failed: %s", run.id, exc,
+                extra={"event": "crowd_post_failed", "failures": run.post_failures})
             run.dropped += dropped
             return
+        if run.post_failures:
+            log.warning("posting camera %s works again after %d failed report(s)", run.id,
+                        run.post_failures, extra={"event": "crowd_post_recovered"})
+            run.post_failures = 0
         if fresh:
             self.latency.add("posted", self.now() - run.counted_at)
             run.reported_at = run.counted_at
