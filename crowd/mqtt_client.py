@@ -56,6 +56,10 @@ class Connection:
         self.subscriptions = tuple(subscriptions)
         self._on_message, self._on_connect_cb = on_message, on_connect
         self.connected = threading.Event()
+        # Set once the broker acknowledged every subscription of this connection: messages
+        # published before that are not delivered to us (nothing subscribed yet).
+        self.subscribed = threading.Event()
+        self._pending_subs: set[int] = set()
         self.refused: str | None = None   # the broker's reason when it refused us
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5)
@@ -70,6 +74,7 @@ class Connection:
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
         self.client.on_publish = self._published
+        self.client.on_subscribe = self._subscribed
         self._acks: dict[int, object] = {}
         self._ack_ready = threading.Condition()
 
@@ -96,8 +101,11 @@ class Connection:
                         extra={"event": "mqtt_refused"})
             return
         self.refused = None
-        for topic, qos in self.subscriptions:
-            client.subscribe(topic, qos=qos)
+        self.subscribed.clear()
+        self._pending_subs = {client.subscribe(topic, qos=qos)[1]
+                              for topic, qos in self.subscriptions}
+        if not self._pending_subs:
+            self.subscribed.set()
         self.connected.set()
         if self._on_connect_cb is not None:
             self._on_connect_cb()
@@ -107,6 +115,12 @@ class Connection:
             log.warning("broker connection lost (%s); reconnecting", reason,
                         extra={"event": "mqtt_disconnected"})
         self.connected.clear()
+        self.subscribed.clear()
+
+    def _subscribed(self, _client, _userdata, mid, _reasons, _props) -> None:
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            self.subscribed.set()
 
     def _message(self, _client, _userdata, msg) -> None:
         if self._on_message is not None:

@@ -117,6 +117,7 @@ def mqtt_site(app, db, clock, mosquitto, camera):
         thread.start()
         stops.append((stop, thread))
         assert bridge.conn.connected.wait(10)
+        assert bridge.conn.subscribed.wait(10)   # or reports sent now would reach nobody
         return bridge
 
     def subscribe(username, password, *filters):

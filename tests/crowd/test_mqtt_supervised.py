@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import time
 
 import pytest
 
@@ -80,9 +79,8 @@ def test_broker_and_bridge_are_supervised(app, db, tmp_path, monkeypatch):
         for child in children:
             sup.start(child)
         assert _watch_until(sup, lambda: _listening(port), 20)
-        time.sleep(3)                 # the bridge connects (its Python start takes a while)
-        report(4)
-        assert _watch_until(sup, lambda: counted() == [4], 30), log()
+        # Reports until the bridge (a Python process starting up) has subscribed.
+        assert _watch_until(sup, lambda: _try(report, 4) and counted()[-1:] == [4], 60), log()
         started = [ln for ln in out.getvalue().splitlines()
                    if not (os.getuid() == 0 and "should not be run as root" in ln)]
         assert len(started) == 2, started       # one line each, then quiet
