@@ -76,7 +76,8 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
 
     ``variants``: name -> {"detector", "every" (detect_every), "stride" (feed every
     stride-th frame of the lead-in: 5 = the tracker sees 2 passes a second of the 10 fps
-    clip), "lead" (lead-in frames at that stride, default ``lead``)}. For each labelled frame each variant starts afresh (new tracker and tile
+    clip), "lead" (lead-in frames at that stride, default ``lead``), "plan" (its own
+    TilePlan, default ``plan``)}. For each labelled frame each variant starts afresh (new tracker and tile
     gate), is fed the lead-in and the frame, and its count is the worker's "people" of its
     latest detector pass; every frame fed counts towards its frames per second."""
     from crowd.count import people_in_view
@@ -87,7 +88,7 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
     if baseline is not None:
         baseline.predict(first, verbose=False)     # warm up outside the timing
     for v in variants.values():
-        v["detector"].detect(first, plan)
+        v["detector"].detect(first, v.get("plan", plan))
     out = {"rows": {f: [labels[f]] for f in labels}, "labelled": len(labels)}
     a_time, a_err = 0.0, []
     acc = {n: {"time": 0.0, "frames": 0, "passes": 0, "tiles_run": 0, "tiles_all": 0,
@@ -101,7 +102,7 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
             out["rows"][f].append(a_n)
         for name, v in variants.items():
             det, every, stride = v["detector"], v.get("every", 1), v.get("stride", 1)
-            span = v.get("lead", lead)
+            span, vplan = v.get("lead", lead), v.get("plan", plan)
             a = acc[name]
             tracker, gate, tracks, people = Tracker(), TileGate(), [], 0
             t = time.perf_counter()
@@ -110,7 +111,7 @@ def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
                 if i % every:
                     continue  # detect_every: tracks and counts hold
                 frame = frames[i]
-                boxes = det.detect_many([frame], [plan], gates=[gate],
+                boxes = det.detect_many([frame], [vplan], gates=[gate],
                                         tracks=[[tr[1:5] for tr in tracks]])[0]
                 tracks = tracker.update(boxes, frame.shape[:2])
                 people = people_in_view(boxes[:, 4], tracker.matched)  # the worker's rule
@@ -230,7 +231,8 @@ def main() -> int:
         acc = r["b"][n]
         tag = "demo setting" if n == demo_every else "every frame"
         print(f"(b) pipeline, {tag}: OpenVINO {args.precision.upper()} person IR, {w}x{h} "
-              f"tiles {p.rows}x{p.cols} overlap {p.overlap}, motion/track gating, ByteTrack, "
+              f"tiles {p.rows}x{p.cols} ({p.wide_rows} whole-width) overlap {p.overlap}, "
+              "motion/track gating, ByteTrack, "
               f"detect every {n} frame(s): {acc['fps']:.2f} fps "
               f"({acc['passes_per_s']:.2f} detector passes/s; "
               f"{acc['tiles_run']}/{acc['tiles_all']} tiles run), mean abs error "

@@ -17,8 +17,10 @@ Baseline everywhere (the same as bench/crowd_bench.py's (a)): ``YOLO("yolo11n-po
    and paced at 10 fps by the worker's own capture threads (crowd.capture.CameraFeed):
    - ours: one ``crowd.worker.Worker`` serving all N with one INT8 detector (round robin,
      tiles of several cameras through one OpenVINO request queue), annotated frames drawn
-     and encoded twice a second per camera as in production, observations handed to a
-     poster that keeps them in memory;
+     and encoded twice a second per camera as in production, observations published to a
+     real mosquitto (crowd.broker's generated files, a free port) at QoS 1 by
+     crowd.mqtt_poster.MqttPoster, each waiting for the broker's PUBACK (--no-mqtt: handed
+     to a poster that keeps them in memory);
    - naive: N processes, each one camera's loop ``model.predict(newest frame)`` (PyTorch
      threads split between them: max(1, cores // N) each, its best setting).
    A box "serves" N cameras when the slowest camera gets >= 2 detector passes a second
@@ -27,11 +29,10 @@ Baseline everywhere (the same as bench/crowd_bench.py's (a)): ``YOLO("yolo11n-po
    up from an estimate while served and down while not, and a failed N is tried twice
    (the better try counts, on both sides: other jobs share this machine). From the largest
    ours trial: seconds from a frame's capture to its counts, and to the observation
-   handed to the poster (reports go once a second per camera), p50 and p99. The
-   poster's return is logged too ("posted"): with the MQTT poster of issue 12 item 1 that
-   becomes frame -> published.
+   handed to the poster (reports go once a second per camera), and to the published MQTT
+   message (the poster's return: the broker acknowledged it), p50 and p99.
 
-    .venv/bin/python -m bench.crowd_fleet_bench [--seconds 8] [--video PATH]
+    .venv/bin/python -m bench.crowd_fleet_bench [--seconds 8] [--video PATH] [--no-mqtt]
 
 The machine is shared: compare figures within one run (ratios), read the load averages.
 """
@@ -97,6 +98,44 @@ def newest(feed):
     return item
 
 
+class BenchBroker:
+    """A real mosquitto on a free port with one worker account (crowd.broker's generated
+    config, password file and ACL): the ours trials publish each observation at QoS 1 and
+    wait for the broker's acknowledgement, as a worker with CROWD_WORKER_TRANSPORT=mqtt
+    does, so the latency log's "posted" is frame -> published MQTT message."""
+
+    def __init__(self):
+        import socket
+        import subprocess
+        import tempfile
+
+        from crowd import broker
+        from crowd.mqtt_topics import Topics
+        self.topics = Topics("scenic")
+        self.files = broker.BrokerFiles(Path(tempfile.mkdtemp(prefix="bench-mqtt-")))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.password = os.urandom(16).hex()
+        self.files.conf.write_text(broker.conf_text(self.files, host="127.0.0.1",
+                                                    port=self.port, persistence=False))
+        self.files.passwd.write_text(broker.password_line("bench-worker", self.password) + "\n")
+        self.files.acl.write_text(broker.acl_text(self.topics, [], ["bench-worker"]))
+        self.proc = subprocess.Popen(broker.broker_command(self.files),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+
+    def poster(self):
+        from crowd.mqtt_client import BrokerAddress
+        from crowd.mqtt_poster import MqttPoster
+        return MqttPoster(MemoryPoster(), device="bench-worker", password=self.password,
+                          address=BrokerAddress("127.0.0.1", self.port), topics=self.topics)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 class MemoryPoster:
     """Keeps observations in memory (the bench measures up to the hand-over)."""
 
@@ -115,7 +154,8 @@ class MemoryPoster:
         self.frames += 1
 
 
-def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.0) -> dict:
+def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.0,
+               broker: BenchBroker | None = None) -> dict:
     from crowd.worker import Worker
     spec = demo_spec()
     specs = []
@@ -124,7 +164,7 @@ def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.
         s["offset"] = k * CLIP_FRAMES // n
         specs.append(s)
     stop = threading.Event()
-    poster = MemoryPoster()
+    poster = broker.poster() if broker is not None else MemoryPoster()
     worker = Worker(specs, detector, poster, stop=stop, stale_seconds=30,
                     source_factory=lambda s: (lambda: ClipSource(video, s["offset"])))
     worker.start()
@@ -152,6 +192,8 @@ def ours_trial(detector, video: Path, n: int, seconds: float, warmup: float = 2.
         for r in worker.runs.values():
             if r.feed.thread is not None:
                 r.feed.thread.join(timeout=5)
+        if hasattr(poster, "close"):
+            poster.close()
     lat = worker.latency
     return {"n": n, "per_cam": per_cam, "min": min(per_cam), "total": sum(per_cam),
             "cpu": cpu, "seconds": elapsed, "dropped": dropped, "latency": {k: (lat.percentile(k, 50), lat.percentile(k, 99),
@@ -243,42 +285,52 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each fleet trial")
     ap.add_argument("--lead", type=int, default=11, help="frames fed before each labelled one")
     ap.add_argument("--max-cameras", type=int, default=24)
+    ap.add_argument("--no-mqtt", action="store_true",
+                    help="hand observations to an in-memory poster instead of mosquitto")
     args = ap.parse_args()
     started = time.monotonic()
     print(f"video: {args.video}  (labels counted on the original vtest.avi; "
           f"simulated cameras play {CLIP})")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
           "(shared machine: other engineers' jobs may run at the same time)")
+    from dataclasses import replace
+
     from crowd.detect import Detector
     from crowd.worker import plan_of
     plan = plan_of(demo_spec())
+    grid = replace(plan, wide_rows=0)   # the layout before issue 12's last step
     det = {p: Detector(models.load_engine("openvino", p)) for p in ("fp32", "int8")}
     baseline = naive_model()
 
     # 1 and 2: accuracy and every-frame speed, interleaved.
     labels, frames = labelled_frames(args.video, ((args.lead, 1), (5, 5)))
     r = run_counting(labels, frames, args.lead,
-                     {"fp32": {"detector": det["fp32"]}, "int8": {"detector": det["int8"]}},
+                     {"fp32": {"detector": det["fp32"]}, "int8": {"detector": det["int8"]},
+                      "int8 grid": {"detector": det["int8"], "plan": grid}},
                      plan, baseline=baseline)
     b = r["b"]
     keep_int8 = b["int8"]["mae"] <= b["fp32"]["mae"] + INT8_TOLERANCE
     chosen = "int8" if keep_int8 else "fp32"
     sparse = run_counting(labels, frames, args.lead,
                           {"2/s": {"detector": det[chosen], "stride": 5, "lead": 5}}, plan)
-    print(f"\n{'frame':>5} {'hand':>4} {'naive':>5} {'fp32':>5} {'int8':>5} "
+    print(f"\n{'frame':>5} {'hand':>4} {'naive':>5} {'fp32':>5} {'int8':>5} {'grid':>5} "
           f"{chosen + '@2/s':>8}")
     for f, vals in sorted(r["rows"].items()):
-        print(f"{f:>5} {vals[0]:>4} {vals[1]:>5} {vals[2]:>5} {vals[3]:>5} "
+        print(f"{f:>5} {vals[0]:>4} {vals[1]:>5} {vals[2]:>5} {vals[3]:>5} {vals[4]:>5} "
               f"{sparse['rows'][f][1]:>8}")
     print("\n1. Every frame, one camera (fps = frames handled per second; detector on each):")
     print(f"   {'':44} {'fps':>6} {'vs naive':>8} {'error':>6}")
     print(f"   {'naive YOLO(.pt).predict, PyTorch 640 px':44} {r['a_fps']:>6.2f} "
           f"{1.0:>8.2f} {r['a_mae']:>6.2f}")
-    for name in ("fp32", "int8"):
-        print(f"   {'ours, ' + name.upper() + ' person IR, 2x3 tiles, every frame':44} "
+    layout = f"{plan.rows}x{plan.cols} tiles, {plan.wide_rows} row(s) whole-width"
+    for name, label in (("fp32", f"FP32, {layout}"), ("int8", f"INT8, {layout}"),
+                        ("int8 grid", f"INT8, plain {grid.rows}x{grid.cols} grid (before)")):
+        print(f"   {'ours, ' + label:44} "
               f"{b[name]['fps']:>6.2f} {b[name]['fps'] / r['a_fps']:>8.2f} "
               f"{b[name]['mae']:>6.2f}   ({b[name]['tiles_run']}/{b[name]['tiles_all']} "
               "tiles run)")
+    print(f"   whole-width rows vs the plain grid: speed x{b['int8']['fps'] / b['int8 grid']['fps']:.2f}"
+          f", error {b['int8']['mae'] - b['int8 grid']['mae']:+.2f}")
     print(f"   INT8 vs FP32: error {b['int8']['mae'] - b['fp32']['mae']:+.2f} "
           f"(tolerance {INT8_TOLERANCE}), speed x{b['int8']['fps'] / b['fp32']['fps']:.2f}"
           f" -> decision: {'keep INT8' if keep_int8 else 'use FP32'} "
@@ -291,6 +343,11 @@ def main() -> int:
     print(f"\n3. Cameras per box ({args.seconds:.0f} s trials; a camera is served at "
           f">= {TARGET_PASSES:.0f} detector passes/s):")
     detector = det[chosen]
+    broker = None
+    if not args.no_mqtt:
+        broker = BenchBroker()
+        print(f"   ours publishes its observations to a real mosquitto (QoS 1, acknowledged) "
+              f"on port {broker.port}")
     ours_start = max(1, int(b[chosen]["passes_per_s"] * 0.9 / TARGET_PASSES))
     naive_start = max(1, int(r["a_fps"] / TARGET_PASSES))
     ours_state = {"n": ours_start, "best": 0, "tried": {}, "retried": set(), "done": False}
@@ -326,7 +383,8 @@ def main() -> int:
 
     while not (ours_state["done"] and naive_state["done"]):
         if not ours_state["done"]:
-            advance(ours_state, lambda n: ours_trial(detector, CLIP, n, args.seconds), "ours")
+            advance(ours_state, lambda n: ours_trial(detector, CLIP, n, args.seconds,
+                                                     broker=broker), "ours")
         if not naive_state["done"]:
             advance(naive_state, lambda n: naive_trial(CLIP, n, args.seconds), "naive")
     ours_n = ours_state["best"] if err2 <= TARGET_ERROR else 0
@@ -349,8 +407,13 @@ def main() -> int:
               f"{fmt_lat(lat['counted'][0])}, p99 {fmt_lat(lat['counted'][1])}; "
               f"frame -> observation handed to the poster p50 {fmt_lat(lat['handed'][0])}, "
               f"p99 {fmt_lat(lat['handed'][1])} ({lat['handed'][2]} reports; once a second "
-              f"per camera); -> poster returned p99 {fmt_lat(lat['posted'][1])} (in-memory "
-              "poster here; MQTT publish time lands here)")
+              f"per camera)")
+        what = "published MQTT message (broker's PUBACK)" if broker else \
+            "poster returned (in memory, --no-mqtt)"
+        print(f"   frame -> {what}: p50 {fmt_lat(lat['posted'][0])}, "
+              f"p99 {fmt_lat(lat['posted'][1])} ({lat['posted'][2]} reports)")
+    if broker is not None:
+        broker.close()
 
     print("\nSummary")
     print(f"   {'':38} {'naive':>8} {'ours':>8} {'ratio':>6}  target")

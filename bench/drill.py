@@ -108,7 +108,7 @@ def free_base_port() -> int:
         base = random.randint(20000, 60000)
         try:
             socks = []
-            for p in range(base, base + 4):
+            for p in range(base, base + 5):     # the front, three pools, the MQTT broker
                 s = socket.socket()
                 s.bind(("127.0.0.1", p))
                 socks.append(s)
@@ -118,7 +118,7 @@ def free_base_port() -> int:
         except OSError:
             for s in socks:
                 s.close()
-    raise RuntimeError("no four free ports in a row")
+    raise RuntimeError("no five free ports in a row")
 
 
 def local_morning_zone() -> str:
@@ -548,7 +548,9 @@ def run(profile_name: str, keep: bool = False) -> dict:
            "SCENIC_TICKETING_CLIENT_HOLDS": "100000/hour",
            "SCENIC_TICKETING_CLIENT_FREE_TICKETS": "100000/day",
            "SCENIC_POW_CHALLENGES_PER_CLIENT": "1000000/minute", "SCENIC_POW_MAX_NUMBER": "500",
-           "SCENIC_CROWD_SSE_MAX_SECONDS": "600"}
+           "SCENIC_CROWD_SSE_MAX_SECONDS": "600",
+           # The drill's own broker, never a running site's 1883.
+           "SCENIC_CROWD_MQTT_PORT": str(base_port + 4)}
     seconds = p["quiet"] + p["streams_s"] + p["buyers_s"] + p["faults"] + p["dark"]
     tickets = (p["gates"] * (seconds + 20) + 50) // 5 * 5
     t0 = time.monotonic()

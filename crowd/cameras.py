@@ -30,6 +30,7 @@ class Camera:
     created_at: str
     regions: tuple = ()
     detect_every: int = 1
+    wide_rows: int = 0
 
     @property
     def areas(self) -> list[dict]:
@@ -48,7 +49,7 @@ class Camera:
         out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
                                              "height", "tile_rows", "tile_cols", "tile_overlap",
                                              "full_frame", "inertia", "enabled",
-                                             "detect_every")}
+                                             "detect_every", "wide_rows")}
         out["regions"] = [dict(r) for r in self.regions]
         if with_source:
             out["source"] = self.source
@@ -63,7 +64,8 @@ def _camera(db, row) -> Camera:
     return Camera(row["id"], row["name"], row["site_id"], row["zone_id"], row["source"],
                   row["width"], row["height"], row["tile_rows"], row["tile_cols"],
                   row["tile_overlap"], bool(row["full_frame"]), row["inertia"],
-                  bool(row["enabled"]), row["created_at"], regions, row["detect_every"])
+                  bool(row["enabled"]), row["created_at"], regions, row["detect_every"],
+                  row["wide_rows"])
 
 
 def list_cameras(db, site_id: str | None = None, enabled_only: bool = False) -> list[Camera]:

@@ -218,7 +218,8 @@ def check_source(source, policy: SourcePolicy = SourcePolicy()) -> str:
 
 
 CAMERA_KEYS = {"id", "name", "site_id", "zone_id", "source", "width", "height", "tile_rows",
-               "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every"}
+               "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every",
+               "wide_rows"}
 
 
 def check_camera(data: dict, sources: SourcePolicy = SourcePolicy()) -> dict:
@@ -243,12 +244,15 @@ def check_camera(data: dict, sources: SourcePolicy = SourcePolicy()) -> dict:
     if zone_id is not None and not isinstance(zone_id, str):
         raise ValidationError("unknown_zone", _l("zone_id must be a zone id."),
                               details={"field": "zone_id"})
+    tile_rows = _int(data.get("tile_rows", 2), "tile_rows", 1, 6)
     return {
         "id": cid, "name": name.strip(), "site_id": site_id, "zone_id": zone_id,
         "source": check_source(data.get("source"), sources),
         "width": _int(data.get("width"), "width", 16, 8192),
         "height": _int(data.get("height"), "height", 16, 8192),
-        "tile_rows": _int(data.get("tile_rows", 2), "tile_rows", 1, 6),
+        "tile_rows": tile_rows,
+        # Bottom rows that are one whole-width tile each (near people need no zoom).
+        "wide_rows": _int(data.get("wide_rows", 0) or 0, "wide_rows", 0, tile_rows),
         "tile_cols": _int(data.get("tile_cols", 2), "tile_cols", 1, 6),
         "tile_overlap": _float(data.get("tile_overlap", 0.2), "tile_overlap", 0.0, 0.45),
         "full_frame": _bool(data.get("full_frame", False), "full_frame"),

@@ -32,8 +32,14 @@ commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model 
 @click.option("--counts", type=int, default=None,
               help="Stop after posting this many fresh counts (with --seconds as a cap).")
 @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
-def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames):
-    """Count people on every enabled camera and post to the ingest API."""
+@click.option("--transport", type=click.Choice(["http", "mqtt"]), default=None,
+              help="How observations go (default: the CROWD_WORKER_TRANSPORT setting).")
+@click.option("--mqtt-credentials", "mqtt_file", default=None,
+              help="JSON file {username, password} of the worker's broker account (default "
+                   "instance/crowd-worker.mqtt.json; or CROWD_MQTT_USERNAME/_PASSWORD).")
+def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames,
+                   transport, mqtt_file):
+    """Count people on every enabled camera and post to the ingest API (or the broker)."""
     from .checks import SourcePolicy
     from .worker import PostError, run_worker
     cfg = current_app.config
@@ -49,11 +55,14 @@ def worker_command(url, token_file, cameras, backend, precision, seconds, counts
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    wrap = None
+    if (transport or cfg["CROWD_WORKER_TRANSPORT"]) == "mqtt":
+        wrap = _mqtt_transport(cfg, mqtt_file)
     try:
         run_worker(url, token, camera_ids=cameras, backend=backend,
                    precision=precision or cfg["CROWD_DETECTOR_PRECISION"], seconds=seconds,
                    annotate=not no_frames, stop=stop, counts=counts,
-                   sources=SourcePolicy.from_config(cfg))
+                   sources=SourcePolicy.from_config(cfg), transport=wrap)
     except PostError as exc:
         raise click.ClickException(f"the site refused the worker: {exc}") from None
 
@@ -123,3 +132,106 @@ def forecast_command(sites):
                        + (f"; {round(100 * hit['ratio'])}% expected at {hit['at'][11:16]}"
                           if hit else "") + ("; 7 days: " + ", ".join(
                               str(d["mean"]) for d in f["daily"]["days"]) if f["daily"] else ""))
+
+
+def _mqtt_transport(cfg, mqtt_file):
+    import json
+
+    from .mqtt_bridge import address_of
+    from .mqtt_poster import MqttPoster
+    from .mqtt_topics import Topics
+    user = os.environ.get("CROWD_MQTT_USERNAME", "").strip()
+    password = os.environ.get("CROWD_MQTT_PASSWORD", "").strip()
+    if not (user and password):
+        path = Path(mqtt_file or Path(current_app.instance_path) / "crowd-worker.mqtt.json")
+        if not path.is_file():
+            raise click.ClickException(
+                f"no broker account: issue one with 'flask --app app crowd mqtt-credentials "
+                f"DEVICE --out {path}' or set CROWD_MQTT_USERNAME and CROWD_MQTT_PASSWORD")
+        creds = json.loads(path.read_text())
+        user, password = creds["username"], creds["password"]
+    return lambda http: MqttPoster(http, device=user, password=password,
+                                   address=address_of(cfg),
+                                   topics=Topics(cfg["CROWD_MQTT_PREFIX"]))
+
+
+@commands.command("mqtt-broker")
+def mqtt_broker_command():
+    """Run the local mosquitto (CROWD_MQTT_BROKER=local) with files generated under
+    instance/mqtt: config, password file, ACL. Replaces this process (same pid)."""
+    from . import broker
+    from .mqtt_topics import Topics
+    cfg = current_app.config
+    if cfg["CROWD_MQTT_BROKER"] != "local":
+        raise click.ClickException("CROWD_MQTT_BROKER is not 'local': the site runs no broker")
+    files = broker.files_for(current_app.instance_path)
+    try:
+        cmd = broker.broker_command(files)
+        with command_db() as db:
+            broker.sync_files(db, files, Topics(cfg["CROWD_MQTT_PREFIX"]), clock=get_clock(),
+                              host=cfg["CROWD_MQTT_HOST"], port=cfg["CROWD_MQTT_PORT"])
+    except broker.BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    files.pid.write_text(str(os.getpid()))
+    os.execv(cmd[0], cmd)
+
+
+@commands.command("mqtt-bridge")
+@click.option("--seconds", type=float, default=None, help="Stop after this long.")
+def mqtt_bridge_command(seconds):
+    """Bridge the site and the MQTT broker: workers' observations in, state and alerts out."""
+    from .broker import BrokerError
+    from .mqtt_bridge import bridge_from_config
+    cfg = current_app.config
+    if cfg["CROWD_MQTT_BROKER"] == "off":
+        raise click.ClickException("CROWD_MQTT_BROKER is 'off'")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        bridge = bridge_from_config(cfg, current_app.instance_path, get_clock(), stop=stop)
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    bridge.run_forever(seconds)
+
+
+@commands.command("mqtt-credentials")
+@click.argument("username")
+@click.option("--reader", is_flag=True,
+              help="A read-only account (an entrance sign, a control-room system) instead of "
+                   "a worker device's.")
+@click.option("--revoke", is_flag=True, help="Remove the account from the broker.")
+@click.option("--out", "out", default=None,
+              help="Write {username, password} to this file (mode 0600) instead of printing.")
+def mqtt_credentials_command(username, reader, revoke, out):
+    """Issue (or rotate) a broker account's password, shown once; or revoke it. The local
+    broker's password file and ACL are rewritten and reloaded at once."""
+    import json
+
+    from core.files import write_secret
+
+    from . import broker
+    from .mqtt_topics import Topics
+    cfg = current_app.config
+    with command_db() as db:
+        if revoke:
+            broker.revoke_credential(db, username)
+            password = None
+        else:
+            try:
+                password = broker.issue_credential(db, username,
+                                                   kind="reader" if reader else "worker",
+                                                   clock=get_clock())
+            except broker.BrokerError as exc:
+                raise click.ClickException(str(exc)) from None
+        if cfg["CROWD_MQTT_BROKER"] == "local":
+            broker.sync_files(db, broker.files_for(current_app.instance_path),
+                              Topics(cfg["CROWD_MQTT_PREFIX"]), clock=get_clock(),
+                              host=cfg["CROWD_MQTT_HOST"], port=cfg["CROWD_MQTT_PORT"])
+    if password is None:
+        click.echo(f"revoked {username}")
+    elif out:
+        write_secret(out, json.dumps({"username": username, "password": password}))
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(password)

@@ -22,21 +22,29 @@ EMPTY = np.zeros((0, 6), dtype=np.float32)  # x1, y1, x2, y2, conf, tile
 @dataclass(frozen=True)
 class TilePlan:
     """How one camera's frames are sliced: a rows x cols grid with a fractional overlap,
-    plus optionally the whole frame as one more tile (for people close to the camera)."""
+    plus optionally the whole frame as one more tile (for people close to the camera).
+    The bottom ``wide_rows`` rows are each one whole-width tile instead of ``cols`` tiles:
+    people near the camera are large and need no zoom, so the detector spends its pixels
+    on the far rows where people are small (the engine runs such a strip through a model
+    input shaped for it: crowd/engine.py)."""
     rows: int = 2
     cols: int = 2
     overlap: float = 0.2
     full_frame: bool = False
+    wide_rows: int = 0
 
     def __post_init__(self):
         if not (1 <= self.rows <= 6 and 1 <= self.cols <= 6):
             raise ValueError("tile rows and cols must be 1-6")
         if not (0.0 <= self.overlap < 0.5):
             raise ValueError("tile overlap must be in [0, 0.5)")
+        if not (0 <= self.wide_rows <= self.rows):
+            raise ValueError("wide rows must be 0 to the number of rows")
 
     @property
     def tiles_per_frame(self) -> int:
-        return self.rows * self.cols + (1 if self.full_frame and self.rows * self.cols > 1 else 0)
+        grid = (self.rows - self.wide_rows) * self.cols + self.wide_rows
+        return grid + (1 if self.full_frame and grid > 1 else 0)
 
 
 def tile_windows(width: int, height: int, plan: TilePlan) -> list[tuple[int, int, int, int]]:
@@ -52,8 +60,10 @@ def tile_windows(width: int, height: int, plan: TilePlan) -> list[tuple[int, int
             b = length if i == n - 1 else int(round(i * step + size))
             out.append((a, min(b, length)))
         return out
-    wins = [(x0, y0, x1, y1) for (y0, y1) in spans(height, plan.rows)
-            for (x0, x1) in spans(width, plan.cols)]
+    wins = []
+    for r, (y0, y1) in enumerate(spans(height, plan.rows)):
+        cols = [(0, width)] if r >= plan.rows - plan.wide_rows else spans(width, plan.cols)
+        wins += [(x0, y0, x1, y1) for (x0, x1) in cols]
     if plan.full_frame and len(wins) > 1:
         wins.append((0, 0, width, height))
     return wins

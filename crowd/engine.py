@@ -12,6 +12,9 @@ branch, FP32 or INT8) straight through OpenVINO instead of ``ultralytics.YOLO``:
 * Decoding keeps the five box rows of the output (cx, cy, w, h, person score) and runs
   OpenCV's NMS, the same thresholds ultralytics applies.
 
+``ShapedEngine`` holds the same model at several input shapes (grid tiles and
+whole-width strips) and gives each crop the one that fits it.
+
 ``UltralyticsEngine`` wraps ``ultralytics.YOLO.predict`` (the ``.pt`` weights on PyTorch):
 the slower path the worker's ``--backend pytorch`` keeps for comparison.
 """
@@ -113,17 +116,68 @@ class OpenVINOEngine:
 
     def infer(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Person boxes (N, 5) in each crop's pixels; crops may differ in size."""
+        return self.finish(self.start(crops))
+
+    def start(self, crops: Sequence[np.ndarray]) -> tuple:
+        """Letterbox the crops and start their requests (they run while the caller goes
+        on); ``finish`` waits for them and decodes."""
         self._raw = {}
         placed = []
         try:
             for i, crop in enumerate(crops):
                 placed.append(letterbox_into(self.buf[0], crop))
                 self.queue.start_async({0: self.buf}, i)  # copies the buffer into the request
-        finally:
-            # Also on an error: no request of this call may finish into the next one's slots.
+        except BaseException:
+            # No request of this call may finish into the next one's slots.
             self.queue.wait_all()
+            raise
+        return crops, placed
+
+    def finish(self, started: tuple) -> list[np.ndarray]:
+        crops, placed = started
+        self.queue.wait_all()
         return [decode(self._raw[i], placed[i], crop.shape[:2], self.conf, self.iou)
                 for i, crop in enumerate(crops)]
+
+    def scale_for(self, hw: tuple[int, int]) -> float:
+        """Model pixels per crop pixel when a crop of this size is letterboxed in."""
+        return min(self.input_hw[0] / hw[0], self.input_hw[1] / hw[1])
+
+
+class ShapedEngine:
+    """Several inputs of one model (e.g. 448x480 for grid tiles, 448x192 for whole-width
+    strips): each crop goes to the input that gives it the most zoom, and of those the
+    smallest, so a wide strip is not letterboxed into a tall input full of padding. The
+    inputs' requests run at the same time."""
+
+    def __init__(self, engines: Sequence[OpenVINOEngine]):
+        if not engines:
+            raise ValueError("ShapedEngine needs at least one engine")
+        self.engines = list(engines)
+        self.requests = sum(e.requests for e in self.engines)
+        self.input_hw = self.engines[0].input_hw
+
+    def pick(self, hw: tuple[int, int]) -> int:
+        scales = [e.scale_for(hw) for e in self.engines]
+        best = max(scales)
+        fits = [i for i, sc in enumerate(scales) if sc >= best * 0.99]
+        return min(fits, key=lambda i: self.engines[i].input_hw[0] * self.engines[i].input_hw[1])
+
+    def infer(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
+        groups: dict[int, list[int]] = {}
+        for k, crop in enumerate(crops):
+            groups.setdefault(self.pick(crop.shape[:2]), []).append(k)
+        started = []
+        try:
+            for e, idx in groups.items():
+                started.append((e, idx, self.engines[e].start([crops[k] for k in idx])))
+        finally:
+            results = [(idx, self.engines[e].finish(st)) for e, idx, st in started]
+        out: list = [None] * len(crops)
+        for idx, boxes in results:
+            for k, b in zip(idx, boxes):
+                out[k] = b
+        return out
 
 
 class UltralyticsEngine:

@@ -231,13 +231,16 @@ def _daily(db, site_id: str, now: datetime, show_rate: float) -> dict | None:
 # --- predicted alerts -------------------------------------------------------------------------
 
 def predicted_alerts(db, records: dict[str, dict], live_levels: dict[str, str], *,
-                     settings: ForecastSettings, may_pause, clock, at: str) -> list[dict]:
+                     settings: ForecastSettings, may_pause, clock, at: str,
+                     on_alert=None) -> list[dict]:
     """Inside the evaluation's transaction: open, update or resolve each site's predicted
     alert from its latest forecast. Open while a crossing of the warning level is
     predicted and the live level is below it; kept (hysteresis) while the forecast's peak
     stays within ``hysteresis`` of the mark; resolved when the live alert takes over or the
-    prediction fades. Sales pause on a prediction only with ``predicted_pause``."""
+    prediction fades. Sales pause on a prediction only with ``predicted_pause``.
+    ``on_alert(alert_id, event)`` hears each change (the MQTT outbox)."""
     changes = []
+    on_alert = on_alert or (lambda _id, _event: None)
     for site_id, rec in records.items():
         active = repo.active_alert(db, "predicted", "site", site_id)
         live_at_warning = live_levels.get(site_id) in ("warning", "critical")
@@ -247,18 +250,21 @@ def predicted_alerts(db, records: dict[str, dict], live_levels: dict[str, str], 
                 and peak >= (settings.warning - settings.hysteresis) * cap)
         if hit is not None and not live_at_warning:
             if active is None:
-                repo.open_alert(db, kind="predicted", scope="site", target_id=site_id,
-                                site_id=site_id, level="warning", people=hit["people"],
-                                capacity=cap, at=at, expected_at=hit["at"],
-                                detail=f"{rec['source']}: {math.floor(100 * hit['ratio'])}% "
-                                       f"expected at {hit['at'][11:16]}")
+                alert_id = repo.open_alert(
+                    db, kind="predicted", scope="site", target_id=site_id, site_id=site_id,
+                    level="warning", people=hit["people"], capacity=cap, at=at,
+                    expected_at=hit["at"], detail=f"{rec['source']}: "
+                    f"{math.floor(100 * hit['ratio'])}% expected at {hit['at'][11:16]}")
+                on_alert(alert_id, "raised")
                 changes.append({"scope": "site", "target_id": site_id, "to": "predicted"})
                 _pause(db, site_id, hit, settings, may_pause, clock)
             elif active["expected_at"] != hit["at"]:
                 repo.set_alert_expected(db, active["id"], expected_at=hit["at"],
                                         people=hit["people"], at=at)
+                on_alert(active["id"], "updated")
         elif active is not None and not keep:
             repo.resolve_alert(db, active["id"], at)
+            on_alert(active["id"], "cleared")
             changes.append({"scope": "site", "target_id": site_id, "to": "unpredicted"})
             # When the live level took over, its own rule keeps sales paused; when the
             # prediction faded (live level below warning), the pause is lifted.

@@ -197,3 +197,40 @@ def worker_cameras(db):
             camera_id TEXT NOT NULL REFERENCES crowd_cameras(id) ON DELETE CASCADE,
             PRIMARY KEY (user_id, camera_id)
         )""")
+
+
+@migrations()
+def add_mqtt_outbox(db):
+    # Events for the MQTT bridge (alert raised/acknowledged/cleared), written in the same
+    # transaction as the change they describe, so none is lost or published uncommitted;
+    # the bridge deletes what the broker acknowledged. Bounded by the writer (oldest go).
+    db.execute("""
+        CREATE TABLE crowd_mqtt_outbox (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            payload_json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+
+
+@migrations()
+def add_mqtt_credentials(db):
+    # Broker accounts the site provisions: worker devices (username = the device's) and
+    # read-only subscribers (entrance signs, control-room systems). Only mosquitto's own
+    # salted PBKDF2-SHA512 line is kept; the password is shown once.
+    db.execute("""
+        CREATE TABLE crowd_mqtt_credentials (
+            username TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('worker', 'reader', 'bridge')),
+            password_line TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+
+
+@migrations()
+def add_wide_rows(db):
+    # The bottom rows of a camera's tile grid may each be one whole-width tile: people near
+    # the camera are large and need no zoom (docs/crowd.md, "Cameras per box").
+    db.execute("ALTER TABLE crowd_cameras ADD COLUMN wide_rows INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (wide_rows BETWEEN 0 AND 5)")

@@ -1,7 +1,8 @@
 """Post-training INT8 quantisation of the person IR with NNCF, on the sample clip.
 
 Calibration data are tiles cut exactly as the worker cuts them (the demo camera's 2x3 grid
-with 20 % overlap, plus the whole frame for cameras with ``full_frame``), letterboxed and
+with 20 % overlap, plus the whole frame for cameras with ``full_frame``; for the strip
+input, each row of the grid as one whole-width strip), letterboxed and
 scaled as ``crowd.engine`` feeds the model, from frames of ``data/crowd/vtest-clip.mp4``
 midway between the benchmark's hand-counted frames: each is at least 16 frames (1.6 s)
 away from any labelled frame and outside every labelled frame's lead-in, so the INT8
@@ -29,11 +30,19 @@ CALIBRATION_FRAMES = (26, 60, 94, 127, 161, 195, 228, 262, 296, 329, 363, 397, 4
 CALIBRATION_GRID = (2, 3, 0.2)  # rows, cols, overlap: the demo camera's tiling
 
 
-def calibration_stamp() -> dict:
+def is_strip(imgsz) -> bool:
+    """A model input for whole-width strips (wider than 3:2) rather than grid tiles."""
+    return imgsz[1] >= 1.5 * imgsz[0]
+
+
+def calibration_stamp(imgsz=(480, 448)) -> dict:
     """What the INT8 model depends on besides the weights (a change rebuilds it)."""
-    return {"clip_sha256": hashlib.sha256(CLIP.read_bytes()).hexdigest(),
-            "frames": list(CALIBRATION_FRAMES), "grid": list(CALIBRATION_GRID),
-            "letterbox": "centred"}
+    stamp = {"clip_sha256": hashlib.sha256(CLIP.read_bytes()).hexdigest(),
+             "frames": list(CALIBRATION_FRAMES), "grid": list(CALIBRATION_GRID),
+             "letterbox": "centred"}
+    if is_strip(imgsz):
+        stamp["windows"] = "strips"
+    return stamp
 
 
 def calibration_tiles(imgsz) -> list[np.ndarray]:
@@ -46,7 +55,11 @@ def calibration_tiles(imgsz) -> list[np.ndarray]:
         raise RuntimeError(f"{CLIP} gave {len(frames)} of {len(CALIBRATION_FRAMES)} "
                            "calibration frames")
     rows, cols, overlap = CALIBRATION_GRID
-    plan = TilePlan(rows, cols, overlap, full_frame=True)
+    # Grid inputs see the demo's tiles and the whole frame; strip inputs see every row of
+    # the grid as one whole-width strip (the near row as the worker cuts it, the far row
+    # for people of every size).
+    plan = TilePlan(rows, 1, overlap, wide_rows=rows) if is_strip(imgsz) else \
+        TilePlan(rows, cols, overlap, full_frame=True)
     buf = np.full((*imgsz, 3), PAD_VALUE, dtype=np.uint8)
     tiles = []
     for index in CALIBRATION_FRAMES:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 CAMERA_FIELDS = ("id", "name", "site_id", "zone_id", "source", "width", "height", "tile_rows",
-                 "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every")
+                 "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every",
+                 "wide_rows")
 
 
 # --- cameras and regions ---------------------------------------------------------
@@ -312,3 +313,44 @@ def save_daily_forecast(db, site_id: str, day: str, forecast: dict) -> None:
 def set_alert_expected(db, alert_id: int, *, expected_at: str, people, at: str) -> None:
     db.execute("UPDATE crowd_alerts SET expected_at = ?, people = ?, updated_at = ? "
                "WHERE id = ?", [expected_at, people, at, alert_id])
+
+
+# --- MQTT: the outbox and broker credentials ----------------------------------------------
+
+def add_outbox(db, *, kind: str, key: str, payload: dict, at: str, keep: int) -> None:
+    db.execute("INSERT INTO crowd_mqtt_outbox (kind, key, payload_json, created_at) "
+               "VALUES (?, ?, ?, ?)", [kind, key, json.dumps(payload, ensure_ascii=False), at])
+    # Bounded: with no bridge draining it, the oldest events go.
+    db.execute("DELETE FROM crowd_mqtt_outbox WHERE id <= (SELECT id FROM crowd_mqtt_outbox "
+               "ORDER BY id DESC LIMIT 1 OFFSET ?)", [keep])
+
+
+def outbox(db, limit: int):
+    return db.execute("SELECT * FROM crowd_mqtt_outbox ORDER BY id LIMIT ?", [limit]).fetchall()
+
+
+def delete_outbox(db, ids: list[int]) -> None:
+    if ids:
+        marks = ", ".join("?" for _ in ids)
+        db.execute(f"DELETE FROM crowd_mqtt_outbox WHERE id IN ({marks})", ids)
+
+
+def mqtt_credentials(db):
+    return db.execute("SELECT * FROM crowd_mqtt_credentials ORDER BY username").fetchall()
+
+
+def mqtt_credential(db, username: str):
+    return db.execute("SELECT * FROM crowd_mqtt_credentials WHERE username = ?",
+                      [username]).fetchone()
+
+
+def save_mqtt_credential(db, username: str, kind: str, line: str, at: str) -> None:
+    db.execute("INSERT INTO crowd_mqtt_credentials (username, kind, password_line, created_at) "
+               "VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+               "password_line = excluded.password_line, created_at = excluded.created_at",
+               [username, kind, line, at])
+
+
+def delete_mqtt_credential(db, username: str) -> int:
+    return db.execute("DELETE FROM crowd_mqtt_credentials WHERE username = ?",
+                      [username]).rowcount

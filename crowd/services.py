@@ -20,7 +20,7 @@ from core.text import _l
 from gates import interface as gates
 from ticketing import interface as ticketing
 
-from . import alert_levels, checks, forecasting, repo
+from . import alert_levels, checks, forecasting, mqtt_topics, repo
 from .cameras import Camera, get_camera, list_cameras
 from .workers import authorize_camera
 
@@ -44,6 +44,8 @@ class Policy:
     predicted_pause: bool = False
     forecast_every_s: float = 60.0
     forecast_learn_days: int = 7
+    # Alert events kept for the MQTT bridge (0: no broker, none written).
+    outbox_max: int = 0
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
@@ -51,7 +53,8 @@ class Policy:
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
                    cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"],
                    cfg["CROWD_HEAT_HALF_LIFE_MINUTES"], cfg["CROWD_PREDICTED_PAUSE"],
-                   cfg["CROWD_FORECAST_EVERY_SECONDS"], cfg["CROWD_FORECAST_LEARN_DAYS"])
+                   cfg["CROWD_FORECAST_EVERY_SECONDS"], cfg["CROWD_FORECAST_LEARN_DAYS"],
+                   cfg["CROWD_MQTT_OUTBOX_MAX"] if cfg["CROWD_MQTT_BROKER"] != "off" else 0)
 
     @property
     def forecast(self) -> forecasting.ForecastSettings:
@@ -285,6 +288,19 @@ def site_occupancy(db: Database, site_id: str, clock: Clock, *,
     return _site_occupancy(db, site_id, clock, readings, zones, levels, policy.thresholds)
 
 
+def occupancy_now(db: Database, clock: Clock, *, policy: Policy | None = None
+                  ) -> tuple[list[CameraReading], dict[str, ZoneOccupancy], list[SiteOccupancy]]:
+    """One consistent reading of every camera, zone and site (what the MQTT bridge
+    publishes)."""
+    policy = policy or Policy()
+    readings = camera_readings(db, clock, policy.stale_seconds)
+    levels = repo.level_states(db)
+    zones = _zone_occupancy(db, readings, levels, policy.thresholds)
+    sites = [_site_occupancy(db, s.id, clock, readings, zones, levels, policy.thresholds)
+             for s in catalog.list_sites(db)]
+    return readings, zones, sites
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -348,7 +364,7 @@ def evaluate(db, clock, policy: Policy | None = None, *,
             if new.level != old.level:
                 changes.append({"scope": t.scope, "target_id": t.target_id, "from": old.level,
                                 "to": new.level})
-                _level_alert(db, t, old.level, new.level, at)
+                _level_alert(db, t, old.level, new.level, at, policy)
             if t.scope == "site":
                 paused = _sales(db, t.site_id, new.level, paused, t, policy, clock)
                 site_levels[t.site_id] = new.level
@@ -356,21 +372,25 @@ def evaluate(db, clock, policy: Policy | None = None, *,
                 repo.save_level(db, scope=t.scope, target_id=t.target_id, level=new.level,
                                 pending=new.pending, pending_since=new.pending_since,
                                 sales_paused=paused, at=at)
-        changes += forecasting.predicted_alerts(db, forecasts, site_levels,
-                                                settings=policy.forecast,
-                                                may_pause=policy.may_pause, clock=clock, at=at)
+        changes += forecasting.predicted_alerts(
+            db, forecasts, site_levels, settings=policy.forecast, may_pause=policy.may_pause,
+            clock=clock, at=at,
+            on_alert=lambda alert_id, event: _outbox_alert(db, alert_id, event, at, policy))
         for rd in readings:
             active = repo.active_alert(db, "camera_offline", "camera", rd.camera.id)
             if rd.fresh and active is not None:
                 repo.resolve_alert(db, active["id"], at)
+                _outbox_alert(db, active["id"], "cleared", at, policy)
                 changes.append({"scope": "camera", "target_id": rd.camera.id, "to": "online"})
             elif not rd.fresh and active is None:
                 since = _camera_silent_since(db, rd)
                 if ts - since > policy.stale_seconds or rd.status == "offline":
-                    repo.open_alert(db, kind="camera_offline", scope="camera",
-                                    target_id=rd.camera.id, site_id=rd.camera.site_id,
-                                    level="warning", people=None, capacity=None, at=at,
-                                    detail=rd.error[:300])
+                    alert_id = repo.open_alert(db, kind="camera_offline", scope="camera",
+                                               target_id=rd.camera.id,
+                                               site_id=rd.camera.site_id, level="warning",
+                                               people=None, capacity=None, at=at,
+                                               detail=rd.error[:300])
+                    _outbox_alert(db, alert_id, "raised", at, policy)
                     changes.append({"scope": "camera", "target_id": rd.camera.id,
                                     "to": "offline"})
     return changes
@@ -402,21 +422,33 @@ def _camera_silent_since(db, rd: CameraReading) -> float:
     return datetime.fromisoformat(ref).timestamp()
 
 
-def _level_alert(db, t: Target, old: str, new: str, at: str) -> None:
+def _outbox_alert(db, alert_id: int, event: str, at: str, policy: Policy) -> None:
+    """Queue an alert event for the MQTT bridge, in the caller's transaction: it is
+    published only if the change commits, and never from inside a request."""
+    if policy.outbox_max:
+        repo.add_outbox(db, kind="alert", key=str(alert_id),
+                        payload=mqtt_topics.alert_payload(repo.alert(db, alert_id), event, at),
+                        at=at, keep=policy.outbox_max)
+
+
+def _level_alert(db, t: Target, old: str, new: str, at: str, policy: Policy) -> None:
     active = repo.active_alert(db, "capacity", t.scope, t.target_id)
     if new == "normal":
         if active is not None:
             repo.resolve_alert(db, active["id"], at)
+            _outbox_alert(db, active["id"], "cleared", at, policy)
         return
     if active is None:
-        repo.open_alert(db, kind="capacity", scope=t.scope, target_id=t.target_id,
-                        site_id=t.site_id, level=new, people=t.people, capacity=t.capacity,
-                        at=at, detail="")
+        alert_id = repo.open_alert(db, kind="capacity", scope=t.scope, target_id=t.target_id,
+                                   site_id=t.site_id, level=new, people=t.people,
+                                   capacity=t.capacity, at=at, detail="")
+        _outbox_alert(db, alert_id, "raised", at, policy)
     else:
         # Higher than before needs fresh attention; lower keeps the acknowledgement.
+        higher = alert_levels.RANK[new] > alert_levels.RANK[active["level"]]
         repo.raise_alert(db, active["id"], level=new, people=t.people, capacity=t.capacity,
-                         at=at,
-                         reopen=alert_levels.RANK[new] > alert_levels.RANK[active["level"]])
+                         at=at, reopen=higher)
+        _outbox_alert(db, active["id"], "escalated" if higher else "lowered", at, policy)
 
 
 def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool:
@@ -449,8 +481,9 @@ def active_alerts(db, clock) -> int:
     return repo.count_active_alerts(db)
 
 
-def acknowledge(db, alert_id, *, user, clock) -> dict:
+def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> dict:
     """Mark an open alert as seen by a staff member (open -> acknowledged)."""
+    policy = policy or Policy()
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
         raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
@@ -460,7 +493,9 @@ def acknowledge(db, alert_id, *, user, clock) -> dict:
         if row["state"] != "open":
             raise Conflict("alert_not_open", _l("This alert is already %(state)s.",
                                                 state=row['state']))
-        repo.acknowledge_alert(db, alert_id, user.username, iso(clock.now()))
+        at = iso(clock.now())
+        repo.acknowledge_alert(db, alert_id, user.username, at)
+        _outbox_alert(db, alert_id, "acknowledged", at, policy)
     return dict(repo.alert(db, alert_id))
 
 

@@ -24,6 +24,11 @@ def _hosts(v):
     return f"not a host name, address or network: {', '.join(bad)}" if bad else None
 
 
+def _prefix(v):
+    from .mqtt_topics import PREFIX_RE
+    return None if PREFIX_RE.match(v) else "letters, digits, '_', '-', levels split by '/'"
+
+
 def _ratio(v):
     return None if 0 < v <= 2 else "must be above 0 and at most 2 (200% of capacity)"
 
@@ -75,4 +80,20 @@ SETTINGS = [
             "Worker's person model on OpenVINO: int8 (NNCF-quantised; kept because its counting "
             "error stays within 0.1 of fp32, see bench/crowd_fleet_bench.py) or fp32",
             choices=("int8", "fp32")),
+    Setting("CROWD_MQTT_BROKER", str, "local",
+            "MQTT broker: local (./run.sh starts mosquitto with generated files under "
+            "instance/mqtt), external (the site's bridge connects to CROWD_MQTT_HOST) or off",
+            choices=("local", "external", "off")),
+    Setting("CROWD_MQTT_HOST", str, "127.0.0.1", "The broker's host"),
+    Setting("CROWD_MQTT_PORT", int, 1883, "The broker's port (1883; 8883 with TLS)",
+            lambda v: None if 0 < v < 65536 else "must be a port number, 1-65535"),
+    Setting("CROWD_MQTT_TLS", bool, False,
+            "Connect to the broker with TLS, checking it against the system's CAs"),
+    Setting("CROWD_MQTT_PREFIX", str, "scenic", "First level(s) of every MQTT topic",
+            _prefix),
+    Setting("CROWD_MQTT_OUTBOX_MAX", int, 10_000,
+            "Alert events kept for the MQTT bridge while it is away (oldest dropped)", positive),
+    Setting("CROWD_WORKER_TRANSPORT", str, "http",
+            "How the counting worker sends observations: http (the ingest API) or mqtt",
+            choices=("http", "mqtt")),
 ]

@@ -159,7 +159,8 @@ def stream():
 @bp.post("/api/crowd/alerts/<int:alert_id>/ack")
 @role_required("staff")
 def acknowledge(alert_id):
-    row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock())
+    row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock(),
+                               policy=_policy())
     return jsonify(row)
 
 
@@ -290,8 +291,9 @@ def _form_camera() -> dict:
     form = request.form
     data = {k: form.get(k, "") for k in ("id", "name", "site_id", "zone_id", "source", "width",
                                           "height", "tile_rows", "tile_cols", "tile_overlap",
-                                          "inertia", "detect_every")}
+                                          "inertia", "detect_every", "wide_rows")}
     data["detect_every"] = form.get("detect_every") or 1
+    data["wide_rows"] = form.get("wide_rows") or 0
     data["full_frame"] = form.get("full_frame") == "on"
     data["enabled"] = form.get("enabled") == "on"
     raw = form.get("regions", "").strip()
@@ -318,6 +320,7 @@ def new_camera():
     if request.method == "GET":
         return _edit_page(None, {"width": 768, "height": 576, "tile_rows": 2, "tile_cols": 2,
                                  "tile_overlap": 0.2, "inertia": 3, "enabled": True, "detect_every": 1,
+                                 "wide_rows": 0,
                                  "regions": []}, None)
     data = _form_camera()
     try:

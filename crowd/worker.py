@@ -5,8 +5,8 @@ A worker is a process with a stop event, started by ``flask --app app crowd work
 never by the web app. It serves every camera of its box with one detector: each step the
 round robin (crowd/schedule.py) picks the cameras whose newest frame runs, within a tile
 budget, and their tiles run together through the engine's request queue. It talks to the
-site only through a ``Poster`` (today HTTP with a ``worker`` token), so it can run on
-another machine next to the cameras.
+site only through a ``Poster`` (HTTP with a ``worker`` token, or observations over MQTT:
+crowd/mqtt_poster.py), so it can run on another machine next to the cameras.
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class HttpPoster:
 
 def plan_of(spec: dict) -> TilePlan:
     return TilePlan(spec["tile_rows"], spec["tile_cols"], spec["tile_overlap"],
-                    bool(spec["full_frame"]))
+                    bool(spec["full_frame"]), int(spec.get("wide_rows", 0)))
 
 
 @dataclass
@@ -128,6 +128,7 @@ class CameraRun:
     counted_at: float | None = None          # capture time of that frame
     reported_at: float | None = None         # capture time of the frame last reported
     dropped: int = 0
+    post_failures: int = 0                   # reports not delivered since the last success
     gate: TileGate = field(default_factory=TileGate)
     frame_no: int = 0
     detect_every: int = 1
@@ -322,10 +323,17 @@ class Worker:
         try:
             self.poster.observation(payload)
         except Exception as exc:  # the site may be down: keep counting, retry next report
-            log.warning("posting camera %s failed: %s", run.id, exc,
-                        extra={"event": "crowd_post_failed"})
+            run.post_failures += 1
+            # A warning (the terminal under ./run.sh) once per outage; each retry in the log.
+            (log.warning if run.post_failures == 1 else log.info)(
+                "posting camera %s failed: %s", run.id, exc,
+                extra={"event": "crowd_post_failed", "failures": run.post_failures})
             run.dropped += dropped
             return
+        if run.post_failures:
+            log.warning("posting camera %s works again after %d failed report(s)", run.id,
+                        run.post_failures, extra={"event": "crowd_post_recovered"})
+            run.post_failures = 0
         if fresh:
             self.latency.add("posted", self.now() - run.counted_at)
             run.reported_at = run.counted_at
@@ -382,9 +390,11 @@ def _default_tracker():
 def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
                precision: str = "int8", seconds: float | None = None, annotate: bool = True,
                stale_seconds: float = 5.0, stop: threading.Event | None = None,
-               counts: int | None = None, sources: SourcePolicy = SourcePolicy()) -> None:
+               counts: int | None = None, sources: SourcePolicy = SourcePolicy(),
+               transport: Callable[[HttpPoster], Poster] | None = None) -> None:
     """Fetch the camera list from the site and count until stopped (the CLI's body);
-    ``sources``: what this worker may open (CROWD_SOURCE_* of its own configuration)."""
+    ``sources``: what this worker may open (CROWD_SOURCE_* of its own configuration);
+    ``transport`` wraps the HTTP poster for observations sent another way (MQTT)."""
     from .detect import Detector
     from .models import load_engine
     stop = stop or threading.Event()
@@ -409,6 +419,8 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
                     "device on /crowd/cameras)", extra={"event": "crowd_no_cameras"})
         return
     detector = Detector(load_engine(backend, precision))
+    if transport is not None:
+        poster = transport(poster)
     worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
                     stale_seconds=stale_seconds, source_factory=source_factory_for(sources))
     log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
@@ -420,4 +432,8 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         except Exception as exc:  # the site is briefly away: keep the current cameras
             log.warning("config reload failed: %s", exc)
             return None
-    worker.run_forever(seconds, reload=reload, max_counts=counts)
+    try:
+        worker.run_forever(seconds, reload=reload, max_counts=counts)
+    finally:
+        if hasattr(poster, "close"):
+            poster.close()

@@ -4,8 +4,9 @@
     web        gunicorn (gthread) on WEB_PORT: pages, gates, bookings, APIs
     live       gunicorn on LIVE_PORT: SSE and MJPEG streams, bounded per process
     inference  gunicorn on INFERENCE_PORT, whose model workers are niced processes
-    + each domain's background processes (``<domain>/demo.py: processes(app)``, niced) and
-      the daily backup (``flask --app app db schedule``)
+    + each domain's servers (``<domain>/demo.py: servers(app)``: the MQTT broker) and
+      background processes (``processes(app)``, niced: the MQTT bridge, the crowd worker...)
+      and the daily backup (``flask --app app db schedule``)
 
 Every child is watched and restarted if it dies; Ctrl-C (or SIGTERM) stops them all.
 docs/operations.md explains the model and the numbers behind it. The terminal shows a
@@ -55,16 +56,29 @@ def pool_children(cfg) -> list[Child]:
     ]
 
 
+def _words(cmd: list) -> list:
+    return [w for w in cmd[cmd.index("app") + 1:] if not w.startswith("-")][:2] \
+        if "app" in cmd else cmd[-2:]
+
+
 def background_children(app) -> list[Child]:
+    """Each domain's servers first (``demo.servers(app)``: what its processes talk to,
+    such as the MQTT broker; not niced, stopped last), then its processes (niced, stopped
+    first), then the daily backup."""
     nice = ["nice", "-n", str(app.config["INFERENCE_NICE"])]
     out = []
     if os.environ.get("SCENIC_NO_WORKERS") != "1":
-        for mod in domain_modules("demo", DOMAINS):
+        mods = list(domain_modules("demo", DOMAINS))
+        for mod in mods:
+            for svc in getattr(mod, "servers", lambda a: [])(app):
+                out.append(Child("-".join(_words(svc["cmd"])), list(svc["cmd"]),
+                                 describe=svc.get("describe") or " ".join(_words(svc["cmd"])),
+                                 stage=1))
+        for mod in mods:
             for cmd in getattr(mod, "processes", lambda a: [])(app):
-                words = [w for w in cmd[cmd.index("app") + 1:] if not w.startswith("-")][:2] \
-                    if "app" in cmd else cmd[-2:]
+                words = _words(cmd)
                 out.append(Child("-".join(words), nice + cmd, once=(words == ["guide", "audio"]),
-                                 describe=" ".join(words), stage=1))
+                                 describe=" ".join(words), stage=2))
     out.append(Child("backups", nice + [sys.executable, "-m", "flask", "--app", "app", "db",
                                         "schedule"],
                      describe=f"daily backup at {app.config['BACKUP_TIME']} into "

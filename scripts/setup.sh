@@ -9,9 +9,10 @@ VENV=${VENV:-$ROOT/.venv}
 
 # 1. Debian packages: espeak-ng (Mandarin TTS), chromium (+driver) for browser tests,
 #    sox for audio checks, libgl1 for OpenCV, nginx for the site's front (./run.sh),
-#    fonts-noto-cjk so chromium draws Chinese (the browser tests' screenshots and widths).
+#    fonts-noto-cjk so chromium draws Chinese (the browser tests' screenshots and widths);
+#    mosquitto (the MQTT broker, docs/crowd.md).
 need=()
-for pkg in espeak-ng chromium chromium-driver sox libgl1 nginx fonts-noto-cjk; do
+for pkg in espeak-ng chromium chromium-driver sox libgl1 nginx fonts-noto-cjk mosquitto; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

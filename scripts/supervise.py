@@ -108,6 +108,8 @@ class LogRouter:
         elif text.startswith("Traceback") or re.match(r"^[\w.]+(Error|Exception)\b", text) \
                 or text.startswith("Error:"):
             self.console.say(text, source, "ERROR")
+        elif text.startswith("Warning:"):           # mosquitto's warnings (crowd/broker.py)
+            self.console.say(text[len("Warning:"):].strip(), source, "WARNING")
 
     def close(self) -> None:
         self.file.close()

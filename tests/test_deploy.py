@@ -93,7 +93,9 @@ def test_systemd_units_verify(tmp_path):
     units = sorted((ROOT / "deploy/systemd").iterdir())
     assert {u.name for u in units} >= {"scenic-web.service", "scenic-live.service",
                                        "scenic-inference.service", "scenic-backup.timer",
-                                       "scenic-crowd-worker.service", "scenic.target"}
+                                       "scenic-crowd-worker.service",
+                                       "scenic-crowd-mqtt-broker.service",
+                                       "scenic-crowd-mqtt-bridge.service", "scenic.target"}
     for unit in units:
         (tmp_path / unit.name).write_text(unit.read_text().replace("/opt/scenic", str(ROOT)))
     result = subprocess.run(["systemd-analyze", "verify",

@@ -6,12 +6,15 @@ here: they are the admission core's (``admission``), which gates and turnstiles 
 """
 from .gate_feed import (GateTicket, document_digests, find_ticket_by_document, revocation_list,
                         ticket_for_gate, ticket_signing_public_key, tickets_for_gate_bundle)
-from .quota import MONITOR, SlotAvailability, availability, pause_sales, resume_sales
+from .quota import (MONITOR, SalesState, SlotAvailability, availability, pause_sales,
+                    resume_sales, sales_state)
 from .sales_feed import SlotSales, slot_sales
 
 __all__ = [
     # slots and pauses (the guide shows what is left; the crowd monitor pauses sales)
     "SlotAvailability", "availability", "MONITOR", "pause_sales", "resume_sales",
+    # the site-wide pause now (the crowd monitor publishes it over MQTT)
+    "SalesState", "sales_state",
     # tickets as the gates see them
     "GateTicket", "ticket_for_gate", "tickets_for_gate_bundle", "find_ticket_by_document",
     "document_digests",

@@ -339,6 +339,24 @@ def is_paused(db, site_id: str, day: date | None = None) -> bool:
     return bool(ids) and ids <= slots
 
 
+@dataclass(frozen=True)
+class SalesState:
+    """Whether a site's whole sales are paused now, by whom (``MONITOR`` or "staff") and why;
+    ``since`` is the earliest pause still in force (ISO), None when selling."""
+    site_id: str
+    paused: bool
+    by: tuple
+    reason: str
+    since: str | None
+
+
+def sales_state(db: Database, site_id: str) -> SalesState:
+    """The site-wide pause state (slot pauses do not stop the site's sales)."""
+    rows = [r for r in repo.pauses(db, site_id) if not r["slot_id"]]
+    return SalesState(site_id, bool(rows), tuple(sorted({r["actor"] for r in rows})),
+                      rows[-1]["reason"] if rows else "", rows[0]["at"] if rows else None)
+
+
 def pauses(db, site_id: str) -> list[dict]:
     return [dict(r) for r in repo.pauses(db, site_id)]
 

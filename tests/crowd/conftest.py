@@ -98,3 +98,73 @@ class ClientPoster:
 @pytest.fixture
 def poster(client, worker_token):
     return ClientPoster(client, worker_token)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory):
+    """One real mosquitto for the session (each test loads its own accounts into it)."""
+    from mqtt_helpers import Mosquitto
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def mqtt_site(app, db, clock, mosquitto, camera):
+    """This test's site on the session broker: its accounts loaded, a worker device with a
+    broker credential, a reader, and a bridge factory (stopped after the test)."""
+    import threading
+    from types import SimpleNamespace
+
+    from core.auth import create_device
+    from crowd import broker, services, workers
+    from crowd.mqtt_bridge import Bridge
+    from mqtt_helpers import TOPICS, Subscriber, wait_for
+
+    device, token = create_device(db, username="cam-worker-1", role="worker", clock=clock)
+    workers.assign_cameras(db, [camera.id], user_id=device.id, replace=False)
+    worker_pw = broker.issue_credential(db, "cam-worker-1", kind="worker", clock=clock)
+    reader_pw = broker.issue_credential(db, "sign-1", kind="reader", clock=clock)
+    mosquitto.sync(db, clock)
+    bridge_pw = broker.bridge_password(db, mosquitto.files, clock=clock)
+    # The reload is asynchronous: wait until the new accounts are in force.
+    assert wait_for(lambda: _can_connect(mosquitto, broker.BRIDGE_USER, bridge_pw), 10)
+    stops, subs = [], []
+
+    def start_bridge(policy=None, interval=0.05, address=None):
+        stop = threading.Event()
+        bridge = Bridge(db_path=app.config["DATABASE"], busy_ms=5000, clock=clock,
+                        policy=policy or services.Policy(outbox_max=100), topics=TOPICS,
+                        address=address or mosquitto.address, username=broker.BRIDGE_USER,
+                        password=bridge_pw, interval=interval, stop=stop)
+        thread = threading.Thread(target=bridge.run_forever, daemon=True)
+        thread.start()
+        stops.append((stop, thread))
+        assert bridge.conn.connected.wait(10)
+        assert bridge.conn.subscribed.wait(10)   # or reports sent now would reach nobody
+        return bridge
+
+    def subscribe(username, password, *filters):
+        sub = Subscriber(mosquitto.address, username, password, *filters)
+        subs.append(sub)
+        return sub
+
+    yield SimpleNamespace(device=device, token=token, worker_pw=worker_pw, reader_pw=reader_pw,
+                          bridge_pw=bridge_pw, start_bridge=start_bridge, subscribe=subscribe,
+                          broker=mosquitto, topics=TOPICS)
+    for stop, thread in stops:
+        stop.set()
+        thread.join(timeout=10)
+    for sub in subs:
+        sub.close()
+
+
+def _can_connect(mosquitto, username, password) -> bool:
+    from mqtt_helpers import Subscriber
+    try:
+        sub = Subscriber(mosquitto.address, username, password)
+    except AssertionError:
+        return False
+    ok = sub.refused is None
+    sub.close()
+    return ok

@@ -42,6 +42,9 @@ AREA = {"kind": "area", "name": "a", "capacity": 5, "points": [[0, 0], [100, 0],
     ({"width": 0}, "invalid_number"),
     ({"tile_rows": 9}, "invalid_number"),
     ({"tile_overlap": 0.9}, "invalid_number"),
+    ({"tile_rows": 2, "wide_rows": 3}, "invalid_number"),
+    ({"wide_rows": -1}, "invalid_number"),
+    ({"wide_rows": "one"}, "invalid_number"),
     ({"colour": "red"}, "unknown_field"),
     ({"regions": [dict(AREA, points=[[0, 0], [10, 10]])]}, "too_few_points"),
     ({"regions": [dict(AREA, points=[[0, 0], [900, 0], [100, 100]])]}, "point_outside_frame"),
@@ -134,3 +137,18 @@ def test_camera_names_are_escaped(client, login, db, clock):
     for path in ("/crowd/cameras", "/crowd"):
         html = client.get(path).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in html
+
+
+def test_wide_rows_are_kept_and_reach_the_worker(client, login, db, device_token):
+    login("admin")
+    r = client.post("/api/crowd/cameras", json=cam(tile_rows=2, tile_cols=3, wide_rows=1),
+                    headers={"X-CSRF-Token": csrf(client)})
+    assert r.status_code == 201 and r.json["wide_rows"] == 1
+    token = device_token("worker")
+    spec = client.get("/api/crowd/worker/config",
+                      headers={"Authorization": f"Bearer {token}"}).json["cameras"][0]
+    from crowd.worker import plan_of
+    assert plan_of(spec).wide_rows == 1 and plan_of(spec).tiles_per_frame == 4
+    # The form shows the field and keeps it.
+    html = client.get("/crowd/cameras/cam-b/edit").get_data(as_text=True)
+    assert 'name="wide_rows" value="1"' in html

@@ -67,6 +67,18 @@ def test_tiles_find_the_small_people_that_one_pass_misses(detector):
             assert iou.max() < 0.6
 
 
+def test_a_whole_width_strip_runs_through_the_strip_input(detector):
+    from crowd.models import STRIP_IMGSZ
+    engine = detector.engine
+    shapes = [e.input_hw for e in engine.engines]
+    assert shapes[engine.pick((320, 295))] == (480, 448)   # a far tile: zoomed 1.5x
+    assert shapes[engine.pick((320, 768))] == STRIP_IMGSZ  # the near row: no padding wasted
+    frame = clip_frames({245})[245]                      # hand count 7
+    strips = sure(detector.detect(frame, TilePlan(2, 3, 0.2, wide_rows=1)))
+    grid = sure(detector.detect(frame, TilePlan(2, 3, 0.2)))
+    assert abs(len(strips) - 7) <= 2 and abs(len(strips) - len(grid)) <= 1
+
+
 def test_worker_end_to_end_on_the_clip(detector, camera_data, own_camera, worker_cameras, poster,
                                        db, clock):
     cam = own_camera(camera_data)

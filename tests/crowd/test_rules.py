@@ -166,6 +166,18 @@ def test_tiles_cover_the_frame_with_overlap():
     assert len(tile_windows(768, 576, TilePlan(2, 2, 0.2, full_frame=True))) == 5
 
 
+def test_wide_rows_are_one_whole_width_tile_each():
+    plan = TilePlan(2, 3, 0.2, wide_rows=1)
+    wins = tile_windows(768, 576, plan)
+    assert len(wins) == plan.tiles_per_frame == 4
+    assert [w for w in wins if w[1] == 0] == [(0, 0, 295, 320), (236, 0, 532, 320),
+                                             (473, 0, 768, 320)]
+    assert wins[-1] == (0, 256, 768, 576)              # the near row: the whole width
+    assert TilePlan(2, 3, 0.2, wide_rows=2).tiles_per_frame == 2
+    with pytest.raises(ValueError):
+        TilePlan(2, 3, 0.2, wide_rows=3)
+
+
 def test_cross_tile_merge_joins_a_person_cut_by_a_tile_border():
     boxes = np.array([
         [400, 100, 440, 200, 0.9, 0],     # whole, seen by tile 0

@@ -149,10 +149,15 @@ def test_worker_reports_counts_then_offline_when_the_feed_dies(camera_data, own_
     stop.set()
 
 
-def test_worker_survives_the_site_being_down(camera_data, own_camera, worker_cameras):
+def test_worker_survives_the_site_being_down(camera_data, own_camera, worker_cameras, caplog):
     class DownPoster:
+        down = True
+        delivered = 0
+
         def observation(self, payload):
-            raise ConnectionError("site unreachable")
+            if self.down:
+                raise ConnectionError("site unreachable")
+            self.delivered += 1
 
         def frame(self, *a):
             raise ConnectionError("site unreachable")
@@ -161,7 +166,8 @@ def test_worker_survives_the_site_being_down(camera_data, own_camera, worker_cam
     spec = worker_cameras()[0]
     fake = FakeClock()
     det = StubDetector([[100, 200, 140, 300, 0.9]])
-    worker = Worker([spec], det, DownPoster(), stop=threading.Event(),
+    poster = DownPoster()
+    worker = Worker([spec], det, poster, stop=threading.Event(),
                     source_factory=lambda s: FastSource, tracker_factory=_identity_tracker,
                     report_every=1, monotonic=fake)
     run = worker.runs[cam.id]
@@ -173,6 +179,21 @@ def test_worker_survives_the_site_being_down(camera_data, own_camera, worker_cam
     fake.t += 2
     worker.step()
     assert run.pending_lines["mid"]["in"] == 3
+    # Quiet while it lasts: one warning per outage (the terminal under ./run.sh), then one
+    # when reports get through again; each retry only in the log.
+    for _ in range(3):
+        fake.t += 2
+        worker.step()
+    assert run.post_failures >= 4
+    warned = [r for r in caplog.records if r.levelname == "WARNING"
+              and "posting camera" in r.getMessage()]
+    assert len(warned) == 1 and "site unreachable" in warned[0].getMessage()
+    poster.down = False
+    fake.t += 2
+    worker.step()
+    assert poster.delivered == 1 and run.post_failures == 0
+    assert "works again after" in [r for r in caplog.records
+                                   if r.levelname == "WARNING"][-1].getMessage()
 
 
 class _IdentityTracker:
