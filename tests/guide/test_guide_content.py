@@ -120,3 +120,22 @@ def test_cli_load_reports_counts(guide_app):
     assert result.exit_code == 0, result.output
     assert "areas 2" in result.output and "pois " in result.output
     assert "kept 0" in result.output
+
+
+def test_content_counts_are_the_ones_the_docs_give():
+    """docs/guide.md's counts per area (points by kind, tours, sources) are the files'."""
+    docs = (content.DATA_DIR.parent.parent / "docs" / "guide.md").read_text(encoding="utf-8")
+    docs = " ".join(docs.split())
+    counts = {}
+    for doc in content.read_files():
+        kinds = {}
+        for p in doc["pois"]:
+            kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
+        counts[doc["area"]] = (len(doc["pois"]), kinds, len(doc["tours"]), len(doc["sources"]))
+    mt, sk = counts["mount-tai"], counts["sankong"]
+    assert mt[0] >= 40 and sk[0] >= 40       # what the two content writers delivered
+    assert (f"Mount Tai and Dai Temple {mt[0]} points ({mt[1]['intro']} intros, "
+            f"{mt[1]['place']} places, {mt[1]['practical']} practical") in docs
+    assert (f"Three Confucian Sites {sk[0]} points ({sk[1]['intro']} intros, "
+            f"{sk[1]['place']} places, {sk[1]['scene']} scenes") in docs
+    assert f"{mt[2]} tours, {mt[3]} sources" in docs and f"{sk[2]} tours, {sk[3]} sources" in docs

@@ -52,3 +52,30 @@ def test_the_domain_check_itself_catches_lookalikes():
     assert on_list("whc.unesco.org", domains) and on_list("m.baike.baidu.com", domains)
     assert not on_list("whc.unesco.org.evil.example", domains)
     assert not on_list("notbaike.baidu.com.cn", domains) and not on_list("unesco.org", domains)
+
+
+DOCS_GUIDE = content.DATA_DIR.parent.parent / "docs" / "guide.md"
+
+
+def domain_rows(text: str) -> set[tuple[str, str, str]]:
+    """(domain, who, why) of every row of every table whose first column is 'domain'."""
+    rows, in_table = set(), False
+    for line in text.splitlines():
+        if not line.strip().startswith("|"):
+            in_table = False
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0].lower() == "domain":
+            in_table = True
+        elif in_table and not re.fullmatch(r":?-{3,}:?", cells[0]):
+            rows.add((cells[0].strip("`").lower(), cells[1], cells[2]))
+    return rows
+
+
+def test_docs_list_every_reviewed_domain_with_why_it_is_trusted():
+    reviewed = domain_rows(SOURCES_MD.read_text(encoding="utf-8"))
+    documented = domain_rows(DOCS_GUIDE.read_text(encoding="utf-8"))
+    assert len({d for d, _, _ in reviewed}) >= 5
+    assert reviewed - documented == set(), "in SOURCES.md, not in docs/guide.md"
+    assert documented - reviewed == set(), "in docs/guide.md, not in SOURCES.md"
+    assert all(who and why for _, who, why in documented)
