@@ -114,9 +114,21 @@ class GateClient:
     def scan(self, code: str | None = None, *, document: str | None = None,
              direction: str = "entry") -> dict:
         """Scan a code (or an ID number): the server's answer, or an offline decision.
-        The answer carries ``mode``: "online" or "offline"."""
+        The answer carries ``mode``: "online" or "offline".
+
+        Scans this gate decided offline reach the server before any online scan does: an
+        online answer must not overtake a queued passage (a ticket admitted offline and
+        shown again once the server is back would be admitted twice). While some stay
+        queued (the server cannot take them yet), this gate keeps deciding offline."""
         nonce = uuid.uuid4().hex
         at = self.clock.now()
+        if self.store.pending_count():
+            try:
+                queued = self.sync(timeout=self.timeout)["remaining"]
+            except GateError:        # refused (a revoked token...): the queue stays for staff
+                queued = self.store.pending_count()
+            if queued:
+                return self._scan_offline(nonce, at, code, document, direction)
         body = {"direction": direction, "nonce": nonce,
                 "scanned_at": at.isoformat(timespec="seconds")}
         if document is not None:
@@ -156,7 +168,7 @@ class GateClient:
         return {**verdict.to_json(), "mode": "offline"}
 
     # --- sync ---------------------------------------------------------------------
-    def sync(self, batch: int = 200) -> dict:
+    def sync(self, batch: int = 200, timeout: float | None = None) -> dict:
         """Upload queued offline scans; each is removed once the server has an answer
         for it. Stops quietly (keeping the rest) when the server is unreachable."""
         totals = {"sent": 0, "recorded": 0, "duplicate": 0, "conflict": 0, "invalid": 0,
@@ -168,7 +180,8 @@ class GateClient:
             upload = [{k: v for k, v in it.items() if k != "local_ticket"} for it in items]
             try:
                 answer = self._request("POST", "/api/gate/offline-scans",
-                                       json={"scans": upload}, timeout=max(self.timeout, 30))
+                                       json={"scans": upload},
+                                       timeout=timeout or max(self.timeout, 30))
             except ConnectionError:
                 break
             done = []

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from crowd import cameras
+from crowd import cameras, workers
 
 
 
@@ -139,12 +139,13 @@ def test_camera_names_are_escaped(client, login, db, clock):
         assert "<script>alert(1)</script>" not in html
 
 
-def test_wide_rows_are_kept_and_reach_the_worker(client, login, db, device_token):
+def test_wide_rows_are_kept_and_reach_the_worker(client, login, db, worker_account):
     login("admin")
     r = client.post("/api/crowd/cameras", json=cam(tile_rows=2, tile_cols=3, wide_rows=1),
                     headers={"X-CSRF-Token": csrf(client)})
     assert r.status_code == 201 and r.json["wide_rows"] == 1
-    token = device_token("worker")
+    device, token = worker_account
+    workers.assign_cameras(db, [r.json["id"]], user_id=device.id, replace=False)
     spec = client.get("/api/crowd/worker/config",
                       headers={"Authorization": f"Bearer {token}"}).json["cameras"][0]
     from crowd.worker import plan_of

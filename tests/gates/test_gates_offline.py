@@ -274,6 +274,28 @@ def test_client_queue_is_bounded(live_server, db, clock, gate_client, sell):
     assert client.scan(sold[2][1])["result"] == "allow"
 
 
+def test_queued_passages_reach_the_server_before_the_next_online_scan(live_server, db, clock,
+                                                                      gate_client, sell):
+    """A ticket admitted offline and shown again at the same gate once the server is back
+    is not admitted twice: the queue goes first, then the online answer."""
+    (_t, code, _), (_t2, other, _) = sell(n=2)
+    client, _ = gate_client()
+    client.fetch_bundle()
+    client.server = DEAD
+    assert client.scan(code)["result"] == "allow"
+    client.server = live_server
+    again = client.scan(code)
+    assert (again["mode"], again["reason"]) == ("online", "already_inside")
+    assert client.status()["pending"] == 0
+    passages = db.execute("SELECT count(*) FROM gate_passages WHERE direction = 'entry'"
+                          ).fetchone()[0]
+    assert passages == 1 and gates.people_inside(db, "kongmiao", clock) == 1
+    # While the queue cannot be delivered, the gate keeps deciding offline, in order.
+    client.server = DEAD
+    assert client.scan(other)["mode"] == "offline"
+    assert client.scan(other)["reason"] == "already_inside"
+
+
 def test_client_bundle_refresh_keeps_unsynced_admissions(live_server, gate_client, sell):
     (_t, code, _), = sell()
     client, _ = gate_client()
