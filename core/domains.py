@@ -52,6 +52,18 @@ class SiteLink:
 
 
 @dataclass(frozen=True)
+class DevicePage:
+    """Where a domain registers the devices of one role together with what they need to
+    work (a gate with its site and direction): the accounts page links there and makes
+    no bare account of that role. ``reason`` (lazy text) says why, to whoever posts one."""
+    role: str
+    endpoint: str
+    label: str                      # message key
+    reason: object = ""
+    anchor: str = ""                # the part of that page with the form
+
+
+@dataclass(frozen=True)
 class HomeSection:
     """A part of the home page: ``template`` rendered with ``context(db, clock)`` and
     ``site_links`` (every plug-in's SiteLinks)."""
@@ -69,6 +81,7 @@ class Plugin:
     figures: tuple[ConsoleFigure, ...] = ()
     site_links: tuple[SiteLink, ...] = ()
     home: HomeSection | None = None
+    device_pages: tuple[DevicePage, ...] = ()
     init_app: Callable | None = None  # init_app(app): configuration only, starts nothing
 
 

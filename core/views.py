@@ -128,11 +128,14 @@ def healthz():
 def accounts():
     """Accounts admin: people (admin/staff) and devices (gate/worker tokens)."""
     db, clock = get_db(), get_clock()
+    elsewhere = {d.role: d for p in _plugins() for d in p.device_pages}
     new_token = None
     if request.method == "POST":
         action = request.form.get("action", "")
         role = request.form.get("role", "")
         username = request.form.get("username", "").strip()
+        if action == "create" and role in elsewhere:
+            raise ValidationError("device_has_own_page", elsewhere[role].reason)
         if action == "create" and role in DEVICE_ROLES:
             _user, new_token = create_device(db, username=username, role=role, clock=clock)
         elif action == "create":
@@ -151,7 +154,9 @@ def accounts():
             raise ValidationError("bad_action", _l("Unknown action."))
         if new_token is None:
             return redirect(url_for("core.accounts"))
-    resp = make_response(render_template("core/accounts.html", accounts=list_accounts(db),
-                                         new_token=new_token))
+    resp = make_response(render_template(
+        "core/accounts.html", accounts=list_accounts(db), new_token=new_token,
+        device_roles=[r for r in DEVICE_ROLES if r not in elsewhere],
+        device_pages=list(elsewhere.values())))
     resp.headers["Cache-Control"] = "no-store"  # a new token is shown once
     return resp

@@ -472,8 +472,26 @@ def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool
     return want
 
 
+def _place_names(db) -> dict[tuple[str, str], dict]:
+    """(scope, target id) -> {zh, en}: the name people read for each place an alert is about."""
+    names = {("site", s.id): s.name for s in catalog.list_sites(db)}
+    names.update({("zone", z.id): z.name for z in catalog.list_zones(db)})
+    for cam in list_cameras(db):
+        names[("camera", cam.id)] = {"zh": cam.name, "en": cam.name}
+        for a in cam.areas:
+            label = f"{cam.name} / {a['name']}"
+            names[("area", f"{cam.id}/{a['name']}")] = {"zh": label, "en": label}
+    return names
+
+
 def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]:
-    return [dict(r) for r in repo.alerts(db, active_only=active_only, limit=min(limit, 500))]
+    """Alerts, newest first, each with ``target_name`` ({zh, en}): its place as people call it
+    (the catalog's site and zone names, the camera's name), the id where none is known."""
+    rows = repo.alerts(db, active_only=active_only, limit=min(limit, 500))
+    names = _place_names(db) if rows else {}
+    return [dict(r, target_name=names.get((r["scope"], r["target_id"]),
+                                          {"zh": r["target_id"], "en": r["target_id"]}))
+            for r in rows]
 
 
 def active_alerts(db, clock) -> int:

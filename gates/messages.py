@@ -6,6 +6,7 @@ from core.text import _l, _lp
 
 LABELS = {
     "gates.console.inside_now": _l("People inside now"),
+    "gates.accounts_link": _l("Add gates on the ticket gates page"),
     "gates.reason.invalid_code": _l("Not a valid ticket code"),
     "gates.reason.closed":
         _l("This entrance is closed now (outside its hours or closed by staff)"),

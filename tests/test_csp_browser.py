@@ -75,7 +75,7 @@ def test_no_page_breaks_the_content_security_policy(live_server, browser, conten
         phone.locator("a.tk-slot").first.click()
         phone.wait_for_load_state("load")
         seen.settle()
-        phone.select_option("select[name=product_id]", "kongmiao")
+        phone.check("input[name=product_id][value=kongmiao]")
         phone.fill("input[name=holder-0-name]", "张三")
         phone.fill("input[name=holder-0-document_number]", resident_id("19900101"))
         phone.click("#holders button[type=submit]")

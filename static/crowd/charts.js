@@ -8,17 +8,22 @@
                  capacity: "#b00020", warning: "#d98c00", bars: "#6b8fb5" };
 
   function tzDate(ts) { return uPlot.tzDate(new Date(ts * 1e3), TZ); }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  // 24-hour clock times; the date under the first tick and wherever the day changes.
-  function clockTicks(u, ticks) {
-    var prev = null;
-    return ticks.map(function (t) {
-      var d = tzDate(t), day = (d.getMonth() + 1) + "/" + d.getDate();
-      var label = pad(d.getHours()) + ":" + pad(d.getMinutes()) + (day !== prev ? "\n" + day : "");
-      prev = day;
-      return label;
-    });
+  // Time axes in uPlot's own date formats, in the areas' time (tzDate). A table row is
+  // [tick size (s), format, then what is added under a tick where the year, month, day,
+  // hour, minute, second changes, mode 1 = added below the format]: so hours and minutes
+  // read HH:MM, with the day (the page's format) under the first tick and at midnight.
+  function timeValues(spec) {
+    if (spec.axis === "clock") return "{HH}:{mm}";   // the last hour: times only
+    var dayFormat = (spec.labels || {}).day_format || "{M}/{D}";   // translated by the page
+    var day = "\n" + dayFormat, _ = null;
+    return [
+      [86400, dayFormat, "\n{YYYY}", _, _, _, _, _, 1],
+      [60, "{HH}:{mm}", day, _, day, _, _, _, 1],
+      [1, "{HH}:{mm}:{ss}", day, _, day, _, _, _, 1]
+    ];
   }
+  // People are counted whole: ticks at whole numbers (uPlot's own would put 2.5 people).
+  var PEOPLE_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6];
   var NO_POINTS = { show: false };
   function widthOf(el) { return Math.max(280, Math.floor(el.clientWidth || 600)); }
 
@@ -47,9 +52,9 @@
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(10, max * 1.08)]; } } },
       axes: [
         { stroke: "#333", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, font: "12px sans-serif",
-          values: clockTicks, size: 48 },
+          values: timeValues(spec), size: 48 },
         { stroke: "#333", grid: { stroke: "#eee" }, ticks: { stroke: "#ccc" }, font: "12px sans-serif",
-          label: L.people || "people", labelFont: "12px sans-serif", size: 56 }
+          incrs: PEOPLE_INCRS, label: L.people || "people", labelFont: "12px sans-serif", size: 56 }
       ],
       series: [
         { label: L.time || "time", value: "{YYYY}-{MM}-{DD} {HH}:{mm}" },
@@ -67,7 +72,8 @@
 
   // A line chart of people over time, with an optional forecast band and level lines.
   // spec: {history: {t: [s...], people: [...]}, forecast: {t, mean, low, high} | null,
-  //        capacity, warning (people) | null, labels: {...}, height}
+  //        capacity, warning (people) | null, labels: {...}, height,
+  //        axis ("clock": times only; else hours with the day, labels.day_format)}
   function trend(el, spec) {
     var chart = new uPlot(trendOptions(el, spec), align(spec), el);
     el.dataset.chart = "uplot";

@@ -62,10 +62,12 @@
     return T.fc.expected.replace("{time}", at.slice(11, 16)).replace("{pct}", Math.round(ratio * 100));
   }
   function alertText(a) {
-    var what = a.kind === "camera_offline" ? (T.status.offline + ": " + a.target_id)
-      : a.kind === "predicted" ? (T.fc.predicted + " · " + a.target_id + " · " +
+    // The place by its name in the page's language ("zone qianyuan" means nothing to a guard).
+    var place = name(a.target_name) || a.target_id;
+    var what = a.kind === "camera_offline" ? (T.status.offline + ": " + place)
+      : a.kind === "predicted" ? (T.fc.predicted + " · " + place + " · " +
           expectedText(a.expected_at || "", a.capacity ? Math.min(1, a.people / a.capacity) : 0.8))
-      : (a.scope + " " + a.target_id + " " + num(a.people) + "/" + num(a.capacity));
+      : ((T.scope[a.scope] || a.scope) + " " + place + " " + num(a.people) + "/" + num(a.capacity));
     return what + " · " + a.opened_at.replace("T", " ").slice(0, 19);
   }
 
@@ -168,7 +170,8 @@
         .then(function (d) {
           var pts = d.points.filter(function (p) { return p.people !== null; });
           var spec = { history: { t: pts.map(function (p) { return p.t; }), people: pts.map(function (p) { return p.people; }) },
-                       forecast: null, capacity: null, warning: null, labels: T.chart, height: 180 };
+                       forecast: null, capacity: null, warning: null, labels: T.chart, height: 180,
+                       axis: w === "hour" ? "clock" : "day" };
           var el = document.getElementById("trend-" + w);
           if (trendCharts[w]) trendCharts[w].update(spec); else trendCharts[w] = CrowdCharts.trend(el, spec);
         });

@@ -156,13 +156,13 @@ def test_accounts_page_creates_people_and_devices(client, login, db):
     assert resp.status_code == 302
     page = client.get("/admin/accounts").get_data(as_text=True)
     assert "window-1" in page and "&lt;b&gt;Window&lt;/b&gt;" in page and "<b>Window</b>" not in page
-    resp = client.post("/admin/accounts", data={"action": "create", "role": "gate",
-                                                "username": "gate-east", "csrf_token": token})
+    resp = client.post("/admin/accounts", data={"action": "create", "role": "worker",
+                                                "username": "worker-east", "csrf_token": token})
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
     import re
     shown = re.search(r'<code id="new-token">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
-    assert user_for_token(db, shown).username == "gate-east"
-    gate_id = db.execute("SELECT id FROM users WHERE username = 'gate-east'").fetchone()[0]
+    assert user_for_token(db, shown).username == "worker-east"
+    gate_id = db.execute("SELECT id FROM users WHERE username = 'worker-east'").fetchone()[0]
     resp = client.post("/admin/accounts", data={"action": "rotate", "user_id": str(gate_id),
                                                 "csrf_token": token})
     rotated = re.search(r'<code id="new-token">([^<]+)</code>', resp.get_data(as_text=True)).group(1)
@@ -177,6 +177,30 @@ def test_accounts_page_creates_people_and_devices(client, login, db):
                                                 "username": "x", "password": "short",
                                                 "csrf_token": token})
     assert resp.status_code == 400
+
+
+def test_accounts_page_sends_gates_to_the_gates_page(client, login, db):
+    """A bare gate account cannot scan (no site, no direction): the page offers no gate
+    role, links to where gates are made, and refuses a posted one in either language."""
+    login("admin")
+    token = csrf_of(client)
+    page = client.get("/admin/accounts").get_data(as_text=True)
+    assert '<option value="gate">' not in page and '<option value="worker">' in page
+    assert 'href="/gates/audit#new-gate"' in page and "在检票闸机页面添加闸机" in page
+    for lang, words in (("zh", "闸机须在检票闸机页面登记"), ("en", "Gates are registered on the gates page")):
+        client.get(f"/lang/{lang}")
+        resp = client.post("/admin/accounts", data={"action": "create", "role": "gate",
+                                                    "username": "gate-bare", "csrf_token": token})
+        assert resp.status_code == 400 and words in resp.get_data(as_text=True)
+        api = client.post("/admin/accounts", headers={"Accept": "application/json"},
+                          data={"action": "create", "role": "gate", "username": "gate-bare",
+                                "csrf_token": token})
+        assert api.status_code == 400 and api.get_json()["error"] == "device_has_own_page"
+    assert db.execute("SELECT count(*) FROM users WHERE username = 'gate-bare'").fetchone()[0] == 0
+    client.get("/lang/en")
+    assert "Add gates on the ticket gates page" in client.get("/admin/accounts").get_data(as_text=True)
+    audit = client.get("/gates/audit").get_data(as_text=True)
+    assert 'id="new-gate"' in audit
 
 
 def test_staff_cannot_manage_accounts(client, login):

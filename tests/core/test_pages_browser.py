@@ -25,3 +25,27 @@ def test_login_form_and_console(live_server, page, make_user):
     assert "管理后台" in page.locator("h1").inner_text()
     page.click("text=承载量设置")
     assert "LB/T 034-2014" in page.locator("h1").inner_text()
+
+
+def test_accounts_page_sends_gates_to_the_gates_page(live_server, browser, make_user):
+    """An administrator adding a device is offered workers only, and for a gate follows
+    the link to the gates page's own form (site and direction), in either language."""
+    from pathlib import Path
+    from testkit import browser_page
+    shots = Path(__file__).resolve().parents[2] / "test-output" / "accounts"
+    shots.mkdir(parents=True, exist_ok=True)
+    admin = make_user("admin")
+    with browser_page(browser, 1024, 800) as desk:
+        log_in_browser(desk, live_server, admin, then="/admin/accounts")
+        for lang, link in (("zh", "在检票闸机页面添加闸机"), ("en", "Add gates on the ticket gates page")):
+            desk.goto(f"{live_server}/admin/accounts?lang={lang}")
+            devices = desk.locator("section.panel").nth(1)
+            roles = devices.locator("select[name=role] option").evaluate_all(
+                "os => os.map(o => o.value)")
+            assert roles == ["worker"]
+            desk.screenshot(path=str(shots / f"accounts-{lang}.png"), full_page=True)
+            devices.locator(f"a:has-text('{link}')").click()
+            desk.wait_for_url("**/gates/audit#new-gate")
+            assert desk.locator("#new-gate").is_visible()
+            assert desk.locator("form[action='/gates/new'] select[name=direction]").is_visible()
+        desk.screenshot(path=str(shots / "gates-new-gate-en.png"))

@@ -134,6 +134,7 @@ def test_offline_camera_reads_unknown_never_zero(post_obs, camera, db, clock):
     assert z.people is None and z.level == "unknown" and z.stale is True
     alerts = services.list_alerts(db, active_only=True)
     assert [(a["kind"], a["target_id"]) for a in alerts] == [("camera_offline", "cam-a")]
+    assert alerts[0]["target_name"] == {"zh": "Test camera", "en": "Test camera"}
     assert "cannot open source" in alerts[0]["detail"]
     post_obs(people=2, areas={"path": 2})      # back online: the alert resolves
     assert services.list_alerts(db, active_only=True) == []
@@ -164,6 +165,7 @@ def test_area_alert_debounce_hysteresis_and_acknowledge(post_obs, camera, db, cl
     [a] = services.list_alerts(db, active_only=True)
     assert (a["scope"], a["target_id"], a["level"], a["state"]) == \
         ("area", "cam-a/path", "warning", "open")
+    assert a["target_name"]["en"] == "Test camera / path"
 
     user = login("staff")
     token = csrf_of(client)
@@ -311,3 +313,20 @@ def test_a_stream_over_the_bound_gets_503_with_retry_after(client, camera, login
     again = client.get("/crowd/stream", buffered=False)
     assert again.status_code == 200
     again.close()
+
+
+def test_alerts_name_their_place_in_both_languages(post_obs, camera, db, clock, app, make_user):
+    """Zone and site alerts carry the catalog's names (what the control room shows), in the
+    stream's state as in the API."""
+    from catalog.services import adjust_capacity
+    app.config["CROWD_DEBOUNCE_SECONDS"] = 0
+    for kind, target, value in (("zone", "qianyuan", 2), ("site", "kongmiao", 6)):
+        adjust_capacity(db, kind=kind, target_id=target, field="instant", value=value,
+                        reason="test", user=make_user("admin"), clock=clock)
+    post_obs(people=7, areas={"path": 7})
+    services.evaluate(db, clock, services.Policy.from_config(app.config))
+    state = services.dashboard_state(db, clock, policy=services.Policy.from_config(app.config))
+    named = {(a["scope"], a["target_id"]): a["target_name"] for a in state["alerts"]}
+    assert named[("zone", "qianyuan")]["zh"] == "棂星门—大中门前院（古柏区）"
+    assert named[("zone", "qianyuan")]["en"].startswith("Lingxing Gate to Dazhong Gate")
+    assert named[("site", "kongmiao")] == {"zh": "孔庙", "en": "Temple of Confucius"}

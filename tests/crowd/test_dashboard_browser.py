@@ -40,7 +40,8 @@ def test_dashboard_updates_live_and_acknowledges(live_server, desk, camera, make
     assert "人数" in desk.inner_text("#trend-hour")
     assert post(9).status_code == 201          # 90% of the area's 10: a warning
     item = desk.wait_for_selector("#alerts li[data-alert]", timeout=3000)
-    assert "cam-a/path" in item.inner_text() and "预警" in item.inner_text()
+    assert "Test camera / path" in item.inner_text() and "预警" in item.inner_text()
+    assert "cam-a" not in item.inner_text()      # the place's name, not its id
     desk.click("#alerts button.ack")
     desk.wait_for_selector(f"#alerts li:has-text('已确认：{staff.username}')", timeout=3000)
     assert services.list_alerts(db, active_only=True)[0]["acknowledged_by"] == staff.username
@@ -95,3 +96,41 @@ def test_dashboard_draws_the_forecast_with_its_band(live_server, desk, make_user
     desk.wait_for_selector("#daily-chart[data-points='7'] canvas", state="attached",
                            timeout=30000)
     assert "人数" in desk.inner_text("#forecast-chart")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_trend_axes_read_local_times_and_people(live_server, desk, camera, post_obs, make_user,
+                                                clock, lang):
+    """The last-hour chart's time axis reads HH:MM, the last-day chart's hours with the day
+    (in the page's language) under the first tick and where the day changes, both in the
+    scenic areas' time; the value axes count people in whole numbers."""
+    import re
+    from pathlib import Path
+    for step in range(24 * 6 + 1):                   # a day of 10-minute readings, 0-6 people
+        post_obs(people=step % 7, areas={"path": step % 7})
+        clock.advance(seconds=600)
+    log_in(desk, live_server, make_user("staff"))
+    desk.goto(live_server + f"/crowd?lang={lang}")
+    for w in ("hour", "day"):
+        desk.wait_for_selector(f"#trend-{w}[data-chart=uplot][data-points]", state="attached",
+                               timeout=10000)
+    axes = desk.evaluate("""() => Object.fromEntries(['hour', 'day'].map(w => {
+        const u = document.querySelector('#trend-' + w).uplot;
+        return [w, {x: u.axes[0]._values, y: u.axes[1]._values}];
+    }))""")
+    shots = Path(__file__).resolve().parents[2] / "test-output" / "crowd"
+    shots.mkdir(parents=True, exist_ok=True)
+    desk.locator("#trend-h").scroll_into_view_if_needed()
+    desk.screenshot(path=str(shots / f"trend-axes-{lang}.png"))
+    day = r"\d{1,2}月\d{1,2}日" if lang == "zh" else r"[A-Z][a-z]{2} \d{1,2}"
+    hour, whole_day = axes["hour"]["x"], axes["day"]["x"]
+    assert len(hour) >= 3 and all(re.fullmatch(r"\d\d:\d\d", v) for v in hour), hour
+    assert len(whole_day) >= 3, whole_day
+    assert all(re.fullmatch(rf"\d\d:00(\n{day})?", v) for v in whole_day), whole_day
+    assert "\n" in whole_day[0]                      # the day under the first tick
+    # The clock is 10:00 in Tai'an: the day view spans the previous 10:00 to now, so its
+    # ticks cross midnight once and name the new day there.
+    assert sum("\n" in v for v in whole_day) == 2, whole_day
+    for w in ("hour", "day"):
+        ys = axes[w]["y"]
+        assert ys and all(re.fullmatch(r"\d[\d,]*", v) for v in ys), (w, ys)

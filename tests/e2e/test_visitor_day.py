@@ -190,7 +190,7 @@ def control_room(browser, base: str, instance: Path, admin) -> None:
                                    "areas": {"path": n}})
         assert resp.status_code == 201, resp.text
 
-    def one_person_over(kind: str, target: str, capacity: int) -> None:
+    def over_capacity(kind: str, target: str, capacity: int) -> None:
         """A small capacity at once (set in another tab), then the camera sees one more."""
         set_capacity(admin_tab, base, kind, target, str(capacity))
         camera_sees(capacity + 1)
@@ -212,18 +212,19 @@ def control_room(browser, base: str, instance: Path, admin) -> None:
             desk.wait_for_selector(f"{counted}:has-text('counted: {n}')", timeout=5000)
         shot(desk, "32-control-room-count")
             # The zone under the camera gets a tiny capacity.
-        one_person_over("zone", "qianyuan", 2)
-        zone_alert = "#alerts li[data-alert]:has-text('zone qianyuan')"
-        assert "严重" in desk.wait_for_selector(zone_alert, timeout=5000).inner_text()
+        over_capacity("zone", "qianyuan", 2)
+        # Named as the catalog names the place, in the page's language, never by its id.
+        zone_alert = "#alerts li[data-alert]:has-text('区域 棂星门—大中门前院（古柏区）')"
+        alert_text = desk.wait_for_selector(zone_alert, timeout=5000).inner_text()
+        assert "严重" in alert_text and "qianyuan" not in alert_text
         shot(desk, "33-control-room-alert")
         desk.click(f"{zone_alert} button.ack")
         desk.wait_for_selector(f"{zone_alert}:has-text('已确认：{admin.username}')", timeout=5000)
         shot(desk, "34-control-room-acknowledged")
         # The whole Temple of Confucius over its capacity: the monitor pauses its sales, and
         # resumes them once the crowd has gone; the tourist's booking page follows.
-        # 6: the smallest the catalog lets the site hold beside its five zones (qianyuan's 2,
-        # at least one person for each other zone).
-        one_person_over("site", "kongmiao", 6)
+        # 6: the least the site's zones fit in (the catalog refuses less), qianyuan's 2 included.
+        over_capacity("site", "kongmiao", 6)
         paused_badge = "#sites th:has-text('孔庙') .badge:has-text('暂停售票')"
         desk.wait_for_selector(paused_badge, timeout=5000)
         shot(desk, "35-control-room-sales-paused")
