@@ -117,6 +117,79 @@ class RssWatch:
         return (self.peak - self.before) / 2 ** 20
 
 
+class TreeRss:
+    """Resident memory of a process tree sampled every 10 ms: the peak of the whole tree, and
+    the most any one process grew (a site served by several processes, as ./run.sh runs it)."""
+
+    def __init__(self, pid: int):
+        import psutil
+        self.root = psutil.Process(pid)
+        self.start = self._sample()
+        self.peak_total = sum(self.start.values())
+        self.peak_each: dict[int, int] = dict(self.start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> dict[int, int]:
+        import psutil
+        out = {}
+        for p in [self.root] + self.root.children(recursive=True):
+            try:
+                out[p.pid] = p.memory_info().rss
+            except psutil.Error:
+                pass
+        return out
+
+    def _run(self):
+        while not self._stop.is_set():
+            now = self._sample()
+            self.peak_total = max(self.peak_total, sum(now.values()))
+            for pid, rss in now.items():
+                self.peak_each[pid] = max(self.peak_each.get(pid, 0), rss)
+            time.sleep(0.01)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def tree_growth_mb(self) -> float:
+        return (self.peak_total - sum(self.start.values())) / 2 ** 20
+
+    @property
+    def most_one_grew_mb(self) -> float:
+        """Among processes alive before the run (a process started meanwhile, such as a
+        decoding child, counts in the tree's figure)."""
+        return max((self.peak_each[p] - rss for p, rss in self.start.items()), default=0) / 2 ** 20
+
+
+def hostile_upload_memory(base_url: str, server_pid: int, concurrency: int = 4,
+                          rounds: int = 2) -> str:
+    """Post the hostile set (tests/guide/hostile_audio.py) ``rounds`` times, ``concurrency``
+    at once, to a running site; a line with the statuses and the memory its processes grew.
+    Four at once: with more, some get 503 ``busy`` from the inference pool's bounded queue
+    before any decoding, which is the bound working but not a test of the upload checks."""
+    from hostile_audio import hostile_set
+    items = [(n, d, "en") for n, d in hostile_set().items()] * rounds
+    # One honest question first: the model worker loads Whisper on its first job, which is
+    # not the uploads' doing.
+    warm = ROOT / "tests" / "guide" / "fixtures" / "zh_q1.wav"
+    post_audio(base_url, warm.name, warm.read_bytes(), lang="zh")
+    with TreeRss(server_pid) as watch:
+        started = time.monotonic()
+        results = run_all(base_url, items, concurrency)
+        wall = time.monotonic() - started
+    statuses = sorted({r[0] for r in results})
+    return (f"hostile uploads: {len(items)} ({concurrency} at once) answered {statuses} in "
+            f"{wall:.1f} s, slowest {max(r[2] for r in results):.1f} s; site's processes: "
+            f"the whole tree +{watch.tree_growth_mb:.0f} MB at its peak, the most any one grew "
+            f"+{watch.most_one_grew_mb:.0f} MB")
+
+
 def run_all(base: str, items: list[tuple[str, bytes, str]], concurrency: int):
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(lambda it: post_audio(base, it[0], it[1], lang=it[2]), items))
