@@ -5,11 +5,13 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from core.auth import current_user, role_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.db import get_db
 from core.errors import Forbidden, ValidationError
 from core.i18n import get_lang, t
 
 from . import services
+from .schemas import SiteOut, SitesOut
 
 bp = Blueprint("catalog", __name__)
 
@@ -30,12 +32,16 @@ def site_json(status: services.SiteStatus) -> dict:
 
 
 @bp.get("/api/sites")
+@contract(returns=SitesOut)
 def api_sites():
+    """Every site: open now, today's hours, capacities and zones."""
     return jsonify({"sites": [site_json(st) for st in services.status_now(get_db(), get_clock())]})
 
 
 @bp.get("/api/sites/<site_id>")
+@contract(returns=SiteOut, errors={404: ("unknown_site",)})
 def api_site(site_id):
+    """One site: open now, today's hours, capacities and zones."""
     db = get_db()
     services.get_site(db, site_id)
     status = [st for st in services.status_now(db, get_clock()) if st.site.id == site_id][0]

@@ -1,12 +1,16 @@
-"""Core's plug-in: the home page, login, console, accounts admin, /healthz and the
+"""Core's plug-in: the home page, login, console, accounts admin, /healthz, the API's
+OpenAPI document and its staff docs, the contract checks under tests, and the
 foundation's commands."""
+from . import api_docs, contracts
 from .cli import COMMANDS
 from .domains import ConsoleLink, Plugin
 from .views import bp
 
 PLUGIN = Plugin(
     name="core",
-    blueprints=(bp,),
+    blueprints=(bp, api_docs.bp),
     commands=COMMANDS,
-    console=(ConsoleLink("core.accounts", "console.accounts", ("admin",), position=90),),
+    console=(ConsoleLink("core.accounts", "console.accounts", ("admin",), position=90),
+             ConsoleLink("api_docs.api_docs", "console.api_docs", position=95)),
+    init_app=contracts.init_app,
 )

@@ -13,10 +13,12 @@ from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, curre
                    deactivate_account, list_accounts, login_session, role_required,
                    rotate_device_token)
 from .clock import get_clock
+from .contracts import contract
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
 from .i18n import COOKIE, LANGS, UnsupportedLanguage
+from .schemas import Health
 
 bp = Blueprint("core", __name__)
 
@@ -86,7 +88,9 @@ def console():
 
 
 @bp.get("/healthz")
+@contract(returns={200: Health, 503: Health})
 def healthz():
+    """The database answers and every migration is applied (503 otherwise)."""
     try:
         db = get_db()
         ping(db)

@@ -10,20 +10,20 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from admission.rules import DIRECTIONS, Presence, Rules, decide
+from admission.rules import Presence, Rules, decide
 from catalog import interface as catalog
 from core.auth import create_device
 from core.clock import Clock, iso
 from core.db import Database, immediate
+from core.contracts import validate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
 
 from . import repo
+from .schemas import MAX_CODE_CHARS, OfflineScanIn, ScanIn
 
 GATE_DIRECTIONS = ("entry", "exit", "both")
-NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
-MAX_CODE_CHARS = 512
 MAX_NAME_CHARS = 60
 
 
@@ -109,58 +109,30 @@ def list_gates(db, site_id: str | None = None) -> list[Gate]:
     return [_gate(r) for r in repo.list_gates(db, site_id)]
 
 
-# --- parsing -------------------------------------------------------------------
+# --- parsing (each field is checked by its contract in gates/schemas.py) --------------
 
-def _parse_time(value, tz, field: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。")
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise DomainError("bad_time", f"'{field}' must be an ISO 8601 time with its offset.",
-                          message_zh=f"“{field}”须为带时区的 ISO 8601 时间。") from None
-    if dt.tzinfo is None:
-        raise DomainError("bad_time", f"'{field}' needs a UTC offset, e.g. +08:00.",
-                          message_zh=f"“{field}”须带时区偏移，例如 +08:00。")
-    return dt.astimezone(tz)
-
-
-def parse_scan(data: dict, tz) -> ScanRequest:
-    """Check a scan request's fields; ValidationError with a stable code on bad input."""
-    direction = data.get("direction", "entry")
-    if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                          message_zh="“direction”须为 entry 或 exit。")
-    nonce = data.get("nonce")
-    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                          "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
-    code, document = data.get("code"), data.get("document")
+def parse_scan(data: ScanIn, tz) -> ScanRequest:
+    """A scan request from its checked fields: a code or an ID number, never both, and a
+    method that matches the field; DomainError with a stable code otherwise."""
+    code, document = data.code, data.document
     if (code is None) == (document is None):
         raise DomainError("code_or_document", "Send either 'code' (the QR text) or 'document' (a "
                           "resident ID number), not both.",
                           message_zh="请提供“code”（二维码内容）或“document”（身份证号）之一。")
-    if code is not None and not isinstance(code, str):
-        raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
-    if document is not None and (not isinstance(document, str) or len(document) > 40):
-        raise DomainError("bad_document", "'document' must be an ID number (text).",
-                          message_zh="“document”须为证件号码文本。")
-    if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
+    if code is not None and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
         code, document = None, code
-    method = data.get("method", "code" if code is not None else "document")
-    if method == "code" and document is not None and data.get("code") is not None:
+    method = data.method or ("code" if code is not None else "document")
+    if method == "code" and document is not None and data.code is not None:
         method = "document"
-    if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
+    if (document is not None) != (method == "document"):
         raise DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
                           "the field sent.",
                           message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
-    scanned_at = data.get("scanned_at")
-    scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
-    return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
-                       scanned_at=scanned, method=method)
+    scanned = data.scanned_at.astimezone(tz) if data.scanned_at is not None else None
+    return ScanRequest(direction=data.direction, nonce=data.nonce, code=code,
+                       document=document, scanned_at=scanned, method=method)
 
 
 def _input_hash(req_code, document, hash_key: str) -> str:
@@ -352,46 +324,26 @@ class OfflineScan:
 
 
 def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
-    """Check one uploaded scan; ValidationError with a stable code."""
-    if not isinstance(item, dict):
-        raise DomainError("bad_scan", "Each scan must be a JSON object.",
-                          message_zh="每条扫码记录须为 JSON 对象。")
-    nonce = item.get("nonce")
-    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : -.",
-                          message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -。")
-    direction = item.get("direction")
-    if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                          message_zh="“direction”须为 entry 或 exit。")
-    if "scanned_at" not in item:
-        raise DomainError("bad_time", "Offline scans need 'scanned_at'.",
-                          message_zh="离线扫码记录须含“scanned_at”。")
-    at = _parse_time(item["scanned_at"], tz, "scanned_at")
+    """One uploaded scan, its fields checked by OfflineScanIn's contract and its time and
+    fields checked together here; DomainError with a stable code."""
+    scan = validate(OfflineScanIn, item)
+    at = scan.scanned_at.astimezone(tz)
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
         raise DomainError("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
                           message_zh=f"“scanned_at”须在最近 {max_age_days} 天内。")
-    result, reason = item.get("result"), item.get("reason")
-    if result not in ("allow", "deny"):
-        raise DomainError("bad_result", "'result' must be 'allow' or 'deny'.",
-                          message_zh="“result”须为 allow 或 deny。")
-    if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
+    nonce, direction, result, reason = scan.nonce, scan.direction, scan.result, scan.reason
+    if result == "deny" and not reason:
         raise DomainError("bad_reason", "A denied scan needs its 'reason'.",
                           message_zh="拒绝记录须含“reason”。")
     if result == "allow":
         reason = None
-    code, ticket_id = item.get("code"), item.get("ticket_id")
+    code, ticket_id = scan.code, scan.ticket_id
     method = "code"
     if code is not None:
-        if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            raise DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
         if ticket_id is not None:
             raise DomainError("code_or_document", "Send 'code' or 'ticket_id', not both.",
                               message_zh="“code”与“ticket_id”只能提供一个。")
     elif ticket_id is not None:
-        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
-            raise DomainError("bad_ticket_id", "'ticket_id' must be a positive whole number.",
-                              message_zh="“ticket_id”须为正整数。")
         method = "document"
     elif result == "allow":
         raise DomainError("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",

@@ -34,7 +34,10 @@ def app(tmp_path, clock):
     migrate(db)
     load_catalog(db)
     db.conn.close()
-    return application
+    yield application
+    # Every JSON answer the test caused fits its view's contract (core.contracts).
+    violations = application.extensions.get("scenic.contract_violations", [])
+    assert not violations, "answers that break their contracts:\n" + "\n".join(violations)
 
 
 @pytest.fixture

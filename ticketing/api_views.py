@@ -1,6 +1,7 @@
-"""The ticketing JSON API views (documented in docs/ticketing.md). Anonymous visitor endpoints
-are CSRF-exempt JSON (a cross-site form cannot send application/json); staff endpoints
-use the session plus the X-CSRF-Token header; gate endpoints a bearer token."""
+"""The ticketing JSON API views (documented in docs/ticketing.md; contracts in
+ticketing/schemas.py). Anonymous visitor endpoints are CSRF-exempt JSON (a cross-site form
+cannot send application/json); staff endpoints use the session plus the X-CSRF-Token
+header; gate endpoints a bearer token."""
 from __future__ import annotations
 
 import base64
@@ -10,40 +11,65 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import Conflict, ValidationError
-from core.web import json_body
+from core.errors import Conflict
 
 from . import gate_feed, orders, payments, products, quota
 from .quota import parse_day
-from .view_helpers import (bookable_day, order_json, parse_int, product_json, provider,
-                           settings, slot_json)
+from .schemas import (AvailabilityOut, AvailabilityQuery, CalendarOut, CheckoutOut, OkOut,
+                      OrderHeaders, OrderIn, OrderOut, OutcomeOut, PausedOut, PauseIn,
+                      ProductsOut, ProductsQuery, PublicKeyOut, QuotaIn, RebookIn, RefundIn,
+                      ReissueIn, ResumeIn, RevocationsOut, SandboxNotification, SandboxPayIn,
+                      StaffDayOut, VisitorHeaders, VisitorIn, VisitorQuery)
+from .view_helpers import bookable_day, order_json, product_json, provider, settings, slot_json
 
 bp = Blueprint("ticketing_api", __name__)
 
+# What booking can refuse with once the body has its shape (services: orders, holders,
+# products, quota; admission.identity for documents).
+BOOKING_ERRORS = {
+    400: ("date_in_past", "date_too_far", "bad_idempotency_key", "bad_slot",
+          "product_not_for_site", "bad_holders", "bad_holder_name", "bad_document_type",
+          "bad_document_number", "id_length", "id_format", "id_region", "id_birth_date",
+          "id_check_digit", "bad_birth_date", "bad_date", "birth_date_required", "not_eligible",
+          "unknown_fare", "duplicate_holder", "site_closed", "slot_not_on_day", "slot_over"),
+    404: ("unknown_product", "unknown_slot", "unknown_site"),
+    409: ("price_mismatch", "idempotency_conflict", "sold_out", "holder_has_ticket",
+          "sales_paused"),
+}
+VISITOR_ERRORS = {400: ("bad_last4",), 404: ("order_not_found",)}
+VISITOR = {"headers": VisitorHeaders, "query": VisitorQuery}
 
-def _last4() -> str:
-    return request.headers.get("X-Holder-Last4") or request.args.get("last4", "")
+
+def _last4(body: VisitorIn | None, headers: VisitorHeaders, query: VisitorQuery) -> str:
+    return (body.last4 if body is not None else None) or headers.last4 or query.last4 or ""
 
 
 @bp.get("/api/tickets/public-key")
+@contract(returns=PublicKeyOut)
 def public_key():
+    """The Ed25519 key that verifies e-ticket codes offline."""
     raw = gate_feed.ticket_signing_public_key(current_app.instance_path)
     return jsonify({"alg": "Ed25519", "format": "raw", "public_key_hex": raw.hex(),
                     "public_key_b64": base64.b64encode(raw).decode()})
 
 
 @bp.get("/api/ticketing/products", endpoint="products")
-def list_products():
-    site = request.args.get("site") or None
+@contract(query=ProductsQuery, returns=ProductsOut)
+def list_products(query: ProductsQuery):
+    """Ticket types on sale with their fares, for one site or all."""
+    site = query.site or None
     if site:
         catalog.get_site(get_db(), site)
     return jsonify({"products": [product_json(p) for p in products.list_products(get_db(), site)]})
 
 
 @bp.get("/api/ticketing/sites/<site_id>/calendar")
+@contract(returns=CalendarOut, errors={404: ("unknown_site",)})
 def calendar(site_id):
+    """The next days: open or not, online tickets left, sales paused."""
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
         {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"]}
@@ -51,33 +77,35 @@ def calendar(site_id):
 
 
 @bp.get("/api/ticketing/sites/<site_id>/availability")
-def availability(site_id):
-    day = bookable_day(request.args.get("date"), get_clock().now().date())
+@contract(query=AvailabilityQuery, returns=AvailabilityOut,
+          errors={400: ("date_in_past", "date_too_far"), 404: ("unknown_site",)})
+def availability(site_id, query: AvailabilityQuery):
+    """A day's time slots with the tickets left in each."""
+    day = bookable_day(query.date, get_clock().now().date())
     slots = quota.availability(get_db(), site_id, day, get_clock())
     return jsonify({"site_id": site_id, "date": day.isoformat(),
                     "paused": quota.is_paused(get_db(), site_id, day),
                     "slots": [slot_json(s) for s in slots]})
 
 
-def _create(body: dict, channel: str, actor: str = ""):
+def _create(body: OrderIn, headers: OrderHeaders, channel: str, actor: str = ""):
     cfg = settings()
-    expected = body.get("expected_total_fen")
-    if expected is not None:
-        expected = parse_int(expected, "bad_expected_total", "the expected total in fen")
     return orders.create_order(
-        get_db(), site_id=str(body.get("site_id", "")), day=parse_day(body.get("date")),
-        slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
-        product_id=str(body.get("product_id", "")), holders=body.get("holders"),
+        get_db(), site_id=body.site_id, day=body.date, slot_id=body.slot_id,
+        product_id=body.product_id, holders=[h.model_dump() for h in body.holders],
         clock=get_clock(), channel=channel,
-        idempotency_key=request.headers.get("Idempotency-Key") or body.get("idempotency_key"),
-        expected_total_fen=expected, hold_minutes=cfg["hold_minutes"],
+        idempotency_key=headers.idempotency_key or body.idempotency_key,
+        expected_total_fen=body.expected_total_fen, hold_minutes=cfg["hold_minutes"],
         days_ahead=cfg["days_ahead"], actor=actor)
 
 
 @bp.post("/api/ticketing/orders")
 @csrf_exempt
-def create_order():
-    order = _create(json_body(), "online")
+@contract(body=OrderIn, headers=OrderHeaders, returns=OrderOut, status=201,
+          errors=BOOKING_ERRORS)
+def create_order(body: OrderIn, headers: OrderHeaders):
+    """Book: hold tickets for 1-5 real-name holders (then pay at payment_start)."""
+    order = _create(body, headers, "online")
     data = order_json(order, with_codes=order.status == "paid")
     if order.status == "held":
         # The charge is created when the visitor goes to pay, outside the booking transaction.
@@ -87,8 +115,11 @@ def create_order():
 
 @bp.post("/api/ticketing/orders/<number>/payment")
 @csrf_exempt
-def start_payment(number):
-    _visitor_body(number, required=False)
+@contract(body=VisitorIn, body_required=False, **VISITOR, returns=CheckoutOut,
+          errors={**VISITOR_ERRORS, 409: ("not_payable",)})
+def start_payment(number, body: VisitorIn, headers: VisitorHeaders, query: VisitorQuery):
+    """Start paying a held order: the gateway's checkout URL."""
+    _visitor_order(number, _last4(body, headers, query))
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
         raise Conflict("not_payable", "This order is not awaiting payment.",
@@ -97,59 +128,66 @@ def start_payment(number):
 
 
 @bp.get("/api/ticketing/orders/<number>")
-def get_order(number):
-    order = orders.find_order(get_db(), number, _last4(), get_clock())
+@contract(**VISITOR, returns=OrderOut, errors=VISITOR_ERRORS)
+def get_order(number, headers: VisitorHeaders, query: VisitorQuery):
+    """An order with its e-ticket codes, for its number and a holder's last 4 characters."""
+    order = orders.find_order(get_db(), number, _last4(None, headers, query), get_clock())
     return jsonify(order_json(order, with_codes=True))
 
 
-def _visitor_body(number: str, required: bool = True) -> dict:
-    """The request's JSON, once the caller has shown the order's number and the last 4
+def _visitor_order(number: str, last4: str) -> None:
+    """Nothing is done to an order until the caller has shown its number and the last 4
     characters of a holder's document (body ``last4`` or the X-Holder-Last4 header)."""
-    body = json_body(required=required)
-    orders.find_order(get_db(), number, body.get("last4") or _last4(), get_clock())
-    return body
-
-
-def _ticket_id(body: dict) -> int:
-    return parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id")
+    orders.find_order(get_db(), number, last4, get_clock())
 
 
 @bp.post("/api/ticketing/orders/<number>/refund")
 @csrf_exempt
-def refund(number):
-    body = _visitor_body(number, required=False)
-    ids = body.get("ticket_ids")
-    if ids is not None and (not isinstance(ids, list) or not ids
-                            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ValidationError("bad_ticket_ids", "ticket_ids is a list of ticket ids.",
-                              message_zh="ticket_ids 须为门票编号列表。")
+@contract(body=RefundIn, body_required=False, **VISITOR, returns=OrderOut,
+          errors={**VISITOR_ERRORS, 404: ("order_not_found", "unknown_ticket"),
+                  409: ("not_refundable", "ticket_not_valid", "refund_too_late")})
+def refund(number, body: RefundIn, headers: VisitorHeaders, query: VisitorQuery):
+    """Refund some or all valid tickets of a paid order, before their time slot."""
+    _visitor_order(number, _last4(body, headers, query))
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
-                          ticket_ids=ids, actor="api")
+                          ticket_ids=body.ticket_ids, actor="api")
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/<number>/rebook")
 @csrf_exempt
-def rebook(number):
-    body = _visitor_body(number)
-    order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=_ticket_id(body),
-                          slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
-                          days_ahead=settings()["days_ahead"])
+@contract(body=RebookIn, **VISITOR, returns=OrderOut,
+          errors={400: ("bad_last4", "bad_slot", "date_too_far", "slot_over", "same_slot"),
+                  404: ("order_not_found", "unknown_ticket", "unknown_slot"),
+                  409: ("ticket_not_valid", "rebook_too_late", "sold_out", "sales_paused")})
+def rebook(number, body: RebookIn, headers: VisitorHeaders, query: VisitorQuery):
+    """Move one valid ticket to another time slot; its old code is revoked."""
+    _visitor_order(number, _last4(body, headers, query))
+    order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=body.ticket_id,
+                          slot_id=body.slot_id, days_ahead=settings()["days_ahead"])
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/<number>/reissue")
 @csrf_exempt
-def reissue(number):
-    body = _visitor_body(number)
+@contract(body=ReissueIn, **VISITOR, returns=OrderOut,
+          errors={**VISITOR_ERRORS, 404: ("order_not_found", "unknown_ticket"),
+                  409: ("ticket_not_valid",)})
+def reissue(number, body: ReissueIn, headers: VisitorHeaders, query: VisitorQuery):
+    """A new code for one valid ticket (a lost phone); the old code is revoked."""
+    _visitor_order(number, _last4(body, headers, query))
     order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
-                           ticket_id=_ticket_id(body))
+                           ticket_id=body.ticket_id)
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/payments/sandbox/notify")
 @csrf_exempt
+@contract(upload=SandboxNotification, media="application/json", returns=OutcomeOut,
+          errors={400: ("bad_signature", "bad_notification"), 404: ("unknown_payment",),
+                  409: ("amount_mismatch",)})
 def sandbox_notify():
+    """The sandbox gateway's signed notification (a real gateway's webhook is alike)."""
     outcome = payments.handle_notification(get_db(), provider(), request.get_data(),
                                            request.headers, get_clock())
     return jsonify({"ok": True, "outcome": outcome})
@@ -157,14 +195,12 @@ def sandbox_notify():
 
 @bp.post("/api/ticketing/sandbox/pay/<reference>")
 @csrf_exempt
-def sandbox_pay(reference):
+@contract(body=SandboxPayIn, body_required=False, returns=OutcomeOut,
+          errors={404: ("unknown_payment",), 409: ("amount_mismatch",)})
+def sandbox_pay(reference, body: SandboxPayIn):
     """The sandbox gateway's 'visitor paid' button, for API clients and tests."""
-    body = json_body(required=False)
-    outcome = body.get("outcome", "succeeded")
-    if outcome not in ("succeeded", "failed"):
-        raise ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
-                              message_zh="outcome 须为 succeeded 或 failed。")
-    result = payments.sandbox_complete(get_db(), provider(), reference, outcome == "succeeded",
+    result = payments.sandbox_complete(get_db(), provider(), reference,
+                                       body.outcome == "succeeded",
                                        get_clock(),
                                        inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
     return jsonify({"ok": True, "outcome": result})
@@ -172,7 +208,9 @@ def sandbox_pay(reference):
 
 @bp.get("/api/ticketing/revocations")
 @token_required("gate")
+@contract(returns=RevocationsOut)
 def revocations():
+    """Revocation keys of withdrawn e-ticket codes, for offline gates."""
     return jsonify({"revoked": gate_feed.revocation_list(get_db())})
 
 
@@ -180,7 +218,9 @@ def revocations():
 
 @bp.get("/api/ticketing/staff/sites/<site_id>/days/<day>")
 @role_required("staff")
+@contract(returns=StaffDayOut, errors={400: ("bad_date",), 404: ("unknown_site",)})
 def staff_day(site_id, day):
+    """A day's slots for the ticket window: sold, held, left, window quotas, pauses."""
     d = parse_day(day)
     slots = quota.availability(get_db(), site_id, d, get_clock())
     return jsonify({"site_id": site_id, "date": d.isoformat(),
@@ -191,41 +231,45 @@ def staff_day(site_id, day):
                                          "window_sold")}})
 
 
-def _change_sales(body: dict, change, **extra):
+def _change_sales(body: PauseIn | ResumeIn, change, **extra):
     """Pause or resume (``change``) a site's sales, or one slot's, as the staff member."""
-    slot = body.get("slot_id")
-    change(get_db(), site_id=str(body.get("site_id", "")), clock=get_clock(),
-           actor=f"staff:{current_user().username}",
-           slot_id=parse_int(slot, "unknown_slot", "a slot") if slot else None, **extra)
-    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), str(body.get("site_id")))})
+    change(get_db(), site_id=body.site_id, clock=get_clock(),
+           actor=f"staff:{current_user().username}", slot_id=body.slot_id or None, **extra)
+    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), body.site_id)})
 
 
 @bp.post("/api/ticketing/staff/pause")
 @role_required("staff")
-def staff_pause():
-    body = json_body()
-    return _change_sales(body, quota.pause_sales, reason=str(body.get("reason", "")))
+@contract(body=PauseIn, returns=PausedOut, errors={404: ("unknown_site", "unknown_slot")})
+def staff_pause(body: PauseIn):
+    """Stop online sales for a site or one slot, with a reason."""
+    return _change_sales(body, quota.pause_sales, reason=body.reason)
 
 
 @bp.post("/api/ticketing/staff/resume")
 @role_required("staff")
-def staff_resume():
-    return _change_sales(json_body(), quota.resume_sales)
+@contract(body=ResumeIn, returns=PausedOut, errors={404: ("unknown_site", "unknown_slot")})
+def staff_resume(body: ResumeIn):
+    """Lift every pause of a site or one slot."""
+    return _change_sales(body, quota.resume_sales)
 
 
 @bp.post("/api/ticketing/staff/slots/<int:slot_id>/quota")
 @role_required("staff")
-def staff_quota(slot_id):
-    body = json_body()
-    quota.set_slot_quota(get_db(), slot_id,
-                         quota=parse_int(body.get("quota"), "bad_quota", "a quota"),
-                         window_quota=parse_int(body.get("window_quota"), "bad_quota", "a quota"),
+@contract(body=QuotaIn, returns=OkOut,
+          errors={400: ("over_capacity", "below_sold"), 404: ("unknown_slot",)})
+def staff_quota(slot_id, body: QuotaIn):
+    """Set one slot's online and window quotas (within the day's capacity)."""
+    quota.set_slot_quota(get_db(), slot_id, quota=body.quota, window_quota=body.window_quota,
                          clock=get_clock(), actor=f"staff:{current_user().username}")
     return jsonify({"ok": True})
 
 
 @bp.post("/api/ticketing/staff/window-sale")
 @role_required("staff")
-def staff_window_sale():
-    order = _create(json_body(), "window", actor=f"staff:{current_user().username}")
+@contract(body=OrderIn, headers=OrderHeaders, returns=OrderOut, status=201,
+          errors=BOOKING_ERRORS)
+def staff_window_sale(body: OrderIn, headers: OrderHeaders):
+    """Sell at the window from the reserved quota: paid at once, codes in the answer."""
+    order = _create(body, headers, "window", actor=f"staff:{current_user().username}")
     return jsonify(order_json(order, with_codes=True)), 201

@@ -233,10 +233,16 @@ def test_malformed_fields_never_500(client):
     for path in ("refund", "rebook", "payment"):
         for body in ({}, {"last4": None}, {"last4": "12345"}, {"ticket_ids": "x"}, [1]):
             resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json=body)
-            # No order is looked up before the body and its last 4 characters check out.
+            # No order is looked up before the body (its contract: every field, in order)
+            # and its last 4 characters check out.
             assert resp.status_code == 400, (path, body, resp.status_code)
-            assert resp.get_json()["error"] == ("invalid_json" if body == [1] else "bad_last4")
-        resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json={"last4": "1234"})
+            expected = ("invalid_json" if body == [1] else
+                        "unknown_ticket" if path == "rebook" else  # ticket_id is missing
+                        "bad_ticket_ids" if path == "refund" and "ticket_ids" in body
+                        else "bad_last4")
+            assert resp.get_json()["error"] == expected, (path, body)
+        resp = client.post(f"/api/ticketing/orders/TNOPE/{path}",
+                           json={"last4": "1234", "ticket_id": 1, "slot_id": 1})
         assert resp.status_code == 404 and resp.get_json()["error"] == "order_not_found"
 
 

@@ -1,0 +1,279 @@
+"""Contracts of the gates' JSON API (gates/views.py): scans online, from handhelds and
+uploaded by offline gates, the offline bundle, people inside and counts.
+
+The models check each field; the rules across fields (a code or an ID number, never
+both; the method matches the field; an offline scan's time lies in the allowed window)
+stay in gates/services.py, beside the decision they feed."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, SkipValidation
+
+from admission.rules import REASONS
+from core.contracts import Body, Refuse, Reply, day, moment
+from core.errors import DomainError, NotFound, ValidationError
+
+NONCE_PATTERN = r"^[A-Za-z0-9_.:\-]{1,100}$"
+MAX_CODE_CHARS = 512
+
+Localized = dict[str, str]  # {"zh": ..., "en": ...}
+
+
+# --- refusals (codes and messages as before the contracts) ------------------------------
+
+def _bad_direction(path: str) -> DomainError:
+    return DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
+                       message_zh="“direction”须为 entry 或 exit。")
+
+
+def _bad_nonce(path: str) -> DomainError:
+    return DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
+                       "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
+
+
+def _bad_code(path: str) -> DomainError:
+    return DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
+
+
+def _bad_document(path: str) -> DomainError:
+    return DomainError("bad_document", "'document' must be an ID number (text).",
+                       message_zh="“document”须为证件号码文本。")
+
+
+def _bad_method(path: str) -> DomainError:
+    return DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
+                       "the field sent.", message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
+
+
+def _bad_time(path: str) -> DomainError:
+    return DomainError("bad_time", f"'{path}' must be an ISO 8601 time with its UTC offset, "
+                       f"e.g. 2026-07-15T10:00:00+08:00.",
+                       message_zh=f"“{path}”须为带时区偏移的 ISO 8601 时间，例如 2026-07-15T10:00:00+08:00。")
+
+
+def _unknown_gate(path: str) -> NotFound:
+    return NotFound("unknown_gate", "There is no such gate.", message_zh="没有该闸机。")
+
+
+def _bad_scans(path: str) -> ValidationError:
+    return ValidationError("bad_scans", "Send {\"scans\": [...]} with at least one scan.",
+                           message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。")
+
+
+def _bad_scan(path: str) -> DomainError:
+    return DomainError("bad_scan", "Each scan must be a JSON object.",
+                       message_zh="每条扫码记录须为 JSON 对象。")
+
+
+def _bad_result(path: str) -> DomainError:
+    return DomainError("bad_result", "'result' must be 'allow' or 'deny'.",
+                       message_zh="“result”须为 allow 或 deny。")
+
+
+def _bad_reason(path: str) -> DomainError:
+    return DomainError("bad_reason", "A denied scan needs its 'reason'.",
+                       message_zh="拒绝记录须含“reason”。")
+
+
+def _bad_ticket_id(path: str) -> DomainError:
+    return DomainError("bad_ticket_id", "'ticket_id' must be a positive whole number.",
+                       message_zh="“ticket_id”须为正整数。")
+
+
+def _bad_day(path: str) -> ValidationError:
+    return ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
+                           message_zh="“day”须为日期，例如 2026-07-15。")
+
+
+def _unknown_site(path: str) -> NotFound:
+    return NotFound("unknown_site", "There is no such site.", message_zh="没有该景点。")
+
+
+Nonce = Annotated[str, Field(pattern=NONCE_PATTERN, description="Unique per scan: the same "
+                             "nonce again returns the first answer"), Refuse(_bad_nonce)]
+Direction = Annotated[Literal["entry", "exit"], Refuse(_bad_direction)]
+
+
+# --- requests ----------------------------------------------------------------------------
+
+class ScanIn(Body):
+    """One scan: the QR text in ``code``, or a resident ID number in ``document`` (the
+    ID-card fallback; an ID number sent as ``code`` is taken as one)."""
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"nonce": "g1-20260715-000123", "direction": "entry", "code": "TK1…(120 characters)"},
+        {"nonce": "g1-20260715-000124", "direction": "entry", "document": "11010519491231002X",
+         "method": "document"}]})
+    direction: Direction = "entry"
+    nonce: Nonce
+    code: Annotated[str | None, Field(description="The QR code's text"), Refuse(_bad_code)] = None
+    document: Annotated[str | None, Field(max_length=40), Refuse(_bad_document)] = None
+    method: Annotated[Literal["code", "photo", "document"] | None,
+                      Field(description="Default: code, or document for an ID number"),
+                      Refuse(_bad_method)] = None
+    scanned_at: moment(_bad_time, description="When the gate read it (default: when the "
+                       "server receives it)") | None = None
+
+
+class HandheldScanIn(ScanIn):
+    gate_id: Annotated[int | None, Field(strict=True, ge=1, le=2 ** 62,
+                                         description="The gate the staff member stands at"),
+                       Refuse(_unknown_gate)] = None
+
+
+class OfflineScanIn(Body):
+    """A scan an offline gate decided alone, uploaded later. A bad one is answered in its
+    result (``status: invalid`` with the code), not by refusing the upload."""
+    not_an_object = staticmethod(_bad_scan)
+    nonce: Nonce
+    direction: Direction
+    scanned_at: moment(_bad_time, description="Within GATES_OFFLINE_MAX_AGE_DAYS")
+    result: Annotated[Literal["allow", "deny"], Refuse(_bad_result)]
+    reason: Annotated[str | None, Field(max_length=40, description="Required when denied"),
+                      Refuse(_bad_reason)] = None
+    code: Annotated[str | None, Field(max_length=MAX_CODE_CHARS), Refuse(_bad_code)] = None
+    ticket_id: Annotated[int | None, Field(strict=True, ge=1, description="For an ID-number "
+                                           "scan matched against the bundle"),
+                         Refuse(_bad_ticket_id)] = None
+
+
+class OfflineScansIn(Body):
+    # Items are checked one by one (services.parse_offline_scan): a bad scan is reported
+    # in its result and the others are still recorded.
+    scans: Annotated[list[SkipValidation[OfflineScanIn]],
+                     Field(min_length=1, description="At most GATES_OFFLINE_BATCH_MAX (500)"),
+                     Refuse(_bad_scans)]
+
+
+class SiteQuery(Body):
+    site: Annotated[str, Field(max_length=64), Refuse(_unknown_site)] = ""
+
+
+CountDay = day(_bad_day, description="Default: today")
+
+
+class CountsQuery(SiteQuery):
+    day: CountDay | None = None
+
+
+# --- answers -----------------------------------------------------------------------------
+
+class SlotTimes(Reply):
+    start: str | None
+    end: str | None
+
+
+class ScannedTicket(Reply):
+    id: int
+    type: Localized
+    holder: str = Field(description="Masked name")
+    slot: SlotTimes | None
+
+
+class ScanOut(Reply):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"result": "allow", "reason": None, "inside": 812,
+         "ticket": {"id": 1042, "type": {"zh": "孔庙门票", "en": "Temple of Confucius"},
+                    "holder": "张*", "slot": {"start": "2026-07-15T10:00:00+08:00",
+                                             "end": "2026-07-15T11:00:00+08:00"}}}]})
+    result: Literal["allow", "deny"]
+    reason: Literal[REASONS] | None = Field(  # type: ignore[valid-type]
+        description="Why a scan was denied")
+    ticket: ScannedTicket | None
+    inside: int = Field(description="People inside the site after this scan")
+
+
+class OfflineResult(Reply):
+    nonce: str | None
+    status: Literal["recorded", "conflict", "duplicate", "nonce_conflict", "invalid"]
+    conflict: Literal["double_admission", "rule_mismatch"] | None = None
+    error: str | None = Field(None, description="Why an invalid scan was not recorded: the "
+                              "code a field of OfflineScanIn is refused with")
+
+
+class OfflineResultsOut(Reply):
+    results: list[OfflineResult]
+
+
+class BundleGate(Reply):
+    id: int
+    site: str
+    name: str
+    direction: Literal["entry", "exit", "both"]
+
+
+class BundleTicket(Reply):
+    id: int
+    version: int
+    product: str
+    type: Localized
+    sites: list[str]
+    status: str
+    holder: str
+    document_hash: str
+    slot_start: str | None
+    slot_end: str | None
+    valid_from: str | None
+    valid_until: str | None
+    reentry_allowed: bool
+    max_entries_per_site: int
+    entries: int
+    inside: bool
+
+
+class BundleRules(Reply):
+    early_minutes: int
+    late_minutes: int
+
+
+class BundleHours(Reply):
+    open: str
+    close: str
+    last_entry: str | None
+
+
+class BundleOut(Reply):
+    """Everything an offline gate needs for today (admission.codes verifies codes with
+    ``public_key``; documents are matched by keyed hash, never by number)."""
+    format: Literal[1]
+    generated_at: str
+    day: str
+    timezone: str
+    gate: BundleGate
+    public_key: str
+    revocations: list[str]
+    rules: BundleRules
+    hours: BundleHours | None
+    closing_at: str | None
+    tickets: list[BundleTicket]
+    document_key: str | None
+
+
+class InsideOut(Reply):
+    site: str
+    inside: int
+    instant_capacity: int
+    at: str
+
+
+class MinuteCount(Reply):
+    minute: str
+    entries: int
+    exits: int
+    checkouts: int
+
+
+class CountsOut(Reply):
+    site: str
+    day: str
+    minutes: list[MinuteCount]
+    inside: int
+
+
+class PhotoUpload(Body):
+    photo: bytes = Field(description="A photo of the e-ticket (PNG, JPEG, WebP...)",
+                         json_schema_extra={"format": "binary"})
+
+
+class PhotoOut(Reply):
+    code: str = Field(description="The QR code's text, to send to /api/gate/handheld-scan")
+

@@ -1,0 +1,391 @@
+"""Contracts of the ticketing JSON API (ticketing/api_views.py): request bodies with the
+code each field is refused with, and every answer's shape.
+
+The models check types and shapes; the rules that need the database or the clock (the
+slot is the site's, the holder's document checks out, the fare applies, the price is
+right) stay in the services, which the booking pages call too."""
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from admission.identity import DOCUMENT_TYPES
+from core.contracts import Body, Refuse, Reply, day, whole
+from core.errors import NotFound, ValidationError
+
+from .holders import MAX_HOLDERS
+
+ROW_ID = 2 ** 31 - 1
+Localized = dict[str, str]  # {"zh": ..., "en": ...}
+
+
+# --- refusals (codes and messages as the views answered them before the contracts) ------
+
+def _holder_of(path: str) -> dict:
+    found = re.match(r"holders\[(\d+)\]", path)
+    return {"holder": int(found.group(1))} if found else {}
+
+
+def _bad_date(path: str) -> ValidationError:
+    return ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
+                           message_zh="日期格式应为 YYYY-MM-DD。", details=_holder_of(path))
+
+
+def _bad_slot(path: str) -> ValidationError:
+    return ValidationError("bad_slot", "Give a time slot.", message_zh="请填写整数。")
+
+
+def _unknown_site(path: str) -> NotFound:
+    return NotFound("unknown_site", "There is no such site.", message_zh="没有该景点。")
+
+
+def _unknown_product(path: str) -> NotFound:
+    return NotFound("unknown_product", "There is no such ticket type.", message_zh="没有这种门票。")
+
+
+def _bad_holders(path: str) -> ValidationError:
+    return ValidationError("bad_holders", f"Add 1 to {MAX_HOLDERS} holders, each an object.",
+                           message_zh=f"每个订单须有 1-{MAX_HOLDERS} 位持票人。")
+
+
+def _bad_holder_name(path: str) -> ValidationError:
+    return ValidationError("bad_holder_name", "Give the holder's name as on the document (1-40 "
+                           "characters).", message_zh="请填写与证件一致的持票人姓名（1-40 字）。",
+                           details=_holder_of(path))
+
+
+def _bad_document_type(path: str) -> ValidationError:
+    return ValidationError("bad_document_type", "Choose a resident ID card, a passport or a "
+                           "Hong Kong/Macao/Taiwan permit.",
+                           message_zh="请选择居民身份证、护照或港澳台通行证。", details=_holder_of(path))
+
+
+def _bad_document_number(path: str) -> ValidationError:
+    return ValidationError("bad_document_number", "That document number has the wrong format.",
+                           message_zh="证件号码格式不正确。", details=_holder_of(path))
+
+
+def _unknown_fare(path: str) -> ValidationError:
+    return ValidationError("unknown_fare", "That fare does not apply to this ticket.",
+                           message_zh="该票种不适用于此门票。", details=_holder_of(path))
+
+
+def _bad_expected_total(path: str) -> ValidationError:
+    return ValidationError("bad_expected_total", "Give the expected total in fen.",
+                           message_zh="请填写整数。")
+
+
+def _bad_idempotency_key(path: str) -> ValidationError:
+    return ValidationError("bad_idempotency_key", "An idempotency key has 8-100 characters.",
+                           message_zh="幂等键长度须为 8-100 个字符。")
+
+
+def _bad_last4(path: str) -> ValidationError:
+    return ValidationError("bad_last4", "Give the last 4 characters of a holder's document.",
+                           message_zh="请填写任一持票人证件号的后 4 位。")
+
+
+def _bad_ticket_id(path: str) -> ValidationError:
+    return ValidationError("unknown_ticket", "Give a ticket id.", message_zh="请填写整数。")
+
+
+def _bad_ticket_ids(path: str) -> ValidationError:
+    return ValidationError("bad_ticket_ids", "ticket_ids is a list of ticket ids.",
+                           message_zh="ticket_ids 须为门票编号列表。")
+
+
+def _bad_outcome(path: str) -> ValidationError:
+    return ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
+                           message_zh="outcome 须为 succeeded 或 failed。")
+
+
+def _bad_slot_of_pause(path: str) -> ValidationError:
+    return ValidationError("unknown_slot", "Give a slot.", message_zh="请填写整数。")
+
+
+def _reason_required(path: str) -> ValidationError:
+    return ValidationError("reason_required", "Give a reason for pausing sales.",
+                           message_zh="请填写暂停售票的原因。")
+
+
+def _bad_quota(path: str) -> ValidationError:
+    return ValidationError("bad_quota", "Give a quota.", message_zh="请填写整数。")
+
+
+SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), Refuse(_unknown_site)]
+Last4 = Annotated[str | None, Field(max_length=40, description="The last 4 characters "
+                                    "of any holder's document number"), Refuse(_bad_last4)]
+TicketId = whole(0, ROW_ID, _bad_ticket_id)
+SlotId = whole(0, ROW_ID, _bad_slot, description="A slot_id from the availability answer")
+
+
+# --- requests ----------------------------------------------------------------------------
+
+class HolderIn(Body):
+    """One real-name holder. The document is checked (GB 11643-1999 for resident IDs) and
+    the fare decided by the server; only a masked form is ever answered back."""
+    refusal = staticmethod(_bad_holders)
+    name: Annotated[str, Field(max_length=200, description="As on the document, 1-40 "
+                               "characters"), Refuse(_bad_holder_name)]
+    document_type: Annotated[Literal[DOCUMENT_TYPES] | None,  # type: ignore[valid-type]
+                             Field(description="Default resident_id"),
+                             Refuse(_bad_document_type)] = None
+    document_number: Annotated[str | None, Field(max_length=64),
+                               Refuse(_bad_document_number)] = None
+    fare: Annotated[str | None, Field(max_length=64, description="A fare id of the product, "
+                                      "'full', or empty: the best fare the age allows"),
+                    Refuse(_unknown_fare)] = None
+    birth_date: day(_bad_date, description="Needed for age-based fares on documents other "
+                    "than resident IDs") | None = None
+
+
+class OrderIn(Body):
+    """A booking: one slot of one day, 1-5 real-name holders. ``expected_total_fen`` is
+    what the client showed; if the server's total differs the answer is 409
+    ``price_mismatch`` with the server's total."""
+    refusal = staticmethod(_bad_holders)
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "site_id": "kongmiao", "date": "2026-07-16", "slot_id": 12, "product_id": "kongmiao",
+        "holders": [{"name": "张三", "document_type": "resident_id",
+                     "document_number": "11010519491231002X"}],
+        "expected_total_fen": 14000}]})
+    expected_total_fen: whole(0, ROW_ID, _bad_expected_total) | None = None
+    date: day(_bad_date)
+    slot_id: SlotId
+    site_id: SiteId = ""
+    product_id: Annotated[str, Field(max_length=64), Refuse(_unknown_product)] = ""
+    holders: Annotated[list[HolderIn], Field(min_length=1, max_length=MAX_HOLDERS),
+                       Refuse(_bad_holders)]
+    idempotency_key: Annotated[str | None, Field(max_length=200, description="Or the "
+                               "Idempotency-Key header: the same key again returns the first "
+                               "order"), Refuse(_bad_idempotency_key)] = None
+
+
+class OrderHeaders(Body):
+    idempotency_key: Annotated[str | None, Field(alias="Idempotency-Key", max_length=200,
+                                                 description="8-100 characters"),
+                               Refuse(_bad_idempotency_key)] = None
+
+
+class VisitorHeaders(Body):
+    last4: Annotated[str | None, Field(alias="X-Holder-Last4", max_length=40,
+                                       description="The last 4 characters of any holder's "
+                                       "document number"), Refuse(_bad_last4)] = None
+
+
+class VisitorQuery(Body):
+    last4: Last4 = None
+
+
+class VisitorIn(Body):
+    """The visitor shows the order number (in the path) and the last 4 characters of a
+    holder's document (here, or in the X-Holder-Last4 header)."""
+    last4: Last4 = None
+
+
+class RefundIn(VisitorIn):
+    ticket_ids: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=2 ** 62)]] | None,
+                          Field(min_length=1, description="Default: every valid ticket"),
+                          Refuse(_bad_ticket_ids)] = None
+
+
+class RebookIn(VisitorIn):
+    ticket_id: TicketId
+    slot_id: SlotId
+
+
+class ReissueIn(VisitorIn):
+    ticket_id: TicketId
+
+
+class SandboxPayIn(Body):
+    outcome: Annotated[Literal["succeeded", "failed"], Refuse(_bad_outcome)] = "succeeded"
+
+
+class SandboxNotification(Body):
+    """What the sandbox gateway posts, signed (HMAC-SHA256 of the raw body, hex) in the
+    X-Sandbox-Signature header. Read by the payment provider, signature first."""
+    event_id: str
+    type: Literal["payment.succeeded", "payment.failed"]
+    reference: str
+    amount_fen: int
+
+
+class ProductsQuery(Body):
+    site: Annotated[str | None, Field(max_length=64), Refuse(_unknown_site)] = None
+
+
+class AvailabilityQuery(Body):
+    date: day(_bad_date, description="Default: today") | None = None
+
+
+class PauseIn(Body):
+    site_id: SiteId = ""
+    slot_id: whole(0, ROW_ID, _bad_slot_of_pause, description="0 or absent: the whole "
+                   "site") | None = None
+    reason: Annotated[str, Field(max_length=2000), Refuse(_reason_required)] = ""
+
+
+class ResumeIn(Body):
+    site_id: SiteId = ""
+    slot_id: whole(0, ROW_ID, _bad_slot_of_pause) | None = None
+
+
+class QuotaIn(Body):
+    quota: whole(0, ROW_ID, _bad_quota, description="Online tickets")
+    window_quota: whole(0, ROW_ID, _bad_quota, description="Tickets kept for the window")
+
+
+# --- answers -----------------------------------------------------------------------------
+
+class PublicKeyOut(Reply):
+    alg: Literal["Ed25519"]
+    format: Literal["raw"]
+    public_key_hex: str
+    public_key_b64: str
+
+
+class FareOut(Reply):
+    id: str
+    kind: Literal["free", "discount"]
+    name: Localized
+    factor: float | None
+    rule: dict[str, Any]
+    confirmed: bool
+    source: str
+
+
+class ProductOut(Reply):
+    id: str
+    sites: list[str]
+    name: Localized
+    price_fen: int
+    valid_days: int | None
+    since: str | None
+    source: str
+    notes: dict[str, Any]
+    fares: list[FareOut]
+
+
+class ProductsOut(Reply):
+    products: list[ProductOut]
+
+
+class CalendarDay(Reply):
+    date: str = Field(examples=["2026-07-16"])
+    open: bool
+    left: int
+    paused: bool
+
+
+class CalendarOut(Reply):
+    site_id: str
+    days: list[CalendarDay]
+
+
+class SlotOut(Reply):
+    slot_id: int
+    start: str
+    end: str
+    quota: int
+    sold: int
+    held: int
+    left: int
+    paused: bool
+    window_quota: int
+    window_sold: int
+    window_left: int
+
+
+class AvailabilityOut(Reply):
+    site_id: str
+    date: str
+    paused: bool
+    slots: list[SlotOut]
+
+
+class TicketOut(Reply):
+    id: int
+    version: int
+    product_id: str
+    product_name: Localized
+    fare_id: str
+    fare_name: Localized
+    price_fen: int
+    proof_required: bool
+    status: Literal["pending", "valid", "refunded", "expired"]
+    holder: str = Field(description="Masked name")
+    document_type: str
+    document: str = Field(description="Masked number, e.g. 3701**********123X")
+    slot_id: int
+    slot_start: str
+    slot_end: str
+    valid_from: str
+    valid_until: str
+    code: str | None = Field(None, description="The signed e-ticket code (QR text) of a "
+                             "valid ticket")
+
+
+class OrderOut(Reply):
+    number: str
+    status: Literal["held", "paid", "expired", "refunded"]
+    site_id: str
+    date: str
+    channel: Literal["online", "window"]
+    total_fen: int
+    hold_expires_at: str | None
+    created_at: str
+    paid_at: str | None
+    tickets: list[TicketOut]
+    payment_url: str | None = None
+    payment_start: str | None = Field(None, description="POST here to get the checkout URL "
+                                      "(an order held for payment)")
+
+
+class CheckoutOut(Reply):
+    checkout_url: str
+    reference: str
+
+
+class OutcomeOut(Reply):
+    ok: bool
+    outcome: str
+
+
+class RevocationsOut(Reply):
+    revoked: list[str] = Field(description="Revocation keys of withdrawn codes")
+
+
+class PauseOut(Reply):
+    site_id: str
+    slot_id: int = Field(description="0: the whole site")
+    actor: str
+    reason: str
+    at: str
+
+
+class DayTotals(Reply):
+    quota: int
+    sold: int
+    held: int
+    left: int
+    window_quota: int
+    window_sold: int
+
+
+class StaffDayOut(Reply):
+    site_id: str
+    date: str
+    pauses: list[PauseOut]
+    slots: list[SlotOut]
+    totals: DayTotals
+
+
+class PausedOut(Reply):
+    ok: bool
+    paused: bool
+
+
+class OkOut(Reply):
+    ok: bool
