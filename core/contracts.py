@@ -32,13 +32,14 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origi
 
 import pydantic
 from flask import current_app, request
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation
 
-from .errors import DomainError
+from .errors import DomainError, NotFound
 from .web import invalid_json
 
 Refusal = Callable[[str], DomainError]
 MAX_VIOLATIONS = 200  # tests only; bounded all the same
+SQLITE_INT = 2 ** 63
 
 
 @dataclass(frozen=True)
@@ -65,22 +66,25 @@ class Reply(BaseModel):
 
 # --- field types shared by domains ------------------------------------------------------
 
-def _whole_text(value):
-    # Numbers typed into forms arrive as text; JSON clients send numbers.
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) <= 18:
-            return int(text)
-    return value
+def from_text(parse: Callable[[str], Any], max_chars: int = 64) -> Callable[[Any], Any]:
+    """A before-validator: text that ``parse`` reads becomes its value (forms send text;
+    JSON clients send the value itself); anything else is left for the type to refuse."""
+    def convert(value):
+        if isinstance(value, str) and len(value) <= max_chars:
+            try:
+                return parse(value.strip())
+            except ValueError:
+                return value
+        return value
+    return convert
 
 
-def _number_text(value):
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return value
-    return value
+def _whole(text: str) -> int:
+    if not text.lstrip("-").isdigit():  # int() would also take "1_000" and "٣"
+        raise ValueError(text)
+    return int(text)
+
+
 
 
 def _flag_text(value):
@@ -90,46 +94,28 @@ def _flag_text(value):
     return value
 
 
-def _day_text(value):
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    return value
-
-
 def day(refusal: Refusal, **field_args) -> Any:
     """A calendar day as YYYY-MM-DD text."""
-    return Annotated[date, BeforeValidator(_day_text), Field(strict=True, **field_args),
+    return Annotated[date, BeforeValidator(from_text(date.fromisoformat)), Field(strict=True, **field_args),
                      Refuse(refusal)]
-
-
-def _moment_text(value):
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            return value
-    return value
 
 
 def moment(refusal: Refusal, **field_args) -> Any:
     """A moment as ISO 8601 text with its UTC offset (2026-07-15T10:00:00+08:00)."""
-    return Annotated[AwareDatetime, BeforeValidator(_moment_text),
+    return Annotated[AwareDatetime, BeforeValidator(from_text(datetime.fromisoformat, 40)),
                      Field(strict=True, **field_args), Refuse(refusal)]
 
 
 def whole(lo: int | None, hi: int | None, refusal: Refusal, **field_args) -> Any:
     """A whole number in [lo, hi] (JSON number, or digits as text); never a boolean or a
     fraction."""
-    return Annotated[int, BeforeValidator(_whole_text),
+    return Annotated[int, BeforeValidator(from_text(_whole, 18)),
                      Field(strict=True, ge=lo, le=hi, **field_args), Refuse(refusal)]
 
 
-def number(lo: float, hi: float, refusal: Refusal, **field_args) -> Any:
+def number(lo: float | None, hi: float | None, refusal: Refusal, **field_args) -> Any:
     """A finite number in [lo, hi] (JSON number, or a number as text); never a boolean."""
-    return Annotated[float, BeforeValidator(_number_text),
+    return Annotated[float, BeforeValidator(from_text(float)),
                      Field(strict=True, ge=lo, le=hi, allow_inf_nan=False, **field_args),
                      Refuse(refusal)]
 
@@ -254,6 +240,9 @@ def refusals(model: type[BaseModel], prefix: tuple = ()) -> list[tuple[str, Refu
 
 
 def _nested_refusals(tp, key: tuple) -> list[tuple[str, Refusal]]:
+    if get_origin(tp) is Annotated and any(isinstance(m, SkipValidation)
+                                           for m in get_args(tp)[1:]):
+        return []  # checked elsewhere (e.g. one by one, each answered in its result)
     tp, refs = _unwrap(tp)
     out = [(_path(key), r) for r in refs]
     if _is_model(tp):
@@ -300,6 +289,11 @@ def contract(*, body=None, body_required: bool = True, query=None, headers=None,
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
+            if any(isinstance(v, int) and not -SQLITE_INT <= v < SQLITE_INT
+                   for v in kwargs.values()):
+                # <int:...> takes any length of digits; no row has such an id.
+                raise NotFound("not_found", "There is nothing at this address.",
+                               message_zh="该地址不存在。")
             if c.body_limit is not None:
                 request.max_content_length = c.body_limit(current_app.config)
             if c.query is not None:
@@ -340,7 +334,8 @@ def init_app(app) -> None:
     def _check_answer(response):
         view = app.view_functions.get(request.endpoint or "")
         c = contract_of(view)
-        if c is not None and not response.direct_passthrough:
+        # OPTIONS is Flask's own answer (the allowed methods), not the view's.
+        if c is not None and request.method != "OPTIONS" and not response.direct_passthrough:
             problem = answer_problem(app, request.url_rule, view, c, response)
             if problem:
                 found = app.extensions["scenic.contract_violations"]

@@ -91,11 +91,11 @@ def error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
     cache = current_app.extensions.setdefault("scenic.error_codes", {})
     key = (rule.endpoint, method)
     if key not in cache:
-        cache[key] = _error_codes(view, c, method)
+        cache[key] = _error_codes(rule, view, c, method)
     return cache[key]
 
 
-def _error_codes(view, c: Contract, method: str) -> dict[int, set[str]]:
+def _error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
 
     def add(status: int, *codes: str) -> None:
@@ -113,6 +113,8 @@ def _error_codes(view, c: Contract, method: str) -> dict[int, set[str]]:
     if c.body is not None or c.upload is not None:
         add(413, "too_large")
     add(400, "unsupported_language")
+    if rule.arguments:  # a path its converters refuse matches no route
+        add(404, "not_found")
     _security, roles, device = _auth(view, method)
     if device:
         add(401, "missing_token", "bad_token")
@@ -149,12 +151,15 @@ def _params(where: str, defs, ref) -> list[dict]:
     return out
 
 
-def _error_response(status: int, codes: set[str]) -> dict:
+def _error_response(status: int, codes: set[str], api: bool) -> dict:
     schema = {"allOf": [{"$ref": "#/components/schemas/Error"},
                         {"properties": {"error": {"enum": sorted(codes)}}}]}
+    content = {"application/json": {"schema": schema}}
+    if not api:  # outside /api/ an error is the site's page unless JSON is asked for
+        content["text/html"] = {"schema": {"type": "string"}}
     return {"description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{c}`" for c in
                                                                        sorted(codes)),
-            "content": {"application/json": {"schema": schema}}}
+            "content": content}
 
 
 def _operation(rule, view, c: Contract, method: str, refs: dict, defs: dict) -> dict:
@@ -164,7 +169,8 @@ def _operation(rule, view, c: Contract, method: str, refs: dict, defs: dict) -> 
     path, params = _path_of(rule)
     op = {"operationId": rule.endpoint if method in ("GET", "POST") or len(
               rule.methods - {"HEAD", "OPTIONS"}) == 1 else f"{rule.endpoint}_{method.lower()}",
-          "summary": summary, "tags": [view.__module__.split(".")[0]], "security": security}
+          "summary": summary, "tags": [view.__module__.split(".")[0]], "security": security,
+          "x-roles": list(roles)}
     notes = [doc] if doc and "\n" in doc else []
     if roles:
         notes.append(f"Roles: {', '.join(roles)}" + (" (admins too)" if "staff" in roles
@@ -188,7 +194,7 @@ def _operation(rule, view, c: Contract, method: str, refs: dict, defs: dict) -> 
             "description": HTTPStatus(status).phrase,
             "content": {"application/json": {"schema": refs[(model, "serialization")]}}}
     for status, codes in sorted(error_codes(rule, view, c, method).items()):
-        responses[str(status)] = _error_response(status, codes)
+        responses[str(status)] = _error_response(status, codes, rule.rule.startswith("/api/"))
     op["responses"] = responses
     return op
 

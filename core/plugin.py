@@ -11,6 +11,6 @@ PLUGIN = Plugin(
     blueprints=(bp, api_docs.bp),
     commands=COMMANDS,
     console=(ConsoleLink("core.accounts", "console.accounts", ("admin",), position=90),
-             ConsoleLink("api_docs.api_docs", "console.api_docs", position=95)),
+             ConsoleLink("api_docs.api_docs", "console.api_docs", position=85)),
     init_app=contracts.init_app,
 )

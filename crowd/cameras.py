@@ -1,4 +1,5 @@
-"""Camera records and their counting regions (validated by crowd.checks)."""
+"""Camera records and their counting regions (fields checked by their contracts in
+crowd/schemas.py, regions against the frame by crowd.checks)."""
 from __future__ import annotations
 
 import json
@@ -6,10 +7,12 @@ from dataclasses import dataclass
 
 from catalog import interface as catalog
 from core.clock import iso
+from core.contracts import validate
 from core.db import immediate
 from core.errors import Conflict, NotFound, ValidationError
 
 from . import checks, repo
+from .schemas import CameraIn
 
 @dataclass(frozen=True)
 class Camera:
@@ -82,9 +85,13 @@ def get_camera(db, camera_id) -> Camera:
     return _camera(db, row)
 
 
-def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
-    """Add or edit a camera (and, if given, its regions) after validating every field."""
-    values = checks.check_camera(data)
+def save_camera(db, data: CameraIn | dict, *, clock, create: bool) -> Camera:
+    """Add or edit a camera (and, if given, its regions); a dict (a form, a data file) is
+    checked against the camera's contract first."""
+    if not isinstance(data, CameraIn):
+        data = validate(CameraIn, data)
+    values = data.model_dump(exclude={"regions", "csrf_token"})
+    values["name"] = values["name"].strip()
     catalog.get_site(db, values["site_id"])
     if values["zone_id"] is not None:
         zone = catalog.get_zone(db, values["zone_id"])
@@ -93,8 +100,8 @@ def save_camera(db, data: dict, *, clock, create: bool) -> Camera:
                                   message_zh="该区域不属于所选景点。",
                                   details={"field": "zone_id"})
     regions = None
-    if "regions" in data:
-        regions = checks.check_regions(data["regions"], values["width"], values["height"])
+    if data.regions is not None:
+        regions = checks.check_regions(data.regions, values["width"], values["height"])
     at = iso(clock.now())
     with immediate(db):
         existing = repo.camera(db, values["id"])

@@ -1,185 +1,49 @@
-"""Validation of camera records, counting regions and worker observations.
+"""The checks of camera records, counting regions and worker observations that need the
+camera: region names, points inside its frame, polygons with an area, lines with a length,
+the camera's own area and line names in a report.
 
-Every check names the field and answers with a stable code, so a bad polygon or a
-malformed ingest post is a clear 400, never a crash or a silent zero. Unknown keys are
-rejected (a typo must not be ignored).
+Each field's type and range is its contract's (crowd/schemas.py); every check here names
+the field and answers with a stable code, so a bad polygon or a malformed ingest post is
+a clear 400, never a crash or a silent zero.
 """
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
+from core.contracts import validate
 from core.errors import ValidationError
 
 from .count import polygon_area
+from .schemas import HEAT_COLS, HEAT_ROWS, ObservationIn, RegionIn, RegionsIn
 
-CAMERA_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-REGION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
-URL_RE = re.compile(r"^(rtsps?|https?)://[^\s]+$")
-MAX_REGIONS = 16
-MAX_POINTS = 32
-MAX_COUNT = 100_000
-HEAT_COLS, HEAT_ROWS = 32, 24
+__all__ = ["HEAT_COLS", "HEAT_ROWS", "Observation", "check_observation", "check_regions"]
 
 
-def _int(value, field: str, lo: int, hi: int) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValidationError("invalid_number", f"{field} must be a whole number from {lo} to "
-                              f"{hi}.", message_zh=f"{field} 须为 {lo} 到 {hi} 之间的整数。",
-                              details={"field": field})
-    return value
-
-
-def _float(value, field: str, lo: float, hi: float) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or not lo <= value <= hi:
-        raise ValidationError("invalid_number", f"{field} must be a number from {lo} to {hi}.",
-                              message_zh=f"{field} 须为 {lo} 到 {hi} 之间的数。", details={"field": field})
-    return float(value)
-
-
-def _bool(value, field: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("1", "true", "on", "yes", "0", "false",
-                                                    "off", "no", ""):
-        return value.lower() in ("1", "true", "on", "yes")
-    raise ValidationError("invalid_flag", f"{field} must be true or false.",
-                          message_zh=f"{field} 须为是或否。", details={"field": field})
-
-
-def _reject_unknown(data: dict, allowed: set, where: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise ValidationError("unknown_field", f"Unknown field(s) in {where}: {', '.join(extra)}.",
-                              message_zh=f"{where} 含未知字段：{', '.join(extra)}。",
-                              details={"field": extra[0]})
-
-
-def check_source(source) -> str:
-    """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV)."""
-    if not isinstance(source, str) or not source.strip() or len(source) > 500 \
-            or any(ord(c) < 32 for c in source):
-        raise ValidationError("invalid_source", "Give the camera source: an rtsp:// or http(s):// "
-                              "URL, a video file path or a device number.",
-                              message_zh="请填写视频源：rtsp:// 或 http(s):// 地址、视频文件路径或设备编号。",
-                              details={"field": "source"})
-    source = source.strip()
-    if "://" in source and not URL_RE.match(source):
-        raise ValidationError("invalid_source", "Only rtsp://, rtsps://, http:// and https:// "
-                              "URLs are supported.",
-                              message_zh="仅支持 rtsp://、rtsps://、http:// 和 https:// 地址。",
-                              details={"field": "source"})
-    if source.isdigit() and int(source) > 63:
-        raise ValidationError("invalid_source", "A device index is 0-63.",
-                              message_zh="设备编号须为 0-63。", details={"field": "source"})
-    return source
-
-
-CAMERA_KEYS = {"id", "name", "site_id", "zone_id", "source", "width", "height", "tile_rows",
-               "tile_cols", "tile_overlap", "full_frame", "inertia", "enabled", "detect_every"}
-
-
-def check_camera(data: dict) -> dict:
-    """A camera record's fields, typed and range-checked (site/zone are checked by services)."""
-    if not isinstance(data, dict):
-        raise ValidationError("invalid_json", "Send a JSON object.", message_zh="请求体须为 JSON 对象。")
-    _reject_unknown(data, CAMERA_KEYS | {"regions", "csrf_token"}, "camera")
-    cid = data.get("id")
-    if not isinstance(cid, str) or not CAMERA_ID_RE.match(cid):
-        raise ValidationError("invalid_camera_id", "Camera ids are 2-40 lower-case letters, "
-                              "digits or '-'.", message_zh="摄像头编号须为 2-40 位小写字母、数字或 -。",
-                              details={"field": "id"})
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 80:
-        raise ValidationError("invalid_name", "Give the camera a name (up to 80 characters).",
-                              message_zh="请填写摄像头名称（80 字以内）。", details={"field": "name"})
-    site_id = data.get("site_id")
-    if not isinstance(site_id, str) or not site_id:
-        raise ValidationError("unknown_site", "Choose the site the camera watches.",
-                              message_zh="请选择摄像头所在景点。", details={"field": "site_id"})
-    zone_id = data.get("zone_id") or None
-    if zone_id is not None and not isinstance(zone_id, str):
-        raise ValidationError("unknown_zone", "zone_id must be a zone id.", message_zh="区域编号无效。",
-                              details={"field": "zone_id"})
-    return {
-        "id": cid, "name": name.strip(), "site_id": site_id, "zone_id": zone_id,
-        "source": check_source(data.get("source")),
-        "width": _int(data.get("width"), "width", 16, 8192),
-        "height": _int(data.get("height"), "height", 16, 8192),
-        "tile_rows": _int(data.get("tile_rows", 2), "tile_rows", 1, 6),
-        "tile_cols": _int(data.get("tile_cols", 2), "tile_cols", 1, 6),
-        "tile_overlap": _float(data.get("tile_overlap", 0.2), "tile_overlap", 0.0, 0.45),
-        "full_frame": _bool(data.get("full_frame", False), "full_frame"),
-        "inertia": _int(data.get("inertia", 3), "inertia", 1, 50),
-        "enabled": _bool(data.get("enabled", True), "enabled"),
-        "detect_every": _int(data.get("detect_every", 1), "detect_every", 1, 10),
-    }
-
-
-def _points(raw, field: str, width: int, height: int) -> list[list[float]]:
-    if not isinstance(raw, list) or len(raw) > MAX_POINTS:
-        raise ValidationError("invalid_points", f"{field}: points are a list of [x, y] pairs (at "
-                              f"most {MAX_POINTS}).", message_zh=f"{field}：坐标须为 [x, y] 列表。",
-                              details={"field": field})
-    pts = []
-    for p in raw:
-        if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                for v in p)):
-            raise ValidationError("invalid_points", f"{field}: every point is [x, y] in pixels.",
-                                  message_zh=f"{field}：每个点须为像素坐标 [x, y]。",
-                                  details={"field": field})
-        x, y = float(p[0]), float(p[1])
+def _points(pts: list[list[float]], field: str, width: int, height: int) -> list[list[float]]:
+    for x, y in pts:
         if not (0 <= x <= width and 0 <= y <= height):
             raise ValidationError("point_outside_frame", f"{field}: point ({x:g}, {y:g}) is "
                                   f"outside the {width}x{height} frame.",
                                   message_zh=f"{field}：点 ({x:g}, {y:g}) 超出 {width}x{height} 画面。",
                                   details={"field": field})
-        pts.append([x, y])
-    return pts
+    return [[float(x), float(y)] for x, y in pts]
 
 
 def check_regions(raw, width: int, height: int) -> list[dict]:
-    """Counting areas (polygons with a capacity) and lines, inside the frame."""
-    if not isinstance(raw, list) or len(raw) > MAX_REGIONS:
-        raise ValidationError("invalid_regions", f"regions must be a list (at most {MAX_REGIONS}).",
-                              message_zh=f"区域与计数线须为列表（最多 {MAX_REGIONS} 个）。",
-                              details={"field": "regions"})
+    """Counting areas (polygons with a capacity) and lines, inside the frame. ``raw``: the
+    regions as sent (their contract is checked first) or as stored."""
+    regions: list[RegionIn] = validate(RegionsIn, {"regions": raw}).regions
     out, names = [], set()
-    for i, r in enumerate(raw):
+    for i, r in enumerate(regions):
         where = f"regions[{i}]"
-        if not isinstance(r, dict):
-            raise ValidationError("invalid_regions", f"{where} must be an object.",
-                                  message_zh=f"{where} 须为对象。", details={"field": where})
-        _reject_unknown(r, {"kind", "name", "points", "capacity"}, where)
-        kind = r.get("kind")
-        if kind not in ("area", "line"):
-            raise ValidationError("invalid_region_kind", f"{where}.kind is 'area' or 'line'.",
-                                  message_zh=f"{where}.kind 须为 area 或 line。",
-                                  details={"field": f"{where}.kind"})
-        name = r.get("name")
-        if not isinstance(name, str) or not REGION_NAME_RE.match(name):
-            raise ValidationError("invalid_region_name", f"{where}.name: 1-40 letters, digits, "
-                                  f"space, '_', '.' or '-'.",
-                                  message_zh=f"{where}.name 须为 1-40 位字母数字。",
-                                  details={"field": f"{where}.name"})
+        kind, name = r.kind, r.name
         if name in names:
             raise ValidationError("duplicate_region", f"Two regions are named '{name}'.",
                                   message_zh=f"有两个区域同名“{name}”。",
                                   details={"field": f"{where}.name"})
         names.add(name)
-        pts = _points(r.get("points"), f"{where}.points", width, height)
+        pts = _points(r.points, f"{where}.points", width, height)
         capacity = None
         if kind == "area":
             if len(pts) < 3:
@@ -190,14 +54,11 @@ def check_regions(raw, width: int, height: int) -> list[dict]:
                 raise ValidationError("zero_area", f"{where}: the area's polygon has no area.",
                                       message_zh=f"{where}：多边形面积为零。",
                                       details={"field": f"{where}.points"})
-            cap = r.get("capacity")
-            if isinstance(cap, str) and cap.strip().isdigit():
-                cap = int(cap)
-            if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0 or cap > MAX_COUNT:
+            if r.capacity is None:
                 raise ValidationError("invalid_capacity", f"{where}: capacity must be a whole "
                                       f"number above 0.", message_zh=f"{where}：承载量须为大于 0 的整数。",
                                       details={"field": f"{where}.capacity"})
-            capacity = cap
+            capacity = r.capacity
         else:
             if len(pts) != 2:
                 raise ValidationError("too_few_points", f"{where}: a line has exactly 2 points.",
@@ -207,7 +68,7 @@ def check_regions(raw, width: int, height: int) -> list[dict]:
                 raise ValidationError("zero_length_line", f"{where}: the line's ends are the same "
                                       f"point.", message_zh=f"{where}：计数线两端重合。",
                                       details={"field": f"{where}.points"})
-            if r.get("capacity") not in (None, ""):
+            if r.capacity is not None:
                 raise ValidationError("invalid_capacity", f"{where}: lines have no capacity.",
                                       message_zh=f"{where}：计数线没有承载量。",
                                       details={"field": f"{where}.capacity"})
@@ -228,83 +89,39 @@ class Observation:
     heat: list
 
 
-OBS_KEYS = {"camera_id", "status", "people", "areas", "lines", "dropped_frames", "fps",
-            "error", "heat", "observed_at"}
-
-
-def check_observation(data, area_names: set, line_names: set) -> Observation:
-    """A worker's report for one camera; offline reports carry no counts."""
-    if not isinstance(data, dict):
-        raise ValidationError("invalid_json", "Send a JSON object.", message_zh="请求体须为 JSON 对象。")
-    _reject_unknown(data, OBS_KEYS, "observation")
-    status = data.get("status", "online")
-    if status not in ("online", "offline"):
-        raise ValidationError("invalid_status", "status is 'online' or 'offline'.",
-                              message_zh="status 须为 online 或 offline。",
-                              details={"field": "status"})
-    error = data.get("error") or ""
-    if not isinstance(error, str):
-        raise ValidationError("invalid_error", "error must be text.", message_zh="error 须为文本。",
-                              details={"field": "error"})
-    dropped = _int(data.get("dropped_frames", 0), "dropped_frames", 0, 10**9)
-    fps = data.get("fps")
-    fps = None if fps is None else _float(fps, "fps", 0.0, 1000.0)
-    if status == "offline":
-        if data.get("people") is not None or data.get("areas") or data.get("heat"):
+def check_observation(data: ObservationIn, area_names: set, line_names: set) -> Observation:
+    """A worker's report for one camera, checked against the camera's areas and lines;
+    offline reports carry no counts."""
+    error = (data.error or "")[:300]
+    lines = _lines(data.lines or {}, line_names)
+    if data.status == "offline":
+        if data.people is not None or data.areas or data.heat:
             raise ValidationError("counts_while_offline", "An offline report carries no counts: "
                                   "an unseen scene is unknown, not empty.",
                                   message_zh="离线报告不能带人数：看不到不等于没有人。", details={"field": "people"})
-        lines = _lines(data.get("lines") or {}, line_names)
-        return Observation(data["camera_id"], status, None, {}, lines, dropped, fps,
-                           error[:300], [])
-    if "people" not in data:
+        return Observation(data.camera_id, data.status, None, {}, lines, data.dropped_frames,
+                           data.fps, error, [])
+    if data.people is None:
         raise ValidationError("missing_people", "An online report needs 'people' (people in view).",
                               message_zh="在线报告须包含 people（画面人数）。", details={"field": "people"})
-    people = _int(data.get("people"), "people", 0, MAX_COUNT)
-    areas_raw = data.get("areas") or {}
-    if not isinstance(areas_raw, dict):
-        raise ValidationError("invalid_areas", "areas maps area names to people counts.",
-                              message_zh="areas 须为区域名到人数的映射。", details={"field": "areas"})
-    unknown = sorted(set(areas_raw) - area_names)
+    areas = data.areas or {}
+    unknown = sorted(set(areas) - area_names)
     if unknown:
         raise ValidationError("unknown_area", f"This camera has no area named '{unknown[0]}'.",
                               message_zh=f"该摄像头没有名为“{unknown[0]}”的区域。", details={"field": "areas"})
-    missing = sorted(area_names - set(areas_raw))
+    missing = sorted(area_names - set(areas))
     if missing:
         raise ValidationError("missing_area", f"The report lacks the count of area '{missing[0]}'.",
                               message_zh=f"报告缺少区域“{missing[0]}”的人数。", details={"field": "areas"})
-    areas = {k: _int(v, f"areas.{k}", 0, MAX_COUNT) for k, v in areas_raw.items()}
-    heat = data.get("heat") or []
-    if not isinstance(heat, list) or len(heat) > HEAT_COLS * HEAT_ROWS:
-        raise ValidationError("invalid_heat", "heat is a list of [col, row, count].",
-                              message_zh="heat 须为 [列, 行, 次数] 列表。", details={"field": "heat"})
-    cells = []
-    for h in heat:
-        if not (isinstance(h, list) and len(h) == 3):
-            raise ValidationError("invalid_heat", "heat is a list of [col, row, count].",
-                                  message_zh="heat 须为 [列, 行, 次数] 列表。", details={"field": "heat"})
-        cells.append((_int(h[0], "heat col", 0, HEAT_COLS - 1),
-                      _int(h[1], "heat row", 0, HEAT_ROWS - 1),
-                      _int(h[2], "heat count", 0, MAX_COUNT)))
-    return Observation(data["camera_id"], status, people, areas,
-                       _lines(data.get("lines") or {}, line_names), dropped, fps, error[:300],
-                       cells)
+    return Observation(data.camera_id, data.status, data.people, dict(areas), lines,
+                       data.dropped_frames, data.fps, error, [tuple(h) for h in data.heat or ()])
 
 
-def _lines(raw, line_names: set) -> dict:
-    if not isinstance(raw, dict):
-        raise ValidationError("invalid_lines", "lines maps line names to {\"in\": n, \"out\": n}.",
-                              message_zh="lines 须为计数线名到 {in, out} 的映射。",
-                              details={"field": "lines"})
+def _lines(raw: dict, line_names: set) -> dict:
     out = {}
     for name, v in raw.items():
         if name not in line_names:
             raise ValidationError("unknown_line", f"This camera has no line named '{name}'.",
                                   message_zh=f"该摄像头没有名为“{name}”的计数线。", details={"field": "lines"})
-        if not isinstance(v, dict) or set(v) - {"in", "out"}:
-            raise ValidationError("invalid_lines", f"lines.{name} is {{\"in\": n, \"out\": n}}.",
-                                  message_zh=f"lines.{name} 须为 {{in, out}}。",
-                                  details={"field": "lines"})
-        out[name] = {"in": _int(v.get("in", 0), f"lines.{name}.in", 0, MAX_COUNT),
-                     "out": _int(v.get("out", 0), f"lines.{name}.out", 0, MAX_COUNT)}
+        out[name] = {"in": v.in_, "out": v.out}
     return out

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from catalog import interface as catalog
 from core.clock import Clock, iso
+from core.contracts import validate
 from core.db import Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
 from gates import interface as gates
@@ -20,6 +21,7 @@ from ticketing import interface as ticketing
 
 from . import alert_levels, checks, repo
 from .cameras import Camera, get_camera, list_cameras
+from .schemas import ObservationIn
 
 log = logging.getLogger("scenic.crowd")
 
@@ -51,13 +53,14 @@ class Policy:
 
 # --- ingest ------------------------------------------------------------------------------
 
-def ingest(db, data, *, clock, policy: Policy | None = None, frames=None) -> dict:
-    """Store one worker observation, update history and heat, then re-evaluate alerts."""
+def ingest(db, data: ObservationIn | dict, *, clock, policy: Policy | None = None,
+           frames=None) -> dict:
+    """Store one worker observation, update history and heat, then re-evaluate alerts.
+    A dict is checked against the observation's contract first."""
     policy = policy or Policy()
-    if not isinstance(data, dict):
-        raise ValidationError("invalid_json", "Send a JSON object.",
-                              message_zh="请求体须为 JSON 对象。")
-    cam = get_camera(db, data.get("camera_id"))
+    if not isinstance(data, ObservationIn):
+        data = validate(ObservationIn, data)
+    cam = get_camera(db, data.camera_id)
     if not cam.enabled:
         raise Conflict("camera_disabled", "This camera is disabled.",
                        message_zh="该摄像头已停用。")

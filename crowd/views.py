@@ -15,14 +15,17 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
-from core.web import json_body
 
 from . import cameras, services
 from .live import frames_of
+from .schemas import (AlertOut, AlertsOut, AlertsQuery, CameraIn, CameraOut, CamerasOut,
+                      DashboardOut, FrameOut, FrameUpload, HeatmapOut, IngestOut, ObservationIn,
+                      OccupancyOut, RegionsIn, TrendOut, TrendQuery)
 
 bp = Blueprint("crowd", __name__)
 
@@ -42,15 +45,22 @@ def _policy():
 # the crowd.cameras module they call.
 @bp.get("/api/crowd/worker/config", endpoint="worker_config")
 @token_required("worker")
+@contract(returns=CamerasOut)
 def api_worker_config():
+    """Every enabled camera with its source and regions, for the counting workers."""
     return jsonify(cameras.worker_config(get_db()))
 
 
 @bp.post("/api/crowd/observations")
 @csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("worker")
-def ingest():
-    result = services.ingest(get_db(), json_body(), clock=get_clock(), policy=_policy(),
+@contract(body=ObservationIn, returns=IngestOut, status=201,
+          errors={400: ("counts_while_offline", "missing_people", "unknown_area",
+                        "missing_area", "unknown_line"),
+                  404: ("unknown_camera",), 409: ("camera_disabled",)})
+def ingest(body: ObservationIn):
+    """A worker's report for one camera: people in view, per area, line crossings, heat."""
+    result = services.ingest(get_db(), body, clock=get_clock(), policy=_policy(),
                              frames=frames_of(current_app))
     return jsonify(result), 201
 
@@ -58,7 +68,10 @@ def ingest():
 @bp.post("/api/crowd/cameras/<camera_id>/frame")
 @csrf_exempt  # bearer-token only, as above
 @token_required("worker")
+@contract(upload=FrameUpload, media="image/jpeg", returns=FrameOut, status=201,
+          errors={400: ("invalid_jpeg", "frame_too_large"), 404: ("unknown_camera",)})
 def post_frame(camera_id):
+    """The newest annotated frame of a camera, for the live view (kept in memory only)."""
     cameras.get_camera(get_db(), camera_id)
     data = request.get_data(cache=False)
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
@@ -76,7 +89,9 @@ def post_frame(camera_id):
 # --- public: a coarse level per site for visitors ----------------------------------------
 
 @bp.get("/api/crowd/sites/<site_id>/occupancy")
+@contract(returns=OccupancyOut, errors={404: ("unknown_site",)})
 def public_occupancy(site_id):
+    """A coarse crowd level for visitors (no counts)."""
     occ = services.site_occupancy(get_db(), site_id, get_clock(), policy=_policy())
     return jsonify({"site_id": occ.site_id, "level": occ.level,
                     "ratio": None if occ.ratio is None else round(occ.ratio, 2)})
@@ -94,7 +109,9 @@ def dashboard():
 
 @bp.get("/api/crowd/state")
 @role_required("staff")
+@contract(returns=DashboardOut)
 def state():
+    """Everything the control room shows: sites, zones, cameras, open alerts."""
     _maybe_evaluate(get_db())
     return jsonify(services.dashboard_state(get_db(), get_clock(), policy=_policy()))
 
@@ -169,29 +186,36 @@ def _release_on_close(resp: Response) -> Response:
 
 @bp.post("/api/crowd/alerts/<int:alert_id>/ack")
 @role_required("staff")
+@contract(returns=AlertOut, errors={404: ("unknown_alert",), 409: ("alert_not_open",)})
 def acknowledge(alert_id):
+    """Mark an open alert as seen."""
     row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock())
     return jsonify(row)
 
 
 @bp.get("/api/crowd/alerts")
 @role_required("staff")
-def alerts():
-    active = request.args.get("active") == "1"
+@contract(query=AlertsQuery, returns=AlertsOut)
+def alerts(query: AlertsQuery):
+    """The latest alerts, newest first."""
+    active = query.active == "1"
     return jsonify({"alerts": services.list_alerts(get_db(), active_only=active)})
 
 
 @bp.get("/api/crowd/trend")
 @role_required("staff")
-def trend():
-    return jsonify(services.trend(get_db(), get_clock(), site_id=request.args.get("site"),
-                                  camera_id=request.args.get("camera"),
-                                  window=request.args.get("window", "hour")))
+@contract(query=TrendQuery, returns=TrendOut)
+def trend(query: TrendQuery):
+    """People per minute (the last hour) or per 10 minutes (the last day)."""
+    return jsonify(services.trend(get_db(), get_clock(), site_id=query.site,
+                                  camera_id=query.camera, window=query.window))
 
 
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
+@contract(returns=HeatmapOut, errors={404: ("unknown_camera",)})
 def heatmap(camera_id):
+    """Where people stood in a camera's view, on a 32x24 grid."""
     return jsonify(services.heatmap(get_db(), camera_id))
 
 
@@ -241,33 +265,49 @@ def cameras_page():
                            sites={s.id: s for s in catalog.list_sites(db)})
 
 
+CAMERA_ERRORS = {400: ("invalid_source", "zone_not_in_site", "too_few_points", "zero_area",
+                       "point_outside_frame", "duplicate_region", "zero_length_line",
+                       "invalid_capacity"),
+                 404: ("unknown_site", "unknown_zone")}
+
+
 @bp.get("/api/crowd/cameras")
 @role_required("staff")
+@contract(returns=CamerasOut)
 def api_cameras():
+    """Every camera (sources with any password masked)."""
     return jsonify({"cameras": [c.to_json(with_source=False)
                                 for c in cameras.list_cameras(get_db())]})
 
 
 @bp.post("/api/crowd/cameras")
 @role_required("admin")
-def api_create_camera():
-    cam = cameras.save_camera(get_db(), json_body(), clock=get_clock(), create=True)
+@contract(body=CameraIn, returns=CameraOut, status=201,
+          errors={**CAMERA_ERRORS, 409: ("camera_exists",)})
+def api_create_camera(body: CameraIn):
+    """Add a camera, with its regions if given."""
+    cam = cameras.save_camera(get_db(), body, clock=get_clock(), create=True)
     return jsonify(cam.to_json(with_source=False)), 201
 
 
 @bp.put("/api/crowd/cameras/<camera_id>")
 @role_required("admin")
-def api_update_camera(camera_id):
-    data = dict(json_body(), id=camera_id)
-    cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=False)
+@contract(body=CameraIn, returns=CameraOut,
+          errors={**CAMERA_ERRORS, 404: ("unknown_site", "unknown_zone", "unknown_camera")})
+def api_update_camera(camera_id, body: CameraIn):
+    """Edit a camera (the id in the path wins); a smaller frame must still hold its regions."""
+    cam = cameras.save_camera(get_db(), body.model_copy(update={"id": camera_id}),
+                              clock=get_clock(), create=False)
     return jsonify(cam.to_json(with_source=False))
 
 
 @bp.put("/api/crowd/cameras/<camera_id>/regions")
 @role_required("staff")
-def api_regions(camera_id):
-    body = json_body()
-    cam = cameras.save_regions(get_db(), camera_id, body.get("regions"), clock=get_clock())
+@contract(body=RegionsIn, returns=CameraOut,
+          errors={**CAMERA_ERRORS, 404: ("unknown_camera",)})
+def api_regions(camera_id, body: RegionsIn):
+    """Redraw a camera's counting areas and lines (staff may; the rest is for admins)."""
+    cam = cameras.save_regions(get_db(), camera_id, body.regions, clock=get_clock())
     return jsonify(cam.to_json(with_source=False))
 
 

@@ -5,7 +5,7 @@ The models check each field; the rules across fields (a code or an ID number, ne
 both; the method matches the field; an offline scan's time lies in the allowed window)
 stay in gates/services.py, beside the decision they feed."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, SkipValidation
 
@@ -19,79 +19,26 @@ MAX_CODE_CHARS = 512
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
 
 
-# --- refusals (codes and messages as before the contracts) ------------------------------
+# Refusals: the codes and messages the views and services answered before the contracts,
+# written where their fields are declared.
 
-def _bad_direction(path: str) -> DomainError:
-    return DomainError("bad_direction", "'direction' must be 'entry' or 'exit'.",
-                       message_zh="“direction”须为 entry 或 exit。")
-
-
-def _bad_nonce(path: str) -> DomainError:
-    return DomainError("bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                       "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。")
-
-
-def _bad_code(path: str) -> DomainError:
-    return DomainError("bad_code", "'code' must be text.", message_zh="“code”须为文本。")
-
-
-def _bad_document(path: str) -> DomainError:
-    return DomainError("bad_document", "'document' must be an ID number (text).",
-                       message_zh="“document”须为证件号码文本。")
-
-
-def _bad_method(path: str) -> DomainError:
-    return DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
-                       "the field sent.", message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
-
-
-def _bad_time(path: str) -> DomainError:
-    return DomainError("bad_time", f"'{path}' must be an ISO 8601 time with its UTC offset, "
-                       f"e.g. 2026-07-15T10:00:00+08:00.",
-                       message_zh=f"“{path}”须为带时区偏移的 ISO 8601 时间，例如 2026-07-15T10:00:00+08:00。")
-
-
-def _unknown_gate(path: str) -> NotFound:
-    return NotFound("unknown_gate", "There is no such gate.", message_zh="没有该闸机。")
-
-
-def _bad_scans(path: str) -> ValidationError:
-    return ValidationError("bad_scans", "Send {\"scans\": [...]} with at least one scan.",
-                           message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。")
-
-
-def _bad_scan(path: str) -> DomainError:
-    return DomainError("bad_scan", "Each scan must be a JSON object.",
-                       message_zh="每条扫码记录须为 JSON 对象。")
-
-
-def _bad_result(path: str) -> DomainError:
-    return DomainError("bad_result", "'result' must be 'allow' or 'deny'.",
-                       message_zh="“result”须为 allow 或 deny。")
-
-
-def _bad_reason(path: str) -> DomainError:
-    return DomainError("bad_reason", "A denied scan needs its 'reason'.",
-                       message_zh="拒绝记录须含“reason”。")
-
-
-def _bad_ticket_id(path: str) -> DomainError:
-    return DomainError("bad_ticket_id", "'ticket_id' must be a positive whole number.",
-                       message_zh="“ticket_id”须为正整数。")
-
-
-def _bad_day(path: str) -> ValidationError:
-    return ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
-                           message_zh="“day”须为日期，例如 2026-07-15。")
-
-
-def _unknown_site(path: str) -> NotFound:
-    return NotFound("unknown_site", "There is no such site.", message_zh="没有该景点。")
-
-
+_bad_code = Refuse(lambda path: DomainError("bad_code", "'code' must be text.",
+                                            message_zh="“code”须为文本。"))
+_bad_time = Refuse(lambda path: DomainError(
+    "bad_time", f"'{path}' must be an ISO 8601 time with its UTC offset, e.g. "
+    f"2026-07-15T10:00:00+08:00.",
+    message_zh=f"“{path}”须为带时区偏移的 ISO 8601 时间，例如 2026-07-15T10:00:00+08:00。"))
 Nonce = Annotated[str, Field(pattern=NONCE_PATTERN, description="Unique per scan: the same "
-                             "nonce again returns the first answer"), Refuse(_bad_nonce)]
-Direction = Annotated[Literal["entry", "exit"], Refuse(_bad_direction)]
+                             "nonce again returns the first answer"),
+                  Refuse(lambda path: DomainError(
+                      "bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
+                      "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。"))]
+Direction = Annotated[Literal["entry", "exit"], Refuse(lambda path: DomainError(
+    "bad_direction", "'direction' must be 'entry' or 'exit'.",
+    message_zh="“direction”须为 entry 或 exit。"))]
+Moment = moment(_bad_time.error)
+SiteId = Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
+    "unknown_site", "There is no such site.", message_zh="没有该景点。"))]
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -105,35 +52,48 @@ class ScanIn(Body):
          "method": "document"}]})
     direction: Direction = "entry"
     nonce: Nonce
-    code: Annotated[str | None, Field(description="The QR code's text"), Refuse(_bad_code)] = None
-    document: Annotated[str | None, Field(max_length=40), Refuse(_bad_document)] = None
+    code: Annotated[str | None, Field(description="The QR code's text"), _bad_code] = None
+    document: Annotated[str | None, Field(max_length=40), Refuse(lambda path: DomainError(
+        "bad_document", "'document' must be an ID number (text).",
+        message_zh="“document”须为证件号码文本。"))] = None
     method: Annotated[Literal["code", "photo", "document"] | None,
                       Field(description="Default: code, or document for an ID number"),
-                      Refuse(_bad_method)] = None
-    scanned_at: moment(_bad_time, description="When the gate read it (default: when the "
-                       "server receives it)") | None = None
+                      Refuse(lambda path: DomainError(
+                          "bad_method", "'method' must be 'code', 'photo' or 'document' and "
+                          "match the field sent.",
+                          message_zh="“method”须为 code、photo 或 document，并与所填字段一致。"))] = None
+    scanned_at: Annotated[Moment | None, Field(description="When the gate read it (default: "
+                                               "when the server receives it)")] = None
 
 
 class HandheldScanIn(ScanIn):
     gate_id: Annotated[int | None, Field(strict=True, ge=1, le=2 ** 62,
                                          description="The gate the staff member stands at"),
-                       Refuse(_unknown_gate)] = None
+                       Refuse(lambda path: NotFound("unknown_gate", "There is no such gate.",
+                                                    message_zh="没有该闸机。"))] = None
 
 
 class OfflineScanIn(Body):
     """A scan an offline gate decided alone, uploaded later. A bad one is answered in its
     result (``status: invalid`` with the code), not by refusing the upload."""
-    not_an_object = staticmethod(_bad_scan)
+    not_an_object = staticmethod(lambda path: DomainError(
+        "bad_scan", "Each scan must be a JSON object.", message_zh="每条扫码记录须为 JSON 对象。"))
     nonce: Nonce
     direction: Direction
-    scanned_at: moment(_bad_time, description="Within GATES_OFFLINE_MAX_AGE_DAYS")
-    result: Annotated[Literal["allow", "deny"], Refuse(_bad_result)]
+    scanned_at: Annotated[Moment, Field(description="Within GATES_OFFLINE_MAX_AGE_DAYS")]
+    result: Annotated[Literal["allow", "deny"], Refuse(lambda path: DomainError(
+        "bad_result", "'result' must be 'allow' or 'deny'.",
+        message_zh="“result”须为 allow 或 deny。"))]
     reason: Annotated[str | None, Field(max_length=40, description="Required when denied"),
-                      Refuse(_bad_reason)] = None
-    code: Annotated[str | None, Field(max_length=MAX_CODE_CHARS), Refuse(_bad_code)] = None
+                      Refuse(lambda path: DomainError("bad_reason", "A denied scan needs its "
+                                                      "'reason'.", message_zh="拒绝记录须含“reason”。"))
+                      ] = None
+    code: Annotated[str | None, Field(max_length=MAX_CODE_CHARS), _bad_code] = None
     ticket_id: Annotated[int | None, Field(strict=True, ge=1, description="For an ID-number "
                                            "scan matched against the bundle"),
-                         Refuse(_bad_ticket_id)] = None
+                         Refuse(lambda path: DomainError(
+                             "bad_ticket_id", "'ticket_id' must be a positive whole number.",
+                             message_zh="“ticket_id”须为正整数。"))] = None
 
 
 class OfflineScansIn(Body):
@@ -141,18 +101,21 @@ class OfflineScansIn(Body):
     # in its result and the others are still recorded.
     scans: Annotated[list[SkipValidation[OfflineScanIn]],
                      Field(min_length=1, description="At most GATES_OFFLINE_BATCH_MAX (500)"),
-                     Refuse(_bad_scans)]
+                     Refuse(lambda path: ValidationError(
+                         "bad_scans", "Send {\"scans\": [...]} with at least one scan.",
+                         message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。"))]
 
 
 class SiteQuery(Body):
-    site: Annotated[str, Field(max_length=64), Refuse(_unknown_site)] = ""
+    site: SiteId = ""
 
 
-CountDay = day(_bad_day, description="Default: today")
+CountDay = day(lambda path: ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
+                                            message_zh="“day”须为日期，例如 2026-07-15。"))
 
 
 class CountsQuery(SiteQuery):
-    day: CountDay | None = None
+    day: Annotated[CountDay | None, Field(description="Default: today")] = None
 
 
 # --- answers -----------------------------------------------------------------------------

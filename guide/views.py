@@ -12,15 +12,17 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from catalog import interface as catalog
 from core.auth import current_user, role_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, NotFound, ValidationError
 from core.i18n import get_lang, t
-from core.web import json_body
 from crowd import interface as crowd
 
 from . import route, services
 from .ratelimit import RateLimiter
+from .schemas import (AnswerOut, AskIn, NearOut, NearQuery, OfflineManifestOut, PoisOut,
+                      VoiceUpload)
 
 bp = Blueprint("guide", __name__)
 _setup_lock = threading.Lock()
@@ -217,7 +219,9 @@ def service_worker():
 
 
 @bp.get("/guide/<site_id>/offline.json")
+@contract(returns=OfflineManifestOut, errors={404: ("unknown_site",)})
 def offline_manifest(site_id):
+    """What a phone caches to use a site's guide offline (read by the service worker)."""
     db, site, pois = _site_context(site_id)
     lang = get_lang()
     urls = [url_for("guide.site_page", site_id=site.id, lang=lang),
@@ -242,20 +246,36 @@ def offline_manifest(site_id):
 
 # --- APIs ------------------------------------------------------------------------
 
+# What asking can refuse with besides the fields' own codes (guide.services.ask).
+ASK_ERRORS = {400: ("question_empty", "question_too_long", "site_required",
+                    "unsupported_language"),
+              404: ("unknown_site",), 429: ("rate_limited",)}
+
+
 @bp.post("/api/guide/ask")
 @csrf_exempt
-def api_ask():
+@contract(body=AskIn, returns=AnswerOut, errors=ASK_ERRORS)
+def api_ask(body: AskIn):
+    """Ask the guide: an answer quoted from the guide's content with its sources and
+    audio, live hours, tickets or crowds, or "I don't know" below the threshold."""
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
-    body = json_body()
-    ans = services.ask(get_db(), site_id=body.get("site"), question=body.get("question"),
-                       lang=body.get("lang"), clock=get_clock(), threshold=_threshold(),
+    ans = services.ask(get_db(), site_id=body.site, question=body.question,
+                       lang=body.lang, clock=get_clock(), threshold=_threshold(),
                        threads=_threads(), crowd_policy=_crowd_policy())
     return jsonify(_answer_json(ans))
 
 
 @bp.post("/api/guide/ask-voice")
 @csrf_exempt
+@contract(upload=VoiceUpload, media="multipart/form-data", returns=AnswerOut,
+          errors={**ASK_ERRORS, 400: ASK_ERRORS[400] + (
+              "audio_required", "audio_empty", "audio_unreadable", "audio_too_long",
+              "audio_too_short", "audio_silent", "bad_request"),
+              413: ("audio_too_large",), 422: ("no_speech",), 429: ("rate_limited",),
+              503: ("busy",)})
 def api_ask_voice():
+    """Ask by voice: the recording is transcribed (Whisper), then answered as a text
+    question; the answer carries what was heard."""
     _rate_limit("voice", "GUIDE_VOICE_PER_MINUTE")
     upload = request.files.get("audio")
     if upload is None:
@@ -279,7 +299,9 @@ def api_ask_voice():
 
 
 @bp.get("/api/guide/sites/<site_id>/pois")
+@contract(returns=PoisOut, errors={404: ("unknown_site",)})
 def api_pois(site_id):
+    """A site's points of interest with their crowd levels."""
     db, site, pois = _site_context(site_id)
     levels = services.poi_levels(db, pois, get_clock(), policy=_crowd_policy())
     return jsonify({"site": site.id, "pois": [
@@ -288,10 +310,12 @@ def api_pois(site_id):
 
 
 @bp.get("/api/guide/near")
-def api_near():
-    a = request.args
-    return jsonify(services.near(get_db(), site_id=a.get("site"), lat=a.get("lat"),
-                                 lon=a.get("lon"), accuracy=a.get("accuracy"),
+@contract(query=NearQuery, returns=NearOut,
+          errors={400: ("position_inaccurate",), 404: ("unknown_site", "no_pois")})
+def api_near(query: NearQuery):
+    """The point of interest nearest a position, if it is precise enough to trust."""
+    return jsonify(services.near(get_db(), site_id=query.site, lat=query.lat, lon=query.lon,
+                                 accuracy=query.accuracy,
                                  max_accuracy=current_app.config["GUIDE_NEAR_ACCURACY_M"]))
 
 

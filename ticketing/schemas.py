@@ -18,106 +18,42 @@ from .holders import MAX_HOLDERS
 
 ROW_ID = 2 ** 31 - 1
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
-
-
-# --- refusals (codes and messages as the views answered them before the contracts) ------
+# Refusals: the codes and messages the views answered before the contracts. Each is
+# written where its field is declared; those several fields share are named here.
 
 def _holder_of(path: str) -> dict:
     found = re.match(r"holders\[(\d+)\]", path)
     return {"holder": int(found.group(1))} if found else {}
 
 
-def _bad_date(path: str) -> ValidationError:
-    return ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
-                           message_zh="日期格式应为 YYYY-MM-DD。", details=_holder_of(path))
+_bad_date = Refuse(lambda path: ValidationError(
+    "bad_date", "Give the date as YYYY-MM-DD.", message_zh="日期格式应为 YYYY-MM-DD。",
+    details=_holder_of(path)))
+_bad_holders = Refuse(lambda path: ValidationError(
+    "bad_holders", f"Add 1 to {MAX_HOLDERS} holders, each an object.",
+    message_zh=f"每个订单须有 1-{MAX_HOLDERS} 位持票人。"))
+_bad_idempotency_key = Refuse(lambda path: ValidationError(
+    "bad_idempotency_key", "An idempotency key has 8-100 characters.",
+    message_zh="幂等键长度须为 8-100 个字符。"))
+_bad_last4 = Refuse(lambda path: ValidationError(
+    "bad_last4", "Give the last 4 characters of a holder's document.",
+    message_zh="请填写任一持票人证件号的后 4 位。"))
+_bad_quota = Refuse(lambda path: ValidationError("bad_quota", "Give a quota.",
+                                                 message_zh="请填写整数。"))
+_pause_slot = Refuse(lambda path: ValidationError("unknown_slot", "Give a slot.",
+                                                  message_zh="请填写整数。"))
+_unknown_site = Refuse(lambda path: NotFound("unknown_site", "There is no such site.",
+                                             message_zh="没有该景点。"))
 
-
-def _bad_slot(path: str) -> ValidationError:
-    return ValidationError("bad_slot", "Give a time slot.", message_zh="请填写整数。")
-
-
-def _unknown_site(path: str) -> NotFound:
-    return NotFound("unknown_site", "There is no such site.", message_zh="没有该景点。")
-
-
-def _unknown_product(path: str) -> NotFound:
-    return NotFound("unknown_product", "There is no such ticket type.", message_zh="没有这种门票。")
-
-
-def _bad_holders(path: str) -> ValidationError:
-    return ValidationError("bad_holders", f"Add 1 to {MAX_HOLDERS} holders, each an object.",
-                           message_zh=f"每个订单须有 1-{MAX_HOLDERS} 位持票人。")
-
-
-def _bad_holder_name(path: str) -> ValidationError:
-    return ValidationError("bad_holder_name", "Give the holder's name as on the document (1-40 "
-                           "characters).", message_zh="请填写与证件一致的持票人姓名（1-40 字）。",
-                           details=_holder_of(path))
-
-
-def _bad_document_type(path: str) -> ValidationError:
-    return ValidationError("bad_document_type", "Choose a resident ID card, a passport or a "
-                           "Hong Kong/Macao/Taiwan permit.",
-                           message_zh="请选择居民身份证、护照或港澳台通行证。", details=_holder_of(path))
-
-
-def _bad_document_number(path: str) -> ValidationError:
-    return ValidationError("bad_document_number", "That document number has the wrong format.",
-                           message_zh="证件号码格式不正确。", details=_holder_of(path))
-
-
-def _unknown_fare(path: str) -> ValidationError:
-    return ValidationError("unknown_fare", "That fare does not apply to this ticket.",
-                           message_zh="该票种不适用于此门票。", details=_holder_of(path))
-
-
-def _bad_expected_total(path: str) -> ValidationError:
-    return ValidationError("bad_expected_total", "Give the expected total in fen.",
-                           message_zh="请填写整数。")
-
-
-def _bad_idempotency_key(path: str) -> ValidationError:
-    return ValidationError("bad_idempotency_key", "An idempotency key has 8-100 characters.",
-                           message_zh="幂等键长度须为 8-100 个字符。")
-
-
-def _bad_last4(path: str) -> ValidationError:
-    return ValidationError("bad_last4", "Give the last 4 characters of a holder's document.",
-                           message_zh="请填写任一持票人证件号的后 4 位。")
-
-
-def _bad_ticket_id(path: str) -> ValidationError:
-    return ValidationError("unknown_ticket", "Give a ticket id.", message_zh="请填写整数。")
-
-
-def _bad_ticket_ids(path: str) -> ValidationError:
-    return ValidationError("bad_ticket_ids", "ticket_ids is a list of ticket ids.",
-                           message_zh="ticket_ids 须为门票编号列表。")
-
-
-def _bad_outcome(path: str) -> ValidationError:
-    return ValidationError("bad_outcome", "outcome is 'succeeded' or 'failed'.",
-                           message_zh="outcome 须为 succeeded 或 failed。")
-
-
-def _bad_slot_of_pause(path: str) -> ValidationError:
-    return ValidationError("unknown_slot", "Give a slot.", message_zh="请填写整数。")
-
-
-def _reason_required(path: str) -> ValidationError:
-    return ValidationError("reason_required", "Give a reason for pausing sales.",
-                           message_zh="请填写暂停售票的原因。")
-
-
-def _bad_quota(path: str) -> ValidationError:
-    return ValidationError("bad_quota", "Give a quota.", message_zh="请填写整数。")
-
-
-SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), Refuse(_unknown_site)]
-Last4 = Annotated[str | None, Field(max_length=40, description="The last 4 characters "
-                                    "of any holder's document number"), Refuse(_bad_last4)]
-TicketId = whole(0, ROW_ID, _bad_ticket_id)
-SlotId = whole(0, ROW_ID, _bad_slot, description="A slot_id from the availability answer")
+SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), _unknown_site]
+Last4 = Annotated[str | None, Field(max_length=40, description="The last 4 characters of any "
+                                    "holder's document number"), _bad_last4]
+TicketId = whole(0, ROW_ID, lambda path: ValidationError("unknown_ticket", "Give a ticket id.",
+                                                        message_zh="请填写整数。"))
+SlotId = whole(0, ROW_ID, lambda path: ValidationError("bad_slot", "Give a time slot.",
+                                                      message_zh="请填写整数。"),
+               description="A slot_id from the availability answer")
+Day = day(_bad_date.error)
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -125,53 +61,67 @@ SlotId = whole(0, ROW_ID, _bad_slot, description="A slot_id from the availabilit
 class HolderIn(Body):
     """One real-name holder. The document is checked (GB 11643-1999 for resident IDs) and
     the fare decided by the server; only a masked form is ever answered back."""
-    refusal = staticmethod(_bad_holders)
+    refusal = _bad_holders.error
     name: Annotated[str, Field(max_length=200, description="As on the document, 1-40 "
-                               "characters"), Refuse(_bad_holder_name)]
-    document_type: Annotated[Literal[DOCUMENT_TYPES] | None,  # type: ignore[valid-type]
-                             Field(description="Default resident_id"),
-                             Refuse(_bad_document_type)] = None
-    document_number: Annotated[str | None, Field(max_length=64),
-                               Refuse(_bad_document_number)] = None
+                               "characters"), Refuse(lambda path: ValidationError(
+                                   "bad_holder_name", "Give the holder's name as on the "
+                                   "document (1-40 characters).",
+                                   message_zh="请填写与证件一致的持票人姓名（1-40 字）。",
+                                   details=_holder_of(path)))]
+    document_type: Annotated[
+        Literal[DOCUMENT_TYPES] | None,  # type: ignore[valid-type]
+        Field(description="Default resident_id"),
+        Refuse(lambda path: ValidationError(
+            "bad_document_type", "Choose a resident ID card, a passport or a Hong Kong/Macao/"
+            "Taiwan permit.", message_zh="请选择居民身份证、护照或港澳台通行证。",
+            details=_holder_of(path)))] = None
+    document_number: Annotated[str | None, Field(max_length=64), Refuse(
+        lambda path: ValidationError("bad_document_number", "That document number has the "
+                                     "wrong format.", message_zh="证件号码格式不正确。",
+                                     details=_holder_of(path)))] = None
     fare: Annotated[str | None, Field(max_length=64, description="A fare id of the product, "
                                       "'full', or empty: the best fare the age allows"),
-                    Refuse(_unknown_fare)] = None
-    birth_date: day(_bad_date, description="Needed for age-based fares on documents other "
-                    "than resident IDs") | None = None
+                    Refuse(lambda path: ValidationError(
+                        "unknown_fare", "That fare does not apply to this ticket.",
+                        message_zh="该票种不适用于此门票。", details=_holder_of(path)))] = None
+    birth_date: Annotated[Day | None, Field(description="Needed for age-based fares on "
+                                            "documents other than resident IDs")] = None
 
 
 class OrderIn(Body):
     """A booking: one slot of one day, 1-5 real-name holders. ``expected_total_fen`` is
     what the client showed; if the server's total differs the answer is 409
     ``price_mismatch`` with the server's total."""
-    refusal = staticmethod(_bad_holders)
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "site_id": "kongmiao", "date": "2026-07-16", "slot_id": 12, "product_id": "kongmiao",
         "holders": [{"name": "张三", "document_type": "resident_id",
                      "document_number": "11010519491231002X"}],
         "expected_total_fen": 14000}]})
-    expected_total_fen: whole(0, ROW_ID, _bad_expected_total) | None = None
-    date: day(_bad_date)
+    expected_total_fen: whole(0, ROW_ID, lambda path: ValidationError(
+        "bad_expected_total", "Give the expected total in fen.",
+        message_zh="请填写整数。")) | None = None
+    date: Day
     slot_id: SlotId
     site_id: SiteId = ""
-    product_id: Annotated[str, Field(max_length=64), Refuse(_unknown_product)] = ""
+    product_id: Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
+        "unknown_product", "There is no such ticket type.", message_zh="没有这种门票。"))] = ""
     holders: Annotated[list[HolderIn], Field(min_length=1, max_length=MAX_HOLDERS),
-                       Refuse(_bad_holders)]
+                       _bad_holders]
     idempotency_key: Annotated[str | None, Field(max_length=200, description="Or the "
                                "Idempotency-Key header: the same key again returns the first "
-                               "order"), Refuse(_bad_idempotency_key)] = None
+                               "order"), _bad_idempotency_key] = None
 
 
 class OrderHeaders(Body):
     idempotency_key: Annotated[str | None, Field(alias="Idempotency-Key", max_length=200,
                                                  description="8-100 characters"),
-                               Refuse(_bad_idempotency_key)] = None
+                               _bad_idempotency_key] = None
 
 
 class VisitorHeaders(Body):
     last4: Annotated[str | None, Field(alias="X-Holder-Last4", max_length=40,
                                        description="The last 4 characters of any holder's "
-                                       "document number"), Refuse(_bad_last4)] = None
+                                       "document number"), _bad_last4] = None
 
 
 class VisitorQuery(Body):
@@ -187,7 +137,9 @@ class VisitorIn(Body):
 class RefundIn(VisitorIn):
     ticket_ids: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=2 ** 62)]] | None,
                           Field(min_length=1, description="Default: every valid ticket"),
-                          Refuse(_bad_ticket_ids)] = None
+                          Refuse(lambda path: ValidationError(
+                              "bad_ticket_ids", "ticket_ids is a list of ticket ids.",
+                              message_zh="ticket_ids 须为门票编号列表。"))] = None
 
 
 class RebookIn(VisitorIn):
@@ -200,7 +152,9 @@ class ReissueIn(VisitorIn):
 
 
 class SandboxPayIn(Body):
-    outcome: Annotated[Literal["succeeded", "failed"], Refuse(_bad_outcome)] = "succeeded"
+    outcome: Annotated[Literal["succeeded", "failed"], Refuse(lambda path: ValidationError(
+        "bad_outcome", "outcome is 'succeeded' or 'failed'.",
+        message_zh="outcome 须为 succeeded 或 failed。"))] = "succeeded"
 
 
 class SandboxNotification(Body):
@@ -213,28 +167,30 @@ class SandboxNotification(Body):
 
 
 class ProductsQuery(Body):
-    site: Annotated[str | None, Field(max_length=64), Refuse(_unknown_site)] = None
+    site: Annotated[str | None, Field(max_length=64), _unknown_site] = None
 
 
 class AvailabilityQuery(Body):
-    date: day(_bad_date, description="Default: today") | None = None
+    date: Annotated[Day | None, Field(description="Default: today")] = None
 
 
 class PauseIn(Body):
     site_id: SiteId = ""
-    slot_id: whole(0, ROW_ID, _bad_slot_of_pause, description="0 or absent: the whole "
+    slot_id: whole(0, ROW_ID, _pause_slot.error, description="0 or absent: the whole "
                    "site") | None = None
-    reason: Annotated[str, Field(max_length=2000), Refuse(_reason_required)] = ""
+    reason: Annotated[str, Field(max_length=2000), Refuse(lambda path: ValidationError(
+        "reason_required", "Give a reason for pausing sales.",
+        message_zh="请填写暂停售票的原因。"))] = ""
 
 
 class ResumeIn(Body):
     site_id: SiteId = ""
-    slot_id: whole(0, ROW_ID, _bad_slot_of_pause) | None = None
+    slot_id: whole(0, ROW_ID, _pause_slot.error) | None = None
 
 
 class QuotaIn(Body):
-    quota: whole(0, ROW_ID, _bad_quota, description="Online tickets")
-    window_quota: whole(0, ROW_ID, _bad_quota, description="Tickets kept for the window")
+    quota: whole(0, ROW_ID, _bad_quota.error, description="Online tickets")
+    window_quota: whole(0, ROW_ID, _bad_quota.error, description="Tickets kept for the window")
 
 
 # --- answers -----------------------------------------------------------------------------

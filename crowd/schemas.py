@@ -1,0 +1,403 @@
+"""Contracts of the crowd monitor's JSON API (crowd/views.py): camera records and their
+counting regions, workers' observations, and the control room's answers.
+
+Fields are typed and range-checked here, unknown keys refused (a typo must not be
+ignored), each with a stable code and the field's name in ``details``. What needs the
+camera or its frame (region names, points inside the frame, polygons with an area) is
+checked in crowd/checks.py."""
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from core.contracts import Body, Refuse, Reply, flag, number, whole
+from core.errors import NotFound, ValidationError
+
+CAMERA_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+REGION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
+URL_RE = re.compile(r"^(rtsps?|https?)://[^\s]+$")
+MAX_REGIONS = 16
+MAX_POINTS = 32
+MAX_COUNT = 100_000
+HEAT_COLS, HEAT_ROWS = 32, 24
+Localized = dict[str, str]  # {"zh": ..., "en": ...}
+Level = Literal["normal", "notice", "warning", "critical", "unknown"]
+
+
+# --- refusals: as crowd/checks.py answered before the contracts -------------------------
+
+def _field(path: str) -> dict:
+    return {"field": path}
+
+
+def _whole(lo: int, hi: int) -> Any:
+    return whole(lo, hi, lambda path: ValidationError(
+        "invalid_number", f"{path} must be a whole number from {lo} to {hi}.",
+        message_zh=f"{path} 须为 {lo} 到 {hi} 之间的整数。", details=_field(path)))
+
+
+def _number(lo: float, hi: float) -> Any:
+    return number(lo, hi, lambda path: ValidationError(
+        "invalid_number", f"{path} must be a number from {lo} to {hi}.",
+        message_zh=f"{path} 须为 {lo} 到 {hi} 之间的数。", details=_field(path)))
+
+
+def _flag() -> Any:
+    return flag(lambda path: ValidationError("invalid_flag", f"{path} must be true or false.",
+                                             message_zh=f"{path} 须为是或否。",
+                                             details=_field(path)))
+
+
+def _unknown_field(path: str) -> ValidationError:
+    where, _, key = path.rpartition(".")
+    return ValidationError("unknown_field", f"Unknown field in {where or 'the body'}: {key}.",
+                           message_zh=f"{where or '请求体'} 含未知字段：{key}。",
+                           details=_field(key))
+
+
+def _no_source(path: str = "source") -> ValidationError:
+    return ValidationError("invalid_source", "Give the camera source: an rtsp:// or http(s):// "
+                           "URL, a video file path or a device number.",
+                           message_zh="请填写视频源：rtsp:// 或 http(s):// 地址、视频文件路径或设备编号。",
+                           details=_field("source"))
+
+
+def check_source(source) -> str:
+    """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV)."""
+    if not isinstance(source, str) or not source.strip() or len(source) > 500 \
+            or any(ord(c) < 32 for c in source):
+        raise _no_source()
+    source = source.strip()
+    if "://" in source and not URL_RE.match(source):
+        raise ValidationError("invalid_source", "Only rtsp://, rtsps://, http:// and https:// "
+                              "URLs are supported.",
+                              message_zh="仅支持 rtsp://、rtsps://、http:// 和 https:// 地址。",
+                              details={"field": "source"})
+    if source.isdigit() and int(source) > 63:
+        raise ValidationError("invalid_source", "A device index is 0-63.",
+                              message_zh="设备编号须为 0-63。", details={"field": "source"})
+    return source
+
+
+def _blank_is_none(value):
+    # A form sends "" for an empty capacity box; a line has no capacity.
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class Strict(Body):
+    """A body whose unknown keys are refused."""
+    model_config = ConfigDict(extra="forbid")
+    unknown_field = staticmethod(_unknown_field)
+
+
+Point = Annotated[list[Annotated[float, Field(strict=True, allow_inf_nan=False)]],
+                  Field(min_length=2, max_length=2, description="[x, y] in pixels")]
+
+
+class RegionIn(Strict):
+    """A counting area (a polygon with a capacity) or a counting line (2 points)."""
+    kind: Annotated[Literal["area", "line"], Refuse(lambda path: ValidationError(
+        "invalid_region_kind", f"{path} is 'area' or 'line'.",
+        message_zh=f"{path} 须为 area 或 line。", details=_field(path)))]
+    name: Annotated[str, Field(pattern=REGION_NAME_RE.pattern), Refuse(
+        lambda path: ValidationError("invalid_region_name", f"{path}: 1-40 letters, digits, "
+                                     "space, '_', '.' or '-'.",
+                                     message_zh=f"{path} 须为 1-40 位字母数字。",
+                                     details=_field(path)))]
+    points: Annotated[list[Point], Field(max_length=MAX_POINTS), Refuse(
+        lambda path: ValidationError("invalid_points", f"{path}: every point is [x, y] in "
+                                     f"pixels (at most {MAX_POINTS}).",
+                                     message_zh=f"{path}：每个点须为像素坐标 [x, y]。",
+                                     details=_field(path)))]
+    capacity: Annotated[Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] | None,
+                        BeforeValidator(_blank_is_none), Field(description="Areas only"),
+                        Refuse(lambda path: ValidationError(
+                            "invalid_capacity", f"{path} must be a whole number above 0.",
+                            message_zh=f"{path}：承载量须为大于 0 的整数。",
+                            details=_field(path)))] = None
+
+
+Regions = Annotated[list[RegionIn], Field(max_length=MAX_REGIONS), Refuse(
+    lambda path: ValidationError("invalid_regions", f"regions must be a list (at most "
+                                 f"{MAX_REGIONS}).",
+                                 message_zh=f"区域与计数线须为列表（最多 {MAX_REGIONS} 个）。",
+                                 details=_field("regions")))]
+
+
+class CameraIn(Strict):
+    """A camera: where it looks (site, zone), its source and frame, how it counts."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "kongmiao-gate-1", "name": "棂星门", "site_id": "kongmiao",
+        "zone_id": "kongmiao-qianyuan", "source": "rtsp://10.0.0.5/stream1", "width": 1280,
+        "height": 720, "regions": [{"kind": "line", "name": "gate", "points": [[0, 400],
+                                                                              [1280, 400]]}]}]})
+    id: Annotated[str, Field(pattern=CAMERA_ID_RE.pattern), Refuse(
+        lambda path: ValidationError("invalid_camera_id", "Camera ids are 2-40 lower-case "
+                                     "letters, digits or '-'.",
+                                     message_zh="摄像头编号须为 2-40 位小写字母、数字或 -。",
+                                     details=_field("id")))]
+    name: Annotated[str, Field(max_length=80, pattern=r"\S"), Refuse(
+        lambda path: ValidationError("invalid_name", "Give the camera a name (up to 80 "
+                                     "characters).", message_zh="请填写摄像头名称（80 字以内）。",
+                                     details=_field("name")))]
+    site_id: Annotated[str, Field(min_length=1, max_length=64), Refuse(
+        lambda path: ValidationError("unknown_site", "Choose the site the camera watches.",
+                                     message_zh="请选择摄像头所在景点。",
+                                     details=_field("site_id")))]
+    zone_id: Annotated[Annotated[str, Field(max_length=64)] | None,
+                       BeforeValidator(_blank_is_none),
+                       Refuse(lambda path: ValidationError(
+                           "unknown_zone", "zone_id must be a zone id.",
+                           message_zh="区域编号无效。", details=_field("zone_id")))] = None
+    source: Annotated[str, Field(description="rtsp(s)://, http(s):// URL, a video file path "
+                                 "or a device number 0-63 (answered with any password "
+                                 "masked)"),
+                      BeforeValidator(check_source), Refuse(_no_source)]
+    width: _whole(16, 8192)
+    height: _whole(16, 8192)
+    tile_rows: _whole(1, 6) = 2
+    tile_cols: _whole(1, 6) = 2
+    tile_overlap: _number(0.0, 0.45) = 0.2
+    full_frame: _flag() = False
+    inertia: _whole(1, 50) = 3
+    enabled: _flag() = True
+    detect_every: _whole(1, 10) = 1
+    regions: Regions | None = None
+    csrf_token: Any = Field(None, description="Ignored (forms send it; JSON clients use the "
+                            "X-CSRF-Token header)")
+
+
+class RegionsIn(Body):
+    regions: Regions
+
+
+class LineCount(Strict):
+    unknown_field = staticmethod(lambda path: ValidationError(
+        "invalid_lines", f"{path.rpartition('.')[0]} is {{\"in\": n, \"out\": n}}.",
+        message_zh=f"{path.rpartition('.')[0]} 须为 {{in, out}}。", details=_field("lines")))
+    in_: Annotated[_whole(0, MAX_COUNT), Field(alias="in")] = 0
+    out: _whole(0, MAX_COUNT) = 0
+
+
+class ObservationIn(Strict):
+    """A worker's report for one camera. Offline reports carry no counts: an unseen scene
+    is unknown, not empty."""
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "camera_id": "kongmiao-gate-1", "status": "online", "people": 14,
+        "areas": {"forecourt": 9}, "lines": {"gate": {"in": 3, "out": 1}},
+        "heat": [[12, 20, 3]], "fps": 7.5, "dropped_frames": 0}]})
+    camera_id: Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
+        "unknown_camera", "There is no such camera.", message_zh="没有该摄像头。"))]
+    status: Annotated[Literal["online", "offline"], Refuse(lambda path: ValidationError(
+        "invalid_status", "status is 'online' or 'offline'.",
+        message_zh="status 须为 online 或 offline。", details=_field("status")))] = "online"
+    error: Annotated[str | None, Field(description="What the worker saw go wrong (kept to "
+                                       "300 characters)"),
+                     Refuse(lambda path: ValidationError("invalid_error", "error must be text.",
+                                                         message_zh="error 须为文本。",
+                                                         details=_field("error")))] = None
+    dropped_frames: _whole(0, 10 ** 9) = 0
+    fps: _number(0.0, 1000.0) | None = None
+    people: Annotated[_whole(0, MAX_COUNT) | None, Field(
+        description="People in view; required online")] = None
+    areas: Annotated[dict[str, _whole(0, MAX_COUNT)] | None, Field(
+        description="People in each of the camera's areas, every area named"), Refuse(
+        lambda path: ValidationError("invalid_areas", "areas maps area names to people "
+                                     "counts.", message_zh="areas 须为区域名到人数的映射。",
+                                     details=_field("areas")))] = None
+    lines: Annotated[dict[str, LineCount] | None, Field(
+        description="Crossings of the camera's lines since the last report"), Refuse(
+        lambda path: ValidationError("invalid_lines", "lines maps line names to "
+                                     "{\"in\": n, \"out\": n}.",
+                                     message_zh="lines 须为计数线名到 {in, out} 的映射。",
+                                     details=_field("lines")))] = None
+    heat: Annotated[list[tuple[_whole(0, HEAT_COLS - 1), _whole(0, HEAT_ROWS - 1),
+                               _whole(0, MAX_COUNT)]] | None,
+                    Field(max_length=HEAT_COLS * HEAT_ROWS, description="[col, row, count] "
+                          f"on a {HEAT_COLS}x{HEAT_ROWS} grid"),
+                    Refuse(lambda path: ValidationError(
+                        "invalid_heat", "heat is a list of [col, row, count].",
+                        message_zh="heat 须为 [列, 行, 次数] 列表。", details=_field("heat")))
+                    ] = None
+    observed_at: Any = Field(None, description="When the worker saw it (informative; "
+                                    "the server stamps its own time)")
+
+
+class AlertsQuery(Body):
+    active: Annotated[str | None, Field(description="1: only alerts not yet resolved"),
+                      Refuse(lambda path: ValidationError("invalid_flag", "active is 1 or 0.",
+                                                          message_zh="active 须为 1 或 0。",
+                                                          details=_field("active")))] = None
+
+
+class TrendQuery(Body):
+    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
+        "unknown_site", "There is no such site.", message_zh="没有该景点。"))] = None
+    camera: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
+        "unknown_camera", "There is no such camera.", message_zh="没有该摄像头。"))] = None
+    window: Annotated[Literal["hour", "day"], Refuse(lambda path: ValidationError(
+        "invalid_window", "window is 'hour' or 'day'.",
+        message_zh="时间范围须为 hour 或 day。"))] = "hour"
+
+
+class FrameUpload(Body):
+    frame: bytes = Field(description="One annotated JPEG frame",
+                         json_schema_extra={"format": "binary"})
+
+
+# --- answers -----------------------------------------------------------------------------
+
+class RegionOut(Reply):
+    kind: Literal["area", "line"]
+    name: str
+    points: list[list[float]]
+    capacity: int | None
+
+
+class CameraOut(Reply):
+    id: str
+    name: str
+    site_id: str
+    zone_id: str | None
+    source: str = Field(description="Workers get it whole; staff answers mask any password")
+    width: int
+    height: int
+    tile_rows: int
+    tile_cols: int
+    tile_overlap: float
+    full_frame: bool
+    inertia: int
+    enabled: bool
+    detect_every: int
+    regions: list[RegionOut]
+
+
+class CamerasOut(Reply):
+    cameras: list[CameraOut]
+
+
+class IngestOut(Reply):
+    camera_id: str
+    status: Literal["online", "offline"]
+    counted: int | None
+    at: str
+
+
+class FrameOut(Reply):
+    camera_id: str
+    seq: int
+
+
+class OccupancyOut(Reply):
+    site_id: str
+    level: Level
+    ratio: float | None
+
+
+class AlertOut(Reply):
+    id: int
+    kind: Literal["capacity", "camera_offline"]
+    scope: Literal["site", "zone", "area", "camera"]
+    target_id: str
+    site_id: str
+    level: str
+    state: Literal["open", "acknowledged", "resolved"]
+    people: int | None
+    capacity: int | None
+    opened_at: str
+    updated_at: str
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    resolved_at: str | None
+    detail: str
+
+
+class AlertsOut(Reply):
+    alerts: list[AlertOut]
+
+
+class TrendPoint(Reply):
+    t: int = Field(description="Start of the bucket, Unix seconds")
+    ins: int
+    outs: int
+    people: float | None
+
+
+class TrendOut(Reply):
+    window: Literal["hour", "day"]
+    bucket_seconds: int
+    start: int
+    end: int
+    points: list[TrendPoint]
+
+
+class HeatmapOut(Reply):
+    camera_id: str
+    cols: int
+    rows: int
+    cells: list[int]
+    max: int
+    updated_at: str | None
+
+
+class ZoneState(Reply):
+    zone_id: str
+    name: Localized
+    people: int | None
+    capacity: int
+    ratio: float | None
+    level: Level
+    stale: bool
+
+
+class SiteState(Reply):
+    site_id: str
+    name: Localized
+    people: int | None
+    capacity: int
+    ratio: float | None
+    level: Level
+    source: str
+    camera_people: int | None
+    gate_people: int | None
+    stale_cameras: int
+    sales_paused: bool
+    zones: list[ZoneState]
+
+
+class AreaState(Reply):
+    name: str
+    people: int | None
+    capacity: int | None
+    level: Level
+
+
+class CameraState(Reply):
+    camera_id: str
+    name: str
+    site_id: str
+    zone_id: str | None
+    status: Literal["online", "offline", "stale"]
+    people: int | None
+    counted: int | None
+    last_at: str | None
+    error: str
+    fps: float | None
+    dropped: int
+    ins: int
+    outs: int
+    areas: list[AreaState]
+
+
+class Thresholds(Reply):
+    notice: float
+    warning: float
+    critical: float
+
+
+class DashboardOut(Reply):
+    at: str
+    sites: list[SiteState]
+    cameras: list[CameraState]
+    alerts: list[AlertOut]
+    thresholds: Thresholds

@@ -1,0 +1,116 @@
+"""Contracts of the guide's JSON API (guide/views.py): questions by text and voice, the
+points of a site, the point nearest a position, and a site's offline pack.
+
+The question's own rules (not empty, not too long, a known site, a language) are the
+services', which spoken questions pass through too; the models here type each field."""
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from core.contracts import Body, Refuse, Reply, number
+from core.errors import ValidationError
+
+Localized = dict[str, str]  # {"zh": ..., "en": ...}
+
+_site_required = Refuse(lambda path: ValidationError(
+    "site_required", "Say which site you are at ('site').", message_zh="请指明所在景点（site）。"))
+_bad_lang = Refuse(lambda path: ValidationError(
+    "unsupported_language", "Language must be 'zh' or 'en'.", message_zh="语言须为 zh 或 en。"))
+
+
+def _blank_is_none(value):
+    return None if value == "" else value
+
+
+Lang = Annotated[Literal["zh", "en"] | None, BeforeValidator(_blank_is_none),
+                 Field(description="Default: from the question's script"), _bad_lang]
+
+
+class AskIn(Body):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"site": "kongmiao", "question": "大成殿是什么时候建的？", "lang": "zh"},
+        {"site": "taishan", "question": "When does the cable car open?", "lang": "en"}]})
+    site: Annotated[str, Field(max_length=64), _site_required]
+    question: Annotated[str, Field(description="Up to 200 characters once trimmed"),
+                        Refuse(lambda path: ValidationError("question_empty",
+                                                            "Please type a question.",
+                                                            message_zh="请输入问题。"))]
+    lang: Lang = None
+
+
+class VoiceUpload(Body):
+    """A spoken question: a short recording (WAV, WebM/Opus, Ogg, MP3, M4A) and the site."""
+    audio: bytes = Field(json_schema_extra={"format": "binary"})
+    site: str
+    lang: Literal["zh", "en"] | None = None
+
+
+class NearQuery(Body):
+    site: Annotated[str | None, Field(max_length=64), _site_required] = None
+    lat: number(-90, 90, lambda path: ValidationError(
+        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"))
+    lon: number(-180, 180, lambda path: ValidationError(
+        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"))
+    accuracy: number(0, None, lambda path: ValidationError(
+        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"),
+        description="Metres; a position worse than GUIDE_NEAR_ACCURACY_M is refused")
+
+
+# --- answers -----------------------------------------------------------------------------
+
+class Source(Reply):
+    poi: str
+    title: str
+    url: str
+
+
+class AnswerOut(Reply):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "answer": "大成殿是孔庙的正殿……", "lang": "zh", "kind": "content",
+        "sources": [{"poi": "kongmiao-dachengdian", "title": "大成殿",
+                     "url": "/guide/kongmiao/poi/kongmiao-dachengdian?lang=zh"}],
+        "audio_url": "/guide/answers/3f2a….wav"}]})
+    answer: str
+    sources: list[Source]
+    audio_url: str
+    lang: Literal["zh", "en"]
+    kind: Literal["content", "refusal", "hours", "tickets", "crowd"]
+    transcript: str | None = Field(None, description="What was heard (spoken questions)")
+
+
+class PoiOut(Reply):
+    id: str
+    site: str
+    number: int
+    name: Localized
+    lat: float
+    lon: float
+    short: Localized
+    long: Localized
+    facts: list[Any]
+    questions: list[Any]
+    sources: list[Any]
+    zone_id: str | None
+    edited: bool
+    updated_at: str
+    updated_by: str
+    level: str = Field(description="The crowd level of the point's zone")
+    url: str
+
+
+class PoisOut(Reply):
+    site: str
+    pois: list[PoiOut]
+
+
+class NearOut(Reply):
+    poi: str
+    distance_m: int
+
+
+class OfflineManifestOut(Reply):
+    site: str
+    lang: Literal["zh", "en"]
+    cache: str
+    version: Any = Field(description="Changes whenever the guide's content does")
+    urls: list[str]
