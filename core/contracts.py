@@ -34,12 +34,11 @@ import pydantic
 from flask import current_app, request
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation
 
-from .errors import DomainError, NotFound
+from .errors import DomainError
 from .web import invalid_json
 
 Refusal = Callable[[str], DomainError]
 MAX_VIOLATIONS = 200  # tests only; bounded all the same
-SQLITE_INT = 2 ** 63
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,16 @@ class Body(BaseModel):
 class Reply(BaseModel):
     """A response body: every key is described (tests check each answer against it)."""
     model_config = ConfigDict(extra="forbid")
+
+
+def reply_of(model: type[BaseModel], name: str, *, drop: tuple[str, ...] = (),
+             **fields) -> type[Reply]:
+    """An answer with the fields of a request model (their types and descriptions, not
+    their checks), less ``drop``, plus or instead of ``fields`` (name=(type, default))."""
+    keep = {n: (info.annotation, Field(description=info.description))
+            for n, info in model.model_fields.items() if n not in drop and n not in fields}
+    return pydantic.create_model(name, __base__=Reply, __module__=model.__module__, **keep,
+                                 **fields)
 
 
 # --- field types shared by domains ------------------------------------------------------
@@ -289,11 +298,6 @@ def contract(*, body=None, body_required: bool = True, query=None, headers=None,
     def deco(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if any(isinstance(v, int) and not -SQLITE_INT <= v < SQLITE_INT
-                   for v in kwargs.values()):
-                # <int:...> takes any length of digits; no row has such an id.
-                raise NotFound("not_found", "There is nothing at this address.",
-                               message_zh="该地址不存在。")
             if c.body_limit is not None:
                 request.max_content_length = c.body_limit(current_app.config)
             if c.query is not None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from core.contracts import Body, Refuse, Reply, flag, number, whole
+from core.contracts import Body, Refuse, Reply, flag, number, reply_of, whole
 from core.errors import NotFound, ValidationError
 
 CAMERA_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
@@ -254,22 +254,8 @@ class RegionOut(Reply):
     capacity: int | None
 
 
-class CameraOut(Reply):
-    id: str
-    name: str
-    site_id: str
-    zone_id: str | None
-    source: str = Field(description="Workers get it whole; staff answers mask any password")
-    width: int
-    height: int
-    tile_rows: int
-    tile_cols: int
-    tile_overlap: float
-    full_frame: bool
-    inertia: int
-    enabled: bool
-    detect_every: int
-    regions: list[RegionOut]
+CameraOut = reply_of(CameraIn, "CameraOut", drop=("csrf_token",),
+                     regions=(list[RegionOut], ...))
 
 
 class CamerasOut(Reply):
@@ -377,15 +363,17 @@ class CameraState(Reply):
     name: str
     site_id: str
     zone_id: str | None
-    status: Literal["online", "offline", "stale"]
-    people: int | None
-    counted: int | None
-    last_at: str | None
-    error: str
-    fps: float | None
-    dropped: int
-    ins: int
-    outs: int
+    status: Literal["online", "offline", "stale"] = Field(
+        description="stale: no report for CROWD_STALE_SECONDS (its counts are unknown)")
+    people: int | None = Field(description="People in view (null unless online)")
+    counted: int | None = Field(description="People counted for occupancy: the areas' sum, "
+                                "or everyone in view")
+    last_at: str | None = Field(description="The worker's last report")
+    error: str = Field(description="What went wrong, if anything")
+    fps: float | None = Field(description="Frames read a second")
+    dropped: int = Field(description="Frames dropped since the worker started")
+    ins: int = Field(description="Line crossings in, in total")
+    outs: int = Field(description="Line crossings out, in total")
     areas: list[AreaState]
 
 

@@ -387,7 +387,8 @@ def acknowledge(db, alert_id, *, user, clock) -> dict:
         raise ValidationError("invalid_alert", "alert_id must be a number.",
                               message_zh="告警编号无效。")
     with immediate(db):
-        row = repo.alert(db, alert_id)
+        # <int:alert_id> takes any number of digits; SQLite's integers are 64-bit.
+        row = repo.alert(db, alert_id) if alert_id < 2 ** 63 else None
         if row is None:
             raise NotFound("unknown_alert", "There is no such alert.",
                            message_zh="没有这条告警。")
