@@ -6,7 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, request
 
 from core import auth, csrf, db, i18n, logs, web
 from core.clock import clock_for
@@ -33,20 +33,20 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     )
     app.json.ensure_ascii = False
     app.extensions["scenic.clock"] = clock or clock_for(settings["TIMEZONE"])
-    app.extensions["scenic.messages"] = i18n.load_catalog()
 
     logs.setup(app)
+    i18n.init_app(app)
     db.init_app(app)
     web.init_app(app)
 
     @app.before_request
     def _per_request():
-        g.lang = i18n.select_lang()
+        i18n.use_lang(i18n.select_lang())
         csrf.protect()
 
     @app.after_request
     def _remember_lang(response):
-        if request.args.get("lang") in i18n.LANGS:
+        if request.args.get("lang") in app.extensions["scenic.i18n"].languages:
             response.set_cookie(i18n.COOKIE, request.args["lang"], max_age=365 * 24 * 3600,
                                 samesite="Lax", httponly=True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -56,7 +56,7 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
 
     @app.context_processor
     def _template_globals():
-        return {"_": i18n.t, "pick": i18n.pick, "lang": i18n.get_lang(),
+        return {"lang": i18n.get_lang(), "html_lang": i18n.html_lang(),
                 "csrf_token": csrf.csrf_token, "current_user": auth.current_user}
 
     installed = plugins()

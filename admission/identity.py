@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import AdmissionError
+from .text import _l
 
 # ISO 7064 MOD 11-2 as used by GB 11643-1999: weight of position i is 2^(17-i) mod 11.
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -46,27 +47,25 @@ def validate_resident_id(number: str, today: date) -> ResidentId:
     id_region, id_birth_date, id_check_digit."""
     n = "".join(str(number or "").split()).upper()
     if len(n) != 18:
-        raise AdmissionError("id_length", "A resident ID number has 18 characters.",
-                             message_zh="居民身份证号码应为 18 位。", details={"rule": "id_length"})
+        raise AdmissionError("id_length", _l("A resident ID number has 18 characters."),
+                             details={"rule": "id_length"})
     if not n[:17].isdigit() or not (n[17].isdigit() or n[17] == "X"):
-        raise AdmissionError("id_format", "A resident ID number is 17 digits and then a digit or "
-                             "X.", message_zh="居民身份证号码前 17 位须为数字，最后一位为数字或 X。",
-                             details={"rule": "id_format"})
+        raise AdmissionError("id_format", _l("A resident ID number is 17 digits and then a digit "
+                                             "or X."), details={"rule": "id_format"})
     if n[:2] not in PROVINCES or n[2:6] == "0000" and n[:2] not in ("71", "81", "82", "83"):
-        raise AdmissionError("id_region", "The region code (first 6 digits) is not a valid one.",
-                             message_zh="身份证号码前 6 位地区码无效。", details={"rule": "id_region"})
+        raise AdmissionError("id_region", _l("The region code (first 6 digits) is not a valid "
+                                             "one."), details={"rule": "id_region"})
     try:
         born = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     except ValueError:
         born = None
     if born is None or born.year < 1900 or born > today:
-        raise AdmissionError("id_birth_date", "The birth date in the ID number (digits 7-14) is "
-                             "not a real past date.", message_zh="身份证号码中的出生日期（第 7-14 位）无效。",
+        raise AdmissionError("id_birth_date", _l("The birth date in the ID number (digits 7-14) "
+                                                 "is not a real past date."),
                              details={"rule": "id_birth_date"})
     if check_digit(n[:17]) != n[17]:
-        raise AdmissionError("id_check_digit", "The last character (check digit) does not match: "
-                             "please check the number for a typo.",
-                             message_zh="校验位（最后一位）不符，请检查号码是否输错。",
+        raise AdmissionError("id_check_digit", _l("The last character (check digit) does not "
+                                                  "match: please check the number for a typo."),
                              details={"rule": "id_check_digit"})
     return ResidentId(n, n[:6], born, "male" if int(n[16]) % 2 else "female")
 
@@ -74,15 +73,16 @@ def validate_resident_id(number: str, today: date) -> ResidentId:
 def validate_document(doc_type: str, number: str, today: date) -> str:
     """The normalised number of a document of the given type, or AdmissionError."""
     if doc_type not in DOCUMENT_TYPES:
-        raise AdmissionError("bad_document_type", "Choose a resident ID card, a passport or a "
-                             "Hong Kong/Macao/Taiwan permit.", message_zh="请选择居民身份证、护照或港澳台通行证。",
+        raise AdmissionError("bad_document_type", _l("Choose a resident ID card, a passport or a "
+                                                     "Hong Kong/Macao/Taiwan permit."),
                              details={"rule": "bad_document_type"})
     if doc_type == "resident_id":
         return validate_resident_id(number, today).number
     n = "".join(str(number or "").split()).upper()
     if not _PATTERNS[doc_type].match(n):
-        raise AdmissionError("bad_document_number", "That document number has the wrong format.",
-                             message_zh="证件号码格式不正确。", details={"rule": "bad_document_number"})
+        raise AdmissionError("bad_document_number", _l("That document number has the wrong "
+                                                       "format."),
+                             details={"rule": "bad_document_number"})
     return n
 
 

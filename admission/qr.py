@@ -5,6 +5,7 @@ need them, and a turnstile without them still validates typed and scanned codes.
 from __future__ import annotations
 
 from .errors import AdmissionError
+from .text import _l
 
 
 def decode_qr(data: bytes, *, max_pixels: int) -> str:
@@ -14,8 +15,7 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
     import numpy as np
 
     if not data:
-        raise AdmissionError("bad_image", "Upload a photo or screenshot of the ticket.",
-                             message_zh="请上传门票的照片或截图。")
+        raise AdmissionError("bad_image", _l("Upload a photo or screenshot of the ticket."))
     # Read only the header first, so a small file claiming huge dimensions is refused
     # before anything is decoded.
     size = image_size(data)
@@ -23,8 +23,9 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
         raise _unreadable()
     width, height = size
     if width * height > max_pixels:
-        raise AdmissionError("image_too_large", f"The image is too large ({width}×{height}); send "
-                             f"a smaller one.", 413, message_zh=f"图片过大（{width}×{height}），请缩小后再上传。")
+        raise AdmissionError("image_too_large", _l("The image is too large "
+                                                   "(%(width)s×%(height)s); send a smaller one.",
+                                                   width=width, height=height), 413)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise _unreadable()
@@ -46,14 +47,14 @@ def decode_qr(data: bytes, *, max_pixels: int) -> str:
         if text:
             break
     if not text:
-        raise AdmissionError("no_qr_found", "No QR code could be read in that image. Try a "
-                             "sharper, closer photo.", 422, message_zh="未能在图片中识别二维码，请拍得更清晰、更近一些。")
+        raise AdmissionError("no_qr_found", _l("No QR code could be read in that image. Try a "
+                                               "sharper, closer photo."), 422)
     return text
 
 
 def _unreadable() -> AdmissionError:
-    return AdmissionError("bad_image", "That file is not an image we can read (PNG, JPEG or WebP).",
-                          message_zh="无法读取该文件，请上传 PNG、JPEG 或 WebP 图片。")
+    return AdmissionError("bad_image", _l("That file is not an image we can read (PNG, JPEG or "
+                                          "WebP)."))
 
 
 def _try(detector, image) -> str:

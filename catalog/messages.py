@@ -1,22 +1,11 @@
-MESSAGES = {
-    "capacity.heading": {"zh": "承载量（LB/T 034-2014）", "en": "Carrying capacity (LB/T 034-2014)"},
-    "capacity.explain": {"zh": "瞬时承载量 C1 = Σ Xi/Yi（有效游览面积 ÷ 人均空间），日承载量 C2 = C1 × Int(T/t)。公布值优先于计算值，工作人员调整值优先于公布值。",
-                         "en": "Instantaneous C1 = Σ Xi/Yi (effective area ÷ area per visitor); daily C2 = C1 × Int(T/t). Published figures take precedence over computed ones; staff overrides over both."},
-    "capacity.site": {"zh": "景点", "en": "Site"},
-    "capacity.zone": {"zh": "区域", "en": "Zone"},
-    "capacity.daily": {"zh": "日承载量", "en": "Daily"},
-    "capacity.instant": {"zh": "瞬时承载量", "en": "At once"},
-    "capacity.computed": {"zh": "计算值", "en": "Computed"},
-    "capacity.published": {"zh": "公布值", "en": "Published"},
-    "capacity.effective": {"zh": "生效值", "en": "In force"},
-    "capacity.area": {"zh": "有效面积 m²", "en": "Area m²"},
-    "capacity.per_visitor": {"zh": "人均 m²", "en": "m² per visitor"},
-    "capacity.new_value": {"zh": "新值（留空=取消调整）", "en": "New value (empty = clear override)"},
-    "capacity.reason": {"zh": "原因", "en": "Reason"},
-    "capacity.save": {"zh": "保存", "en": "Save"},
-    "capacity.saved": {"zh": "承载量已更新并记录。", "en": "Capacity updated and logged."},
-    "capacity.log": {"zh": "调整记录", "en": "Change log"},
-    "capacity.source.override": {"zh": "人工调整", "en": "override"},
-    "capacity.source.published": {"zh": "公布", "en": "published"},
-    "capacity.source.computed": {"zh": "计算", "en": "computed"},
+"""Texts looked up by a key made at run time (statuses, roles, reasons...):
+``core.i18n.label(key)``. The English text is the gettext msgid; translations
+are in translations/<lang>/LC_MESSAGES/messages.po."""
+
+from core.text import _l
+
+LABELS = {
+    "capacity.source.override": _l("override"),
+    "capacity.source.published": _l("published"),
+    "capacity.source.computed": _l("computed"),
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 from core.clock import Clock
 from core.db import Database, immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import capacity, repo
 
@@ -135,8 +136,7 @@ def get_site(db: Database, site_id: str) -> Site:
     """One site, or NotFound('unknown_site')."""
     row = repo.site(db, site_id) if isinstance(site_id, str) else None
     if row is None:
-        raise NotFound("unknown_site", f"There is no site '{site_id}'.",
-                       message_zh=f"没有名为“{site_id}”的景点。")
+        raise NotFound("unknown_site", _l("There is no site '%(site_id)s'.", site_id=site_id))
     return _site(row)
 
 
@@ -147,8 +147,7 @@ def list_zones(db: Database, site_id: str | None = None) -> list[Zone]:
 def get_zone(db: Database, zone_id: str) -> Zone:
     row = repo.zone(db, zone_id)
     if row is None:
-        raise NotFound("unknown_zone", f"There is no zone '{zone_id}'.",
-                       message_zh=f"没有名为“{zone_id}”的区域。")
+        raise NotFound("unknown_zone", _l("There is no zone '%(zone_id)s'.", zone_id=zone_id))
     return _zone(row)
 
 
@@ -214,19 +213,16 @@ def adjust_capacity(db, *, kind: str, target_id: str, field: str, value, reason:
                     user, clock) -> Capacity:
     """Set (or clear, with value None) a staff override, logged with who and why."""
     if kind not in ("site", "zone"):
-        raise ValidationError("bad_target", "Choose a site or a zone.", message_zh="请选择景点或区域。")
+        raise ValidationError("bad_target", _l("Choose a site or a zone."))
     if field not in ("daily", "instant") or (kind == "zone" and field != "instant"):
-        raise ValidationError("bad_field", "Zones have an instantaneous capacity only; "
-                              "sites have daily and instantaneous.",
-                              message_zh="区域只有瞬时承载量；景点有日承载量和瞬时承载量。")
+        raise ValidationError("bad_field", _l("Zones have an instantaneous capacity only; sites "
+                                              "have daily and instantaneous."))
     if value is not None:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValidationError("bad_capacity", "A capacity must be a whole number above 0.",
-                                  message_zh="承载量须为大于 0 的整数。")
+            raise ValidationError("bad_capacity", _l("A capacity must be a whole number above 0."))
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
-        raise ValidationError("reason_required", "Give a reason (up to 500 characters).",
-                              message_zh="请填写调整原因（500 字以内）。")
+        raise ValidationError("reason_required", _l("Give a reason (up to 500 characters)."))
     with immediate(db):
         if kind == "site":
             target = get_site(db, target_id)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.contracts import contract
 from core.db import get_db
 from core.errors import Forbidden, ValidationError
-from core.i18n import get_lang, t
+from core.i18n import get_lang
+from core.text import _l
 
 from . import services
 from .schemas import SiteOut, SitesOut
@@ -53,8 +55,7 @@ def _parse_capacity(raw: str):
     if raw == "":
         return None
     if not raw.isdigit():
-        raise ValidationError("bad_capacity", "A capacity must be a whole number above 0.",
-                              message_zh="承载量须为大于 0 的整数。")
+        raise ValidationError("bad_capacity", _l("A capacity must be a whole number above 0."))
     return int(raw)
 
 
@@ -65,15 +66,14 @@ def capacity_admin():
     if request.method == "POST":
         user = current_user()
         if not user.has_role("admin"):
-            raise Forbidden("forbidden", "Only administrators may change capacities.",
-                            message_zh="只有管理员可以调整承载量。")
+            raise Forbidden("forbidden", _l("Only administrators may change capacities."))
         services.adjust_capacity(db, kind=request.form.get("kind", ""),
                                  target_id=request.form.get("target_id", ""),
                                  field=request.form.get("field", ""),
                                  value=_parse_capacity(request.form.get("value")),
                                  reason=request.form.get("reason", ""), user=user,
                                  clock=get_clock())
-        flash(t("capacity.saved"))
+        flash(_("Capacity updated and logged."))
         return redirect(url_for("catalog.capacity_admin"))
     statuses = services.status_now(db, get_clock())
     return render_template("catalog/capacity.html", statuses=statuses,

@@ -21,6 +21,7 @@ from . import repo
 from .clock import iso
 from .db import get_db, immediate
 from .errors import DomainError, Forbidden, Unauthorized, ValidationError
+from .text import _l
 
 ROLES = ("admin", "staff", "gate", "worker")
 PERSON_ROLES = ("admin", "staff")
@@ -54,21 +55,18 @@ def create_user(db, *, username: str, password: str | None, role: str, clock,
                 display_name: str = "") -> User:
     """Create a staff or device account; people need a password of 10+ characters."""
     if not USERNAME_RE.match(username or ""):
-        raise ValidationError("invalid_username",
-                              "Usernames are 3-40 letters, digits, '.', '_' or '-'.",
-                              message_zh="用户名须为 3-40 位字母、数字或 . _ -。")
+        raise ValidationError("invalid_username", _l("Usernames are 3-40 letters, digits, '.', "
+                                                     "'_' or '-'."))
     if role not in ROLES:
-        raise ValidationError("invalid_role", f"Role must be one of {', '.join(ROLES)}.",
-                              message_zh="角色无效。")
+        raise ValidationError("invalid_role", _l("Role must be one of %(roles)s.",
+                                                 roles=', '.join(ROLES)))
     if role in PERSON_ROLES and (password is None or len(password) < MIN_PASSWORD):
-        raise ValidationError("weak_password",
-                              f"Passwords need at least {MIN_PASSWORD} characters.",
-                              message_zh=f"密码至少需要 {MIN_PASSWORD} 个字符。")
+        raise ValidationError("weak_password", _l("Passwords need at least %(min_password)s "
+                                                  "characters.", min_password=MIN_PASSWORD))
     pw_hash = generate_password_hash(password, method="scrypt") if password else None
     with immediate(db):
         if repo.username_exists(db, username):
-            raise DomainError("username_taken", "That username is already taken.", 409,
-                              message_zh="该用户名已被使用。")
+            raise DomainError("username_taken", _l("That username is already taken."), 409)
         user_id = repo.insert_user(db, username=username, display_name=display_name or username,
                                    password_hash=pw_hash, role=role, created_at=iso(clock.now()))
     return User(user_id, username, display_name or username, role)
@@ -82,9 +80,8 @@ def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
     username = (username or "").strip()
     if (repo.count_failures(db, "username", username, since) >= max_failures
             or repo.count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
-        raise DomainError("too_many_attempts",
-                          "Too many failed logins. Wait a few minutes and try again.", 429,
-                          message_zh="登录失败次数过多，请稍后再试。")
+        raise DomainError("too_many_attempts", _l("Too many failed logins. Wait a few minutes "
+                                                  "and try again."), 429)
     row = repo.find_user(db, username) if username else None
     ok = check_password_hash(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
                              password or "")
@@ -92,8 +89,7 @@ def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
         with immediate(db):
             repo.record_failure(db, username, remote_addr, iso(now),
                                 iso(now - timedelta(seconds=window_seconds * 4)))
-        raise Unauthorized("bad_credentials", "Wrong username or password.",
-                           message_zh="用户名或密码错误。")
+        raise Unauthorized("bad_credentials", _l("Wrong username or password."))
     with immediate(db):
         repo.clear_failures(db, username)
     return _user(row)
@@ -142,8 +138,7 @@ def list_accounts(db) -> list[dict]:
 def deactivate_account(db, *, user_id: int, by: User, clock) -> None:
     """Disable an account and revoke its tokens; an admin cannot disable themself."""
     if user_id == by.id:
-        raise ValidationError("cannot_disable_self", "You cannot disable your own account.",
-                              message_zh="不能停用自己的账号。")
+        raise ValidationError("cannot_disable_self", _l("You cannot disable your own account."))
     with immediate(db):
         repo.set_active(db, user_id, False)
         repo.revoke_tokens(db, at=iso(clock.now()), user_id=user_id)
@@ -153,8 +148,7 @@ def rotate_device_token(db, *, user_id: int, clock) -> str:
     """Revoke a device's tokens and issue a new one (shown once)."""
     row = repo.user_by_id(db, user_id)
     if row is None or row["role"] not in DEVICE_ROLES:
-        raise ValidationError("not_a_device", "Only gate and worker devices have tokens.",
-                              message_zh="只有闸机和计数设备才有令牌。")
+        raise ValidationError("not_a_device", _l("Only gate and worker devices have tokens."))
     with immediate(db):
         repo.revoke_tokens(db, at=iso(clock.now()), user_id=user_id)
     return issue_token(db, user_id=user_id, label=row["username"], clock=clock)
@@ -163,8 +157,7 @@ def rotate_device_token(db, *, user_id: int, clock) -> str:
 def create_device(db, *, username: str, role: str, clock, label: str = "") -> tuple[User, str]:
     """A gate or worker account with its first token."""
     if role not in DEVICE_ROLES:
-        raise ValidationError("invalid_role", "Devices are 'gate' or 'worker'.",
-                              message_zh="设备角色须为 gate 或 worker。")
+        raise ValidationError("invalid_role", _l("Devices are 'gate' or 'worker'."))
     user = create_user(db, username=username, password=None, role=role, clock=clock)
     return user, issue_token(db, user_id=user.id, label=label or username, clock=clock)
 
@@ -197,12 +190,10 @@ def role_required(*roles: str):
             user = current_user()
             if user is None:
                 if request.path.startswith("/api/"):
-                    raise Unauthorized("login_required", "Log in first.",
-                                       message_zh="请先登录。")
+                    raise Unauthorized("login_required", _l("Log in first."))
                 return redirect(url_for("core.login", next=request.full_path))
             if not user.has_role(*roles):
-                raise Forbidden("forbidden", "Your role may not do this.",
-                                message_zh="您的角色无权执行此操作。")
+                raise Forbidden("forbidden", _l("Your role may not do this."))
             return view(*a, **kw)
         wrapper._required_roles = roles
         return wrapper
@@ -218,15 +209,12 @@ def token_required(*roles: str):
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                raise Unauthorized("missing_token", "Send 'Authorization: Bearer <token>'.",
-                                   message_zh="缺少访问令牌。")
+                raise Unauthorized("missing_token", _l("Send 'Authorization: Bearer <token>'."))
             user = user_for_token(get_db(), token.strip())
             if user is None:
-                raise Unauthorized("bad_token", "The token is unknown or revoked.",
-                                   message_zh="访问令牌无效或已吊销。")
+                raise Unauthorized("bad_token", _l("The token is unknown or revoked."))
             if not user.has_role(*roles):
-                raise Forbidden("forbidden", "This token's role may not do this.",
-                                message_zh="该令牌的角色无权执行此操作。")
+                raise Forbidden("forbidden", _l("This token's role may not do this."))
             g.device = user
             return view(*a, **kw)
         wrapper._required_roles = roles

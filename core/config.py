@@ -49,8 +49,10 @@ CORE_SETTINGS = [
             choices=("development", "production", "testing")),
     Setting("DATABASE", str, "", "SQLite file; empty means <instance>/scenic.db"),
     Setting("TIMEZONE", str, "Asia/Shanghai", "Local time zone of the scenic areas"),
-    Setting("DEFAULT_LANG", str, "zh", "Language when the browser states none we have",
-            choices=("zh", "en")),
+    Setting("DEFAULT_LANG", str, "zh", "Language when the browser states none we have; "
+            "English or a language with a catalogue"),
+    Setting("TRANSLATIONS_DIR", str, "",
+            "Folder of the gettext catalogues; empty means translations/ beside the code"),
     Setting("SESSION_COOKIE_SECURE", bool, None,
             "Send the session cookie over HTTPS only (default: on in production)"),
     Setting("SESSION_HOURS", int, 12, "Staff session lifetime in hours", positive),
@@ -181,6 +183,11 @@ def load_config(instance_path: str | Path, overrides: dict | None = None,
         ZoneInfo(values["TIMEZONE"])
     except Exception:
         raise ConfigError("TIMEZONE", f"unknown time zone {values['TIMEZONE']!r}") from None
+    from .i18n import available_languages, catalogue_dir
+    langs = available_languages(catalogue_dir(values["TRANSLATIONS_DIR"]))
+    if values["DEFAULT_LANG"] not in langs:
+        raise ConfigError("DEFAULT_LANG", f"must be one of {', '.join(langs)} (the languages "
+                                          f"with a catalogue); got {values['DEFAULT_LANG']!r}")
     if not values["DATABASE"]:
         values["DATABASE"] = str(instance_path / "scenic.db")
     if values["SESSION_COOKIE_SECURE"] is None:

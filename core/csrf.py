@@ -13,6 +13,7 @@ import secrets
 from flask import current_app, request, session
 
 from .errors import DomainError
+from .text import _l
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -41,7 +42,5 @@ def protect() -> None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf")
     if not expected or not sent or not hmac.compare_digest(str(sent), expected):
-        raise DomainError("csrf_failed",
-                          "The form expired or did not come from this site. Reload the page "
-                          "and try again.", 400,
-                          message_zh="表单已过期或来源不明，请刷新页面后重试。")
+        raise DomainError("csrf_failed", _l("The form expired or did not come from this site. "
+                                            "Reload the page and try again."), 400)

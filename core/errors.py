@@ -1,8 +1,9 @@
 """One error family for every domain.
 
-A DomainError (admission.errors.AdmissionError underneath) carries a stable machine code,
-an English message and an optional Chinese one. APIs answer ``{"error": code, "message": ...}``; pages show the
-message in the visitor's language.
+A DomainError (admission.errors.AdmissionError underneath) carries a stable machine code
+and a message: a lazy gettext text (``_l(...)`` from core.text), rendered in the language of
+the request that shows it. APIs answer ``{"error": code, "message": ...}``; pages show the
+message. Outside a request (CLI, logs) the message is English.
 """
 from __future__ import annotations
 

@@ -17,8 +17,9 @@ from .contracts import contract
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
-from .i18n import COOKIE, LANGS, UnsupportedLanguage
+from .i18n import COOKIE, UnsupportedLanguage, languages
 from .schemas import Health
+from .text import _l
 
 bp = Blueprint("core", __name__)
 
@@ -38,7 +39,7 @@ def home():
 
 @bp.get("/lang/<lang>")
 def set_lang(lang):
-    if lang not in LANGS:
+    if lang not in languages():
         raise UnsupportedLanguage(lang)
     target = request.args.get("next") or url_for("core.home")
     if urlsplit(target).netloc or not target.startswith("/"):
@@ -123,13 +124,13 @@ def accounts():
         elif action in ("rotate", "disable"):
             user_id = request.form.get("user_id", "")
             if not user_id.isdigit():
-                raise ValidationError("bad_account", "Choose an account.", message_zh="请选择账号。")
+                raise ValidationError("bad_account", _l("Choose an account."))
             if action == "rotate":
                 new_token = rotate_device_token(db, user_id=int(user_id), clock=clock)
             else:
                 deactivate_account(db, user_id=int(user_id), by=current_user(), clock=clock)
         else:
-            raise ValidationError("bad_action", "Unknown action.", message_zh="未知操作。")
+            raise ValidationError("bad_action", _l("Unknown action."))
         if new_token is None:
             return redirect(url_for("core.accounts"))
     resp = make_response(render_template("core/accounts.html", accounts=list_accounts(db),

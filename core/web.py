@@ -4,12 +4,14 @@ from __future__ import annotations
 import logging
 
 from flask import g, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from admission.errors import AdmissionError
 
 from .errors import DomainError
-from .i18n import UnsupportedLanguage, get_lang, t
+from .i18n import UnsupportedLanguage, label, unsupported_message, use_lang
+from .text import _l
 
 log = logging.getLogger("scenic.errors")
 
@@ -25,8 +27,8 @@ def wants_json() -> bool:
 
 
 def invalid_json() -> DomainError:
-    return DomainError("invalid_json", "Send a JSON object with Content-Type "
-                       "application/json.", 400, message_zh="请求体须为 JSON 对象。")
+    return DomainError("invalid_json",
+                       _l("Send a JSON object with Content-Type application/json."), 400)
 
 
 def json_body(required: bool = True) -> dict:
@@ -50,33 +52,31 @@ def init_app(app) -> None:
     @app.errorhandler(AdmissionError)  # every DomainError too
     def _domain(exc: AdmissionError):
         if wants_json():
-            return jsonify(exc.to_json(get_lang())), exc.status
-        message = exc.localized(get_lang())
-        return render_template("core/error.html", code=exc.code, message=message,
+            return jsonify(exc.to_json()), exc.status
+        return render_template("core/error.html", code=exc.code, message=exc.localized(),
                                status=exc.status), exc.status
 
     @app.errorhandler(UnsupportedLanguage)
     def _lang(exc: UnsupportedLanguage):
-        g.lang = app.config["DEFAULT_LANG"]
-        message = (f"不支持的语言“{exc.lang}”，请选择 zh（中文）或 en（English）。 / "
-                   f"Unsupported language '{exc.lang}': choose zh or en.")
-        return render_error("unsupported_language", message, 400)
+        use_lang(app.config["DEFAULT_LANG"])
+        return render_error("unsupported_language", unsupported_message(exc.lang), 400)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
         code = HTTP_CODES.get(status, "http_error")
         key = f"error.{code}"
-        message = t(key)
+        message = label(key)
         if message == key:
             message = exc.description or code
         if isinstance(exc, RequestEntityTooLarge):
-            message = t("error.too_large")
+            message = _("The upload is too large.")
         return render_error(code, message, status)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.error("unhandled error", exc_info=exc, extra={"event": "unhandled_error"})
         rid = getattr(g, "request_id", "")
-        message = t("error.internal", rid=rid)
+        message = _("An unexpected error happened and was logged (reference %(rid)s). Please try "
+                    "again later.", rid=rid)
         return render_error("internal_error", message, 500)

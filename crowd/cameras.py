@@ -10,6 +10,7 @@ from core.clock import iso
 from core.contracts import validate
 from core.db import immediate
 from core.errors import Conflict, NotFound, ValidationError
+from core.text import _l
 
 from . import checks, repo
 from .schemas import CameraIn
@@ -80,8 +81,8 @@ def get_camera(db, camera_id) -> Camera:
     """One camera with its regions, or NotFound('unknown_camera')."""
     row = repo.camera(db, camera_id) if isinstance(camera_id, str) else None
     if row is None:
-        raise NotFound("unknown_camera", f"There is no camera '{camera_id}'.",
-                       message_zh=f"没有编号为“{camera_id}”的摄像头。")
+        raise NotFound("unknown_camera", _l("There is no camera '%(camera_id)s'.",
+                                            camera_id=camera_id))
     return _camera(db, row)
 
 
@@ -96,8 +97,7 @@ def save_camera(db, data: CameraIn | dict, *, clock, create: bool) -> Camera:
     if values["zone_id"] is not None:
         zone = catalog.get_zone(db, values["zone_id"])
         if zone.site_id != values["site_id"]:
-            raise ValidationError("zone_not_in_site", "That zone belongs to another site.",
-                                  message_zh="该区域不属于所选景点。",
+            raise ValidationError("zone_not_in_site", _l("That zone belongs to another site."),
                                   details={"field": "zone_id"})
     regions = None
     if data.regions is not None:
@@ -106,11 +106,10 @@ def save_camera(db, data: CameraIn | dict, *, clock, create: bool) -> Camera:
     with immediate(db):
         existing = repo.camera(db, values["id"])
         if create and existing is not None:
-            raise Conflict("camera_exists", f"A camera '{values['id']}' already exists.",
-                           message_zh=f"摄像头“{values['id']}”已存在。")
+            raise Conflict("camera_exists", _l("A camera '%(id)s' already exists.",
+                                               id=values['id']))
         if not create and existing is None:
-            raise NotFound("unknown_camera", f"There is no camera '{values['id']}'.",
-                           message_zh=f"没有编号为“{values['id']}”的摄像头。")
+            raise NotFound("unknown_camera", _l("There is no camera '%(id)s'.", id=values['id']))
         if create:
             repo.insert_camera(db, values, at)
         else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from core.contracts import validate
 from core.errors import ValidationError
+from core.text import _l
 
 from .count import polygon_area
 from .schemas import HEAT_COLS, HEAT_ROWS, ObservationIn, RegionIn, RegionsIn
@@ -23,9 +24,10 @@ __all__ = ["HEAT_COLS", "HEAT_ROWS", "Observation", "check_observation", "check_
 def _points(pts: list[list[float]], field: str, width: int, height: int) -> list[list[float]]:
     for x, y in pts:
         if not (0 <= x <= width and 0 <= y <= height):
-            raise ValidationError("point_outside_frame", f"{field}: point ({x:g}, {y:g}) is "
-                                  f"outside the {width}x{height} frame.",
-                                  message_zh=f"{field}：点 ({x:g}, {y:g}) 超出 {width}x{height} 画面。",
+            raise ValidationError("point_outside_frame", _l("%(field)s: point (%(x)g, %(y)g) is "
+                                                            "outside the %(width)sx%(height)s "
+                                                            "frame.", field=field, x=x, y=y,
+                                                            width=width, height=height),
                                   details={"field": field})
     return [[float(x), float(y)] for x, y in pts]
 
@@ -39,38 +41,38 @@ def check_regions(raw, width: int, height: int) -> list[dict]:
         where = f"regions[{i}]"
         kind, name = r.kind, r.name
         if name in names:
-            raise ValidationError("duplicate_region", f"Two regions are named '{name}'.",
-                                  message_zh=f"有两个区域同名“{name}”。",
+            raise ValidationError("duplicate_region", _l("Two regions are named '%(name)s'.",
+                                                         name=name),
                                   details={"field": f"{where}.name"})
         names.add(name)
         pts = _points(r.points, f"{where}.points", width, height)
         capacity = None
         if kind == "area":
             if len(pts) < 3:
-                raise ValidationError("too_few_points", f"{where}: an area needs at least 3 "
-                                      f"points.", message_zh=f"{where}：区域至少需要 3 个点。",
+                raise ValidationError("too_few_points", _l("%(where)s: an area needs at least 3 "
+                                                           "points.", where=where),
                                       details={"field": f"{where}.points"})
             if polygon_area(pts) < 1.0:
-                raise ValidationError("zero_area", f"{where}: the area's polygon has no area.",
-                                      message_zh=f"{where}：多边形面积为零。",
-                                      details={"field": f"{where}.points"})
+                raise ValidationError("zero_area",
+                                      _l("%(where)s: the area's polygon has no area.",
+                                         where=where), details={"field": f"{where}.points"})
             if r.capacity is None:
-                raise ValidationError("invalid_capacity", f"{where}: capacity must be a whole "
-                                      f"number above 0.", message_zh=f"{where}：承载量须为大于 0 的整数。",
+                raise ValidationError("invalid_capacity", _l("%(where)s: capacity must be a "
+                                                             "whole number above 0.", where=where),
                                       details={"field": f"{where}.capacity"})
             capacity = r.capacity
         else:
             if len(pts) != 2:
-                raise ValidationError("too_few_points", f"{where}: a line has exactly 2 points.",
-                                      message_zh=f"{where}：计数线须恰好 2 个点。",
+                raise ValidationError("too_few_points", _l("%(where)s: a line has exactly 2 "
+                                                           "points.", where=where),
                                       details={"field": f"{where}.points"})
             if math.dist(pts[0], pts[1]) < 2.0:
-                raise ValidationError("zero_length_line", f"{where}: the line's ends are the same "
-                                      f"point.", message_zh=f"{where}：计数线两端重合。",
+                raise ValidationError("zero_length_line", _l("%(where)s: the line's ends are the "
+                                                             "same point.", where=where),
                                       details={"field": f"{where}.points"})
             if r.capacity is not None:
-                raise ValidationError("invalid_capacity", f"{where}: lines have no capacity.",
-                                      message_zh=f"{where}：计数线没有承载量。",
+                raise ValidationError("invalid_capacity", _l("%(where)s: lines have no capacity.",
+                                                             where=where),
                                       details={"field": f"{where}.capacity"})
         out.append({"kind": kind, "name": name, "points": pts, "capacity": capacity})
     return out
@@ -96,23 +98,25 @@ def check_observation(data: ObservationIn, area_names: set, line_names: set) -> 
     lines = _lines(data.lines or {}, line_names)
     if data.status == "offline":
         if data.people is not None or data.areas or data.heat:
-            raise ValidationError("counts_while_offline", "An offline report carries no counts: "
-                                  "an unseen scene is unknown, not empty.",
-                                  message_zh="离线报告不能带人数：看不到不等于没有人。", details={"field": "people"})
+            raise ValidationError("counts_while_offline", _l("An offline report carries no "
+                                                             "counts: an unseen scene is "
+                                                             "unknown, not empty."),
+                                  details={"field": "people"})
         return Observation(data.camera_id, data.status, None, {}, lines, data.dropped_frames,
                            data.fps, error, [])
     if data.people is None:
-        raise ValidationError("missing_people", "An online report needs 'people' (people in view).",
-                              message_zh="在线报告须包含 people（画面人数）。", details={"field": "people"})
+        raise ValidationError("missing_people", _l("An online report needs 'people' (people in "
+                                                   "view)."), details={"field": "people"})
     areas = data.areas or {}
     unknown = sorted(set(areas) - area_names)
     if unknown:
-        raise ValidationError("unknown_area", f"This camera has no area named '{unknown[0]}'.",
-                              message_zh=f"该摄像头没有名为“{unknown[0]}”的区域。", details={"field": "areas"})
+        raise ValidationError("unknown_area", _l("This camera has no area named '%(unknown)s'.",
+                                                 unknown=unknown[0]), details={"field": "areas"})
     missing = sorted(area_names - set(areas))
     if missing:
-        raise ValidationError("missing_area", f"The report lacks the count of area '{missing[0]}'.",
-                              message_zh=f"报告缺少区域“{missing[0]}”的人数。", details={"field": "areas"})
+        raise ValidationError("missing_area", _l("The report lacks the count of area "
+                                                 "'%(missing)s'.", missing=missing[0]),
+                              details={"field": "areas"})
     return Observation(data.camera_id, data.status, data.people, dict(areas), lines,
                        data.dropped_frames, data.fps, error, [tuple(h) for h in data.heat or ()])
 
@@ -121,7 +125,7 @@ def _lines(raw: dict, line_names: set) -> dict:
     out = {}
     for name, v in raw.items():
         if name not in line_names:
-            raise ValidationError("unknown_line", f"This camera has no line named '{name}'.",
-                                  message_zh=f"该摄像头没有名为“{name}”的计数线。", details={"field": "lines"})
+            raise ValidationError("unknown_line", _l("This camera has no line named '%(name)s'.",
+                                                     name=name), details={"field": "lines"})
         out[name] = {"in": v.in_, "out": v.out}
     return out

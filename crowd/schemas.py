@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from core.contracts import Body, Refuse, Reply, flag, number, reply_of, whole
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 CAMERA_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 REGION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
@@ -32,34 +33,34 @@ def _field(path: str) -> dict:
 
 def _whole(lo: int, hi: int) -> Any:
     return whole(lo, hi, lambda path: ValidationError(
-        "invalid_number", f"{path} must be a whole number from {lo} to {hi}.",
-        message_zh=f"{path} 须为 {lo} 到 {hi} 之间的整数。", details=_field(path)))
+        "invalid_number", _l("%(path)s must be a whole number from %(lo)s to %(hi)s.",
+                             path=path, lo=lo, hi=hi), details=_field(path)))
 
 
 def _number(lo: float, hi: float) -> Any:
     return number(lo, hi, lambda path: ValidationError(
-        "invalid_number", f"{path} must be a number from {lo} to {hi}.",
-        message_zh=f"{path} 须为 {lo} 到 {hi} 之间的数。", details=_field(path)))
+        "invalid_number", _l("%(path)s must be a number from %(lo)s to %(hi)s.",
+                             path=path, lo=lo, hi=hi), details=_field(path)))
 
 
 def _flag() -> Any:
-    return flag(lambda path: ValidationError("invalid_flag", f"{path} must be true or false.",
-                                             message_zh=f"{path} 须为是或否。",
-                                             details=_field(path)))
+    return flag(lambda path: ValidationError(
+        "invalid_flag", _l("%(path)s must be true or false.", path=path), details=_field(path)))
 
 
 def _unknown_field(path: str) -> ValidationError:
     where, _, key = path.rpartition(".")
-    return ValidationError("unknown_field", f"Unknown field in {where or 'the body'}: {key}.",
-                           message_zh=f"{where or '请求体'} 含未知字段：{key}。",
+    if where:
+        return ValidationError("unknown_field", _l("Unknown field in %(where)s: %(key)s.",
+                                                   where=where, key=key), details=_field(key))
+    return ValidationError("unknown_field", _l("Unknown field: %(key)s.", key=key),
                            details=_field(key))
 
 
 def _no_source(path: str = "source") -> ValidationError:
-    return ValidationError("invalid_source", "Give the camera source: an rtsp:// or http(s):// "
-                           "URL, a video file path or a device number.",
-                           message_zh="请填写视频源：rtsp:// 或 http(s):// 地址、视频文件路径或设备编号。",
-                           details=_field("source"))
+    return ValidationError("invalid_source", _l("Give the camera source: an rtsp:// or "
+                                                "http(s):// URL, a video file path or a device "
+                                                "number."), details=_field("source"))
 
 
 def check_source(source) -> str:
@@ -69,13 +70,12 @@ def check_source(source) -> str:
         raise _no_source()
     source = source.strip()
     if "://" in source and not URL_RE.match(source):
-        raise ValidationError("invalid_source", "Only rtsp://, rtsps://, http:// and https:// "
-                              "URLs are supported.",
-                              message_zh="仅支持 rtsp://、rtsps://、http:// 和 https:// 地址。",
+        raise ValidationError("invalid_source", _l("Only rtsp://, rtsps://, http:// and https:// "
+                                                   "URLs are supported."),
                               details={"field": "source"})
     if source.isdigit() and int(source) > 63:
-        raise ValidationError("invalid_source", "A device index is 0-63.",
-                              message_zh="设备编号须为 0-63。", details={"field": "source"})
+        raise ValidationError("invalid_source", _l("A device index is 0-63."),
+                              details={"field": "source"})
     return source
 
 
@@ -97,31 +97,28 @@ Point = Annotated[list[Annotated[float, Field(strict=True, allow_inf_nan=False)]
 class RegionIn(Strict):
     """A counting area (a polygon with a capacity) or a counting line (2 points)."""
     kind: Annotated[Literal["area", "line"], Refuse(lambda path: ValidationError(
-        "invalid_region_kind", f"{path} is 'area' or 'line'.",
-        message_zh=f"{path} 须为 area 或 line。", details=_field(path)))]
+        "invalid_region_kind", _l("%(path)s is 'area' or 'line'.", path=path),
+        details=_field(path)))]
     name: Annotated[str, Field(pattern=REGION_NAME_RE.pattern), Refuse(
-        lambda path: ValidationError("invalid_region_name", f"{path}: 1-40 letters, digits, "
-                                     "space, '_', '.' or '-'.",
-                                     message_zh=f"{path} 须为 1-40 位字母数字。",
-                                     details=_field(path)))]
+        lambda path: ValidationError("invalid_region_name",
+                                     _l("%(path)s: 1-40 letters, digits, space, '_', '.' or '-'.",
+                                        path=path), details=_field(path)))]
     points: Annotated[list[Point], Field(max_length=MAX_POINTS), Refuse(
-        lambda path: ValidationError("invalid_points", f"{path}: every point is [x, y] in "
-                                     f"pixels (at most {MAX_POINTS}).",
-                                     message_zh=f"{path}：每个点须为像素坐标 [x, y]。",
+        lambda path: ValidationError("invalid_points",
+                                     _l("%(path)s: every point is [x, y] in pixels (at most "
+                                        "%(max_points)s).", path=path, max_points=MAX_POINTS),
                                      details=_field(path)))]
     capacity: Annotated[Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)] | None,
                         BeforeValidator(_blank_is_none), Field(description="Areas only"),
                         Refuse(lambda path: ValidationError(
-                            "invalid_capacity", f"{path} must be a whole number above 0.",
-                            message_zh=f"{path}：承载量须为大于 0 的整数。",
-                            details=_field(path)))] = None
+                            "invalid_capacity", _l("%(path)s must be a whole number above 0.",
+                                                   path=path), details=_field(path)))] = None
 
 
 Regions = Annotated[list[RegionIn], Field(max_length=MAX_REGIONS), Refuse(
-    lambda path: ValidationError("invalid_regions", f"regions must be a list (at most "
-                                 f"{MAX_REGIONS}).",
-                                 message_zh=f"区域与计数线须为列表（最多 {MAX_REGIONS} 个）。",
-                                 details=_field("regions")))]
+    lambda path: ValidationError("invalid_regions",
+                                 _l("regions must be a list (at most %(max_regions)s).",
+                                    max_regions=MAX_REGIONS), details=_field("regions")))]
 
 
 class CameraIn(Strict):
@@ -132,23 +129,20 @@ class CameraIn(Strict):
         "height": 720, "regions": [{"kind": "line", "name": "gate", "points": [[0, 400],
                                                                               [1280, 400]]}]}]})
     id: Annotated[str, Field(pattern=CAMERA_ID_RE.pattern), Refuse(
-        lambda path: ValidationError("invalid_camera_id", "Camera ids are 2-40 lower-case "
-                                     "letters, digits or '-'.",
-                                     message_zh="摄像头编号须为 2-40 位小写字母、数字或 -。",
+        lambda path: ValidationError("invalid_camera_id", _l("Camera ids are 2-40 lower-case "
+                                                             "letters, digits or '-'."),
                                      details=_field("id")))]
     name: Annotated[str, Field(max_length=80, pattern=r"\S"), Refuse(
-        lambda path: ValidationError("invalid_name", "Give the camera a name (up to 80 "
-                                     "characters).", message_zh="请填写摄像头名称（80 字以内）。",
-                                     details=_field("name")))]
+        lambda path: ValidationError("invalid_name", _l("Give the camera a name (up to 80 "
+                                                        "characters)."), details=_field("name")))]
     site_id: Annotated[str, Field(min_length=1, max_length=64), Refuse(
-        lambda path: ValidationError("unknown_site", "Choose the site the camera watches.",
-                                     message_zh="请选择摄像头所在景点。",
+        lambda path: ValidationError("unknown_site", _l("Choose the site the camera watches."),
                                      details=_field("site_id")))]
     zone_id: Annotated[Annotated[str, Field(max_length=64)] | None,
                        BeforeValidator(_blank_is_none),
                        Refuse(lambda path: ValidationError(
-                           "unknown_zone", "zone_id must be a zone id.",
-                           message_zh="区域编号无效。", details=_field("zone_id")))] = None
+                           "unknown_zone", _l("zone_id must be a zone id."),
+                           details=_field("zone_id")))] = None
     source: Annotated[str, Field(description="rtsp(s)://, http(s):// URL, a video file path "
                                  "or a device number 0-63 (answered with any password "
                                  "masked)"),
@@ -173,8 +167,8 @@ class RegionsIn(Body):
 
 class LineCount(Strict):
     unknown_field = staticmethod(lambda path: ValidationError(
-        "invalid_lines", f"{path.rpartition('.')[0]} is {{\"in\": n, \"out\": n}}.",
-        message_zh=f"{path.rpartition('.')[0]} 须为 {{in, out}}。", details=_field("lines")))
+        "invalid_lines", _l('%(line)s is {"in": n, "out": n}.', line=path.rpartition(".")[0]),
+        details=_field("lines")))
     in_: Annotated[_whole(0, MAX_COUNT), Field(alias="in")] = 0
     out: _whole(0, MAX_COUNT) = 0
 
@@ -187,14 +181,13 @@ class ObservationIn(Strict):
         "areas": {"forecourt": 9}, "lines": {"gate": {"in": 3, "out": 1}},
         "heat": [[12, 20, 3]], "fps": 7.5, "dropped_frames": 0}]})
     camera_id: Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_camera", "There is no such camera.", message_zh="没有该摄像头。"))]
+        "unknown_camera", _l("There is no such camera.")))]
     status: Annotated[Literal["online", "offline"], Refuse(lambda path: ValidationError(
-        "invalid_status", "status is 'online' or 'offline'.",
-        message_zh="status 须为 online 或 offline。", details=_field("status")))] = "online"
+        "invalid_status", _l("status is 'online' or 'offline'."),
+        details=_field("status")))] = "online"
     error: Annotated[str | None, Field(description="What the worker saw go wrong (kept to "
                                        "300 characters)"),
-                     Refuse(lambda path: ValidationError("invalid_error", "error must be text.",
-                                                         message_zh="error 须为文本。",
+                     Refuse(lambda path: ValidationError("invalid_error", _l("error must be text."),
                                                          details=_field("error")))] = None
     dropped_frames: _whole(0, 10 ** 9) = 0
     fps: _number(0.0, 1000.0) | None = None
@@ -202,42 +195,38 @@ class ObservationIn(Strict):
         description="People in view; required online")] = None
     areas: Annotated[dict[str, _whole(0, MAX_COUNT)] | None, Field(
         description="People in each of the camera's areas, every area named"), Refuse(
-        lambda path: ValidationError("invalid_areas", "areas maps area names to people "
-                                     "counts.", message_zh="areas 须为区域名到人数的映射。",
+        lambda path: ValidationError("invalid_areas",
+                                     _l("areas maps area names to people counts."),
                                      details=_field("areas")))] = None
     lines: Annotated[dict[str, LineCount] | None, Field(
         description="Crossings of the camera's lines since the last report"), Refuse(
-        lambda path: ValidationError("invalid_lines", "lines maps line names to "
-                                     "{\"in\": n, \"out\": n}.",
-                                     message_zh="lines 须为计数线名到 {in, out} 的映射。",
+        lambda path: ValidationError("invalid_lines",
+                                     _l('lines maps line names to {"in": n, "out": n}.'),
                                      details=_field("lines")))] = None
     heat: Annotated[list[tuple[_whole(0, HEAT_COLS - 1), _whole(0, HEAT_ROWS - 1),
                                _whole(0, MAX_COUNT)]] | None,
                     Field(max_length=HEAT_COLS * HEAT_ROWS, description="[col, row, count] "
                           f"on a {HEAT_COLS}x{HEAT_ROWS} grid"),
                     Refuse(lambda path: ValidationError(
-                        "invalid_heat", "heat is a list of [col, row, count].",
-                        message_zh="heat 须为 [列, 行, 次数] 列表。", details=_field("heat")))
-                    ] = None
+                        "invalid_heat", _l("heat is a list of [col, row, count]."),
+                        details=_field("heat")))] = None
     observed_at: Any = Field(None, description="When the worker saw it (informative; "
-                                    "the server stamps its own time)")
+                             "the server stamps its own time)")
 
 
 class AlertsQuery(Body):
     active: Annotated[str | None, Field(description="1: only alerts not yet resolved"),
-                      Refuse(lambda path: ValidationError("invalid_flag", "active is 1 or 0.",
-                                                          message_zh="active 须为 1 或 0。",
+                      Refuse(lambda path: ValidationError("invalid_flag", _l("active is 1 or 0."),
                                                           details=_field("active")))] = None
 
 
 class TrendQuery(Body):
     site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_site", "There is no such site.", message_zh="没有该景点。"))] = None
+        "unknown_site", _l("There is no such site.")))] = None
     camera: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_camera", "There is no such camera.", message_zh="没有该摄像头。"))] = None
+        "unknown_camera", _l("There is no such camera.")))] = None
     window: Annotated[Literal["hour", "day"], Refuse(lambda path: ValidationError(
-        "invalid_window", "window is 'hour' or 'day'.",
-        message_zh="时间范围须为 hour 或 day。"))] = "hour"
+        "invalid_window", _l("window is 'hour' or 'day'.")))] = "hour"
 
 
 class FrameUpload(Body):

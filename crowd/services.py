@@ -16,6 +16,7 @@ from core.clock import Clock, iso
 from core.contracts import validate
 from core.db import Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
+from core.text import _l
 from gates import interface as gates
 from ticketing import interface as ticketing
 
@@ -62,8 +63,7 @@ def ingest(db, data: ObservationIn | dict, *, clock, policy: Policy | None = Non
         data = validate(ObservationIn, data)
     cam = get_camera(db, data.camera_id)
     if not cam.enabled:
-        raise Conflict("camera_disabled", "This camera is disabled.",
-                       message_zh="该摄像头已停用。")
+        raise Conflict("camera_disabled", _l("This camera is disabled."))
     obs = checks.check_observation(data, {a["name"] for a in cam.areas},
                                    {ln["name"] for ln in cam.lines})
     now = clock.now()
@@ -384,17 +384,15 @@ def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]
 def acknowledge(db, alert_id, *, user, clock) -> dict:
     """Mark an open alert as seen by a staff member (open -> acknowledged)."""
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
-        raise ValidationError("invalid_alert", "alert_id must be a number.",
-                              message_zh="告警编号无效。")
+        raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
         # <int:alert_id> takes any number of digits; SQLite's integers are 64-bit.
         row = repo.alert(db, alert_id) if alert_id < 2 ** 63 else None
         if row is None:
-            raise NotFound("unknown_alert", "There is no such alert.",
-                           message_zh="没有这条告警。")
+            raise NotFound("unknown_alert", _l("There is no such alert."))
         if row["state"] != "open":
-            raise Conflict("alert_not_open", f"This alert is already {row['state']}.",
-                           message_zh="该告警已确认或已解除。")
+            raise Conflict("alert_not_open", _l("This alert is already %(state)s.",
+                                                state=row['state']))
         repo.acknowledge_alert(db, alert_id, user.username, iso(clock.now()))
     return dict(repo.alert(db, alert_id))
 
@@ -405,8 +403,7 @@ def trend(db, clock, *, site_id: str | None = None, camera_id: str | None = None
           window: str = "hour") -> dict:
     """Counted people per minute (hour) or per 10 minutes (day) from the rollups."""
     if window not in ("hour", "day"):
-        raise ValidationError("invalid_window", "window is 'hour' or 'day'.",
-                              message_zh="时间范围须为 hour 或 day。")
+        raise ValidationError("invalid_window", _l("window is 'hour' or 'day'."))
     if camera_id is not None:
         cams = [get_camera(db, camera_id).id]
     elif site_id is not None:

@@ -11,6 +11,7 @@ import time
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
                    request, stream_with_context, url_for)
+from flask_babel import gettext as _
 
 from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
@@ -20,6 +21,7 @@ from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
+from core.text import _l
 
 from . import cameras, services
 from .live import frames_of
@@ -77,11 +79,11 @@ def post_frame(camera_id):
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
     if request.mimetype != "image/jpeg" or len(data) < 4 or data[:2] != b"\xff\xd8" \
             or data[-2:] != b"\xff\xd9":
-        raise ValidationError("invalid_jpeg", "Send one JPEG image with Content-Type image/jpeg.",
-                              message_zh="请以 image/jpeg 发送一张 JPEG 图片。")
+        raise ValidationError("invalid_jpeg", _l("Send one JPEG image with Content-Type "
+                                                 "image/jpeg."))
     if len(data) > limit:
-        raise ValidationError("frame_too_large", f"A frame may be at most {limit} bytes.",
-                              message_zh=f"单帧不得超过 {limit} 字节。")
+        raise ValidationError("frame_too_large", _l("A frame may be at most %(limit)s bytes.",
+                                                    limit=limit))
     seq = frames_of(current_app).put(camera_id, data)
     return jsonify({"camera_id": camera_id, "seq": seq}), 201
 
@@ -131,8 +133,7 @@ def _maybe_evaluate(db) -> None:
 @role_required("staff")
 def stream():
     if not _streams.acquire(blocking=False):
-        raise DomainError("too_many_streams", "Too many live dashboards are open.", 503,
-                          message_zh="打开的实时看板过多。")
+        raise DomainError("too_many_streams", _l("Too many live dashboards are open."), 503)
     cfg = current_app.config
     clock, policy = get_clock(), _policy()
     max_s, interval = cfg["CROWD_SSE_MAX_SECONDS"], cfg["CROWD_SSE_INTERVAL"]
@@ -224,8 +225,7 @@ def heatmap(camera_id):
 def live(camera_id):
     cameras.get_camera(get_db(), camera_id)
     if not _streams.acquire(blocking=False):
-        raise DomainError("too_many_streams", "Too many live views are open.", 503,
-                          message_zh="打开的实时画面过多。")
+        raise DomainError("too_many_streams", _l("Too many live views are open."), 503)
     store = frames_of(current_app)
     max_s = current_app.config["CROWD_SSE_MAX_SECONDS"]
 
@@ -250,8 +250,7 @@ def snapshot(camera_id):
     cameras.get_camera(get_db(), camera_id)
     item = frames_of(current_app).latest(camera_id)
     if item is None:
-        raise DomainError("no_snapshot", "No live frame from this camera right now.", 404,
-                          message_zh="该摄像头当前没有实时画面。")
+        raise DomainError("no_snapshot", _l("No live frame from this camera right now."), 404)
     return Response(item[1], mimetype="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -324,8 +323,8 @@ def _form_camera() -> dict:
         try:
             data["regions"] = json.loads(raw)
         except ValueError:
-            raise ValidationError("invalid_regions", "The drawn regions could not be read.",
-                                  message_zh="无法读取所画区域。") from None
+            raise ValidationError("invalid_regions",
+                                  _l("The drawn regions could not be read.")) from None
     return data
 
 
@@ -349,7 +348,7 @@ def new_camera():
         cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True)
     except DomainError as exc:
         return _edit_page(None, data, exc.localized(get_lang()), exc.status)
-    flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
+    flash(_("Saved camera %(id)s", id=cam.id))
     return redirect(url_for("crowd.cameras"))
 
 
@@ -373,7 +372,7 @@ def edit_camera(camera_id):
         form = dict(data, id=camera_id) if is_admin else \
             dict(cam.to_json(with_source=False), regions=data.get("regions", []))
         return _edit_page(cam, form, exc.localized(get_lang()), exc.status)
-    flash(("已保存摄像头 " if get_lang() == "zh" else "Saved camera ") + cam.id)
+    flash(_("Saved camera %(id)s", id=cam.id))
     return redirect(url_for("crowd.cameras"))
 
 
@@ -381,5 +380,5 @@ def edit_camera(camera_id):
 @role_required("admin")
 def delete_camera_form(camera_id):
     cameras.delete_camera(get_db(), camera_id)
-    flash(("已删除摄像头 " if get_lang() == "zh" else "Deleted camera ") + camera_id)
+    flash(_("Deleted camera %(camera_id)s", camera_id=camera_id))
     return redirect(url_for("crowd.cameras"))

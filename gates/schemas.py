@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, SkipValidation
 from admission.rules import REASONS
 from core.contracts import Body, Refuse, Reply, day, moment
 from core.errors import DomainError, NotFound, ValidationError
+from core.text import _l
 
 NONCE_PATTERN = r"^[A-Za-z0-9_.:\-]{1,100}$"
 MAX_CODE_CHARS = 512
@@ -22,23 +23,20 @@ Localized = dict[str, str]  # {"zh": ..., "en": ...}
 # Refusals: the codes and messages the views and services answered before the contracts,
 # written where their fields are declared.
 
-_bad_code = Refuse(lambda path: DomainError("bad_code", "'code' must be text.",
-                                            message_zh="“code”须为文本。"))
+_bad_code = Refuse(lambda path: DomainError("bad_code", _l("'code' must be text.")))
 _bad_time = Refuse(lambda path: DomainError(
-    "bad_time", f"'{path}' must be an ISO 8601 time with its UTC offset, e.g. "
-    f"2026-07-15T10:00:00+08:00.",
-    message_zh=f"“{path}”须为带时区偏移的 ISO 8601 时间，例如 2026-07-15T10:00:00+08:00。"))
+    "bad_time", _l("'%(path)s' must be an ISO 8601 time with its UTC offset, e.g. "
+                   "2026-07-15T10:00:00+08:00.", path=path)))
 Nonce = Annotated[str, Field(pattern=NONCE_PATTERN, description="Unique per scan: the same "
                              "nonce again returns the first answer"),
                   Refuse(lambda path: DomainError(
-                      "bad_nonce", "'nonce' must be 1-100 letters, digits or _ . : - , unique "
-                      "per scan.", message_zh="“nonce”须为 1-100 个字母、数字或 _ . : -，每次扫码唯一。"))]
+                      "bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : - , "
+                                      "unique per scan.")))]
 Direction = Annotated[Literal["entry", "exit"], Refuse(lambda path: DomainError(
-    "bad_direction", "'direction' must be 'entry' or 'exit'.",
-    message_zh="“direction”须为 entry 或 exit。"))]
+    "bad_direction", _l("'direction' must be 'entry' or 'exit'.")))]
 Moment = moment(_bad_time.error)
 SiteId = Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
-    "unknown_site", "There is no such site.", message_zh="没有该景点。"))]
+    "unknown_site", _l("There is no such site.")))]
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -54,14 +52,12 @@ class ScanIn(Body):
     nonce: Nonce
     code: Annotated[str | None, Field(description="The QR code's text"), _bad_code] = None
     document: Annotated[str | None, Field(max_length=40), Refuse(lambda path: DomainError(
-        "bad_document", "'document' must be an ID number (text).",
-        message_zh="“document”须为证件号码文本。"))] = None
+        "bad_document", _l("'document' must be an ID number (text).")))] = None
     method: Annotated[Literal["code", "photo", "document"] | None,
                       Field(description="Default: code, or document for an ID number"),
                       Refuse(lambda path: DomainError(
-                          "bad_method", "'method' must be 'code', 'photo' or 'document' and "
-                          "match the field sent.",
-                          message_zh="“method”须为 code、photo 或 document，并与所填字段一致。"))] = None
+                          "bad_method", _l("'method' must be 'code', 'photo' or 'document' and "
+                                           "match the field sent.")))] = None
     scanned_at: Annotated[Moment | None, Field(description="When the gate read it (default: "
                                                "when the server receives it)")] = None
 
@@ -69,31 +65,29 @@ class ScanIn(Body):
 class HandheldScanIn(ScanIn):
     gate_id: Annotated[int | None, Field(strict=True, ge=1, le=2 ** 62,
                                          description="The gate the staff member stands at"),
-                       Refuse(lambda path: NotFound("unknown_gate", "There is no such gate.",
-                                                    message_zh="没有该闸机。"))] = None
+                       Refuse(lambda path: NotFound("unknown_gate",
+                                                    _l("There is no such gate.")))] = None
 
 
 class OfflineScanIn(Body):
     """A scan an offline gate decided alone, uploaded later. A bad one is answered in its
     result (``status: invalid`` with the code), not by refusing the upload."""
     not_an_object = staticmethod(lambda path: DomainError(
-        "bad_scan", "Each scan must be a JSON object.", message_zh="每条扫码记录须为 JSON 对象。"))
+        "bad_scan", _l("Each scan must be a JSON object.")))
     nonce: Nonce
     direction: Direction
     scanned_at: Annotated[Moment, Field(description="Within GATES_OFFLINE_MAX_AGE_DAYS")]
     result: Annotated[Literal["allow", "deny"], Refuse(lambda path: DomainError(
-        "bad_result", "'result' must be 'allow' or 'deny'.",
-        message_zh="“result”须为 allow 或 deny。"))]
+        "bad_result", _l("'result' must be 'allow' or 'deny'.")))]
     reason: Annotated[str | None, Field(max_length=40, description="Required when denied"),
-                      Refuse(lambda path: DomainError("bad_reason", "A denied scan needs its "
-                                                      "'reason'.", message_zh="拒绝记录须含“reason”。"))
-                      ] = None
+                      Refuse(lambda path: DomainError(
+                          "bad_reason", _l("A denied scan needs its 'reason'.")))] = None
     code: Annotated[str | None, Field(max_length=MAX_CODE_CHARS), _bad_code] = None
     ticket_id: Annotated[int | None, Field(strict=True, ge=1, description="For an ID-number "
                                            "scan matched against the bundle"),
-                         Refuse(lambda path: DomainError(
-                             "bad_ticket_id", "'ticket_id' must be a positive whole number.",
-                             message_zh="“ticket_id”须为正整数。"))] = None
+                         Refuse(lambda path: DomainError("bad_ticket_id",
+                                                         _l("'ticket_id' must be a positive "
+                                                            "whole number.")))] = None
 
 
 class OfflineScansIn(Body):
@@ -101,17 +95,17 @@ class OfflineScansIn(Body):
     # in its result and the others are still recorded.
     scans: Annotated[list[SkipValidation[OfflineScanIn]],
                      Field(min_length=1, description="At most GATES_OFFLINE_BATCH_MAX (500)"),
-                     Refuse(lambda path: ValidationError(
-                         "bad_scans", "Send {\"scans\": [...]} with at least one scan.",
-                         message_zh="请以 {\"scans\": [...]} 提交至少一条扫码记录。"))]
+                     Refuse(lambda path: ValidationError("bad_scans",
+                                                         _l('Send {"scans": [...]} with at least '
+                                                            "one scan.")))]
 
 
 class SiteQuery(Body):
     site: SiteId = ""
 
 
-CountDay = day(lambda path: ValidationError("bad_day", "'day' must be a date like 2026-07-15.",
-                                            message_zh="“day”须为日期，例如 2026-07-15。"))
+CountDay = day(lambda path: ValidationError("bad_day",
+                                            _l("'day' must be a date like 2026-07-15.")))
 
 
 class CountsQuery(SiteQuery):

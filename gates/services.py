@@ -18,6 +18,7 @@ from core.db import Database, immediate
 from core.contracts import validate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
+from core.text import _l
 
 from . import repo
 from .schemas import MAX_CODE_CHARS, OfflineScanIn, ScanIn
@@ -70,14 +71,12 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
     catalog.get_site(db, site_id)
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_CHARS:
-        raise ValidationError("bad_gate_name", f"Give the gate a name of 1-{MAX_NAME_CHARS} "
-                              f"characters.", message_zh=f"闸机名称须为 1-{MAX_NAME_CHARS} 个字符。")
+        raise ValidationError("bad_gate_name", _l("Give the gate a name of 1-%(max_name_chars)s "
+                                                  "characters.", max_name_chars=MAX_NAME_CHARS))
     if direction not in GATE_DIRECTIONS:
-        raise ValidationError("bad_direction", "A gate's direction is entry, exit or both.",
-                              message_zh="闸机方向须为 entry（入）、exit（出）或 both（双向）。")
+        raise ValidationError("bad_direction", _l("A gate's direction is entry, exit or both."))
     if repo.gate_by_name(db, site_id, name) is not None:
-        raise Conflict("gate_exists", "This site already has a gate with that name.",
-                       message_zh="该景点已有同名闸机。")
+        raise Conflict("gate_exists", _l("This site already has a gate with that name."))
     with immediate(db):
         seq = len(repo.list_gates(db)) + 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:20] or "gate"
@@ -93,15 +92,14 @@ def gate_for_device(db, user) -> Gate:
     """The gate a device account belongs to; Forbidden('not_a_gate') if none."""
     row = repo.gate_by_user(db, user.id)
     if row is None:
-        raise Forbidden("not_a_gate", "This device token is not registered to a gate.",
-                        message_zh="该设备令牌未绑定闸机。")
+        raise Forbidden("not_a_gate", _l("This device token is not registered to a gate."))
     return _gate(row)
 
 
 def get_gate(db, gate_id) -> Gate:
     row = repo.gate_by_id(db, gate_id) if isinstance(gate_id, int) else None
     if row is None:
-        raise NotFound("unknown_gate", "There is no such gate.", message_zh="没有该闸机。")
+        raise NotFound("unknown_gate", _l("There is no such gate."))
     return _gate(row)
 
 
@@ -116,9 +114,8 @@ def parse_scan(data: ScanIn, tz) -> ScanRequest:
     method that matches the field; DomainError with a stable code otherwise."""
     code, document = data.code, data.document
     if (code is None) == (document is None):
-        raise DomainError("code_or_document", "Send either 'code' (the QR text) or 'document' (a "
-                          "resident ID number), not both.",
-                          message_zh="请提供“code”（二维码内容）或“document”（身份证号）之一。")
+        raise DomainError("code_or_document", _l("Send either 'code' (the QR text) or 'document' "
+                                                 "(a resident ID number), not both."))
     if code is not None and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
@@ -127,9 +124,8 @@ def parse_scan(data: ScanIn, tz) -> ScanRequest:
     if method == "code" and document is not None and data.code is not None:
         method = "document"
     if (document is not None) != (method == "document"):
-        raise DomainError("bad_method", "'method' must be 'code', 'photo' or 'document' and match "
-                          "the field sent.",
-                          message_zh="“method”须为 code、photo 或 document，并与所填字段一致。")
+        raise DomainError("bad_method", _l("'method' must be 'code', 'photo' or 'document' and "
+                                           "match the field sent."))
     scanned = data.scanned_at.astimezone(tz) if data.scanned_at is not None else None
     return ScanRequest(direction=data.direction, nonce=data.nonce, code=code,
                        document=document, scanned_at=scanned, method=method)
@@ -264,8 +260,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
     gates race (the check and the write share one BEGIN IMMEDIATE transaction). The same
     nonce again returns the first answer; with another code it is a 409 nonce_reused."""
     if not gate.allows(req.direction):
-        raise DomainError("direction_not_allowed", f"This gate is for {gate.direction} only.",
-                          message_zh="该闸机不支持此通行方向。")
+        raise DomainError("direction_not_allowed", _l("This gate is for %(direction)s only.",
+                                                      direction=gate.direction))
     input_hash = _input_hash(req.code, req.document, hash_key)
     now = clock.now()
     site = catalog.get_site(db, gate.site_id)
@@ -303,8 +299,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
 
 def _replay(prior, input_hash: str, direction: str) -> dict:
     if prior["input_hash"] != input_hash or prior["direction"] != direction:
-        raise Conflict("nonce_reused", "This nonce was already used for a different scan; send a "
-                       "new nonce for every scan.", message_zh="该 nonce 已用于另一次扫码，每次扫码须使用新的 nonce。")
+        raise Conflict("nonce_reused", _l("This nonce was already used for a different scan; "
+                                          "send a new nonce for every scan."))
     return json.loads(prior["response_json"])
 
 
@@ -329,25 +325,23 @@ def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineSca
     scan = validate(OfflineScanIn, item)
     at = scan.scanned_at.astimezone(tz)
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
-        raise DomainError("bad_time", f"'scanned_at' must lie within the last {max_age_days} days.",
-                          message_zh=f"“scanned_at”须在最近 {max_age_days} 天内。")
+        raise DomainError("bad_time", _l("'scanned_at' must lie within the last %(max_age_days)s "
+                                         "days.", max_age_days=max_age_days))
     nonce, direction, result, reason = scan.nonce, scan.direction, scan.result, scan.reason
     if result == "deny" and not reason:
-        raise DomainError("bad_reason", "A denied scan needs its 'reason'.",
-                          message_zh="拒绝记录须含“reason”。")
+        raise DomainError("bad_reason", _l("A denied scan needs its 'reason'."))
     if result == "allow":
         reason = None
     code, ticket_id = scan.code, scan.ticket_id
     method = "code"
     if code is not None:
         if ticket_id is not None:
-            raise DomainError("code_or_document", "Send 'code' or 'ticket_id', not both.",
-                              message_zh="“code”与“ticket_id”只能提供一个。")
+            raise DomainError("code_or_document", _l("Send 'code' or 'ticket_id', not both."))
     elif ticket_id is not None:
         method = "document"
     elif result == "allow":
-        raise DomainError("code_or_document", "An allowed scan needs its 'code' or 'ticket_id'.",
-                          message_zh="放行记录须含“code”或“ticket_id”。")
+        raise DomainError("code_or_document", _l("An allowed scan needs its 'code' or "
+                                                 "'ticket_id'."))
     else:
         method = "document"  # a denied ID number that matched nothing
     return OfflineScan(nonce, direction, at, result, reason, code, ticket_id, method)
@@ -498,15 +492,13 @@ def resolve_conflict(db, conflict_id: int, *, user, note: str, clock) -> None:
     """Mark an offline conflict reviewed, with who and a note."""
     note = (note or "").strip()
     if len(note) > 500:
-        raise ValidationError("note_too_long", "Keep the note under 500 characters.",
-                              message_zh="备注请少于 500 字。")
+        raise ValidationError("note_too_long", _l("Keep the note under 500 characters."))
     with immediate(db):
         if repo.conflict(db, conflict_id) is None:
-            raise NotFound("unknown_conflict", "There is no such conflict.", message_zh="没有该冲突记录。")
+            raise NotFound("unknown_conflict", _l("There is no such conflict."))
         if not repo.resolve_conflict(db, conflict_id, by=user.username, note=note,
                                      at=iso(clock.now())):
-            raise Conflict("already_resolved", "This conflict was already resolved.",
-                           message_zh="该冲突已处理。")
+            raise Conflict("already_resolved", _l("This conflict was already resolved."))
 
 
 def prune_audit(db, *, keep_days: int, clock) -> int:

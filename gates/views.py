@@ -6,6 +6,7 @@ import sqlite3
 
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
+from flask_babel import gettext as _
 
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
@@ -16,7 +17,8 @@ from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, ValidationError
-from core.i18n import get_lang, t
+from core.i18n import get_lang, label
+from core.text import _l
 
 from . import services
 from .schemas import (BundleOut, CountsOut, CountsQuery, HandheldScanIn, InsideOut,
@@ -50,8 +52,7 @@ def _busy_is_503(fn, *args, **kwargs):
     except sqlite3.OperationalError as exc:
         if "locked" not in str(exc) and "busy" not in str(exc):
             raise
-        raise DomainError("busy", "The server is busy; try again in a moment.", 503,
-                          message_zh="服务器繁忙，请稍后重试。") from None
+        raise DomainError("busy", _l("The server is busy; try again in a moment."), 503) from None
 
 
 # --- device API ----------------------------------------------------------------
@@ -113,9 +114,8 @@ def api_offline_scans(body: OfflineScansIn):
     gate = _device_gate()
     items = body.scans
     if len(items) > cfg["GATES_OFFLINE_BATCH_MAX"]:
-        raise ValidationError("too_many_scans",
-                              f"Send at most {cfg['GATES_OFFLINE_BATCH_MAX']} scans at once.",
-                              message_zh=f"每次最多提交 {cfg['GATES_OFFLINE_BATCH_MAX']} 条。")
+        raise ValidationError("too_many_scans", _l("Send at most %(most)s scans at once.",
+                                                   most=cfg['GATES_OFFLINE_BATCH_MAX']))
     results = _busy_is_503(services.record_offline_scans, db, gate, items,
                                             max_age_days=cfg["GATES_OFFLINE_MAX_AGE_DAYS"],
                                             **_scan_kwargs())
@@ -155,7 +155,7 @@ def handheld():
     db = get_db()
     gates = services.list_gates(db)
     sites = {s.id: s for s in catalog.list_sites(db)}
-    reasons = {r: {"zh": t(f"gates.reason.{r}", "zh"), "en": t(f"gates.reason.{r}", "en")}
+    reasons = {r: {"zh": label(f"gates.reason.{r}", "zh"), "en": label(f"gates.reason.{r}", "en")}
                for r in REASONS}
     return render_template("gates/handheld.html", gates=gates, sites=sites, reasons=reasons,
                            lang=get_lang())
@@ -185,12 +185,10 @@ def api_photo():
     cfg = current_app.config
     upload = request.files.get("photo")
     if upload is None:
-        raise ValidationError("bad_image", "Upload the photo in the form field 'photo'.",
-                              message_zh="请在“photo”字段上传照片。")
+        raise ValidationError("bad_image", _l("Upload the photo in the form field 'photo'."))
     data = upload.read(cfg["GATES_PHOTO_MAX_BYTES"] + 1)
     if len(data) > cfg["GATES_PHOTO_MAX_BYTES"]:
-        raise DomainError("too_large", "The photo is too large.", 413,
-                          message_zh="照片过大。")
+        raise DomainError("too_large", _l("The photo is too large."), 413)
     # An AdmissionError (bad_image, image_too_large, no_qr_found) is answered as any refusal.
     return jsonify({"code": decode_qr(data, max_pixels=cfg["GATES_PHOTO_MAX_PIXELS"])})
 
@@ -218,7 +216,7 @@ def staff_audit():
 def resolve_conflict(conflict_id):
     services.resolve_conflict(get_db(), conflict_id, user=current_user(),
                               note=request.form.get("note", ""), clock=get_clock())
-    flash(t("gates.conflict_resolved"))
+    flash(_("Marked as resolved."))
     return redirect(url_for("gates.staff_audit"))
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import DomainError, ValidationError
+from core.text import _l
 
 from . import models
 
@@ -48,33 +49,30 @@ class Transcript:
 def decode(data: bytes, *, max_bytes: int, max_seconds: float) -> np.ndarray:
     """Decode an upload to 16 kHz mono float samples, or raise a clear error."""
     if not data:
-        raise ValidationError("audio_empty", "The recording is empty.",
-                              message_zh="录音为空。")
+        raise ValidationError("audio_empty", _l("The recording is empty."))
     if len(data) > max_bytes:
-        raise DomainError("audio_too_large", f"The recording is larger than "
-                          f"{max_bytes // 1024} KB.", 413,
-                          message_zh=f"录音超过 {max_bytes // 1024} KB。")
+        raise DomainError("audio_too_large", _l("The recording is larger than %(kb)s KB.",
+                                                kb=max_bytes // 1024), 413)
     from faster_whisper.audio import decode_audio
     try:
         samples = decode_audio(io.BytesIO(data), sampling_rate=SAMPLE_RATE)
     except Exception:  # PyAV raises many types for non-audio input; all mean the same here
         samples = None
     if samples is None or len(samples) == 0:
-        raise ValidationError("audio_unreadable", "That file is not audio we can read. "
-                              "Record again, or upload WAV, WebM, Ogg, MP3 or M4A.",
-                              message_zh="无法识别该音频文件，请重新录音，或上传 WAV、WebM、Ogg、MP3、M4A 格式。")
+        raise ValidationError("audio_unreadable", _l("That file is not audio we can read. Record "
+                                                     "again, or upload WAV, WebM, Ogg, MP3 or "
+                                                     "M4A."))
     seconds = len(samples) / SAMPLE_RATE
     if seconds > max_seconds:
-        raise ValidationError("audio_too_long", f"Questions may be up to {max_seconds:g} "
-                              f"seconds; this one is {seconds:.0f} s.",
-                              message_zh=f"提问录音不能超过 {max_seconds:g} 秒（本段约 {seconds:.0f} 秒）。")
+        raise ValidationError("audio_too_long", _l("Questions may be up to %(max_seconds)g "
+                                                   "seconds; this one is %(seconds).0f s.",
+                                                   max_seconds=max_seconds, seconds=seconds))
     if seconds < 0.3:
-        raise ValidationError("audio_too_short", "The recording is too short to hold a "
-                              "question.", message_zh="录音太短，听不到问题。")
+        raise ValidationError("audio_too_short", _l("The recording is too short to hold a "
+                                                    "question."))
     if is_silent(samples):
-        raise ValidationError("audio_silent", "We heard only silence. Hold the button and "
-                              "speak close to the phone.",
-                              message_zh="没有听到声音。请按住按钮，靠近手机说话。")
+        raise ValidationError("audio_silent", _l("We heard only silence. Hold the button and "
+                                                 "speak close to the phone."))
     return samples
 
 
@@ -113,7 +111,7 @@ def transcribe(samples: np.ndarray, lang: str | None, *, threads: int = 2,
     if out_lang == "zh":
         text = to_simplified(text)
     if not text or not any(ch.isalnum() for ch in text):
-        raise DomainError("no_speech", "We could not make out a question. Please try again, "
-                          "or type it.", 422, message_zh="没有听清问题，请再说一遍，或直接输入文字。")
+        raise DomainError("no_speech", _l("We could not make out a question. Please try again, "
+                                          "or type it."), 422)
     return Transcript(text=text, lang=out_lang, audio_seconds=len(samples) / SAMPLE_RATE,
                       language_probability=float(info.language_probability))

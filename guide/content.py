@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 
@@ -77,18 +78,18 @@ def poi_from_row(row) -> Poi:
 
 def _bilingual(value, where: str, field: str, limit: int) -> dict:
     if not isinstance(value, dict):
-        raise ValidationError("bad_content", f"{where}: {field} must have zh and en texts.",
-                              message_zh=f"{where}：{field} 须有中英文。")
+        raise ValidationError("bad_content", _l("%(where)s: %(field)s must have zh and en texts.",
+                                                where=where, field=field))
     out = {}
     for lang in LANGS:
         text = value.get(lang)
         if not isinstance(text, str) or not text.strip():
-            raise ValidationError("bad_content", f"{where}: {field}.{lang} is empty.",
-                                  message_zh=f"{where}：{field}.{lang} 为空。")
+            raise ValidationError("bad_content", _l("%(where)s: %(field)s.%(lang)s is empty.",
+                                                    where=where, field=field, lang=lang))
         if len(text) > limit:
-            raise ValidationError("bad_content", f"{where}: {field}.{lang} is longer than "
-                                  f"{limit} characters.",
-                                  message_zh=f"{where}：{field}.{lang} 超过 {limit} 字。")
+            raise ValidationError("bad_content", _l("%(where)s: %(field)s.%(lang)s is longer "
+                                                    "than %(limit)s characters.", where=where,
+                                                    field=field, lang=lang, limit=limit))
         out[lang] = text.strip()
     return out
 
@@ -100,9 +101,8 @@ def check_coordinates(lat, lon, where: str) -> tuple[float, float]:
         lat = lon = math.nan
     # Both scenic areas lie in Shandong; a point elsewhere is a typo.
     if not (34.0 <= lat <= 37.5 and 115.0 <= lon <= 119.0):
-        raise ValidationError("bad_coordinates", f"{where}: coordinates must lie in Shandong "
-                              "(lat 34-37.5, lon 115-119).",
-                              message_zh=f"{where}：坐标须位于山东境内（纬度 34-37.5，经度 115-119）。")
+        raise ValidationError("bad_coordinates", _l("%(where)s: coordinates must lie in Shandong "
+                                                    "(lat 34-37.5, lon 115-119).", where=where))
     return lat, lon
 
 
@@ -219,16 +219,15 @@ def list_pois(db, site_id: str | None = None) -> list[Poi]:
 def get_poi(db, poi_id: str) -> Poi:
     row = repo.poi_row(db, poi_id) if isinstance(poi_id, str) else None
     if row is None:
-        raise NotFound("unknown_poi", f"There is no point '{poi_id}'.",
-                       message_zh=f"没有编号为“{poi_id}”的讲解点。")
+        raise NotFound("unknown_poi", _l("There is no point '%(poi_id)s'.", poi_id=poi_id))
     return poi_from_row(row)
 
 
 def poi_by_number(db, site_id: str, number: int) -> Poi:
     row = repo.poi_by_number(db, site_id, number)
     if row is None:
-        raise NotFound("unknown_number", f"No point has signpost number {number} here.",
-                       message_zh=f"本景点没有编号为 {number} 的讲解点。")
+        raise NotFound("unknown_number", _l("No point has signpost number %(number)s here.",
+                                            number=number))
     return poi_from_row(row)
 
 
@@ -252,8 +251,7 @@ def list_tours(db, site_id: str | None = None) -> list[Tour]:
 def get_tour(db, tour_id: str) -> Tour:
     row = repo.tour_row(db, tour_id) if isinstance(tour_id, str) else None
     if row is None:
-        raise NotFound("unknown_tour", f"There is no tour '{tour_id}'.",
-                       message_zh=f"没有名为“{tour_id}”的线路。")
+        raise NotFound("unknown_tour", _l("There is no tour '%(tour_id)s'.", tour_id=tour_id))
     return _tour(db, row, {p.id: p for p in list_pois(db)})
 
 

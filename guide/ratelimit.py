@@ -5,12 +5,13 @@ import threading
 from collections import OrderedDict
 
 from core.errors import DomainError
+from core.text import _l
 
 
 class RateLimited(DomainError):
     def __init__(self, retry_s: int):
-        super().__init__("rate_limited", f"Too many questions; try again in {retry_s} s.", 429,
-                         message_zh=f"提问太频繁，请 {retry_s} 秒后再试。",
+        super().__init__("rate_limited", _l("Too many questions; try again in %(retry_s)s s.",
+                                            retry_s=retry_s), 429,
                          details={"retry_after_s": retry_s})
 
 

@@ -9,14 +9,16 @@ from pydantic import BeforeValidator, ConfigDict, Field
 
 from core.contracts import Body, Refuse, Reply, number
 from core.errors import ValidationError
+from core.text import _l
 
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
 
 _site_required = Refuse(lambda path: ValidationError(
-    "site_required", "Say which site you are at ('site').", message_zh="请指明所在景点（site）。"))
+    "site_required", _l("Say which site you are at ('site').")))
 _bad_lang = Refuse(lambda path: ValidationError(
-    "unsupported_language", "Language must be 'zh' or 'en'.", message_zh="语言须为 zh 或 en。"))
-
+    "unsupported_language", _l("Language must be 'zh' or 'en'.")))
+_bad_position = Refuse(lambda path: ValidationError(
+    "bad_position", _l("Send lat, lon and accuracy as numbers.")))
 
 def _blank_is_none(value):
     return None if value == "" else value
@@ -32,9 +34,8 @@ class AskIn(Body):
         {"site": "taishan", "question": "When does the cable car open?", "lang": "en"}]})
     site: Annotated[str, Field(max_length=64), _site_required]
     question: Annotated[str, Field(description="Up to 200 characters once trimmed"),
-                        Refuse(lambda path: ValidationError("question_empty",
-                                                            "Please type a question.",
-                                                            message_zh="请输入问题。"))]
+                        Refuse(lambda path: ValidationError(
+                            "question_empty", _l("Please type a question.")))]
     lang: Lang = None
 
 
@@ -47,14 +48,10 @@ class VoiceUpload(Body):
 
 class NearQuery(Body):
     site: Annotated[str | None, Field(max_length=64), _site_required] = None
-    lat: number(-90, 90, lambda path: ValidationError(
-        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"))
-    lon: number(-180, 180, lambda path: ValidationError(
-        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"))
-    accuracy: number(0, None, lambda path: ValidationError(
-        "bad_position", "Send lat, lon and accuracy as numbers.", message_zh="位置参数须为数字。"),
-        description="Metres; a position worse than GUIDE_NEAR_ACCURACY_M is refused")
-
+    lat: number(-90, 90, _bad_position.error)
+    lon: number(-180, 180, _bad_position.error)
+    accuracy: number(0, None, _bad_position.error, description="Metres; a position worse "
+                     "than GUIDE_NEAR_ACCURACY_M is refused")
 
 # --- answers -----------------------------------------------------------------------------
 

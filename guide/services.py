@@ -17,6 +17,7 @@ from pathlib import Path
 from catalog import interface as catalog
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 from crowd import interface as crowd
 
 from . import answer, asr, content, live, repo, retrieval, route, tts
@@ -49,26 +50,23 @@ def check_lang(lang, question: str = "") -> str:
     if lang in (None, ""):
         return "zh" if re.search(r"[\u3400-\u9fff]", question or "") else "en"
     if lang not in ("zh", "en"):
-        raise ValidationError("unsupported_language", "Language must be 'zh' or 'en'.",
-                              message_zh="语言须为 zh 或 en。")
+        raise ValidationError("unsupported_language", _l("Language must be 'zh' or 'en'."))
     return lang
 
 
 def check_question(question) -> str:
     if not isinstance(question, str) or not question.strip():
-        raise ValidationError("question_empty", "Please type a question.",
-                              message_zh="请输入问题。")
+        raise ValidationError("question_empty", _l("Please type a question."))
     question = question.strip()
     if len(question) > MAX_QUESTION:
-        raise ValidationError("question_too_long", f"Questions may be up to {MAX_QUESTION} "
-                              "characters.", message_zh=f"问题不能超过 {MAX_QUESTION} 个字。")
+        raise ValidationError("question_too_long", _l("Questions may be up to %(max_question)s "
+                                                      "characters.", max_question=MAX_QUESTION))
     return question
 
 
 def check_site(db, site_id) -> str:
     if not isinstance(site_id, str) or not site_id:
-        raise ValidationError("site_required", "Say which site you are at ('site').",
-                              message_zh="请指明所在景点（site）。")
+        raise ValidationError("site_required", _l("Say which site you are at ('site')."))
     return catalog.get_site(db, site_id).id
 
 
@@ -150,8 +148,7 @@ def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
     """(path, mime type) of a POI's narration: a staff recording wins over synthesis
     for the long narration; synthesised audio is generated on first use and cached."""
     if lang not in ("zh", "en") or kind not in KINDS:
-        raise NotFound("unknown_narration", "There is no such narration.",
-                       message_zh="没有该讲解音频。")
+        raise NotFound("unknown_narration", _l("There is no such narration."))
     poi = get_poi(db, poi_id)
     if kind == "long":
         rec = repo.recording(db, poi.id, lang)
@@ -198,12 +195,11 @@ def answer_audio_key(ans: answer.Answer, audio_dir: Path, keep: int) -> str:
 def answer_audio_file(key: str, audio_dir: Path) -> Path:
     """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use)."""
     if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
-        raise NotFound("unknown_audio", "There is no such audio.", message_zh="没有该音频。")
+        raise NotFound("unknown_audio", _l("There is no such audio."))
     folder = audio_dir / "answers"
     note = folder / f"{key}.json"
     if not note.exists():
-        raise NotFound("unknown_audio", "That answer's audio has expired; ask again.",
-                       message_zh="该回答的语音已过期，请重新提问。")
+        raise NotFound("unknown_audio", _l("That answer's audio has expired; ask again."))
     data = json.loads(note.read_text(encoding="utf-8"))
     return tts.cached(data["text"], data["lang"], folder)
 
@@ -214,20 +210,21 @@ def _lines(raw: str, limit: int, where: str) -> list[str]:
     items = [line.strip() for line in (raw or "").splitlines() if line.strip()]
     for item in items:
         if len(item) > limit:
-            raise ValidationError("bad_content", f"{where}: a line is longer than {limit} "
-                                  "characters.", message_zh=f"{where}：有一行超过 {limit} 字。")
+            raise ValidationError("bad_content", _l("%(where)s: a line is longer than %(limit)s "
+                                                    "characters.", where=where, limit=limit))
     return items
 
 
 def _pairs(zh: list[str], en: list[str], where: str, limit: int) -> list[dict]:
     if len(zh) != len(en):
-        raise ValidationError("unpaired_lines", f"{where}: give the same number of lines in "
-                              f"Chinese ({len(zh)}) and English ({len(en)}); line N of each "
-                              "says the same thing.",
-                              message_zh=f"{where}：中文（{len(zh)} 行）与英文（{len(en)} 行）行数须相同，逐行对应。")
+        raise ValidationError("unpaired_lines", _l("%(where)s: give the same number of lines in "
+                                                   "Chinese (%(zh_lines)s) and English "
+                                                   "(%(en_lines)s); line N of each says the same "
+                                                   "thing.", where=where, zh_lines=len(zh),
+                                                   en_lines=len(en)))
     if len(zh) > limit:
-        raise ValidationError("bad_content", f"{where}: at most {limit} lines.",
-                              message_zh=f"{where}：最多 {limit} 行。")
+        raise ValidationError("bad_content",
+                              _l("%(where)s: at most %(limit)s lines.", where=where, limit=limit))
     return [{"zh": a, "en": b} for a, b in zip(zh, en)]
 
 
@@ -241,12 +238,13 @@ def update_poi(db, poi_id: str, form: dict, *, user, clock) -> Poi:
         for lang in ("zh", "en"):
             value = (form.get(f"{name}_{lang}") or "").strip()
             if not value:
-                raise ValidationError("field_required", f"{name} ({lang}) may not be empty.",
-                                      message_zh=f"{name}（{lang}）不能为空。")
+                raise ValidationError("field_required",
+                                      _l("%(name)s (%(lang)s) may not be empty.", name=name,
+                                         lang=lang))
             if len(value) > limit:
-                raise ValidationError("field_too_long", f"{name} ({lang}) may be up to {limit} "
-                                      "characters.",
-                                      message_zh=f"{name}（{lang}）不能超过 {limit} 字。")
+                raise ValidationError("field_too_long", _l("%(name)s (%(lang)s) may be up to "
+                                                           "%(limit)s characters.", name=name,
+                                                           lang=lang, limit=limit))
             fields[f"{name}_{lang}"] = value
     facts = _pairs(_lines(form.get("facts_zh"), content.LIMITS["fact"], "facts"),
                    _lines(form.get("facts_en"), content.LIMITS["fact"], "facts"), "facts",
@@ -257,8 +255,8 @@ def update_poi(db, poi_id: str, form: dict, *, user, clock) -> Poi:
     lat, lon = content.check_coordinates(form.get("lat"), form.get("lon"), where)
     zone_id = (form.get("zone_id") or "").strip() or None
     if zone_id is not None and zone_id not in {z.id for z in catalog.list_zones(db, poi.site_id)}:
-        raise ValidationError("unknown_zone", f"Zone {zone_id!r} is not part of this site.",
-                              message_zh="该区域不属于本景点。")
+        raise ValidationError("unknown_zone", _l("Zone %(zone_id)r is not part of this site.",
+                                                 zone_id=zone_id))
     fields.update(facts_json=json.dumps(facts, ensure_ascii=False),
                   questions_json=json.dumps(questions, ensure_ascii=False), lat=lat, lon=lon,
                   zone_id=zone_id)
@@ -283,18 +281,16 @@ def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, us
     """Store a staff recording of a POI's long narration; it then wins over synthesis."""
     poi = get_poi(db, poi_id)
     if lang not in ("zh", "en"):
-        raise ValidationError("unsupported_language", "Language must be 'zh' or 'en'.",
-                              message_zh="语言须为 zh 或 en。")
+        raise ValidationError("unsupported_language", _l("Language must be 'zh' or 'en'."))
     ext = (filename or "").rsplit(".", 1)[-1].lower() if "." in (filename or "") else ""
     if ext not in RECORDING_TYPES:
-        raise ValidationError("recording_type", "Upload WAV, MP3, M4A, Ogg/Opus or WebM audio.",
-                              message_zh="请上传 WAV、MP3、M4A、Ogg/Opus 或 WebM 音频。")
+        raise ValidationError("recording_type",
+                              _l("Upload WAV, MP3, M4A, Ogg/Opus or WebM audio."))
     if not data:
-        raise ValidationError("audio_empty", "The file is empty.", message_zh="文件为空。")
+        raise ValidationError("audio_empty", _l("The file is empty."))
     if len(data) > max_bytes:
-        raise ValidationError("audio_too_large", f"Recordings may be up to "
-                              f"{max_bytes // (1024 * 1024)} MB.",
-                              message_zh=f"录音不能超过 {max_bytes // (1024 * 1024)} MB。")
+        raise ValidationError("audio_too_large", _l("Recordings may be up to %(mb)s MB.",
+                                                    mb=max_bytes // (1024 * 1024)))
     samples = asr.decode(data, max_bytes=max_bytes, max_seconds=30 * 60)
     duration = len(samples) / asr.SAMPLE_RATE
     digest = hashlib.sha256(data).hexdigest()
@@ -321,8 +317,7 @@ def delete_recording(db, *, poi_id: str, lang: str, user, clock, audio_dir: Path
     poi = get_poi(db, poi_id)
     old = repo.recording(db, poi.id, lang)
     if old is None:
-        raise NotFound("unknown_recording", "There is no recording to remove.",
-                       message_zh="没有可删除的录音。")
+        raise NotFound("unknown_recording", _l("There is no recording to remove."))
     now = clock.now().isoformat(timespec="seconds")
     with immediate(db):
         repo.delete_recording(db, poi.id, lang)
@@ -369,13 +364,12 @@ def near(db, *, site_id: str, lat: float, lon: float, accuracy: float,
     position is precise enough to trust."""
     site_id = check_site(db, site_id)
     if accuracy > max_accuracy:
-        raise ValidationError("position_inaccurate", f"Your position is only accurate to "
-                              f"{accuracy:.0f} m; enter the signpost number instead.",
-                              message_zh=f"定位精度只有 {accuracy:.0f} 米，请改为输入路牌编号。")
+        raise ValidationError("position_inaccurate", _l("Your position is only accurate to "
+                                                        "%(accuracy).0f m; enter the signpost "
+                                                        "number instead.", accuracy=accuracy))
     poi, metres = route.nearest(list_pois(db, site_id), lat, lon)
     if poi is None:
-        raise NotFound("no_pois", "This site has no guide points yet.",
-                       message_zh="该景点还没有讲解点。")
+        raise NotFound("no_pois", _l("This site has no guide points yet."))
     return {"poi": poi.id, "distance_m": round(metres)}
 
 

@@ -19,6 +19,7 @@ import wave
 from pathlib import Path
 
 from core.errors import DomainError
+from core.text import _l
 
 from . import models
 
@@ -32,8 +33,7 @@ _piper_lock = threading.Lock()
 
 class TtsFailed(DomainError):
     def __init__(self, detail: str):
-        super().__init__("tts_failed", "Speech could not be generated right now.", 503,
-                         message_zh="暂时无法生成语音。")
+        super().__init__("tts_failed", _l("Speech could not be generated right now."), 503)
         self.detail = detail
 
 

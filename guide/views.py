@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
                    request, send_file, url_for)
+from flask_babel import gettext as _
 
 from catalog import interface as catalog
 from core.auth import current_user, role_required
@@ -16,7 +17,8 @@ from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, NotFound, ValidationError
-from core.i18n import get_lang, t
+from core.i18n import content_lang, get_lang
+from core.text import _l
 from crowd import interface as crowd
 
 from . import route, services
@@ -121,8 +123,7 @@ def tour_page(site_id, tour_id):
     db, site, _pois = _site_context(site_id)
     tour = services.get_tour(db, tour_id)
     if site_id != tour.site_id and site_id not in tour.sites:
-        raise NotFound("unknown_tour", "That tour is not part of this site.",
-                       message_zh="该线路不属于本景点。")
+        raise NotFound("unknown_tour", _l("That tour is not part of this site."))
     stops = [s.poi for s in tour.stops]
     return render_template("guide/tour.html", site=site, tour=tour,
                            levels=services.poi_levels(db, stops, get_clock(), policy=_crowd_policy()),
@@ -149,7 +150,7 @@ def poi_page(site_id, poi_id):
             next_poi = tour.stops[i + 1] if i + 1 < len(ids) else None
         else:
             tour = None
-    lang = get_lang()
+    lang = content_lang()  # narration exists in the content's languages only
     recs = services.recordings(db)
     sources = services.content.sources(db)
     return render_template(
@@ -174,8 +175,7 @@ def by_number(site_id, number):
 def go_number(site_id):
     raw = (request.args.get("number") or "").strip()
     if not raw.isdigit() or not 0 < int(raw) < 10000:
-        raise ValidationError("bad_number", "Enter the number printed on the signpost.",
-                              message_zh="请输入路牌上印的编号。")
+        raise ValidationError("bad_number", _l("Enter the number printed on the signpost."))
     return by_number(site_id, int(raw))
 
 
@@ -237,8 +237,9 @@ def offline_manifest(site_id):
     for poi in pois:
         urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
         for kind in services.KINDS:
-            urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=kind,
-                                v=services.narration_version(poi, lang, kind, db)))
+            voice = content_lang(lang)
+            urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=voice, kind=kind,
+                                v=services.narration_version(poi, voice, kind, db)))
     version = services.repo.content_version(db)
     return jsonify({"site": site.id, "lang": lang, "cache": f"guide-{site.id}-{lang}",
                     "version": version, "urls": list(dict.fromkeys(urls))})
@@ -279,14 +280,12 @@ def api_ask_voice():
     _rate_limit("voice", "GUIDE_VOICE_PER_MINUTE")
     upload = request.files.get("audio")
     if upload is None:
-        raise ValidationError("audio_required", "Attach the recording as 'audio'.",
-                              message_zh="请附上录音（字段 audio）。")
+        raise ValidationError("audio_required", _l("Attach the recording as 'audio'."))
     cfg = current_app.config
     data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
     slots = _voice_slots()
     if not slots.acquire(timeout=15):
-        raise DomainError("busy", "The guide is busy; try again in a moment, or type.", 503,
-                          message_zh="导游正忙，请稍后再试或输入文字。")
+        raise DomainError("busy", _l("The guide is busy; try again in a moment, or type."), 503)
     try:
         ans, transcript = services.ask_voice(
             get_db(), site_id=request.form.get("site"), audio=data,
@@ -344,7 +343,8 @@ def admin_poi_edit(poi_id):
         except ValidationError as exc:
             error, form = exc.localized(get_lang()), request.form
         else:
-            flash(t("guide.admin.saved") if updated != poi else t("guide.admin.unchanged"))
+            flash(_("Saved; the narration audio will be regenerated from the new text.")
+                  if updated != poi else _("Nothing changed."))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
                            zones=catalog.list_zones(db, poi.site_id),
@@ -356,13 +356,13 @@ def admin_poi_edit(poi_id):
 def admin_recording_upload(poi_id):
     upload = request.files.get("audio")
     if upload is None:
-        raise ValidationError("audio_required", "Choose an audio file.", message_zh="请选择音频文件。")
+        raise ValidationError("audio_required", _l("Choose an audio file."))
     limit = current_app.config["GUIDE_MAX_RECORDING_BYTES"]
     services.save_recording(get_db(), poi_id=poi_id, lang=request.form.get("lang"),
                             data=upload.stream.read(limit + 1), filename=upload.filename or "",
                             user=current_user(), clock=get_clock(), audio_dir=audio_dir(),
                             max_bytes=limit)
-    flash(t("guide.admin.uploaded"))
+    flash(_("Recording uploaded."))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
 
 
@@ -371,5 +371,5 @@ def admin_recording_upload(poi_id):
 def admin_recording_delete(poi_id, lang):
     services.delete_recording(get_db(), poi_id=poi_id, lang=lang, user=current_user(),
                               clock=get_clock(), audio_dir=audio_dir())
-    flash(t("guide.admin.removed"))
+    flash(_("Recording removed; synthetic narration plays again."))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))

@@ -15,6 +15,7 @@ from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import Conflict
+from core.text import _l
 
 from . import gate_feed, orders, payments, products, quota
 from .quota import parse_day
@@ -122,8 +123,7 @@ def start_payment(number, body: VisitorIn, headers: VisitorHeaders, query: Visit
     _visitor_order(number, _last4(body, headers, query))
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
-        raise Conflict("not_payable", "This order is not awaiting payment.",
-                       message_zh="该订单不在待支付状态。")
+        raise Conflict("not_payable", _l("This order is not awaiting payment."))
     return jsonify({"checkout_url": url, "reference": url.rstrip("/").rsplit("/", 1)[1]})
 
 

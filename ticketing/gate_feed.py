@@ -13,6 +13,7 @@ from core import pii
 from core.clock import from_iso
 from core.db import Database
 from core.errors import NotFound
+from core.text import _l
 
 from . import repo
 
@@ -51,8 +52,8 @@ def _bit(site_id: str) -> int:
     try:
         return site_bit(site_id)
     except UnknownSite:
-        raise NotFound("unknown_site", f"There is no site '{site_id}'.",
-                       message_zh=f"没有名为“{site_id}”的景点。") from None
+        raise NotFound("unknown_site", _l("There is no site '%(site_id)s'.",
+                                          site_id=site_id)) from None
 
 
 def ticket_for_gate(db: Database, ticket_id: int) -> GateTicket | None:
@@ -100,5 +101,5 @@ def code_for(db, ticket_id: int, private_key: bytes) -> str:
     """The current QR text of a valid ticket."""
     t = ticket_for_gate(db, ticket_id)
     if t is None or t.status != "valid":
-        raise NotFound("unknown_ticket", "No such valid ticket.", message_zh="没有这张有效门票。")
+        raise NotFound("unknown_ticket", _l("No such valid ticket."))
     return ticket_code(t, private_key)

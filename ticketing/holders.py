@@ -8,6 +8,7 @@ from admission.errors import AdmissionError
 from admission.identity import DOCUMENT_TYPES, age_on, validate_document, validate_resident_id
 from core import pii
 from core.errors import DomainError, ValidationError
+from core.text import _l
 
 from .products import Product, choose_fare, price_for
 from .quota import parse_day
@@ -21,8 +22,8 @@ def _clean_name(name) -> str:
     # Apostrophes, hyphens and the middle dot occur in real names (O'Brien, 买买提·艾力);
     # pages escape everything anyway, so only markup brackets and control characters go.
     if not 1 <= len(name) <= 40 or any(not c.isprintable() or c in "<>" for c in name):
-        raise ValidationError("bad_holder_name", "Give the holder's name as on the document (1-40 "
-                              "characters).", message_zh="请填写与证件一致的持票人姓名（1-40 字）。")
+        raise ValidationError("bad_holder_name", _l("Give the holder's name as on the document "
+                                                    "(1-40 characters)."))
     return name
 
 
@@ -33,8 +34,7 @@ def _birth_date(doc_type: str, number: str, given, today: date) -> date | None:
         return None
     born = parse_day(given)
     if born > today or born.year < 1900:
-        raise ValidationError("bad_birth_date", "The birth date is not a real past date.",
-                              message_zh="出生日期无效。")
+        raise ValidationError("bad_birth_date", _l("The birth date is not a real past date."))
     return born
 
 
@@ -46,8 +46,7 @@ def _holder(product: Product, h: dict, day: date, today: date) -> dict:
         born = _birth_date(doc_type, number, h.get("birth_date"), today)
     except AdmissionError as exc:
         # Callers catch DomainError (the booking page shows the form again): relay it as one.
-        raise ValidationError(exc.code, exc.message, exc.status, message_zh=exc.message_zh,
-                              details=exc.details) from None
+        raise ValidationError(exc.code, exc.message, exc.status, details=exc.details) from None
     fare_id, proof = choose_fare(product, h.get("fare"), age_on(born, day) if born else None)
     return {"name": name, "doc_type": doc_type, "number": number,
             "doc_hash": pii.keyed_hash(number), "name_enc": pii.encrypt(name),
@@ -59,21 +58,20 @@ def prepare_holders(product: Product, holders, day: date, today: date) -> list[d
     """Validate holders before any write: documents, ages, fares and prices (server-side).
     An error names the holder it is about in ``details["holder"]``."""
     if not isinstance(holders, list) or not 1 <= len(holders) <= MAX_HOLDERS:
-        raise ValidationError("bad_holders", f"Add 1 to {MAX_HOLDERS} holders.",
-                              message_zh=f"每个订单须有 1-{MAX_HOLDERS} 位持票人。")
+        raise ValidationError("bad_holders", _l("Add 1 to %(max_holders)s holders.",
+                                                max_holders=MAX_HOLDERS))
     out, seen = [], set()
     for i, h in enumerate(holders):
         if not isinstance(h, dict):
-            raise ValidationError("bad_holders", "Each holder is an object.",
-                                  message_zh="持票人数据格式错误。")
+            raise ValidationError("bad_holders", _l("Each holder is an object."))
         try:
             holder = _holder(product, h, day, today)
         except DomainError as exc:
             exc.details = {**exc.details, "holder": i}
             raise
         if holder["doc_hash"] in seen:
-            raise ValidationError("duplicate_holder", "The same document appears twice in this "
-                                  "order.", message_zh="同一证件在订单中出现了两次。", details={"holder": i})
+            raise ValidationError("duplicate_holder", _l("The same document appears twice in "
+                                                         "this order."), details={"holder": i})
         seen.add(holder["doc_hash"])
         out.append(holder)
     return out

@@ -14,6 +14,7 @@ from admission.codes import revocation_key
 from core import pii
 from core.clock import Clock, from_iso, iso
 from core.errors import Conflict, NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 from .holders import prepare_holders
@@ -86,32 +87,30 @@ def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holder
     today = now.date()
     day = parse_day(day)
     if channel not in ("online", "window"):
-        raise ValidationError("bad_channel", "Unknown sales channel.", message_zh="未知的售票渠道。")
+        raise ValidationError("bad_channel", _l("Unknown sales channel."))
     if day < today:
-        raise ValidationError("date_in_past", "That date has passed.", message_zh="该日期已过。")
+        raise ValidationError("date_in_past", _l("That date has passed."))
     if (day - today).days >= days_ahead:
-        raise ValidationError("date_too_far", f"Tickets are sold up to {days_ahead} days ahead.",
-                              message_zh=f"仅可预约 {days_ahead} 天内的门票。")
+        raise ValidationError("date_too_far", _l("Tickets are sold up to %(days_ahead)s days "
+                                                 "ahead.", days_ahead=days_ahead))
     if idempotency_key is not None:
         idempotency_key = str(idempotency_key).strip()
         if not 8 <= len(idempotency_key) <= 100:
-            raise ValidationError("bad_idempotency_key", "An idempotency key has 8-100 characters.",
-                                  message_zh="幂等键长度须为 8-100 个字符。")
+            raise ValidationError("bad_idempotency_key", _l("An idempotency key has 8-100 "
+                                                            "characters."))
     if not isinstance(slot_id, int) or isinstance(slot_id, bool) or not 0 < slot_id < 2 ** 62:
-        raise ValidationError("bad_slot", "Choose a time slot.", message_zh="请选择入园时段。")
+        raise ValidationError("bad_slot", _l("Choose a time slot."))
     product = get_product(db, product_id)
     if product.home_site != site_id:
-        raise ValidationError("product_not_for_site", "That ticket is not sold for this site.",
-                              message_zh="该门票不在此景点销售。")
+        raise ValidationError("product_not_for_site", _l("That ticket is not sold for this site."))
     prepared = prepare_holders(product, holders, day, today)
     total = sum(h["price_fen"] for h in prepared)
     if expected_total_fen is not None and expected_total_fen != total:
-        raise Conflict("price_mismatch", "The price has changed or was altered; the total is "
-                       "computed by the server.", message_zh="价格已变化或被篡改，请以系统计算的金额为准。",
+        raise Conflict("price_mismatch", _l("The price has changed or was altered; the total is "
+                                            "computed by the server."),
                        details={"total_fen": total})
     if repo.slot(db, slot_id) is None and not ensure_slots(db, site_id, day, clock.tz):
-        raise ValidationError("site_closed", "The site is closed on that day.",
-                              message_zh="该景点当日不开放。")
+        raise ValidationError("site_closed", _l("The site is closed on that day."))
     req_hash = _request_hash(site_id, day, slot_id, product_id, channel, prepared)
     with quota_transaction(db):
         made = _hold(db, now, clock.tz, idempotency_key, req_hash, slot_id, site_id, day, channel,
@@ -144,23 +143,22 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
         prior = repo.order_by_key(db, idempotency_key)
         if prior is not None:
             if prior["request_hash"] != req_hash:
-                raise Conflict("idempotency_conflict", "This idempotency key was used for a "
-                               "different request.", message_zh="该幂等键已用于另一请求。")
+                raise Conflict("idempotency_conflict", _l("This idempotency key was used for a "
+                                                          "different request."))
             return prior["id"]
     slot_row = repo.slot(db, slot_id)
     check_bookable(slot_row, site_id, now, paused_slots(db, site_id))
     if slot_row["day"] != day.isoformat():
-        raise ValidationError("slot_not_on_day", "That slot is on another day.",
-                              message_zh="该时段不属于所选日期。")
+        raise ValidationError("slot_not_on_day", _l("That slot is on another day."))
     avail = left_in_slot(db, slot_row)
     left = avail.window_left if channel == "window" else avail.left
     if left < len(prepared):
-        raise Conflict("sold_out", "Not enough tickets left in this slot.", message_zh="该时段余票不足。",
+        raise Conflict("sold_out", _l("Not enough tickets left in this slot."),
                        details={"left": left})
     for i, h in enumerate(prepared):
         if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product.sites_mask):
-            raise Conflict("holder_has_ticket", "This holder already has a ticket for this site "
-                           "on that day.", message_zh="该持票人当日已有此景点的门票。", details={"holder": i})
+            raise Conflict("holder_has_ticket", _l("This holder already has a ticket for this "
+                                                   "site on that day."), details={"holder": i})
     paid_now = channel == "window" or total == 0
     order = {
         "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
@@ -215,8 +213,7 @@ def order_view(db, row, payment_url: str | None = None, product=None) -> OrderVi
 
 
 def order_not_found() -> NotFound:
-    return NotFound("order_not_found", "No order matches that number and document.",
-                    message_zh="找不到与该订单号和证件匹配的订单。")
+    return NotFound("order_not_found", _l("No order matches that number and document."))
 
 
 def get_order(db, number: str, clock: Clock | None = None) -> OrderView:
@@ -234,8 +231,8 @@ def find_order(db, number: str, last4: str, clock) -> OrderView:
     holder's document. A wrong pair and a missing order answer the same."""
     last4 = "".join(str(last4 or "").split()).upper()
     if len(last4) != 4:
-        raise ValidationError("bad_last4", "Give the last 4 characters of a holder's document.",
-                              message_zh="请填写任一持票人证件号的后 4 位。")
+        raise ValidationError("bad_last4",
+                              _l("Give the last 4 characters of a holder's document."))
     order = get_order(db, number, clock)
     if not any(t.document_masked.endswith(last4) for t in order.tickets):
         raise order_not_found()
@@ -260,20 +257,17 @@ def refund(db, number: str, *, clock: Clock, provider: PaymentProvider | None, t
             repo.set_order_status(db, order["id"], "expired")
             return order_view(db, repo.order_by_id(db, order["id"]))
         if order["status"] != "paid":
-            raise Conflict("not_refundable", "Only paid orders can be refunded.",
-                           message_zh="只有已支付的订单可以退票。")
+            raise Conflict("not_refundable", _l("Only paid orders can be refunded."))
         chosen = [t for t in tickets if t["status"] == "valid"] if not ticket_ids else \
             [t for t in tickets if t["id"] in set(ticket_ids)]
         if not chosen or (ticket_ids and len(chosen) != len(set(ticket_ids))):
-            raise NotFound("unknown_ticket", "No such ticket in this order.",
-                           message_zh="订单中没有这张票。")
+            raise NotFound("unknown_ticket", _l("No such ticket in this order."))
         for t in chosen:
             if t["status"] != "valid":
-                raise Conflict("ticket_not_valid", "That ticket is already refunded.",
-                               message_zh="该票已退。")
+                raise Conflict("ticket_not_valid", _l("That ticket is already refunded."))
             if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= clock.now():
-                raise Conflict("refund_too_late", "Tickets can be refunded only before their time "
-                               "slot starts.", message_zh="入园时段开始后不能退票。")
+                raise Conflict("refund_too_late", _l("Tickets can be refunded only before their "
+                                                     "time slot starts."))
         amount = 0
         for t in chosen:
             repo.add_revocation(db, revocation_key(t["id"], t["version"]), t["id"],
@@ -301,8 +295,7 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock: Clock,
     at = iso(now)
     if not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2 ** 62
                for v in (slot_id, ticket_id)):
-        raise ValidationError("bad_slot", "Choose a ticket and a time slot.",
-                              message_zh="请选择门票和时段。")
+        raise ValidationError("bad_slot", _l("Choose a ticket and a time slot."))
     with quota_transaction(db):
         repo.expire_holds(db, at)
         order = repo.order_by_number(db, number)
@@ -310,29 +303,26 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock: Clock,
             raise order_not_found()
         t = repo.ticket(db, ticket_id)
         if t is None or t["order_id"] != order["id"]:
-            raise NotFound("unknown_ticket", "No such ticket in this order.",
-                           message_zh="订单中没有这张票。")
+            raise NotFound("unknown_ticket", _l("No such ticket in this order."))
         if t["status"] != "valid":
-            raise Conflict("ticket_not_valid", "Only a valid ticket can be rebooked.",
-                           message_zh="只有有效门票可以改签。")
+            raise Conflict("ticket_not_valid", _l("Only a valid ticket can be rebooked."))
         if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= now:
-            raise Conflict("rebook_too_late", "A ticket can be rebooked only before its slot "
-                           "starts.", message_zh="入园时段开始后不能改签。")
+            raise Conflict("rebook_too_late", _l("A ticket can be rebooked only before its slot "
+                                                 "starts."))
         new = repo.slot(db, slot_id)
         check_bookable(new, t["site_id"], now, paused_slots(db, t["site_id"]))
         new_day = date.fromisoformat(new["day"])
         if (new_day - now.date()).days >= days_ahead:
-            raise ValidationError("date_too_far", f"Tickets are sold up to {days_ahead} days "
-                                  f"ahead.", message_zh=f"仅可预约 {days_ahead} 天内的门票。")
+            raise ValidationError("date_too_far", _l("Tickets are sold up to %(days_ahead)s days "
+                                                     "ahead.", days_ahead=days_ahead))
         if new["id"] == t["slot_id"]:
-            raise ValidationError("same_slot", "The ticket is already for that slot.",
-                                  message_zh="门票已是该时段。")
+            raise ValidationError("same_slot", _l("The ticket is already for that slot."))
         avail = left_in_slot(db, new)
         if (avail.window_left if t["channel"] == "window" else avail.left) < 1:
-            raise Conflict("sold_out", "No tickets left in that slot.", message_zh="该时段余票不足。")
+            raise Conflict("sold_out", _l("No tickets left in that slot."))
         if repo.holder_conflict(db, t["document_hash"], new["day"], t["sites_mask"], t["id"]):
-            raise Conflict("holder_has_ticket", "This holder already has a ticket for this site "
-                           "on that day.", message_zh="该持票人当日已有此景点的门票。")
+            raise Conflict("holder_has_ticket", _l("This holder already has a ticket for this "
+                                                   "site on that day."))
         product = get_product(db, t["product_id"])
         valid_from, valid_until = _validity(product, new_day, clock.tz)
         repo.add_revocation(db, revocation_key(t["id"], t["version"]), t["id"], "rebooked", at)
@@ -345,16 +335,14 @@ def reissue(db, number: str, *, ticket_id: int, clock: Clock, actor: str = "") -
     the old code's key is revoked; the slot and the holder stay."""
     at = iso(clock.now())
     if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or not 0 < ticket_id < 2 ** 62:
-        raise NotFound("unknown_ticket", "No such ticket in this order.", message_zh="订单中没有这张票。")
+        raise NotFound("unknown_ticket", _l("No such ticket in this order."))
     with quota_transaction(db):
         order = repo.order_by_number(db, number)
         t = repo.ticket(db, ticket_id)
         if order is None or t is None or t["order_id"] != order["id"]:
-            raise NotFound("unknown_ticket", "No such ticket in this order.",
-                           message_zh="订单中没有这张票。")
+            raise NotFound("unknown_ticket", _l("No such ticket in this order."))
         if t["status"] != "valid":
-            raise Conflict("ticket_not_valid", "Only a valid ticket gets a new code.",
-                           message_zh="只有有效门票可以重新生成二维码。")
+            raise Conflict("ticket_not_valid", _l("Only a valid ticket gets a new code."))
         repo.add_revocation(db, revocation_key(t["id"], t["version"]), t["id"], "reissued", at)
         repo.bump_version(db, t["id"])
     log.info("ticket code reissued", extra={"event": "ticket_reissued", "actor": actor})

@@ -10,6 +10,7 @@ import urllib.request
 
 from core.clock import Clock, from_iso, iso
 from core.errors import DomainError, NotFound
+from core.text import _l
 
 from . import repo
 from .orders import order_not_found
@@ -48,13 +49,11 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
                     extra={"event": "payment_bad_signature", "provider": provider.name})
         with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_signature", at)
-        raise DomainError("bad_signature", "The notification signature is not valid.",
-                          message_zh="通知签名无效。")
+        raise DomainError("bad_signature", _l("The notification signature is not valid."))
     except BadNotification:
         with quota_transaction(db):
             repo.log_event(db, provider.name, None, None, None, "rejected", "bad_notification", at)
-        raise DomainError("bad_notification", "The notification is malformed.",
-                          message_zh="通知格式错误。")
+        raise DomainError("bad_notification", _l("The notification is malformed."))
     rejected = None
     with quota_transaction(db):
         repo.expire_holds(db, at)
@@ -78,9 +77,8 @@ def handle_notification(db, provider: PaymentProvider, body: bytes, headers, clo
         repo.log_event(db, provider.name, note.event_id, note.reference, note.type, "rejected",
                        rejected[1], at)
     if rejected[0] == "unknown_payment":
-        raise NotFound("unknown_payment", "No such payment.", message_zh="没有这笔支付。")
-    raise DomainError("amount_mismatch", "The paid amount does not match the order.",
-                      message_zh="支付金额与订单不符。")
+        raise NotFound("unknown_payment", _l("No such payment."))
+    raise DomainError("amount_mismatch", _l("The paid amount does not match the order."))
 
 
 def _apply(db, provider, pay, note, at):
@@ -120,7 +118,7 @@ def sandbox_payment(db, reference: str) -> dict:
     """What the sandbox checkout page shows for a charge reference."""
     pay = repo.payment(db, str(reference))
     if pay is None or pay["provider"] != "sandbox" or pay["kind"] != "charge":
-        raise NotFound("unknown_payment", "No such payment.", message_zh="没有这笔支付。")
+        raise NotFound("unknown_payment", _l("No such payment."))
     order = repo.order_by_id(db, pay["order_id"])
     return {"reference": pay["reference"], "amount_fen": pay["amount_fen"],
             "status": pay["status"], "order_number": order["number"],

@@ -9,6 +9,7 @@ from pathlib import Path
 from admission.sites import site_mask
 from core.db import immediate
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 
@@ -86,7 +87,7 @@ def list_products(db, site_id: str | None = None, active_only: bool = True) -> l
 
 
 def _unknown_product() -> NotFound:
-    return NotFound("unknown_product", "There is no such ticket type.", message_zh="没有这种门票。")
+    return NotFound("unknown_product", _l("There is no such ticket type."))
 
 
 def get_product(db, product_id: str) -> Product:
@@ -99,8 +100,8 @@ def get_product(db, product_id: str) -> Product:
 def update_product(db, product_id: str, *, price_fen: int, active: bool) -> Product:
     """Admin edit of a product's price (fen) and whether it is on sale."""
     if isinstance(price_fen, bool) or not isinstance(price_fen, int) or not 0 <= price_fen <= 100_000:
-        raise ValidationError("bad_price", "A price is a whole number of fen from 0 to 100000.",
-                              message_zh="价格须为 0-100000 之间的整数（分）。")
+        raise ValidationError("bad_price",
+                              _l("A price is a whole number of fen from 0 to 100000."))
     with immediate(db):
         if repo.product(db, product_id) is None:
             raise _unknown_product()
@@ -113,10 +114,9 @@ def set_fare_enabled(db, fare_id: str, enabled: bool) -> None:
     with immediate(db):
         row = repo.fare(db, fare_id)
         if row is None:
-            raise NotFound("unknown_fare", "There is no such fare.", message_zh="没有这种票种。")
+            raise NotFound("unknown_fare", _l("There is no such fare."))
         if enabled and row["factor"] is None:
-            raise ValidationError("fare_has_no_price", "This rule has no known price factor.",
-                                  message_zh="此规则没有已知的折扣比例，不能启用。")
+            raise ValidationError("fare_has_no_price", _l("This rule has no known price factor."))
         repo.set_fare_enabled(db, fare_id, enabled)
 
 
@@ -131,8 +131,7 @@ def fare_names(db) -> dict:
 # --- a holder's fare and price ---------------------------------------------------------
 
 def _fare_not_applicable() -> ValidationError:
-    return ValidationError("unknown_fare", "That fare does not apply to this ticket.",
-                           message_zh="该票种不适用于此门票。")
+    return ValidationError("unknown_fare", _l("That fare does not apply to this ticket."))
 
 
 def price_for(product: Product, fare_id: str) -> int:
@@ -171,12 +170,12 @@ def choose_fare(product: Product, requested: str | None, age: int | None) -> tup
     if by_age:
         return fare.id, False
     if has_age and age is None:
-        raise ValidationError("birth_date_required", "Give the holder's birth date for this fare.",
-                              message_zh="此票种需填写持票人出生日期。")
+        raise ValidationError("birth_date_required", _l("Give the holder's birth date for this "
+                                                        "fare."))
     others = set(fare.rule) - {"min_age", "max_age_exclusive", "combine"}
     if has_age and (not others or fare.rule.get("combine") != "any"):
-        raise ValidationError("not_eligible", "The holder's age does not qualify for this fare.",
-                              message_zh="持票人年龄不符合该票种条件。")
+        raise ValidationError("not_eligible", _l("The holder's age does not qualify for this "
+                                                 "fare."))
     return fare.id, True  # height or a certificate: checked by the gate officer
 
 

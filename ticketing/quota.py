@@ -20,6 +20,7 @@ from catalog import interface as catalog
 from core.clock import Clock, from_iso, iso
 from core.db import Database, immediate
 from core.errors import Conflict, NotFound, ValidationError
+from core.text import _l
 
 from . import repo
 
@@ -64,12 +65,11 @@ def parse_day(value, default: date | None = None) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValidationError("bad_date", "Give the date as YYYY-MM-DD.",
-                              message_zh="日期格式应为 YYYY-MM-DD。") from None
+        raise ValidationError("bad_date", _l("Give the date as YYYY-MM-DD.")) from None
 
 
 def _unknown_slot() -> NotFound:
-    return NotFound("unknown_slot", "There is no such time slot.", message_zh="没有这个时段。")
+    return NotFound("unknown_slot", _l("There is no such time slot."))
 
 
 def _is_row_id(value) -> bool:
@@ -90,11 +90,9 @@ def set_policy(db, site_id: str, *, slot_minutes: int, reserved_share: float, ac
     """Staff setting of slot length and the share kept for the manual window (new days only)."""
     catalog.get_site(db, site_id)
     if isinstance(slot_minutes, bool) or not isinstance(slot_minutes, int) or not 15 <= slot_minutes <= 1440:
-        raise ValidationError("bad_slot_minutes", "Slot length is 15 to 1440 minutes.",
-                              message_zh="时段长度须为 15-1440 分钟。")
+        raise ValidationError("bad_slot_minutes", _l("Slot length is 15 to 1440 minutes."))
     if not isinstance(reserved_share, (int, float)) or not 0 <= reserved_share < 1:
-        raise ValidationError("bad_reserved_share", "The reserved share is from 0 to below 1.",
-                              message_zh="预留比例须在 0 与 1 之间。")
+        raise ValidationError("bad_reserved_share", _l("The reserved share is from 0 to below 1."))
     with immediate(db):
         repo.set_policy(db, site_id, slot_minutes, float(reserved_share), iso(clock.now()), actor)
 
@@ -224,8 +222,7 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Cl
     daily capacity and a quota never drops below what is sold or held."""
     for v in (quota, window_quota):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise ValidationError("bad_quota", "A quota is a whole number, 0 or more.",
-                                  message_zh="配额须为不小于 0 的整数。")
+            raise ValidationError("bad_quota", _l("A quota is a whole number, 0 or more."))
     with quota_transaction(db):
         row = repo.slot(db, slot_id) if _is_row_id(slot_id) else None
         if row is None:
@@ -234,12 +231,12 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Cl
         others = sum(r["quota"] + r["window_quota"] for r in rows if r["id"] != slot_id)
         daily = catalog.site_capacity(db, row["site_id"]).daily
         if others + quota + window_quota > daily:
-            raise ValidationError("over_capacity", f"The day's quotas would exceed the daily "
-                                  f"capacity of {daily}.", message_zh=f"当日配额合计将超过日最大承载量 {daily}。")
+            raise ValidationError("over_capacity", _l("The day's quotas would exceed the daily "
+                                                      "capacity of %(daily)s.", daily=daily))
         a = left_in_slot(db, row)
         if quota < a.sold + a.held or quota + window_quota < a.sold + a.held + a.window_sold:
-            raise ValidationError("below_sold", "A quota cannot go below the tickets already sold "
-                                  "or held.", message_zh="配额不能低于已售和锁定的票数。")
+            raise ValidationError("below_sold", _l("A quota cannot go below the tickets already "
+                                                   "sold or held."))
         repo.set_slot_quota(db, slot_id, quota, window_quota)
         log.info("slot quota changed", extra={"event": "slot_quota_changed", "actor": actor})
 
@@ -263,11 +260,10 @@ def check_bookable(slot_row, site_id: str, now: datetime, paused: tuple[bool, se
     if slot_row is None or slot_row["site_id"] != site_id:
         raise _unknown_slot()
     if from_iso(slot_row["end_at"]) <= now:
-        raise ValidationError("slot_over", "That time slot is over.", message_zh="该时段已结束。")
+        raise ValidationError("slot_over", _l("That time slot is over."))
     whole, paused_ids = paused
     if whole or slot_row["id"] in paused_ids:
-        raise Conflict("sales_paused", "Sales are paused for this site or slot.",
-                       message_zh="该景点或时段暂停售票。")
+        raise Conflict("sales_paused", _l("Sales are paused for this site or slot."))
 
 
 # --- pauses ------------------------------------------------------------------------------------
@@ -279,8 +275,7 @@ def pause_sales(db: Database, *, site_id: str, reason: str, actor: str, clock: C
     catalog.get_site(db, site_id)
     reason = (reason or "").strip()[:500]
     if not reason:
-        raise ValidationError("reason_required", "Give a reason for pausing sales.",
-                              message_zh="请填写暂停售票的原因。")
+        raise ValidationError("reason_required", _l("Give a reason for pausing sales."))
     with immediate(db):
         sid = _check_slot_of_site(db, site_id, slot_id)
         key = MONITOR if actor == MONITOR else "staff"

@@ -13,11 +13,14 @@ from pydantic import ConfigDict, Field
 from admission.identity import DOCUMENT_TYPES
 from core.contracts import Body, Refuse, Reply, day, whole
 from core.errors import NotFound, ValidationError
+from core.text import _l
 
 from .holders import MAX_HOLDERS
 
 ROW_ID = 2 ** 31 - 1
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
+
+
 # Refusals: the codes and messages the views answered before the contracts. Each is
 # written where its field is declared; those several fields share are named here.
 
@@ -27,31 +30,24 @@ def _holder_of(path: str) -> dict:
 
 
 _bad_date = Refuse(lambda path: ValidationError(
-    "bad_date", "Give the date as YYYY-MM-DD.", message_zh="日期格式应为 YYYY-MM-DD。",
-    details=_holder_of(path)))
+    "bad_date", _l("Give the date as YYYY-MM-DD."), details=_holder_of(path)))
 _bad_holders = Refuse(lambda path: ValidationError(
-    "bad_holders", f"Add 1 to {MAX_HOLDERS} holders, each an object.",
-    message_zh=f"每个订单须有 1-{MAX_HOLDERS} 位持票人。"))
+    "bad_holders", _l("Add 1 to %(max_holders)s holders, each an object.",
+                      max_holders=MAX_HOLDERS)))
 _bad_idempotency_key = Refuse(lambda path: ValidationError(
-    "bad_idempotency_key", "An idempotency key has 8-100 characters.",
-    message_zh="幂等键长度须为 8-100 个字符。"))
+    "bad_idempotency_key", _l("An idempotency key has 8-100 characters.")))
 _bad_last4 = Refuse(lambda path: ValidationError(
-    "bad_last4", "Give the last 4 characters of a holder's document.",
-    message_zh="请填写任一持票人证件号的后 4 位。"))
-_bad_quota = Refuse(lambda path: ValidationError("bad_quota", "Give a quota.",
-                                                 message_zh="请填写整数。"))
-_pause_slot = Refuse(lambda path: ValidationError("unknown_slot", "Give a slot.",
-                                                  message_zh="请填写整数。"))
-_unknown_site = Refuse(lambda path: NotFound("unknown_site", "There is no such site.",
-                                             message_zh="没有该景点。"))
+    "bad_last4", _l("Give the last 4 characters of a holder's document.")))
+_bad_quota = Refuse(lambda path: ValidationError("bad_quota", _l("Give a quota.")))
+_pause_slot = Refuse(lambda path: ValidationError("unknown_slot", _l("Give a slot.")))
+_unknown_site = Refuse(lambda path: NotFound("unknown_site", _l("There is no such site.")))
 
 SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), _unknown_site]
 Last4 = Annotated[str | None, Field(max_length=40, description="The last 4 characters of any "
                                     "holder's document number"), _bad_last4]
-TicketId = whole(0, ROW_ID, lambda path: ValidationError("unknown_ticket", "Give a ticket id.",
-                                                        message_zh="请填写整数。"))
-SlotId = whole(0, ROW_ID, lambda path: ValidationError("bad_slot", "Give a time slot.",
-                                                      message_zh="请填写整数。"),
+TicketId = whole(0, ROW_ID, lambda path: ValidationError("unknown_ticket",
+                                                         _l("Give a ticket id.")))
+SlotId = whole(0, ROW_ID, lambda path: ValidationError("bad_slot", _l("Give a time slot.")),
                description="A slot_id from the availability answer")
 Day = day(_bad_date.error)
 
@@ -63,27 +59,25 @@ class HolderIn(Body):
     the fare decided by the server; only a masked form is ever answered back."""
     refusal = _bad_holders.error
     name: Annotated[str, Field(max_length=200, description="As on the document, 1-40 "
-                               "characters"), Refuse(lambda path: ValidationError(
-                                   "bad_holder_name", "Give the holder's name as on the "
-                                   "document (1-40 characters).",
-                                   message_zh="请填写与证件一致的持票人姓名（1-40 字）。",
-                                   details=_holder_of(path)))]
+                               "characters"),
+                    Refuse(lambda path: ValidationError(
+                        "bad_holder_name", _l("Give the holder's name as on the document (1-40 "
+                                              "characters)."), details=_holder_of(path)))]
     document_type: Annotated[
         Literal[DOCUMENT_TYPES] | None,  # type: ignore[valid-type]
         Field(description="Default resident_id"),
         Refuse(lambda path: ValidationError(
-            "bad_document_type", "Choose a resident ID card, a passport or a Hong Kong/Macao/"
-            "Taiwan permit.", message_zh="请选择居民身份证、护照或港澳台通行证。",
-            details=_holder_of(path)))] = None
+            "bad_document_type", _l("Choose a resident ID card, a passport or a Hong Kong/"
+                                    "Macao/Taiwan permit."), details=_holder_of(path)))] = None
     document_number: Annotated[str | None, Field(max_length=64), Refuse(
-        lambda path: ValidationError("bad_document_number", "That document number has the "
-                                     "wrong format.", message_zh="证件号码格式不正确。",
+        lambda path: ValidationError("bad_document_number",
+                                     _l("That document number has the wrong format."),
                                      details=_holder_of(path)))] = None
     fare: Annotated[str | None, Field(max_length=64, description="A fare id of the product, "
                                       "'full', or empty: the best fare the age allows"),
                     Refuse(lambda path: ValidationError(
-                        "unknown_fare", "That fare does not apply to this ticket.",
-                        message_zh="该票种不适用于此门票。", details=_holder_of(path)))] = None
+                        "unknown_fare", _l("That fare does not apply to this ticket."),
+                        details=_holder_of(path)))] = None
     birth_date: Annotated[Day | None, Field(description="Needed for age-based fares on "
                                             "documents other than resident IDs")] = None
 
@@ -98,13 +92,12 @@ class OrderIn(Body):
                      "document_number": "11010519491231002X"}],
         "expected_total_fen": 14000}]})
     expected_total_fen: whole(0, ROW_ID, lambda path: ValidationError(
-        "bad_expected_total", "Give the expected total in fen.",
-        message_zh="请填写整数。")) | None = None
+        "bad_expected_total", _l("Give the expected total in fen."))) | None = None
     date: Day
     slot_id: SlotId
     site_id: SiteId = ""
     product_id: Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_product", "There is no such ticket type.", message_zh="没有这种门票。"))] = ""
+        "unknown_product", _l("There is no such ticket type.")))] = ""
     holders: Annotated[list[HolderIn], Field(min_length=1, max_length=MAX_HOLDERS),
                        _bad_holders]
     idempotency_key: Annotated[str | None, Field(max_length=200, description="Or the "
@@ -138,8 +131,8 @@ class RefundIn(VisitorIn):
     ticket_ids: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=2 ** 62)]] | None,
                           Field(min_length=1, description="Default: every valid ticket"),
                           Refuse(lambda path: ValidationError(
-                              "bad_ticket_ids", "ticket_ids is a list of ticket ids.",
-                              message_zh="ticket_ids 须为门票编号列表。"))] = None
+                              "bad_ticket_ids", _l("ticket_ids is a list of ticket ids.")))
+                          ] = None
 
 
 class RebookIn(VisitorIn):
@@ -153,8 +146,7 @@ class ReissueIn(VisitorIn):
 
 class SandboxPayIn(Body):
     outcome: Annotated[Literal["succeeded", "failed"], Refuse(lambda path: ValidationError(
-        "bad_outcome", "outcome is 'succeeded' or 'failed'.",
-        message_zh="outcome 须为 succeeded 或 failed。"))] = "succeeded"
+        "bad_outcome", _l("outcome is 'succeeded' or 'failed'.")))] = "succeeded"
 
 
 class SandboxNotification(Body):
@@ -179,8 +171,7 @@ class PauseIn(Body):
     slot_id: whole(0, ROW_ID, _pause_slot.error, description="0 or absent: the whole "
                    "site") | None = None
     reason: Annotated[str, Field(max_length=2000), Refuse(lambda path: ValidationError(
-        "reason_required", "Give a reason for pausing sales.",
-        message_zh="请填写暂停售票的原因。"))] = ""
+        "reason_required", _l("Give a reason for pausing sales.")))] = ""
 
 
 class ResumeIn(Body):

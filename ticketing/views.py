@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from catalog import interface as catalog
@@ -17,7 +18,8 @@ from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.db import get_db
 from core.errors import DomainError
-from core.i18n import t
+from core.i18n import label
+from core.text import _l
 
 from . import gate_feed, orders, payments, products, qr, quota
 from .holders import DOCUMENT_TYPES, MAX_HOLDERS
@@ -136,7 +138,7 @@ def _change_order(number: str, change, done: str):
     if _owned_order(number) is None:
         return redirect(url_for("ticketing.find_order"))
     change()
-    flash(t(done))
+    flash(label(done))
     return redirect(url_for("ticketing.order_page", number=number))
 
 
@@ -193,7 +195,7 @@ def sandbox_checkout(reference):
         payments.sandbox_complete(db, provider(), reference, outcome == "pay", clock,
                                   inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
-            flash(t("ticketing.payment_failed"))
+            flash(_("The payment failed; you can try again before the hold expires."))
         return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
     return render_template("ticketing/sandbox.html", pay=pay, reference=reference)
 
@@ -227,7 +229,7 @@ def _back(site_id, day=None):
 
 
 def _saved(site_id, day=None):
-    flash(t("ticketing.saved"))
+    flash(_("Saved."))
     return _back(site_id, day)
 
 
@@ -263,7 +265,7 @@ def staff_window_sale():
         channel="window", idempotency_key=f.get("idempotency_key") or None,
         days_ahead=settings()["days_ahead"], actor=_actor())
     grant(order.number)
-    flash(t("ticketing.sold_window_done", number=order.number))
+    flash(_("Sold at the window: order %(number)s", number=order.number))
     return redirect(url_for("ticketing.order_page", number=order.number))
 
 
@@ -328,8 +330,7 @@ def staff_report():
     first = parse_day(request.args.get("from"), clock.now().date())
     last = parse_day(request.args.get("to"), first)
     if last < first or (last - first).days > 366:
-        raise DomainError("bad_range", "Choose a range of up to a year, start before end.",
-                          message_zh="请选择一年以内、起始早于结束的日期范围。")
+        raise DomainError("bad_range", _l("Choose a range of up to a year, start before end."))
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["site", "date", "slot_start", "slot_end", "online_quota", "window_reserve",

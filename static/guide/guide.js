@@ -39,12 +39,10 @@
     navigator.serviceWorker.register('/guide/sw.js', { scope: '/guide/' }).catch(function () {});
   }
   var status = document.querySelector('[data-offline-status]');
-  var lang = document.documentElement.lang.indexOf('zh') === 0 ? 'zh' : 'en';
-  var T = {
-    saving: lang === 'zh' ? '正在下载 {done}/{total}…' : 'Saving {done}/{total}…',
-    ready: lang === 'zh' ? '离线包已就绪：没有信号时也能浏览和收听。' : 'Offline pack ready: pages and audio work without signal.',
-    failed: lang === 'zh' ? '离线包下载未完成，请在有信号时重试。' : 'The offline pack did not finish; try again with signal.',
-    unsupported: lang === 'zh' ? '此浏览器不支持离线包。' : 'This browser does not support offline packs.'
+  var texts = document.querySelector('[data-offline-texts]') || document.body;
+  var T = {   // translated by the page (guide/_macros.html)
+    saving: msg(texts, 'saving'), ready: msg(texts, 'ready'), failed: msg(texts, 'failed'),
+    unsupported: msg(texts, 'unsupported')
   };
   document.querySelectorAll('[data-offline]').forEach(function (btn) {
     btn.addEventListener('click', function () {
@@ -195,7 +193,7 @@
       out.textContent = msg(box, 'thinking');
       promise.then(function (r) { return r.json().catch(function () { return { error: 'http_' + r.status, message: r.statusText }; }); })
         .then(show)
-        .catch(function () { show({ error: 'offline', message: alang === 'zh' ? '网络不可用，请稍后再试。' : 'No connection; try again later.' }); });
+        .catch(function () { show({ error: 'offline', message: msg(box, 'offline') }); });
     }
     form.addEventListener('submit', function (e) {
       e.preventDefault();

@@ -6,7 +6,7 @@
   var add = document.createElement('button');
   add.type = 'button';
   add.className = 'secondary';
-  add.textContent = document.documentElement.lang === 'en' ? '+ Add a holder' : '+ 添加持票人';
+  add.textContent = optional[0].closest('form').getAttribute('data-add-holder');  // translated by the page
   add.addEventListener('click', function () {
     var next = document.querySelector('fieldset.tk-holder[hidden]');
     if (next) { next.hidden = false; next.querySelector('input').focus(); }

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from app import create_app
 from core.contracts import Body, Reply, contract, contract_of, refusal_for, refusals, whole
 from core.errors import ValidationError
+from core.text import _l
 from testkit import csrf_of
 
 
@@ -72,7 +73,7 @@ def test_bad_fields_are_refused_in_the_request_language(client):
     zh = client.post("/api/ticketing/orders?lang=zh", json=body)
     assert en.status_code == zh.status_code == 400
     assert en.json["error"] == zh.json["error"] == "bad_slot"
-    assert en.json["message"] == "Give a time slot." and zh.json["message"] == "请填写整数。"
+    assert en.json["message"] == "Give a time slot." and zh.json["message"] == "请填写入园时段。"
     nested = client.post("/api/ticketing/orders?lang=en", json={
         "date": "2026-07-16", "slot_id": 1, "holders": [{"name": "A"}, {"name": 5}]})
     assert nested.json["error"] == "bad_holder_name"
@@ -108,7 +109,7 @@ def test_path_ids_beyond_sqlite_integers_are_unknown_not_a_500(client, login):
 
 
 class _Echo(Body):
-    n: whole(0, 10, lambda path: ValidationError("bad_n", "Give n.", message_zh="请给出 n。"))
+    n: whole(0, 10, lambda path: ValidationError("bad_n", _l("Give n.")))
 
 
 class _EchoOut(Reply):
