@@ -10,7 +10,8 @@ A view declares what it takes and answers::
     def api_scan(body: ScanIn): ...
 
 ``@contract`` goes below the auth decorators, so a request is authenticated before its
-body is read. The view receives the validated ``body`` (and ``query``) as models. A bad
+body is read. The view receives the validated ``body`` (and ``query``, ``headers``) as
+models. A bad
 value is refused with the stable code its field declares (``Refuse`` in the field's
 ``Annotated`` metadata, the deepest one on the path wins), in the request's language:
 the same ``{"error": code, "message": ...}`` a service's DomainError gives. A body that
@@ -94,8 +95,6 @@ def _whole(text: str) -> int:
     return int(text)
 
 
-
-
 def _flag_text(value):
     # An unticked form checkbox sends nothing, a ticked one "on"; "" reads as off.
     if isinstance(value, str) and value.strip() == "":
@@ -105,8 +104,8 @@ def _flag_text(value):
 
 def day(refusal: Refusal, **field_args) -> Any:
     """A calendar day as YYYY-MM-DD text."""
-    return Annotated[date, BeforeValidator(from_text(date.fromisoformat)), Field(strict=True, **field_args),
-                     Refuse(refusal)]
+    return Annotated[date, BeforeValidator(from_text(date.fromisoformat)),
+                     Field(strict=True, **field_args), Refuse(refusal)]
 
 
 def moment(refusal: Refusal, **field_args) -> Any:
@@ -283,17 +282,20 @@ class Contract:
 def contract(*, body=None, body_required: bool = True, query=None, headers=None, returns=None,
              status: int = 200, errors: Mapping[int, tuple[str, ...]] | None = None,
              upload=None, media: str | None = None, body_limit=None, summary: str = ""):
-    """Declare a JSON view's request (``body``: a JSON object; ``query``: the query
-    string; ``headers``: a model whose field aliases are header names; ``upload``/``media``: a body the view reads itself, e.g. a photo) and its
-    answers (``returns``: a model for ``status``, or {status: model}; ``errors``:
-    {status: codes} the services can refuse with, besides the fields' own codes).
-    ``body_limit(config)``: the largest body in bytes, checked before it is read."""
+    """Declare a JSON view's request and answers.
+
+    Request: ``body`` (a JSON object; ``body_required=False``: an empty body reads as {}),
+    ``query`` (the query string), ``headers`` (a model whose field aliases are header
+    names), or ``upload`` and ``media`` (a body the view reads itself, e.g. a photo:
+    documented, not validated). ``body_limit(config)``: the largest body in bytes,
+    checked before it is read (413 too_large).
+    Answers: ``returns``, a model for ``status`` or {status: model}; ``errors``, {status:
+    codes} the services can refuse with, besides the fields' own and the guards' codes."""
     answers = returns if isinstance(returns, Mapping) else (
         {status: returns} if returns is not None else {})
     c = Contract(body=body, body_required=body_required, query=query, headers=headers,
-                 returns=answers,
-                 errors=dict(errors or {}), upload=upload, media=media, body_limit=body_limit,
-                 summary=summary)
+                 returns=answers, errors=dict(errors or {}), upload=upload, media=media,
+                 body_limit=body_limit, summary=summary)
 
     def deco(view):
         @wraps(view)
@@ -340,7 +342,7 @@ def init_app(app) -> None:
         c = contract_of(view)
         # OPTIONS is Flask's own answer (the allowed methods), not the view's.
         if c is not None and request.method != "OPTIONS" and not response.direct_passthrough:
-            problem = answer_problem(app, request.url_rule, view, c, response)
+            problem = answer_problem(request.url_rule, view, c, response)
             if problem:
                 found = app.extensions["scenic.contract_violations"]
                 if len(found) < MAX_VIOLATIONS:
@@ -349,7 +351,7 @@ def init_app(app) -> None:
         return response
 
 
-def answer_problem(app, rule, view, c: Contract, response) -> str | None:
+def answer_problem(rule, view, c: Contract, response) -> str | None:
     """What is wrong with ``response`` for a view with contract ``c``, or None."""
     from .openapi import error_codes  # the guards' codes are the document's concern
     status = response.status_code

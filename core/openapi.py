@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from pydantic.json_schema import models_json_schema
 
 from .contracts import Contract, contract_of, refusals
+from .i18n import languages
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
@@ -56,10 +57,6 @@ SECURITY_SCHEMES = {
                        "create-device NAME --role worker`)."},
 }
 
-LANG_PARAM = {"name": "lang", "in": "query", "required": False,
-              "description": "Language of messages (also remembered in a cookie).",
-              "schema": {"type": "string", "enum": ["zh", "en"]}}
-
 DESCRIPTION = """\
 The JSON APIs of the Mount Tai and Qufu smart scenic areas: sites, timed-entry tickets,
 gates, crowd monitoring and the audio guide.
@@ -69,6 +66,12 @@ endpoint and status) and a `message` in the request's language. Anonymous visito
 need no credentials; staff calls use the session cookie of /login and, on unsafe methods,
 the `X-CSRF-Token` header; gates and workers send `Authorization: Bearer <token>`.
 """
+
+
+def _lang_param() -> dict:
+    return {"name": "lang", "in": "query", "required": False,
+            "description": "Language of messages (also remembered in a cookie).",
+            "schema": {"type": "string", "enum": list(languages())}}
 
 
 def _auth(view, method: str) -> tuple[list, tuple[str, ...], bool]:
@@ -235,7 +238,7 @@ def build(app: Flask) -> dict:
         "tags": [{"name": t} for t in tags],
         "paths": paths,
         "components": {"schemas": defs, "securitySchemes": SECURITY_SCHEMES,
-                       "parameters": {"lang": LANG_PARAM}},
+                       "parameters": {"lang": _lang_param()}},
     }
 
 

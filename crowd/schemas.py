@@ -156,7 +156,7 @@ class CameraIn(Strict):
     inertia: _whole(1, 50) = 3
     enabled: _flag() = True
     detect_every: _whole(1, 10) = 1
-    regions: Regions | None = None
+    regions: Regions = None  # absent: the regions stay as they are; null is refused
     csrf_token: Any = Field(None, description="Ignored (forms send it; JSON clients use the "
                             "X-CSRF-Token header)")
 

@@ -103,6 +103,7 @@ def _operation_tests(schema, test_func):
 
 @pytest.mark.contracts
 @pytest.mark.model  # a valid question reaches the guide's sentence encoder
+@pytest.mark.timeout(900)  # about a minute alone; room for a CI machine under load
 def test_every_answer_keeps_the_documented_contract(identities, live_server):
     schema = schemathesis.openapi.from_url(f"{live_server}/api/openapi.json", config=CONFIG)
 

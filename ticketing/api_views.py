@@ -199,10 +199,9 @@ def sandbox_notify():
           errors={404: ("unknown_payment",), 409: ("amount_mismatch",)})
 def sandbox_pay(reference, body: SandboxPayIn):
     """The sandbox gateway's 'visitor paid' button, for API clients and tests."""
+    inline = current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline"
     result = payments.sandbox_complete(get_db(), provider(), reference,
-                                       body.outcome == "succeeded",
-                                       get_clock(),
-                                       inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
+                                       body.outcome == "succeeded", get_clock(), inline=inline)
     return jsonify({"ok": True, "outcome": result})
 
 
