@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from core import auth, csrf, db, i18n, logs, web
+from core import auth, csrf, db, i18n, logs, ratelimit, web
 from core.clock import clock_for
 from core.config import load_config, load_secrets
 from core.domains import plugins
@@ -38,11 +38,15 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     i18n.init_app(app)
     db.init_app(app)
     web.init_app(app)
+    app.wsgi_app = app.extensions["scenic.penalty_box"] = ratelimit.PenaltyBox(app)
+    app.wsgi_app = web.TrustedProxy(app)  # outermost: the box sees the visitor's address
 
     @app.before_request
     def _per_request():
         i18n.use_lang(i18n.select_lang())
         csrf.protect()
+
+    ratelimit.init_app(app)  # its check runs after the language and CSRF checks above
 
     @app.after_request
     def _remember_lang(response):

@@ -3,8 +3,9 @@
 (a) baseline: ``YOLO("yolo11n-pose.pt").predict(frame)`` (PyTorch, 640 px), one frame at
     a time; count = boxes.
 (b) pipeline at the demo camera's setting (data/crowd/demo_cameras.json): the cached
-    OpenVINO export, the camera's tiles with cross-tile merging, motion/track tile gating,
-    ByteTrack; count = merged boxes of the latest detector pass (the worker's "people";
+    person IR on OpenVINO (INT8 by default), the camera's tiles with cross-tile merging,
+    motion/track tile gating, ByteTrack; count = the worker's "people" of the latest
+    detector pass (merged boxes scoring >= 0.2, and weaker ones that continue a track;
     tracks drive areas and lines). Run as a camera would see it: for each labelled
     frame, the frames just before it are fed first (the tracker and the gate need history),
     and every frame it processes counts towards its frames per second.
@@ -13,7 +14,9 @@ Error: mean absolute difference from the hand counts in bench/labels/vtest_count
 Also: seconds from a change in the feed (an observation posted by a worker) to the
 dashboard's Server-Sent Event showing it, over real HTTP.
 
-    .venv/bin/python -m bench.crowd_bench [--video PATH] [--lead 5] [--sse 5]
+    .venv/bin/python -m bench.crowd_bench [--video PATH] [--lead 11] [--sse 5] [--precision int8]
+
+Many cameras on one box, FP32 vs INT8: bench/crowd_fleet_bench.py.
 
 The machine is shared: run it when it is quiet, and read the load average it prints.
 """
@@ -44,66 +47,87 @@ CLIP = ROOT / "data" / "crowd" / "vtest-clip.mp4"
 DEMO = ROOT / "data" / "crowd" / "demo_cameras.json"
 
 
-def run_counting(video: Path, lead: int, every_options=(1,)) -> dict:
-    from ultralytics import YOLO
+def lead_in(f: int, lead: int, stride: int = 1) -> list[int]:
+    """Frame ``f`` and the ``lead`` frames before it, ``stride`` apart, oldest first."""
+    return list(range(f, max(f - lead * stride, 0) - 1, -stride))[::-1]
 
+
+def labelled_frames(video: Path, windows=((11, 1),)) -> tuple[dict, dict]:
+    """Hand counts by frame index, and the decoded frames each labelled frame needs: its
+    ``lead_in`` for each (lead, stride) window."""
     from crowd.capture import read_frames
-    from crowd.detect import Detector, TileGate
-    from crowd.track import Tracker
-    from crowd.worker import plan_of
-
     labels = {int(k): v for k, v in json.loads(LABELS.read_text())["counts"].items()}
     wanted = set()
     for f in labels:
-        wanted.update(range(max(0, f - lead), f + 1))
-    frames = read_frames(video, wanted)
-    spec = json.loads(DEMO.read_text())["cameras"][0]
-    plan = plan_of(spec)
+        for lead, stride in windows:
+            wanted.update(lead_in(f, lead, stride))
+    return labels, read_frames(video, wanted)
 
-    baseline = YOLO(str(models.weights_path()))
-    detector = Detector(models.load_detector_model("openvino"),
-                        tile_imgsz=models.DEFAULT_TILE_IMGSZ)
+
+def naive_model():
+    """The baseline every crowd bench compares with: the .pt on PyTorch, 640 px."""
+    from ultralytics import YOLO
+    return YOLO(str(models.weights_path()))
+
+
+def run_counting(labels: dict, frames: dict, lead: int, variants: dict, plan,
+                 baseline=None) -> dict:
+    """Naive baseline and pipeline variants interleaved, labelled frame by labelled frame.
+
+    ``variants``: name -> {"detector", "every" (detect_every), "stride" (feed every
+    stride-th frame of the lead-in: 5 = the tracker sees 2 passes a second of the 10 fps
+    clip), "lead" (lead-in frames at that stride, default ``lead``)}. For each labelled frame each variant starts afresh (new tracker and tile
+    gate), is fed the lead-in and the frame, and its count is the worker's "people" of its
+    latest detector pass; every frame fed counts towards its frames per second."""
+    from crowd.count import people_in_view
+    from crowd.detect import TileGate
+    from crowd.track import Tracker
+
     first = frames[min(frames)]
-    baseline.predict(first, verbose=False)       # warm both up outside the timing
-    detector.detect(first, plan)
-
-    a_time = 0.0
-    a_err, rows = [], {}
-    b = {n: {"time": 0.0, "frames": 0, "passes": 0, "tiles_run": 0, "tiles_all": 0, "err": []}
-         for n in every_options}
+    if baseline is not None:
+        baseline.predict(first, verbose=False)     # warm up outside the timing
+    for v in variants.values():
+        v["detector"].detect(first, plan)
+    out = {"rows": {f: [labels[f]] for f in labels}, "labelled": len(labels)}
+    a_time, a_err = 0.0, []
+    acc = {n: {"time": 0.0, "frames": 0, "passes": 0, "tiles_run": 0, "tiles_all": 0,
+               "err": []} for n in variants}
     for f in sorted(labels):
-        # (a) one frame, as the naive baseline sees it.
-        t = time.perf_counter()
-        a_n = len(baseline.predict(frames[f], verbose=False)[0].boxes)
-        a_time += time.perf_counter() - t
-        a_err.append(abs(a_n - labels[f]))
-        rows[f] = [labels[f], a_n]
-        # (b) the pipeline, fed the lead-in frames, then the labelled one; with detect_every
-        # n, the detector runs on frames whose index is a multiple of n, tracks hold between.
-        for n, acc in b.items():
-            tracker, gate, tracks = Tracker(), TileGate(), []
+        if baseline is not None:
             t = time.perf_counter()
-            for i in range(max(0, f - lead), f + 1):
-                acc["frames"] += 1
-                if i % n:
-                    continue
+            a_n = len(baseline.predict(frames[f], verbose=False)[0].boxes)
+            a_time += time.perf_counter() - t
+            a_err.append(abs(a_n - labels[f]))
+            out["rows"][f].append(a_n)
+        for name, v in variants.items():
+            det, every, stride = v["detector"], v.get("every", 1), v.get("stride", 1)
+            span = v.get("lead", lead)
+            a = acc[name]
+            tracker, gate, tracks, people = Tracker(), TileGate(), [], 0
+            t = time.perf_counter()
+            for i in lead_in(f, span, stride):
+                a["frames"] += 1
+                if i % every:
+                    continue  # detect_every: tracks and counts hold
                 frame = frames[i]
-                boxes = detector.detect_many([frame], [plan], gates=[gate],
-                                             tracks=[[tr[1:5] for tr in tracks]])[0]
+                boxes = det.detect_many([frame], [plan], gates=[gate],
+                                        tracks=[[tr[1:5] for tr in tracks]])[0]
                 tracks = tracker.update(boxes, frame.shape[:2])
-                acc["people"] = len(boxes)      # what the worker reports as "people"
-                acc["tiles_run"] += detector.last_tiles[0]
-                acc["tiles_all"] += detector.last_tiles[1]
-                acc["passes"] += 1
-            acc["time"] += time.perf_counter() - t
-            acc["err"].append(abs(acc["people"] - labels[f]))
-            rows[f].append(acc["people"])
-    for acc in b.values():
-        acc["fps"] = acc["frames"] / acc["time"]
-        acc["passes_per_s"] = acc["passes"] / acc["time"]
-        acc["mae"] = float(np.mean(acc["err"]))
-    return {"rows": rows, "a_fps": len(labels) / a_time, "a_mae": float(np.mean(a_err)),
-            "b": b, "plan": plan, "labelled": len(labels)}
+                people = people_in_view(boxes[:, 4], tracker.matched)  # the worker's rule
+                a["tiles_run"] += det.last_tiles[0]
+                a["tiles_all"] += det.last_tiles[1]
+                a["passes"] += 1
+            a["time"] += time.perf_counter() - t
+            a["err"].append(abs(people - labels[f]))
+            out["rows"][f].append(people)
+    for a in acc.values():
+        a["fps"] = a["frames"] / a["time"]
+        a["passes_per_s"] = a["passes"] / a["time"]
+        a["mae"] = float(np.mean(a["err"]))
+    out["b"] = acc
+    if baseline is not None:
+        out["a_fps"], out["a_mae"] = len(labels) / a_time, float(np.mean(a_err))
+    return out
 
 
 def run_sse_latency(samples: int) -> list[float]:
@@ -178,18 +202,26 @@ def main() -> int:
     ap.add_argument("--video", type=Path, default=SHARED if SHARED.exists() else CLIP)
     ap.add_argument("--lead", type=int, default=11, help="frames fed before each labelled one")
     ap.add_argument("--sse", type=int, default=5, help="SSE latency samples")
+    ap.add_argument("--precision", choices=("int8", "fp32"), default="int8")
     args = ap.parse_args()
     print(f"video: {args.video}  (labels counted on the original vtest.avi)")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
           "(shared machine: other engineers' jobs run at the same time)")
+    from crowd.detect import Detector
+    from crowd.worker import plan_of
     spec = json.loads(DEMO.read_text())["cameras"][0]
+    plan = plan_of(spec)
     demo_every = int(spec.get("detect_every", 1))
     options = sorted({1, demo_every})
-    r = run_counting(args.video, args.lead, options)
+    detector = Detector(models.load_engine("openvino", args.precision))
+    labels, frames = labelled_frames(args.video, ((args.lead, 1),))
+    r = run_counting(labels, frames, args.lead,
+                     {n: {"detector": detector, "every": n} for n in options}, plan,
+                     baseline=naive_model())
     print(f"\n{'frame':>5} {'hand':>4} {'a':>3} " + " ".join(f"b/{n:<2}" for n in options))
     for f, vals in sorted(r["rows"].items()):
         print(f"{f:>5} " + " ".join(f"{v:>4}" for v in vals))
-    p = r["plan"]
+    p = plan
     w, h = models.DEFAULT_TILE_IMGSZ[1], models.DEFAULT_TILE_IMGSZ[0]
     print(f"\n(a) baseline  YOLO('yolo11n-pose.pt').predict(frame), PyTorch 640 px: "
           f"{r['a_fps']:.2f} fps, mean abs error {r['a_mae']:.2f} people/frame "
@@ -197,9 +229,10 @@ def main() -> int:
     for n in options:
         acc = r["b"][n]
         tag = "demo setting" if n == demo_every else "every frame"
-        print(f"(b) pipeline, {tag}: OpenVINO {w}x{h} tiles {p.rows}x{p.cols} overlap "
-              f"{p.overlap}, motion/track gating, ByteTrack, detect every {n} frame(s): "
-              f"{acc['fps']:.2f} fps ({acc['passes_per_s']:.2f} detector passes/s; "
+        print(f"(b) pipeline, {tag}: OpenVINO {args.precision.upper()} person IR, {w}x{h} "
+              f"tiles {p.rows}x{p.cols} overlap {p.overlap}, motion/track gating, ByteTrack, "
+              f"detect every {n} frame(s): {acc['fps']:.2f} fps "
+              f"({acc['passes_per_s']:.2f} detector passes/s; "
               f"{acc['tiles_run']}/{acc['tiles_all']} tiles run), mean abs error "
               f"{acc['mae']:.2f} people/frame ({acc['frames']} frames)")
         print(f"    throughput ratio b/a: {acc['fps'] / r['a_fps']:.2f}")

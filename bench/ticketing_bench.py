@@ -76,8 +76,13 @@ def serve(kind, target, port, threads, cpu_file=None):
     else:
         from app import create_app
         os.environ.setdefault("YOLO_OFFLINE", "1")
-        app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
-                          "SESSION_COOKIE_SECURE": False}, instance_path=target)
+        # ENV development: production refuses the sandbox payment gateway (nothing on the
+        # booking path differs). Each buyer books from its own address through the trusted
+        # proxy, and unpaid holds may fill the slot (TICKETING_SLOT_HELD_SHARE=1): every
+        # limit and the proof of work are still checked on every booking.
+        app = create_app({"ENV": "development", "LOG_LEVEL": "WARNING",
+                          "SESSION_COOKIE_SECURE": False, "TRUSTED_PROXY_HOPS": 1,
+                          "TICKETING_SLOT_HELD_SHARE": 1.0}, instance_path=target)
     start = os.times()
 
     def report_cpu(*_):
@@ -88,7 +93,7 @@ def serve(kind, target, port, threads, cpu_file=None):
         os._exit(0)
     signal.signal(signal.SIGTERM, report_cpu)
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
-                   connection_limit=1000, backlog=2048)
+                   connection_limit=1000, backlog=2048, clear_untrusted_proxy_headers=False)
 
 
 def prepare_bare(path, quota):
@@ -106,7 +111,7 @@ def prepare_app(instance, quota):
     from core.clock import SystemClock
     from core.db import connect, migrate
     from ticketing.quota import availability
-    app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
+    app = create_app({"ENV": "development", "LOG_LEVEL": "WARNING"}, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
     load_catalog(db)
@@ -145,23 +150,52 @@ def resident_id(n):
     return body + check_digit(body)
 
 
+PRESOLVED = 40   # proofs of work each app buyer solves before the clock starts
+
+
+def _address(n: int) -> str:
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+def _proofs(first: int) -> list[str]:
+    """Proofs of work for a buyer's bookings, solved before timing (the booking page solves
+    its proof while the visitor types). The challenges are minted here with the instance's
+    key, exactly as GET /api/pow/challenge would, so the server's measured work (and CPU)
+    is the bookings only."""
+    from bench.abuse_bench import fast_solve
+    from core import pow
+    from core.config import all_settings
+    max_number = all_settings()["POW_MAX_NUMBER"].default
+    secret = json.loads((Path(os.environ["TKBENCH_INSTANCE"]) / "secrets.json").read_text())
+    return [fast_solve(pow.issue(secret["SECRET_KEY"], now=time.time(), ttl_s=600,
+                                 max_number=max_number)) for _ in range(PRESOLVED)]
+
+
 def client(port, path, threads, offset, day, slot_id):
-    """One client process: `threads` buyers, each booking until sold out."""
+    """One client process: `threads` buyers, each booking until sold out; in the app every
+    booking is a new visitor (its own address and ID number) with its proof of work."""
     records, lock = [], threading.Lock()
     barrier = threading.Barrier(threads)
+    is_app = path == "/api/ticketing/orders"
 
     def buyer(i):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         n = (offset + i) * 1000
+        proofs = _proofs(n) if is_app else []
         barrier.wait()
         while True:
             n += 1
-            body = json.dumps({"site_id": "kongmiao", "date": day, "slot_id": slot_id,
-                               "product_id": "kongmiao", "holders": [{
-                                   "name": f"游客{n}", "document_type": "resident_id",
-                                   "document_number": resident_id(n)}]})
+            payload = {"site_id": "kongmiao", "date": day, "slot_id": slot_id,
+                       "product_id": "kongmiao", "holders": [{
+                           "name": f"游客{n}", "document_type": "resident_id",
+                           "document_number": resident_id(n)}]}
+            headers = {"Content-Type": "application/json"}
+            if is_app:
+                payload["altcha"] = proofs.pop(0) if proofs else ""
+                headers["X-Forwarded-For"] = _address(n)
+            body = json.dumps(payload)
             t0 = time.time()
-            conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", path, body=body, headers=headers)
             resp = conn.getresponse()
             data = resp.read()
             t1 = time.time()
@@ -189,9 +223,10 @@ def run_load(kind, target, path, clients, threads, day, slot_id):
         wait_up(port)
         per = [clients // CLIENT_PROCS + (1 if i < clients % CLIENT_PROCS else 0)
                for i in range(CLIENT_PROCS)]
+        env = dict(os.environ, TKBENCH_INSTANCE=target)
         procs = [subprocess.Popen([sys.executable, __file__, "--client", str(port), path,
                                    str(n), str(sum(per[:i])), day, str(slot_id)],
-                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                                  cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
                  for i, n in enumerate(per)]
         records = []
         for p in procs:

@@ -11,7 +11,6 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import wraps
 
 from flask import g, redirect, request, session, url_for
@@ -21,6 +20,7 @@ from . import repo
 from .clock import iso
 from .db import get_db, immediate
 from .errors import DomainError, Forbidden, Unauthorized, ValidationError
+from .ratelimit import Limits, RateLimited, Rule
 from .text import _l
 
 ROLES = ("admin", "staff", "gate", "worker")
@@ -72,26 +72,33 @@ def create_user(db, *, username: str, password: str | None, role: str, clock,
     return User(user_id, username, display_name or username, role)
 
 
-def authenticate(db, *, username: str, password: str, remote_addr: str, clock,
+def _login_rules(username: str, client: str, max_failures: int, max_failures_per_ip: int,
+                 window_seconds: int) -> list[Rule]:
+    message = _l("Too many failed logins.")
+    return [Rule("too_many_attempts", f"{max_failures}/{window_seconds}second",
+                 ("login-account", username.lower()), message),
+            Rule("too_many_attempts", f"{max_failures_per_ip}/{window_seconds}second",
+                 ("login-address", client), message)]
+
+
+def authenticate(db, *, username: str, password: str, client: str, limits: Limits,
                  max_failures: int, max_failures_per_ip: int, window_seconds: int) -> User:
-    """Check a password, counting failures per account and per address."""
-    now = clock.now()
-    since = iso(now - timedelta(seconds=window_seconds))
+    """Check a password; failures are counted per account and per address (``client``, the
+    hashed address) in the shared rate-limit storage, and either count past its maximum
+    locks logins out for the rest of the window."""
     username = (username or "").strip()
-    if (repo.count_failures(db, "username", username, since) >= max_failures
-            or repo.count_failures(db, "remote_addr", remote_addr, since) >= max_failures_per_ip):
-        raise DomainError("too_many_attempts", _l("Too many failed logins. Wait a few minutes "
-                                                  "and try again."), 429)
+    rules = _login_rules(username, client, max_failures, max_failures_per_ip, window_seconds)
+    refused = limits.refusal(rules)
+    if refused:
+        raise RateLimited("too_many_attempts", refused[0].message, refused[1])
     row = repo.find_user(db, username) if username else None
     ok = check_password_hash(row["password_hash"] if row and row["password_hash"] else _DUMMY_HASH,
                              password or "")
     if not row or not ok or row["role"] not in PERSON_ROLES:
-        with immediate(db):
-            repo.record_failure(db, username, remote_addr, iso(now),
-                                iso(now - timedelta(seconds=window_seconds * 4)))
+        for rule in rules:
+            limits.count(rule)
         raise Unauthorized("bad_credentials", _l("Wrong username or password."))
-    with immediate(db):
-        repo.clear_failures(db, username)
+    limits.clear(rules[0])  # a right password ends the account's count, not the address's
     return _user(row)
 
 

@@ -40,6 +40,15 @@ def non_negative(v):
     return None if v >= 0 else "must be 0 or more"
 
 
+def rate_limits(v):
+    """A check for limit strings in the ``limits`` notation ("10/minute;60/hour")."""
+    from limits import parse_many
+    try:
+        return None if parse_many(v) else "give limits like '10/minute;60/hour'"
+    except ValueError:
+        return "give limits like '10/minute;60/hour'"
+
+
 def fraction(v):
     return None if 0 <= v <= 1 else "must be between 0 and 1"
 
@@ -60,12 +69,30 @@ CORE_SETTINGS = [
     Setting("LOGIN_MAX_FAILURES_PER_IP", int, 20, "Failed logins per address before a lock-out",
             positive),
     Setting("LOGIN_WINDOW_SECONDS", int, 900, "Window for counting failed logins", positive),
+    Setting("LOGIN_PER_CLIENT", str, "30/minute", "Login attempts (right or wrong) one address "
+            "may make", rate_limits),
     Setting("MAX_CONTENT_LENGTH", int, 16 * 1024 * 1024, "Largest request body in bytes", positive),
     Setting("DB_BUSY_TIMEOUT_MS", int, 5000, "How long a writer waits for the lock", positive),
     Setting("DB_POOL_SIZE", int, 8, "Idle connections kept for reuse (0: close each one)",
             non_negative),
     Setting("LOG_LEVEL", str, "INFO", "Python logging level",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("RATELIMIT_STORAGE_URI", str, "",
+            "Where rate-limit counts live, shared by every server process: empty means "
+            "sqlite:///<instance>/ratelimit.db; redis://host:6379 for several machines",
+            lambda v: None if v == "" or v.split("://", 1)[0] in ("sqlite", "redis", "rediss",
+                                                                  "redis+sentinel", "memory")
+            else "use sqlite://, redis:// or memory://"),
+    Setting("TRUSTED_PROXY_HOPS", int, 0,
+            "Reverse proxies in front of the server whose X-Forwarded-For/-Proto are trusted "
+            "(0: none; 1 behind one TLS proxy)", lambda v: None if 0 <= v <= 5 else "must be 0 to 5"),
+    Setting("POW_MAX_NUMBER", int, 15_000,
+            "Proof-of-work difficulty: the client tries on average half this many SHA-256 "
+            "digests", lambda v: None if 100 <= v <= 10_000_000 else "must be 100 to 10000000"),
+    Setting("POW_TTL_SECONDS", int, 600, "How long a proof-of-work challenge stays valid",
+            lambda v: None if 30 <= v <= 3600 else "must be 30 to 3600"),
+    Setting("POW_CHALLENGES_PER_CLIENT", str, "60/minute;600/hour",
+            "Proof-of-work challenges one address may fetch", rate_limits),
     Setting("HOST", str, "127.0.0.1", "Address the production server binds"),
     Setting("PORT", int, 8000, "Port the production server binds", positive),
     Setting("THREADS", int, 8, "Worker threads of the production server", positive),

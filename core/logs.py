@@ -27,6 +27,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# URL parts that are credentials (an order's link secret): never written to the logs.
+SECRET_VIEW_ARGS = ("secret",)
+
+
+def logged_path() -> str:
+    """The request's path with credential parts replaced by '[secret]'."""
+    path = request.path
+    for name in SECRET_VIEW_ARGS:
+        value = (request.view_args or {}).get(name)
+        if value:
+            path = path.replace(str(value), "[secret]")
+    return path
+
+
 def setup(app) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -49,7 +63,7 @@ def setup(app) -> None:
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
         if request.path not in ("/healthz",) and not request.path.startswith("/static/"):
             logger.info("request", extra={
-                "event": "request", "method": request.method, "path": request.path,
+                "event": "request", "method": request.method, "path": logged_path(),
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - getattr(g, "started", time.perf_counter()))
                             * 1000, 1)})

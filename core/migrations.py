@@ -1,4 +1,5 @@
-"""Tables owned by core: staff accounts, device tokens, login attempts."""
+"""Tables owned by core: staff accounts and device tokens (failed logins were counted here
+until the shared rate-limit storage took them over)."""
 from sqlite_utils import Migrations
 
 migrations = Migrations("core")
@@ -35,3 +36,9 @@ def create_accounts(db):
         )""")
     db.execute("CREATE INDEX login_failures_user ON login_failures(username, at)")
     db.execute("CREATE INDEX login_failures_addr ON login_failures(remote_addr, at)")
+
+
+@migrations()
+def drop_login_failures(db):
+    # Failed logins are counted in the shared rate-limit storage (core.ratelimit) now.
+    db.execute("DROP TABLE IF EXISTS login_failures")

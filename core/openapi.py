@@ -75,7 +75,10 @@ def _lang_param() -> dict:
 
 
 def _auth(view, method: str) -> tuple[list, tuple[str, ...], bool]:
-    """(security requirement, roles, device token?) of a view from its guards."""
+    """(security requirement, roles, device token?) of a view from its guards. A domain's
+    own guard says what it asks for in ``_security`` (and ``_security_schemes``)."""
+    if getattr(view, "_security", None) is not None:
+        return list(view._security), (), False
     roles = tuple(getattr(view, "_required_roles", ()) or ())
     if getattr(view, "_token_auth", False):
         scheme = "workerToken" if roles == ("worker",) else "gateToken"
@@ -104,6 +107,8 @@ def _error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
     def add(status: int, *codes: str) -> None:
         out.setdefault(status, set()).update(codes)
 
+    for status, codes in {**getattr(view, "_guard_errors", {})}.items():
+        add(status, *codes)  # a domain guard's own refusals
     for status, codes in c.errors.items():
         add(status, *codes)
     for model in (c.body, c.query, c.headers):
@@ -229,6 +234,9 @@ def build(app: Flask) -> dict:
         paths.setdefault(path, {})[method.lower()] = _operation(rule, view, c, method, refs,
                                                                 defs)
     tags = sorted({op["tags"][0] for ops in paths.values() for op in ops.values()})
+    schemes = dict(SECURITY_SCHEMES)
+    for _rule, view, _c, _method in _contracts(app):
+        schemes.update(getattr(view, "_security_schemes", {}))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Mount Tai & Qufu Smart Scenic Areas API", "version": "1",
@@ -237,7 +245,7 @@ def build(app: Flask) -> dict:
         "servers": [{"url": "/"}],
         "tags": [{"name": t} for t in tags],
         "paths": paths,
-        "components": {"schemas": defs, "securitySchemes": SECURITY_SCHEMES,
+        "components": {"schemas": defs, "securitySchemes": schemes,
                        "parameters": {"lang": _lang_param()}},
     }
 

@@ -1,4 +1,4 @@
-"""SQL for core's tables: users, device tokens, login failures."""
+"""SQL for core's tables: users and device tokens."""
 from __future__ import annotations
 
 
@@ -31,22 +31,6 @@ def list_users(db) -> list:
         "SELECT u.*, (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id "
         "AND t.revoked_at IS NULL) AS live_tokens FROM users u ORDER BY u.role, u.username"
     ).fetchall()
-
-
-def count_failures(db, column: str, value: str, since: str) -> int:
-    assert column in ("username", "remote_addr")  # internal constant, never user input
-    return db.execute(f"SELECT count(*) FROM login_failures WHERE {column} = ? AND at >= ?",
-                      [value, since]).fetchone()[0]
-
-
-def record_failure(db, username: str, remote_addr: str, at: str, prune_before: str) -> None:
-    db.execute("INSERT INTO login_failures (username, remote_addr, at) VALUES (?, ?, ?)",
-               [username, remote_addr, at])
-    db.execute("DELETE FROM login_failures WHERE at < ?", [prune_before])
-
-
-def clear_failures(db, username: str) -> None:
-    db.execute("DELETE FROM login_failures WHERE username = ?", [username])
 
 
 def insert_token(db, user_id: int, token_hash: str, label: str, created_at: str) -> None:

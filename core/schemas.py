@@ -1,6 +1,6 @@
 """Contracts of core's JSON answers: /healthz and the OpenAPI document itself."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict
 
@@ -23,3 +23,10 @@ class OpenApiDocument(Reply):
     info: dict
     paths: dict
     components: dict
+
+
+class PowChallenge(Reply):
+    """A proof-of-work challenge (ALTCHA v2 JSON): solve it in the browser (the vendored
+    ALTCHA widget) and send the payload as ``altcha`` with an online booking."""
+    parameters: dict[str, Any]
+    signature: str

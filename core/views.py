@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import (Blueprint, current_app, jsonify, make_response, redirect, render_template,
                    request, session, url_for)
 
+from . import pow
 from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, current_user,
                    deactivate_account, list_accounts, login_session, role_required,
                    rotate_device_token)
@@ -18,7 +19,8 @@ from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
 from .i18n import COOKIE, UnsupportedLanguage, languages
-from .schemas import Health
+from .ratelimit import client_key, limiter, limits, setting
+from .schemas import Health, PowChallenge
 from .text import _l
 
 bp = Blueprint("core", __name__)
@@ -56,12 +58,13 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("LOGIN_PER_CLIENT"), methods=["POST"])
 def login():
     if request.method == "POST":
         cfg = current_app.config
         user = authenticate(get_db(), username=request.form.get("username", ""),
                             password=request.form.get("password", ""),
-                            remote_addr=request.remote_addr or "", clock=get_clock(),
+                            client=client_key(), limits=limits(),
                             max_failures=cfg["LOGIN_MAX_FAILURES"],
                             max_failures_per_ip=cfg["LOGIN_MAX_FAILURES_PER_IP"],
                             window_seconds=cfg["LOGIN_WINDOW_SECONDS"])
@@ -86,6 +89,19 @@ def console():
                     if user.has_role(*link.roles)), key=lambda link: link.position)
     return render_template("core/console.html", user=user,
                            links=[(link.endpoint, link.label) for link in tiles])
+
+
+@bp.get("/api/pow/challenge")
+@limiter.limit(setting("POW_CHALLENGES_PER_CLIENT"))
+@contract(returns=PowChallenge, errors={429: ("rate_limited",)})
+def pow_challenge():
+    """A fresh proof-of-work challenge (ALTCHA v2 JSON) for an anonymous write."""
+    cfg = current_app.config
+    challenge = pow.issue(cfg["SECRET_KEY"], now=get_clock().now().timestamp(),
+                          ttl_s=cfg["POW_TTL_SECONDS"], max_number=cfg["POW_MAX_NUMBER"])
+    resp = jsonify(challenge)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/healthz")

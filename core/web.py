@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import g, jsonify, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admission.errors import AdmissionError
 
@@ -48,13 +49,67 @@ def render_error(code: str, message: str, status: int):
     return render_template("core/error.html", code=code, message=message, status=status), status
 
 
+FORWARDING_HEADERS = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO",
+                      "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PORT", "HTTP_X_FORWARDED_PREFIX",
+                      "HTTP_X_FORWARDED_BY")
+
+
+class TrustedProxy:
+    """WSGI middleware: werkzeug's ProxyFix with ``TRUSTED_PROXY_HOPS`` hops, read per request
+    (0, the default: off, and forwarding headers are dropped, so a client cannot forge its
+    address with X-Forwarded-For). Behind a TLS proxy set it to the number of proxies: rate
+    limits then key on each visitor's own address instead of the proxy's. X-Forwarded-For
+    and -Proto are trusted; the Host header is taken as the proxy passes it. The app decides
+    this under any WSGI server (scripts/serve.py tells waitress to pass the headers on)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.wrapped = app.wsgi_app
+        self.fixes = {}
+
+    def __call__(self, environ, start_response):
+        hops = self.app.config["TRUSTED_PROXY_HOPS"]
+        if not hops:
+            for name in FORWARDING_HEADERS:
+                environ.pop(name, None)
+            return self.wrapped(environ, start_response)
+        fix = self.fixes.get(hops)
+        if fix is None:
+            fix = self.fixes[hops] = ProxyFix(self.wrapped, x_for=hops, x_proto=hops)
+        return fix(environ, start_response)
+
+
+def domain_response(exc: AdmissionError):
+    """The answer to any refusal: JSON under /api/, a localised error page elsewhere; a
+    ``Retry-After`` header when the refusal says when to retry (rate limits)."""
+    if wants_json():
+        resp = jsonify(exc.to_json())
+    else:
+        resp = make_response(render_template("core/error.html", code=exc.code,
+                                             message=exc.localized(), status=exc.status))
+    resp.status_code = exc.status
+    retry = exc.details.get("retry_after_s") if exc.details else None
+    if isinstance(retry, int):
+        resp.headers["Retry-After"] = str(retry)
+    return resp
+
+
 def init_app(app) -> None:
+    from .ratelimit import RateLimitExceeded, box_refusal, request_refusal
+
     @app.errorhandler(AdmissionError)  # every DomainError too
     def _domain(exc: AdmissionError):
-        if wants_json():
-            return jsonify(exc.to_json()), exc.status
-        return render_template("core/error.html", code=exc.code, message=exc.localized(),
-                               status=exc.status), exc.status
+        resp = domain_response(exc)
+        if exc.code == "rate_limited" and exc.status == 429:  # request limits counted in a view
+            box_refusal(resp, exc.details["retry_after_s"])
+        return resp
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):
+        refusal = request_refusal(exc)
+        resp = domain_response(refusal)
+        box_refusal(resp, refusal.details["retry_after_s"])
+        return resp
 
     @app.errorhandler(UnsupportedLanguage)
     def _lang(exc: UnsupportedLanguage):

@@ -128,6 +128,9 @@ class CameraFeed:
         except queue.Empty:
             return None
 
+    def has_frame(self) -> bool:
+        return not self.frames.empty()
+
     def silent_for(self) -> float:
         """Seconds since the last frame (or since start, if none came yet)."""
         last = self.stats.last_frame_at

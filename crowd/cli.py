@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from catalog import interface as catalog
 from core.cli import command_db
 from core.clock import get_clock
 
@@ -25,9 +26,13 @@ commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model 
                    "or set CROWD_WORKER_TOKEN).")
 @click.option("--camera", "cameras", multiple=True, help="Run only these camera ids.")
 @click.option("--backend", type=click.Choice(["openvino", "pytorch"]), default="openvino")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default=None,
+              help="OpenVINO model precision (default: the CROWD_DETECTOR_PRECISION setting).")
 @click.option("--seconds", type=float, default=None, help="Stop after this long.")
+@click.option("--counts", type=int, default=None,
+              help="Stop after posting this many fresh counts (with --seconds as a cap).")
 @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
-def worker_command(url, token_file, cameras, backend, seconds, no_frames):
+def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames):
     """Count people on every enabled camera and post to the ingest API."""
     from .worker import PostError, run_worker
     cfg = current_app.config
@@ -44,15 +49,16 @@ def worker_command(url, token_file, cameras, backend, seconds, no_frames):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        run_worker(url, token, camera_ids=cameras, backend=backend, seconds=seconds,
-                   annotate=not no_frames, stop=stop)
+        run_worker(url, token, camera_ids=cameras, backend=backend,
+                   precision=precision or cfg["CROWD_DETECTOR_PRECISION"], seconds=seconds,
+                   annotate=not no_frames, stop=stop, counts=counts)
     except PostError as exc:
         raise click.ClickException(f"the site refused the worker: {exc}") from None
 
 
 @commands.command("prepare-models")
 def prepare_models_command():
-    """Build the OpenVINO export of the person detector (offline, idempotent)."""
+    """Build the person detector's OpenVINO models, FP32 and INT8 (offline, idempotent)."""
     from .models import prepare
     click.echo(prepare())
 
@@ -64,3 +70,25 @@ def evaluate_command():
         changes = services.evaluate(db, get_clock(),
                                     services.Policy.from_config(current_app.config))
     click.echo(f"{len(changes)} change(s)")
+
+
+@commands.command("forecast")
+@click.option("--site", "sites", multiple=True, help="Only these sites (default: all).")
+def forecast_command(sites):
+    """Compute and store each site's 3-hour and 7-day forecasts (e.g. from cron), and
+    print when a site is expected to reach the warning level."""
+    clock = get_clock()
+    policy = services.Policy.from_config(current_app.config)
+    with command_db() as db:
+        for site_id in sites or [s.id for s in catalog.list_sites(db)]:
+            f = services.site_forecast(db, site_id, clock, policy=policy)
+            occ = f["occupancy"]
+            if occ is None:
+                click.echo(f"{site_id}: closed")
+                continue
+            hit = f["crossing"]
+            click.echo(f"{site_id} ({f['source']}): now {occ['start_people']}, in 3 h "
+                       f"{occ['mean'][-1]:.0f} [{occ['low'][-1]:.0f}-{occ['high'][-1]:.0f}]"
+                       + (f"; {round(100 * hit['ratio'])}% expected at {hit['at'][11:16]}"
+                          if hit else "") + ("; 7 days: " + ", ".join(
+                              str(d["mean"]) for d in f["daily"]["days"]) if f["daily"] else ""))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Sequence
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
@@ -30,6 +30,20 @@ Box = tuple[float, float, float, float]
 def bottom_centre(box: Box) -> Point:
     x1, _y1, x2, y2 = box
     return ((x1 + x2) / 2.0, y2)
+
+
+# A box scoring this much is a person on its own: ByteTrack's first-stage threshold as
+# crowd/track.py sets it (tiles find small people at modest scores).
+SURE_SCORE = 0.2
+
+
+def people_in_view(scores: Sequence[float], tracked: Collection[int] = (),
+                   sure: float = SURE_SCORE) -> int:
+    """People in one frame: detections scoring at least ``sure``, plus weaker ones (the
+    detector keeps boxes down to ByteTrack's low threshold, 0.1) whose index is in
+    ``tracked``, i.e. that continue a track in ByteTrack's second stage. A person half
+    hidden behind a sign scores low, but stands where a tracked person stood a moment ago."""
+    return sum(1 for i, s in enumerate(scores) if s >= sure or i in tracked)
 
 
 def cross(a: Point, b: Point, p: Point) -> float:

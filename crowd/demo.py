@@ -1,12 +1,17 @@
 """Demo data for the embedded default: a camera on the looping sample clip and a worker
-token in the instance folder (idempotent), plus the worker process serve.py starts."""
+token in the instance folder (idempotent), plus the worker process serve.py starts; and
+every site's forecast fed by the simulator (crowd.simulate), so the demo dashboard shows
+forecasts from two years of simulated history and a simulated day of bookings and gate
+scans, labelled as simulated."""
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
+from catalog import interface as catalog
 from core.auth import create_device, find_account, issue_token
+from core.clock import iso
 from core.files import write_secret
 
 from . import cameras, repo
@@ -14,6 +19,7 @@ from . import cameras, repo
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
 WORKER = "crowd-worker"
+DEMO_SEED = 7
 
 
 def token_path(app) -> Path:
@@ -36,6 +42,8 @@ def seed(app, db, credentials: dict) -> None:
         if repo.camera(db, cam["id"]) is not None:
             continue
         cameras.save_camera(db, cam, clock=clock, create=True)
+    for site in catalog.list_sites(db):
+        repo.set_forecast_source(db, site.id, "simulated", DEMO_SEED, iso(clock.now()))
 
 
 def processes(app) -> list[list[str]]:

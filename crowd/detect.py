@@ -6,7 +6,8 @@ and letterboxing each into the model's input enlarges them instead. Boxes are ma
 to frame coordinates and merged across tiles: a person on a tile border is seen by two
 tiles (often cut off by one), so boxes from *different* tiles that overlap strongly
 (IoU, or intersection over the smaller box for a cut-off half) become one box, their union.
-Tiles of every frame in a call (several cameras) go to the model as one batch.
+Tiles of every frame in a call (several cameras) go through one engine, which runs them
+concurrently (crowd/engine.py).
 """
 from __future__ import annotations
 
@@ -181,15 +182,13 @@ class TileGate:
 
 
 class Detector:
-    """Runs a ``ultralytics.YOLO`` person model on tiles of one or many frames at once."""
+    """Runs a person-detection engine (``crowd.engine``) on tiles of one or many frames at
+    once: every tile of every frame in a call shares the engine's request queue."""
 
-    def __init__(self, model, *, tile_imgsz=(480, 640), conf: float = 0.25, iou: float = 0.6,
-                 min_box_px: int = 6):
-        self.model = model
-        self.tile_imgsz = tuple(tile_imgsz)
-        self.conf = conf
-        self.iou = iou
+    def __init__(self, engine, *, min_box_px: int = 6):
+        self.engine = engine
         self.min_box_px = min_box_px
+        self.last_tiles = [0, 0]
 
     def detect_many(self, frames: Sequence[np.ndarray], plans: Sequence[TilePlan],
                     gates: Sequence | None = None,
@@ -211,22 +210,18 @@ class Detector:
             for ti, (x0, y0, x1, y1) in enumerate(windows):
                 if not active[ti]:
                     continue
-                crops.append(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+                crops.append(frame[y0:y1, x0:x1])
                 owners.append((fi, ti, x0, y0))
         per_frame: list[list[np.ndarray]] = [[] for _ in frames]
-        if crops:
-            results = self.model.predict(crops, imgsz=list(self.tile_imgsz), conf=self.conf,
-                                         iou=self.iou, classes=[0], verbose=False)
-            for (fi, ti, x0, y0), res in zip(owners, results):
-                b = res.boxes
-                if b is None or len(b) == 0:
-                    continue
-                xyxy = b.xyxy.cpu().numpy().astype(np.float32)
-                conf = b.conf.cpu().numpy().astype(np.float32)
-                xyxy[:, [0, 2]] += x0
-                xyxy[:, [1, 3]] += y0
-                tile = np.full((len(conf), 1), ti, dtype=np.float32)
-                per_frame[fi].append(np.hstack([xyxy, conf[:, None], tile]))
+        for (fi, ti, x0, y0), found in zip(owners, self.engine.infer(crops) if crops else []):
+            if len(found) == 0:
+                continue
+            rows = np.empty((len(found), 6), dtype=np.float32)
+            rows[:, :5] = found[:, :5]
+            rows[:, [0, 2]] += x0
+            rows[:, [1, 3]] += y0
+            rows[:, 5] = ti
+            per_frame[fi].append(rows)
         out = []
         for rows, (windows, w, h) in zip(per_frame, layout):
             merged = EMPTY.copy()

@@ -123,3 +123,63 @@ def add_detect_every(db):
     # Run the detector on every n-th frame only; ByteTrack and the counts hold in between.
     db.execute("ALTER TABLE crowd_cameras ADD COLUMN detect_every INTEGER NOT NULL DEFAULT 1 "
                "CHECK (detect_every BETWEEN 1 AND 10)")
+
+
+@migrations()
+def add_forecasts(db):
+    # Predicted alerts: a new kind, with the time the crossing is expected. SQLite cannot
+    # change a CHECK, so the table is rebuilt with the same rows.
+    db.execute("""
+        CREATE TABLE crowd_alerts_new (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('capacity', 'camera_offline', 'predicted')),
+            scope TEXT NOT NULL CHECK (scope IN ('site', 'zone', 'area', 'camera')),
+            target_id TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            level TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+            people INTEGER,
+            capacity INTEGER,
+            opened_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            acknowledged_at TEXT,
+            acknowledged_by TEXT,
+            resolved_at TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            expected_at TEXT
+        )""")
+    db.execute("INSERT INTO crowd_alerts_new SELECT *, NULL FROM crowd_alerts")
+    db.execute("DROP TABLE crowd_alerts")
+    db.execute("ALTER TABLE crowd_alerts_new RENAME TO crowd_alerts")
+    db.execute("CREATE INDEX crowd_alerts_active ON crowd_alerts (state, kind, scope, target_id)")
+    # Sites whose forecast inputs come from the simulator (the demo), not the gates.
+    db.execute("""
+        CREATE TABLE crowd_forecast_sources (
+            site_id TEXT PRIMARY KEY REFERENCES sites(id),
+            source TEXT NOT NULL CHECK (source IN ('simulated')),
+            seed INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        )""")
+    # Dwell and arrival models learned from past days, relearned once a day per site.
+    db.execute("""
+        CREATE TABLE crowd_forecast_models (
+            site_id TEXT PRIMARY KEY REFERENCES sites(id),
+            learned_on TEXT NOT NULL,
+            basis TEXT NOT NULL,
+            model_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""")
+    # The latest occupancy forecast per site (one row each) and the day's 7-day forecast.
+    db.execute("""
+        CREATE TABLE crowd_forecasts (
+            site_id TEXT PRIMARY KEY REFERENCES sites(id),
+            computed_ts REAL NOT NULL,
+            forecast_json TEXT NOT NULL
+        )""")
+    db.execute("""
+        CREATE TABLE crowd_daily_forecasts (
+            site_id TEXT NOT NULL REFERENCES sites(id),
+            day TEXT NOT NULL,
+            forecast_json TEXT NOT NULL,
+            PRIMARY KEY (site_id, day)
+        )""")

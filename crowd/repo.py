@@ -180,11 +180,12 @@ def active_alert(db, kind: str, scope: str, target_id: str):
 
 
 def open_alert(db, *, kind, scope, target_id, site_id, level, people, capacity, at,
-               detail) -> int:
+               detail, expected_at=None) -> int:
     cur = db.execute("INSERT INTO crowd_alerts (kind, scope, target_id, site_id, level, state, "
-                     "people, capacity, opened_at, updated_at, detail) "
-                     "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
-                     [kind, scope, target_id, site_id, level, people, capacity, at, at, detail])
+                     "people, capacity, opened_at, updated_at, detail, expected_at) "
+                     "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+                     [kind, scope, target_id, site_id, level, people, capacity, at, at, detail,
+                      expected_at])
     return cur.lastrowid
 
 
@@ -222,3 +223,60 @@ def last_change(db) -> tuple:
     s = db.execute("SELECT max(last_ts), count(*) FROM crowd_camera_state").fetchone()
     lv = db.execute("SELECT max(updated_at) FROM crowd_levels").fetchone()
     return (tuple(a), tuple(s), tuple(lv))
+
+
+# --- forecasts ---------------------------------------------------------------------------
+
+def forecast_sources(db) -> dict:
+    return {r["site_id"]: r for r in db.execute("SELECT * FROM crowd_forecast_sources")}
+
+
+def set_forecast_source(db, site_id: str, source: str, seed: int, at: str) -> None:
+    db.execute("INSERT INTO crowd_forecast_sources (site_id, source, seed, created_at) "
+               "VALUES (?, ?, ?, ?) ON CONFLICT(site_id) DO NOTHING",
+               [site_id, source, seed, at])
+
+
+def forecast_model(db, site_id: str):
+    return db.execute("SELECT * FROM crowd_forecast_models WHERE site_id = ?",
+                      [site_id]).fetchone()
+
+
+def save_forecast_model(db, site_id: str, learned_on: str, basis: str, model: dict,
+                        at: str) -> None:
+    db.execute("INSERT INTO crowd_forecast_models (site_id, learned_on, basis, model_json, "
+               "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(site_id) DO UPDATE SET "
+               "learned_on = excluded.learned_on, basis = excluded.basis, "
+               "model_json = excluded.model_json, updated_at = excluded.updated_at",
+               [site_id, learned_on, basis, json.dumps(model), at])
+
+
+def latest_forecast(db, site_id: str):
+    return db.execute("SELECT * FROM crowd_forecasts WHERE site_id = ?", [site_id]).fetchone()
+
+
+def save_forecast(db, site_id: str, ts: float, forecast: dict) -> None:
+    db.execute("INSERT INTO crowd_forecasts (site_id, computed_ts, forecast_json) "
+               "VALUES (?, ?, ?) ON CONFLICT(site_id) DO UPDATE SET "
+               "computed_ts = excluded.computed_ts, forecast_json = excluded.forecast_json",
+               [site_id, ts, json.dumps(forecast, ensure_ascii=False)])
+
+
+def daily_forecast(db, site_id: str, day: str):
+    return db.execute("SELECT * FROM crowd_daily_forecasts WHERE site_id = ? AND day = ?",
+                      [site_id, day]).fetchone()
+
+
+def save_daily_forecast(db, site_id: str, day: str, forecast: dict) -> None:
+    # One row per site and day; older days are dropped (bounded).
+    db.execute("DELETE FROM crowd_daily_forecasts WHERE site_id = ? AND day < ?",
+               [site_id, day])
+    db.execute("INSERT INTO crowd_daily_forecasts (site_id, day, forecast_json) "
+               "VALUES (?, ?, ?) ON CONFLICT(site_id, day) DO UPDATE SET "
+               "forecast_json = excluded.forecast_json",
+               [site_id, day, json.dumps(forecast, ensure_ascii=False)])
+
+
+def set_alert_expected(db, alert_id: int, *, expected_at: str, people, at: str) -> None:
+    db.execute("UPDATE crowd_alerts SET expected_at = ?, people = ?, updated_at = ? "
+               "WHERE id = ?", [expected_at, people, at, alert_id])

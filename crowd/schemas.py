@@ -229,6 +229,12 @@ class TrendQuery(Body):
         "invalid_window", _l("window is 'hour' or 'day'.")))] = "hour"
 
 
+class ForecastQuery(Body):
+    site: Annotated[str, Field(pattern=r"\S", description="A site id, e.g. kongmiao"),
+                    Refuse(lambda path: ValidationError(
+                        "missing_site", _l("Name a site: ?site=kongmiao.")))]
+
+
 class FrameUpload(Body):
     frame: bytes = Field(description="One annotated JPEG frame",
                          json_schema_extra={"format": "binary"})
@@ -271,7 +277,7 @@ class OccupancyOut(Reply):
 
 class AlertOut(Reply):
     id: int
-    kind: Literal["capacity", "camera_offline"]
+    kind: Literal["capacity", "camera_offline", "predicted"]
     scope: Literal["site", "zone", "area", "camera"]
     target_id: str
     site_id: str
@@ -285,6 +291,8 @@ class AlertOut(Reply):
     acknowledged_by: str | None
     resolved_at: str | None
     detail: str
+    expected_at: str | None = Field(description="Predicted alerts: when the forecast "
+                                    "reaches the level")
 
 
 class AlertsOut(Reply):
@@ -310,8 +318,9 @@ class HeatmapOut(Reply):
     camera_id: str
     cols: int
     rows: int
-    cells: list[int]
-    max: int
+    cells: list[float] = Field(description="Row by row; each cell halves every half-life")
+    max: float
+    half_life_minutes: float
     updated_at: str | None
 
 
@@ -370,6 +379,33 @@ class Thresholds(Reply):
     notice: float
     warning: float
     critical: float
+
+
+class Crossing(Reply):
+    at: str
+    minutes_ahead: float
+    ratio: float
+    people: int
+    predicted: bool
+
+
+class ForecastOut(Reply):
+    """A site's occupancy forecast for the next 3 hours (null parts: closed, or too little
+    history) and its visitors for the next 7 days (docs/crowd.md, "Forecasts")."""
+    site_id: str
+    at: str
+    source: str
+    capacity: int | None
+    warning_ratio: float
+    occupancy: dict[str, Any] | None = Field(description="The forecast series: times, "
+                                             "people and band, with today's history")
+    crossing: Crossing | None = Field(description="When the warning level is predicted to "
+                                      "be crossed, if it is")
+    peak: float | None
+    basis: Any = Field(description="What the forecast was fitted on")
+    dwell_median_minutes: float | None = Field(None, description="How long visitors stay "
+                                               "(the median of the dwell-time model)")
+    daily: dict[str, Any] | None = Field(description="Visitors for the next 7 days")
 
 
 class DashboardOut(Reply):

@@ -20,7 +20,7 @@ from core.text import _l
 from gates import interface as gates
 from ticketing import interface as ticketing
 
-from . import alert_levels, checks, repo
+from . import alert_levels, checks, forecasting, repo
 from .cameras import Camera, get_camera, list_cameras
 from .schemas import ObservationIn
 
@@ -40,12 +40,24 @@ class Policy:
     pause_sites: tuple = ()
     raw_retention_minutes: int = 120
     rollup_retention_days: int = 14
+    heat_half_life_minutes: float = 30.0
+    predicted_pause: bool = False
+    forecast_every_s: float = 60.0
+    forecast_learn_days: int = 7
 
     @classmethod
     def from_config(cls, cfg) -> "Policy":
         return cls(alert_levels.Thresholds.from_config(cfg), cfg["CROWD_STALE_SECONDS"],
                    cfg["CROWD_PAUSE_SALES"], tuple(cfg["CROWD_PAUSE_SALES_SITES"]),
-                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"])
+                   cfg["CROWD_RAW_RETENTION_MINUTES"], cfg["CROWD_ROLLUP_RETENTION_DAYS"],
+                   cfg["CROWD_HEAT_HALF_LIFE_MINUTES"], cfg["CROWD_PREDICTED_PAUSE"],
+                   cfg["CROWD_FORECAST_EVERY_SECONDS"], cfg["CROWD_FORECAST_LEARN_DAYS"])
+
+    @property
+    def forecast(self) -> forecasting.ForecastSettings:
+        return forecasting.ForecastSettings(
+            self.thresholds.warning, self.thresholds.hysteresis, self.forecast_every_s,
+            self.forecast_learn_days, self.predicted_pause)
 
     def may_pause(self, site_id: str) -> bool:
         return self.pause_sales and (not self.pause_sites or site_id in self.pause_sites)
@@ -88,32 +100,48 @@ def ingest(db, data: ObservationIn | dict, *, clock, policy: Policy | None = Non
                                  error=obs.error, dropped=obs.dropped, fps=obs.fps, ins=ins,
                                  outs=outs)
         if obs.heat:
-            _add_heat(db, cam.id, obs.heat, at)
+            _add_heat(db, cam.id, obs.heat, now, policy.heat_half_life_minutes)
         repo.prune_history(db, camera_id=cam.id,
                            raw_before=ts - policy.raw_retention_minutes * 60,
                            rollup_before=int(ts - policy.rollup_retention_days * 86400),
                            max_raw_per_camera=MAX_RAW_PER_CAMERA)
     if frames is not None and obs.status == "offline":
         frames.drop(cam.id)
-    evaluate(db, clock, policy)
+    # The worker's report is not held up by forecasting: stored forecasts drive the
+    # predicted alerts here; the dashboard's and cron's evaluations recompute them.
+    evaluate(db, clock, policy, refresh_forecasts=False)
     return {"camera_id": cam.id, "status": obs.status, "counted": counted, "at": at}
 
 
-def _add_heat(db, camera_id: str, cells, at: str) -> None:
-    row = repo.heat(db, camera_id)
-    grid = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+def _decayed_heat(row, now, half_life_minutes: float) -> list[float]:
+    """The stored grid faded to ``now``: every cell halves each half-life, so the map
+    shows where people are these days, not since the camera was installed. The grid has
+    a fixed size (32x24) and cells below 0.005 drop to 0: storage stays bounded."""
+    from datetime import datetime
+    if row is None:
+        return [0.0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    cells = json.loads(row["cells_json"])
+    elapsed = max((now - datetime.fromisoformat(row["updated_at"])).total_seconds(), 0.0)
+    factor = 0.5 ** (elapsed / 60 / half_life_minutes)
+    return [round(v * factor, 3) if v * factor >= 0.005 else 0 for v in cells]
+
+
+def _add_heat(db, camera_id: str, cells, now, half_life_minutes: float) -> None:
+    grid = _decayed_heat(repo.heat(db, camera_id), now, half_life_minutes)
     for col, r, n in cells:
         grid[r * checks.HEAT_COLS + col] += n
-    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, at)
+    repo.save_heat(db, camera_id, checks.HEAT_COLS, checks.HEAT_ROWS, grid, iso(now))
 
 
-def heatmap(db, camera_id: str) -> dict:
-    """Accumulated bottom-centre positions on a 32x24 grid (no frames are kept)."""
+def heatmap(db: Database, camera_id: str, clock: Clock, *, policy: Policy | None = None) -> dict:
+    """Bottom-centre positions on a 32x24 grid, faded with a half-life (no frames kept)."""
+    policy = policy or Policy()
     get_camera(db, camera_id)
     row = repo.heat(db, camera_id)
-    cells = json.loads(row["cells_json"]) if row else [0] * (checks.HEAT_COLS * checks.HEAT_ROWS)
+    cells = _decayed_heat(row, clock.now(), policy.heat_half_life_minutes)
     return {"camera_id": camera_id, "cols": checks.HEAT_COLS, "rows": checks.HEAT_ROWS,
             "cells": cells, "max": max(cells) if cells else 0,
+            "half_life_minutes": policy.heat_half_life_minutes,
             "updated_at": row["updated_at"] if row else None}
 
 
@@ -287,19 +315,29 @@ def _targets(db, clock, readings, zones, levels, th) -> tuple[list[Target], list
     return targets, sites
 
 
-def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
+def evaluate(db, clock, policy: Policy | None = None, *,
+             refresh_forecasts: bool = True) -> list[dict]:
     """Advance every level (debounce, hysteresis), open/raise/resolve alerts, pause or
-    resume ticket sales, and raise 'camera offline' for silent cameras. Idempotent."""
+    resume ticket sales, raise 'camera offline' for silent cameras, and open or resolve
+    predicted alerts (recomputing forecasts that are due unless told not to). Idempotent."""
     policy = policy or Policy()
     th = policy.thresholds
     now = clock.now()
     ts, at = now.timestamp(), iso(now)
     changes = []
+    # Forecasts read other domains' records and may learn for a second: never while
+    # holding the write lock.
+    if refresh_forecasts:
+        cams = camera_readings(db, clock, policy.stale_seconds)
+        forecasts = forecasting.refresh(db, now, policy.forecast, _camera_people(cams))
+    else:
+        forecasts = forecasting.stored(db, now, policy.forecast)
     with immediate(db):
         readings = camera_readings(db, clock, policy.stale_seconds)
         levels = repo.level_states(db)
         zones = _zone_occupancy(db, readings, levels, th)
         targets, _sites = _targets(db, clock, readings, zones, levels, th)
+        site_levels = {}
         for t in targets:
             old_row = levels.get((t.scope, t.target_id))
             old = alert_levels.LevelState(old_row["level"], old_row["pending"],
@@ -313,10 +351,14 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
                 _level_alert(db, t, old.level, new.level, at)
             if t.scope == "site":
                 paused = _sales(db, t.site_id, new.level, paused, t, policy, clock)
+                site_levels[t.site_id] = new.level
             if old_row is None or new != old or paused != bool(old_row["sales_paused"]):
                 repo.save_level(db, scope=t.scope, target_id=t.target_id, level=new.level,
                                 pending=new.pending, pending_since=new.pending_since,
                                 sales_paused=paused, at=at)
+        changes += forecasting.predicted_alerts(db, forecasts, site_levels,
+                                                settings=policy.forecast,
+                                                may_pause=policy.may_pause, clock=clock, at=at)
         for rd in readings:
             active = repo.active_alert(db, "camera_offline", "camera", rd.camera.id)
             if rd.fresh and active is not None:
@@ -332,6 +374,27 @@ def evaluate(db, clock, policy: Policy | None = None) -> list[dict]:
                     changes.append({"scope": "camera", "target_id": rd.camera.id,
                                     "to": "offline"})
     return changes
+
+
+def _camera_people(readings: list[CameraReading]) -> dict[str, int | None]:
+    """Each site's fresh camera count (None where no camera of the site sees)."""
+    out: dict[str, int | None] = {}
+    for rd in readings:
+        if rd.fresh:
+            out[rd.camera.site_id] = (out.get(rd.camera.site_id) or 0) + rd.counted
+    return out
+
+
+def site_forecast(db: Database, site_id: str, clock: Clock, *,
+                  policy: Policy | None = None) -> dict:
+    """A site's occupancy forecast for the next 3 hours (with its predicted crossing of
+    the warning level) and its visitors for the next 7 days."""
+    policy = policy or Policy()
+    catalog.get_site(db, site_id)
+    now = clock.now()
+    cams = _camera_people(camera_readings(db, clock, policy.stale_seconds))
+    record = forecasting.latest(db, site_id, now, policy.forecast, cams.get(site_id))
+    return dict(record, daily=forecasting.daily(db, site_id, now))
 
 
 def _camera_silent_since(db, rd: CameraReading) -> float:

@@ -25,10 +25,23 @@ SETTINGS = [
     Setting("CROWD_RAW_RETENTION_MINUTES", int, 120,
             "Raw observations kept this long; per-minute rollups keep the history", positive),
     Setting("CROWD_ROLLUP_RETENTION_DAYS", int, 14, "Per-minute rollups kept this long", positive),
+    Setting("CROWD_HEAT_HALF_LIFE_MINUTES", float, 30.0,
+            "Heatmap cells fade by half over this many minutes", positive),
+    Setting("CROWD_PREDICTED_PAUSE", bool, False,
+            "Pause a site's ticket sales when a crossing of the warning level is predicted "
+            "(off: the predicted alert only warns staff)"),
+    Setting("CROWD_FORECAST_EVERY_SECONDS", int, 60,
+            "How often a site's 3-hour occupancy forecast is recomputed", positive),
+    Setting("CROWD_FORECAST_LEARN_DAYS", int, 7,
+            "Past days the forecast learns dwell times and arrivals from", positive),
     Setting("CROWD_SSE_MAX_SECONDS", int, 300,
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",
             positive),
     Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
             positive),
+    Setting("CROWD_DETECTOR_PRECISION", str, "int8",
+            "Worker's person model on OpenVINO: int8 (NNCF-quantised; kept because its counting "
+            "error stays within 0.1 of fp32, see bench/crowd_fleet_bench.py) or fp32",
+            choices=("int8", "fp32")),
 ]

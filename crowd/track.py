@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .count import SURE_SCORE
+
 
 def _require_lap() -> None:
     # ultralytics would try to pip-install ``lap`` at run time when it is missing; we never
@@ -38,11 +40,12 @@ class Tracker:
         args = IterableSimpleNamespace(**YAML.load(cfg))
         args.track_buffer = track_buffer
         # Tiles find small people at modest confidence; keep them as tracks.
-        args.track_high_thresh = 0.2
-        args.new_track_thresh = 0.2
+        args.track_high_thresh = SURE_SCORE
+        args.new_track_thresh = SURE_SCORE
         self.tracker = BYTETracker(args, frame_rate=frame_rate) if _takes_rate() \
             else BYTETracker(args)
         self.shape = (1, 1)
+        self.matched: set[int] = set()
 
     def update(self, dets: np.ndarray, shape: tuple[int, int]) -> list[tuple]:
         from ultralytics.engine.results import Boxes
@@ -55,6 +58,9 @@ class Tracker:
             data[:, 2] = cx + w * self.widen / 2
             data[:, 1] = dets[:, 3] - h * self.heighten
         out = self.tracker.update(Boxes(data, shape))
+        # Which detections continue or start a track in this frame (ByteTrack's rows end
+        # with the detection's index): a low-score box counts as a person only then.
+        self.matched = {int(r[-1]) for r in out}
         tracks = []
         for r in out:
             x1, y1, x2, y2 = (float(v) for v in r[:4])

@@ -26,8 +26,8 @@ from core.text import _l
 from . import cameras, services
 from .live import frames_of
 from .schemas import (AlertOut, AlertsOut, AlertsQuery, CameraIn, CameraOut, CamerasOut,
-                      DashboardOut, FrameOut, FrameUpload, HeatmapOut, IngestOut, ObservationIn,
-                      OccupancyOut, RegionsIn, TrendOut, TrendQuery)
+                      DashboardOut, ForecastOut, ForecastQuery, FrameOut, FrameUpload, HeatmapOut,
+                      IngestOut, ObservationIn, OccupancyOut, RegionsIn, TrendOut, TrendQuery)
 
 bp = Blueprint("crowd", __name__)
 
@@ -212,12 +212,22 @@ def trend(query: TrendQuery):
                                   camera_id=query.camera, window=query.window))
 
 
+@bp.get("/api/crowd/forecast")
+@role_required("staff")
+@contract(query=ForecastQuery, returns=ForecastOut, errors={404: ("unknown_site",)})
+def forecast(query: ForecastQuery):
+    """A site's occupancy for the next 3 hours (and when it may reach the warning level),
+    and its visitors for the next 7 days."""
+    return jsonify(services.site_forecast(get_db(), query.site.strip(), get_clock(),
+                                          policy=_policy()))
+
+
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
 @contract(returns=HeatmapOut, errors={404: ("unknown_camera",)})
 def heatmap(camera_id):
     """Where people stood in a camera's view, on a 32x24 grid."""
-    return jsonify(services.heatmap(get_db(), camera_id))
+    return jsonify(services.heatmap(get_db(), camera_id, get_clock(), policy=_policy()))
 
 
 @bp.get("/crowd/cameras/<camera_id>/live.mjpg")

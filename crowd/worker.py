@@ -1,9 +1,12 @@
-"""The counting worker: capture threads -> batched tiled detection -> ByteTrack ->
-counting rules -> observations posted to the site's ingest API.
+"""The counting worker: capture threads -> fair scheduling -> tiled detection on one
+shared engine -> ByteTrack -> counting rules -> observations handed to a ``Poster``.
 
 A worker is a process with a stop event, started by ``flask --app app crowd worker``,
-never by the web app. It talks to the site only over HTTP with a ``worker`` token, so it
-can run on another machine next to the cameras.
+never by the web app. It serves every camera of its box with one detector: each step the
+round robin (crowd/schedule.py) picks the cameras whose newest frame runs, within a tile
+budget, and their tiles run together through the engine's request queue. It talks to the
+site only through a ``Poster`` (today HTTP with a ``worker`` token), so it can run on
+another machine next to the cameras.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from collections import Counter as Tally
+from collections import Counter as Tally, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -20,8 +23,9 @@ import numpy as np
 
 from .capture import CameraFeed, OpenCVSource
 from .checks import HEAT_COLS, HEAT_ROWS
-from .count import Area, Counter, Line, bottom_centre
+from .count import Area, Counter, Line, bottom_centre, people_in_view
 from .detect import TileGate, TilePlan
+from .schedule import RoundRobin
 
 log = logging.getLogger("scenic.crowd.worker")
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +38,31 @@ class PostError(Exception):
 
 
 class Poster(Protocol):
+    """Where a worker's results go. ``observation`` returns once the report is delivered
+    (HTTP: the site answered; a message-broker poster: the broker acknowledged), so the
+    worker's latency log measures frame -> published for any poster."""
     def config(self) -> dict: ...
     def observation(self, payload: dict) -> dict: ...
     def frame(self, camera_id: str, jpeg: bytes) -> None: ...
+
+
+class LatencyLog:
+    """Seconds from a frame's capture to later points of its way out, the newest ``size``
+    samples of each kind (bounded): ``counted`` (its counts are ready), ``handed`` (the
+    observation carrying them is handed to the poster), ``posted`` (the poster returned)."""
+    KINDS = ("counted", "handed", "posted")
+
+    def __init__(self, size: int = 4096):
+        self.samples = {k: deque(maxlen=size) for k in self.KINDS}
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.samples[kind].append(seconds)
+
+    def percentile(self, kind: str, q: float) -> float | None:
+        values = sorted(self.samples[kind])
+        if not values:
+            return None
+        return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 class HttpPoster:
@@ -97,6 +123,8 @@ class CameraRun:
     last_areas: dict = field(default_factory=dict)
     last_people: int = 0
     last_image: np.ndarray | None = None   # the frame the last tracks were found on
+    counted_at: float | None = None          # capture time of that frame
+    reported_at: float | None = None         # capture time of the frame last reported
     dropped: int = 0
     gate: TileGate = field(default_factory=TileGate)
     frame_no: int = 0
@@ -117,6 +145,7 @@ class Worker:
                  stop: threading.Event, source_factory=default_source_factory,
                  tracker_factory=None, stale_seconds: float = 5.0, report_every: float = 1.0,
                  frame_every: float = 0.5, annotate: bool = True, queue_size: int = 2,
+                 step_tiles: int = 24,
                  monotonic: Callable[[], float] = time.monotonic):
         self.detector = detector
         self.poster = poster
@@ -124,10 +153,13 @@ class Worker:
         self.source_factory = source_factory
         self.tracker_factory = tracker_factory or _default_tracker
         self.stale_seconds = stale_seconds
+        self.counts_posted = 0  # fresh online counts the site accepted
         self.report_every = report_every
         self.frame_every = frame_every
         self.annotate = annotate
         self.queue_size = queue_size
+        self.scheduler = RoundRobin(step_tiles)
+        self.latency = LatencyLog()
         self.now = monotonic
         self.runs: dict[str, CameraRun] = {}
         for spec in cameras:
@@ -176,41 +208,56 @@ class Worker:
         for run in self.runs.values():
             run.stop.set()
 
+    def _newest(self, run: CameraRun):
+        """The camera's newest queued frame; older ones still queued count as dropped."""
+        item = None
+        while True:
+            nxt = run.feed.get()
+            if nxt is None:
+                break
+            if item is not None:
+                run.dropped += 1
+            item = nxt
+        return item
+
     def step(self) -> int:
-        """Process the newest frame of every camera that has one; report those due."""
-        batch = []
+        """Run the detector on the newest frame of the cameras whose turn it is; report
+        those due. Returns the number of frames the detector ran on."""
+        waiting = {}
         for run in self.runs.values():
-            item, skipped = None, 0
-            while True:
-                nxt = run.feed.get()
-                if nxt is None:
-                    break
-                if item is not None:
-                    skipped += 1
-                item = nxt
-            run.dropped += skipped
-            if item is None:
+            if not run.feed.has_frame():
                 continue
-            run.frame_no += 1
-            if (run.frame_no - 1) % run.detect_every:
-                # Between detections the tracks and counts hold (the camera's detect_every).
-                run.processed += 1
+            if run.frame_no % run.detect_every:
+                # Between detections the tracks and counts hold (the camera's detect_every):
+                # no detector, so no turn needed.
+                if self._newest(run) is not None:
+                    run.frame_no += 1
+                    run.processed += 1
                 continue
-            batch.append((run, item[1]))
+            waiting[run.id] = run.plan.tiles_per_frame
+        batch = []
+        for cid in self.scheduler.pick(waiting):
+            run = self.runs[cid]
+            item = self._newest(run)
+            if item is not None:
+                run.frame_no += 1
+                batch.append((run, item))
         if batch:
-            boxes = self.detector.detect_many([f for _, f in batch], [r.plan for r, _ in batch],
+            boxes = self.detector.detect_many([it[1] for _, it in batch],
+                                              [r.plan for r, _ in batch],
                                               gates=[r.gate for r, _ in batch],
                                               tracks=[[t[1:5] for t in r.last_tracks]
                                                       for r, _ in batch])
-            for (run, frame), dets in zip(batch, boxes):
-                self._count(run, frame, dets)
+            for (run, item), dets in zip(batch, boxes):
+                self._count(run, item[1], dets, item[2])
         now = self.now()
         for run in self.runs.values():
             if now - run.last_report >= self.report_every:
                 self.report(run, now)
         return len(batch)
 
-    def _count(self, run: CameraRun, frame: np.ndarray, dets: np.ndarray) -> None:
+    def _count(self, run: CameraRun, frame: np.ndarray, dets: np.ndarray,
+               captured_at: float) -> None:
         h, w = frame.shape[:2]
         tracks = run.tracker.update(dets, (h, w))
         counts = run.counter.update(tracks)
@@ -221,11 +268,14 @@ class Worker:
             col = min(HEAT_COLS - 1, max(0, int(x / w * HEAT_COLS)))
             row = min(HEAT_ROWS - 1, max(0, int(y / h * HEAT_ROWS)))
             run.heat[(col, row)] += 1
-        # People in view: the detector's merged boxes. Tracks (which need two sightings to
-        # start) drive the areas and lines.
-        run.last_tracks, run.last_areas, run.last_people = tracks, counts.areas, len(dets)
+        # People in view: the detector's sure boxes, and weaker ones that continue a track.
+        # Tracks (which need two sightings to start) drive the areas and lines.
+        run.last_tracks, run.last_areas = tracks, counts.areas
+        run.last_people = people_in_view(dets[:, 4], getattr(run.tracker, "matched", ()))
         run.processed += 1
         run.last_image = frame
+        run.counted_at = captured_at
+        self.latency.add("counted", self.now() - captured_at)
 
     def report(self, run: CameraRun, now: float) -> None:
         elapsed = max(now - run.last_report, 1e-6)
@@ -249,6 +299,10 @@ class Worker:
         run.last_report = now
         run.processed_at_report = run.processed
         run.dropped = 0
+        fresh = payload["status"] == "online" and run.counted_at is not None and \
+            run.counted_at != run.reported_at
+        if fresh:
+            self.latency.add("handed", self.now() - run.counted_at)
         try:
             self.poster.observation(payload)
         except Exception as exc:  # the site may be down: keep counting, retry next report
@@ -256,6 +310,10 @@ class Worker:
                         extra={"event": "crowd_post_failed"})
             run.dropped += dropped
             return
+        if fresh:
+            self.latency.add("posted", self.now() - run.counted_at)
+            run.reported_at = run.counted_at
+            self.counts_posted += 1
         for v in run.pending_lines.values():
             v["in"] = v["out"] = 0
         run.heat.clear()
@@ -275,14 +333,17 @@ class Worker:
                         extra={"event": "crowd_frame_failed"})
 
     def run_forever(self, max_seconds: float | None = None, reload=None,
-                    reload_every: float = 30.0) -> None:
-        """Count until stopped; every ``reload_every`` s ask ``reload()`` for the camera
-        list (None keeps the current one), so edits on the site reach a running worker."""
+                    reload_every: float = 30.0, max_counts: int | None = None) -> None:
+        """Count until stopped, after ``max_seconds`` or once ``max_counts`` fresh counts
+        were posted; every ``reload_every`` s ask ``reload()`` for the camera list (None
+        keeps the current one), so edits on the site reach a running worker."""
         self.start()
         started = last_reload = self.now()
         try:
             while not self.stop.is_set():
                 if max_seconds is not None and self.now() - started >= max_seconds:
+                    break
+                if max_counts is not None and self.counts_posted >= max_counts:
                     break
                 if reload is not None and self.now() - last_reload >= reload_every:
                     last_reload = self.now()
@@ -303,11 +364,12 @@ def _default_tracker():
 
 
 def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
-               seconds: float | None = None, annotate: bool = True,
-               stale_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
+               precision: str = "int8", seconds: float | None = None, annotate: bool = True,
+               stale_seconds: float = 5.0, stop: threading.Event | None = None,
+               counts: int | None = None) -> None:
     """Fetch the camera list from the site and count until stopped (the CLI's body)."""
     from .detect import Detector
-    from .models import DEFAULT_TILE_IMGSZ, load_detector_model
+    from .models import load_engine
     stop = stop or threading.Event()
     poster = HttpPoster(base_url, token)
     cfg = None
@@ -328,7 +390,7 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
     if not cameras:
         log.warning("no enabled cameras to run", extra={"event": "crowd_no_cameras"})
         return
-    detector = Detector(load_detector_model(backend), tile_imgsz=DEFAULT_TILE_IMGSZ)
+    detector = Detector(load_engine(backend, precision))
     worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
                     stale_seconds=stale_seconds)
     log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
@@ -340,4 +402,4 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         except Exception as exc:  # the site is briefly away: keep the current cameras
             log.warning("config reload failed: %s", exc)
             return None
-    worker.run_forever(seconds, reload=reload)
+    worker.run_forever(seconds, reload=reload, max_counts=counts)

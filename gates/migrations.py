@@ -101,3 +101,9 @@ def create_gates(db):
             note TEXT
         )""")
     db.execute("CREATE INDEX gate_conflicts_open ON gate_conflicts(resolved_at, created_at)")
+
+
+@migrations()
+def index_passages_by_site_and_time(db):
+    # The crowd forecast reads a site's passages day by day (gates.interface.visits).
+    db.execute("CREATE INDEX gate_passages_site_at ON gate_passages(site_id, at)")

@@ -189,3 +189,16 @@ def resolve_conflict(db, conflict_id, *, by, note, at) -> int:
     cur = db.execute("UPDATE gate_conflicts SET resolved_at = ?, resolved_by = ?, note = ? "
                      "WHERE id = ? AND resolved_at IS NULL", [at, by, note, conflict_id])
     return cur.rowcount
+
+
+def passages_between(db, site_id, start: str, end: str):
+    """(ticket_id, direction, at) of a site's passages with start <= at < end, in order."""
+    return db.execute("SELECT ticket_id, direction, at FROM gate_passages WHERE site_id = ? "
+                      "AND at >= ? AND at < ? ORDER BY at, id", [site_id, start, end]).fetchall()
+
+
+def entries_per_day(db, site_id, first: str, last: str):
+    """(day, entries) for days first..last (YYYY-MM-DD) from the per-minute counts."""
+    return db.execute("SELECT substr(minute, 1, 10) AS day, sum(entries) AS entries "
+                      "FROM gate_counts WHERE site_id = ? AND minute >= ? AND minute < ? "
+                      "GROUP BY day ORDER BY day", [site_id, first, last + "T99"]).fetchall()

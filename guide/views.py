@@ -18,11 +18,11 @@ from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, NotFound, ValidationError
 from core.i18n import content_lang, get_lang
+from core.ratelimit import Rule, client_key, limits
 from core.text import _l
 from crowd import interface as crowd
 
 from . import route, services
-from .ratelimit import RateLimiter
 from .schemas import (AnswerOut, AskIn, NearOut, NearQuery, OfflineManifestOut, PoisOut,
                       VoiceUpload)
 
@@ -43,15 +43,6 @@ def _crowd_policy() -> crowd.Policy:
     return crowd.Policy.from_config(current_app.config)
 
 
-def _limiter(name: str, setting: str) -> RateLimiter:
-    key = f"guide.{name}"
-    with _setup_lock:
-        lim = current_app.extensions.get(key)
-        if lim is None or lim.per_minute != current_app.config[setting]:
-            lim = current_app.extensions[key] = RateLimiter(current_app.config[setting])
-    return lim
-
-
 def _voice_slots() -> threading.BoundedSemaphore:
     with _setup_lock:
         sem = current_app.extensions.get("guide.voice_slots")
@@ -62,7 +53,8 @@ def _voice_slots() -> threading.BoundedSemaphore:
 
 
 def _rate_limit(name: str, setting: str) -> None:
-    _limiter(name, setting).hit(request.remote_addr or "?", get_clock().now().timestamp())
+    limits().enforce([Rule("rate_limited", f"{current_app.config[setting]}/minute",
+                           (f"guide-{name}", client_key()), _l("Too many questions."))])
 
 
 def _threads() -> int:

@@ -36,7 +36,10 @@ def main() -> int:
     host, port = app.config["HOST"], app.config["PORT"]
     print(f"serving on http://{host}:{port}/", flush=True)
     try:
-        serve(app, host=host, port=port, threads=app.config["THREADS"], ident="scenic")
+        # Forwarding headers reach the app, which trusts them only with TRUSTED_PROXY_HOPS
+        # (core.web.TrustedProxy) and drops them otherwise.
+        serve(app, host=host, port=port, threads=app.config["THREADS"], ident="scenic",
+              clear_untrusted_proxy_headers=False)
     finally:
         stop()
     return 0

@@ -29,7 +29,10 @@ def clock():
 @pytest.fixture
 def app(tmp_path, clock):
     instance = tmp_path / "instance"
-    application = create_app({"ENV": "testing"}, clock=clock, instance_path=str(instance))
+    # An easy proof of work: tests check the protocol; bench/abuse_bench.py and the browser
+    # test measure the shipped difficulty.
+    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500}, clock=clock,
+                             instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)
     load_catalog(db)
@@ -89,7 +92,8 @@ def login(client, make_user):
 def live_server(app):
     """The app under waitress on a free loopback port, for real-HTTP tests."""
     from waitress.server import create_server
-    server = create_server(app, host="127.0.0.1", port=0, threads=16)
+    server = create_server(app, host="127.0.0.1", port=0, threads=16,
+                           clear_untrusted_proxy_headers=False)  # as scripts/serve.py
     port = server.effective_port
 
     def run():

@@ -4,7 +4,7 @@ Schemathesis reads GET /api/openapi.json from the app under waitress and, for ev
 operation, sends the document's examples, boundary values of every field (the coverage
 phase) and generated requests, valid and invalid, each with the credentials its
 ``security`` asks for: a staff or admin session with its CSRF token, a gate's or a
-worker's bearer token, or none. Every answer must be no 5xx, have a documented status and
+worker's bearer token, a visitor's order secret (with that order's number), or none. Every answer must be no 5xx, have a documented status and
 content type, and fit its documented schema (error codes included). The app's own
 contract checks (tests/conftest.py) watch the same answers from the inside.
 
@@ -12,6 +12,8 @@ Bounded: a fixed seed, a few generated examples per operation; the run takes abo
 minute on the 2-core CI machine.
 """
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 import requests
@@ -26,7 +28,8 @@ from core.auth import create_device
 from crowd import cameras
 from gates import services as gates
 from guide import services as guide
-from testkit import PASSWORD, csrf_of_page
+from testkit import PASSWORD, csrf_of_page, resident_id
+from ticketing import orders, products, quota
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -48,14 +51,27 @@ CAMERA = {"id": "cam-contract", "name": "Contract camera", "site_id": "kongmiao"
 class Identities:
     """Who calls: sessions for staff and admin (with their CSRF tokens) and device tokens."""
 
-    def __init__(self, base: str, make_user, db, clock):
+    def __init__(self, app, base: str, make_user, db, clock):
         self.base = base
         self.sessions = {role: self._login(make_user(role)) for role in ("staff", "admin")}
         _gate, self.gate_token = gates.create_gate(db, site_id="kongmiao", name="Contract gate",
                                                    direction="both", clock=clock)
         _worker, self.worker_token = create_device(db, username="contract-worker",
                                                    role="worker", clock=clock)
+        self.order_number, self.order_secret = self._order(app, db, clock)
         self.anonymous = requests.Session()
+
+    @staticmethod
+    def _order(app, db, clock) -> tuple[str, str]:
+        """A held order whose number and secret the visitor's operations are called with."""
+        day = clock.now().date() + timedelta(days=1)
+        with app.app_context():
+            slot = next(s for s in quota.availability(db, "kongmiao", day, clock) if s.left)
+            order = orders.create_order(db, site_id="kongmiao", day=day, slot_id=slot.slot_id,
+                                        product_id=products.list_products(db, "kongmiao")[-1].id,
+                                        clock=clock, holders=[{"name": "张三",
+                                                               "document_number": resident_id()}])
+            return order.number, orders.order_secret(db, order.number)
 
     def _login(self, user) -> tuple[requests.Session, str]:
         s = requests.Session()
@@ -72,6 +88,9 @@ class Identities:
         if "gateToken" in needs or "workerToken" in needs:
             token = self.gate_token if "gateToken" in needs else self.worker_token
             return self.anonymous, {"Authorization": f"Bearer {token}"}
+        if "orderSecret" in needs:  # the visitor's own order, by its number and secret
+            case.path_parameters = {**(case.path_parameters or {}), "number": self.order_number}
+            return self.anonymous, {"X-Order-Secret": self.order_secret}
         if "staffSession" in needs:
             roles = case.operation.definition.raw.get("x-roles", [])
             session, csrf = self.sessions["admin" if "admin" in roles else "staff"]
@@ -84,7 +103,7 @@ def identities(app, live_server, make_user, db, clock):
     guide.load_content(db, clock=clock)
     guide.search_index(db, app.config["GUIDE_THREADS"])  # the encoder loads once, before
     cameras.save_camera(db, dict(CAMERA), clock=clock, create=True)
-    return Identities(live_server, make_user, db, clock)
+    return Identities(app, live_server, make_user, db, clock)
 
 
 def _operation_tests(schema, test_func):

@@ -48,3 +48,39 @@ def resident_id(born: str = "19900307", region: str = "370102", seq: int | None 
     from admission.identity import check_digit
     body = f"{region}{born}{(seq if seq is not None else next(_id_seq)) % 1000:03d}"
     return body + check_digit(body)
+
+
+def solve_pow(challenge: dict) -> str:
+    """The ALTCHA payload for a challenge from /api/pow/challenge, solved as a client would."""
+    import altcha
+    parsed = altcha.Challenge.from_dict(challenge)
+    return altcha.Payload(parsed, altcha.solve_challenge(parsed)).to_base64()
+
+
+def pow_for(client) -> str:
+    """A fresh proof of work through a Flask test client (one per booking request)."""
+    return solve_pow(client.get("/api/pow/challenge").get_json())
+
+
+def generous_limits(app) -> None:
+    """Booking limits out of the way, for tests about something else that book a lot from
+    one test client (the limits' own tests run with the shipped defaults)."""
+    app.config.update(TICKETING_BOOKINGS_PER_CLIENT="10000/minute",
+                      TICKETING_CLIENT_SLOT_TICKETS="10000/day",
+                      TICKETING_CLIENT_HOLDS="10000/hour", TICKETING_CLIENT_FREE_TICKETS="10000/day",
+                      TICKETING_RECOVERY_PER_CLIENT="10000/hour",
+                      TICKETING_HOLDER_REFUSALS_PER_CLIENT="10000/day",
+                      POW_CHALLENGES_PER_CLIENT="100000/minute")
+
+
+def register_test_gateway(monkeypatch) -> str:
+    """A stand-in for a real payment adapter (production refuses the sandbox): registered
+    under 'testpay' for one test; returns the name for TICKETING_PAYMENT_PROVIDER."""
+    from ticketing import providers
+
+    class Gateway(providers.SandboxProvider):
+        name = "testpay"
+
+    monkeypatch.setitem(providers.ADAPTERS, "testpay",
+                        lambda config, **hooks: Gateway(b"k" * 32, **hooks))
+    return "testpay"

@@ -5,6 +5,7 @@ header; gate endpoints a bearer token."""
 from __future__ import annotations
 
 import base64
+from functools import wraps
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
@@ -14,22 +15,25 @@ from core.clock import get_clock
 from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import Conflict
+from core.errors import Conflict, Unauthorized, ValidationError
+from core.ratelimit import limiter, limits, setting
 from core.text import _l
 
 from . import gate_feed, orders, payments, products, quota
 from .quota import parse_day
 from .schemas import (AvailabilityOut, AvailabilityQuery, CalendarOut, CheckoutOut, OkOut,
                       OrderHeaders, OrderIn, OrderOut, OutcomeOut, PausedOut, PauseIn,
-                      ProductsOut, ProductsQuery, PublicKeyOut, QuotaIn, RebookIn, RefundIn,
-                      ReissueIn, ResumeIn, RevocationsOut, SandboxNotification, SandboxPayIn,
-                      StaffDayOut, VisitorHeaders, VisitorIn, VisitorQuery)
-from .view_helpers import bookable_day, order_json, product_json, provider, settings, slot_json
+                      ProductsOut, ProductsQuery, PublicKeyOut, QuotaIn, RebookIn, RecoverIn,
+                      RefundIn, ReissueIn, ResumeIn, RevocationsOut, SandboxNotification,
+                      SandboxPayIn, StaffDayOut)
+from .view_helpers import (admit_booking, bookable_day, guard, order_json, order_limit,
+                           product_json, provider, sandbox_only, settings, slot_json)
 
 bp = Blueprint("ticketing_api", __name__)
 
+SECRET_HEADER = "X-Order-Secret"
 # What booking can refuse with once the body has its shape (services: orders, holders,
-# products, quota; admission.identity for documents).
+# products, quota, fairness; core.pow; admission.identity for documents).
 BOOKING_ERRORS = {
     400: ("date_in_past", "date_too_far", "bad_idempotency_key", "bad_slot",
           "product_not_for_site", "bad_holders", "bad_holder_name", "bad_document_type",
@@ -38,14 +42,73 @@ BOOKING_ERRORS = {
           "unknown_fare", "duplicate_holder", "site_closed", "slot_not_on_day", "slot_over"),
     404: ("unknown_product", "unknown_slot", "unknown_site"),
     409: ("price_mismatch", "idempotency_conflict", "sold_out", "holder_has_ticket",
-          "sales_paused"),
+          "sales_paused", "holder_unavailable", "slot_busy", "free_places_taken"),
 }
-VISITOR_ERRORS = {400: ("bad_last4",), 404: ("order_not_found",)}
-VISITOR = {"headers": VisitorHeaders, "query": VisitorQuery}
+ONLINE_BOOKING_ERRORS = {
+    **BOOKING_ERRORS,
+    429: ("too_many_in_slot", "too_many_holds", "too_many_free_tickets", "too_many_refusals",
+          "holder_unavailable"),
+}
+ORDER_SECRET = {"type": "apiKey", "in": "header", "name": SECRET_HEADER,
+                "description": "An order's secret: in the answer that made or recovered the "
+                               "order (and its page's address). Lost: POST "
+                               "/api/ticketing/orders/recover."}
 
 
-def _last4(body: VisitorIn | None, headers: VisitorHeaders, query: VisitorQuery) -> str:
-    return (body.last4 if body is not None else None) or headers.last4 or query.last4 or ""
+def _no_credentials_in_query() -> None:
+    # Query strings land in proxy and browser logs: credentials go in headers or bodies.
+    if {"last4", "secret"} & set(request.args):
+        raise ValidationError("credentials_in_query", _l("Send the order's secret in the "
+                                                         "%(secret_header)s header, never in the "
+                                                         "address.", secret_header=SECRET_HEADER))
+
+
+def _visitor_order(number: str, change: bool = False) -> orders.OrderView:
+    """The order whose secret (X-Order-Secret) the caller shows; ``change`` counts the
+    request against the order's limit on changes."""
+    _no_credentials_in_query()
+    secret = request.headers.get(SECRET_HEADER, "")
+    if not secret:
+        raise Unauthorized("secret_required", _l("Send the order's secret (from its link) in the "
+                                                 "%(secret_header)s header, or recover it: POST "
+                                                 "/api/ticketing/orders/recover.",
+                                                 secret_header=SECRET_HEADER))
+    order = orders.open_order(get_db(), number, secret, get_clock())
+    if change:
+        order_limit(order.number)
+    return order
+
+
+def booking_admitted(view):
+    """Guard of an online booking: its proof of work (the body's ``altcha``) and the
+    client's booking limit, checked before the body's other fields (put it above @contract),
+    so a flood of malformed bookings is limited like any other."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        data = request.get_json(silent=True)
+        if isinstance(data, dict):  # anything else is the contract's invalid_json
+            admit_booking(data.get("altcha"))
+        return view(*args, **kwargs)
+    wrapper._guard_errors = {400: ("pow_missing", "pow_invalid", "pow_expired", "pow_replayed"),
+                             429: ("rate_limited",)}
+    return wrapper
+
+
+def order_secret_required(change: bool = False):
+    """Guard of a visitor's order: the order whose secret the caller shows, found before the
+    body is read (put it above @contract) and passed to the view as ``order``; ``change``
+    counts the request against the order's limit on changes."""
+    def deco(view):
+        @wraps(view)
+        def wrapper(number, **kwargs):
+            return view(number, order=_visitor_order(number, change=change), **kwargs)
+        wrapper._security = [{"orderSecret": []}]
+        wrapper._security_schemes = {"orderSecret": ORDER_SECRET}
+        wrapper._guard_errors = {400: ("credentials_in_query",), 401: ("secret_required",),
+                                 404: ("order_not_found",),
+                                 **({429: ("too_many_changes",)} if change else {})}
+        return wrapper
+    return deco
 
 
 @bp.get("/api/tickets/public-key")
@@ -89,7 +152,7 @@ def availability(site_id, query: AvailabilityQuery):
                     "slots": [slot_json(s) for s in slots]})
 
 
-def _create(body: OrderIn, headers: OrderHeaders, channel: str, actor: str = ""):
+def _create(body: OrderIn, headers: OrderHeaders, channel: str, actor: str = "", guard=None):
     cfg = settings()
     return orders.create_order(
         get_db(), site_id=body.site_id, day=body.date, slot_id=body.slot_id,
@@ -97,16 +160,18 @@ def _create(body: OrderIn, headers: OrderHeaders, channel: str, actor: str = "")
         clock=get_clock(), channel=channel,
         idempotency_key=headers.idempotency_key or body.idempotency_key,
         expected_total_fen=body.expected_total_fen, hold_minutes=cfg["hold_minutes"],
-        days_ahead=cfg["days_ahead"], actor=actor)
+        days_ahead=cfg["days_ahead"], actor=actor, guard=guard)
 
 
 @bp.post("/api/ticketing/orders")
 @csrf_exempt
+@booking_admitted
 @contract(body=OrderIn, headers=OrderHeaders, returns=OrderOut, status=201,
-          errors=BOOKING_ERRORS)
+          errors=ONLINE_BOOKING_ERRORS)
 def create_order(body: OrderIn, headers: OrderHeaders):
-    """Book: hold tickets for 1-5 real-name holders (then pay at payment_start)."""
-    order = _create(body, headers, "online")
+    """Book: hold tickets for 1-5 real-name holders (then pay at payment_start). The answer
+    carries the order's secret; a solved proof-of-work challenge is required."""
+    order = _create(body, headers, "online", guard=guard())
     data = order_json(order, with_codes=order.status == "paid")
     if order.status == "held":
         # The charge is created when the visitor goes to pay, outside the booking transaction.
@@ -116,11 +181,10 @@ def create_order(body: OrderIn, headers: OrderHeaders):
 
 @bp.post("/api/ticketing/orders/<number>/payment")
 @csrf_exempt
-@contract(body=VisitorIn, body_required=False, **VISITOR, returns=CheckoutOut,
-          errors={**VISITOR_ERRORS, 409: ("not_payable",)})
-def start_payment(number, body: VisitorIn, headers: VisitorHeaders, query: VisitorQuery):
+@order_secret_required(change=True)
+@contract(returns=CheckoutOut, errors={409: ("not_payable",)})
+def start_payment(number, order: orders.OrderView):
     """Start paying a held order: the gateway's checkout URL."""
-    _visitor_order(number, _last4(body, headers, query))
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
         raise Conflict("not_payable", _l("This order is not awaiting payment."))
@@ -128,27 +192,35 @@ def start_payment(number, body: VisitorIn, headers: VisitorHeaders, query: Visit
 
 
 @bp.get("/api/ticketing/orders/<number>")
-@contract(**VISITOR, returns=OrderOut, errors=VISITOR_ERRORS)
-def get_order(number, headers: VisitorHeaders, query: VisitorQuery):
-    """An order with its e-ticket codes, for its number and a holder's last 4 characters."""
-    order = orders.find_order(get_db(), number, _last4(None, headers, query), get_clock())
+@order_secret_required()
+@contract(returns=OrderOut)
+def get_order(number, order: orders.OrderView):
+    """An order with its e-ticket codes, for the caller who shows its secret."""
     return jsonify(order_json(order, with_codes=True))
 
 
-def _visitor_order(number: str, last4: str) -> None:
-    """Nothing is done to an order until the caller has shown its number and the last 4
-    characters of a holder's document (body ``last4`` or the X-Holder-Last4 header)."""
-    orders.find_order(get_db(), number, last4, get_clock())
+@bp.post("/api/ticketing/orders/recover")
+@csrf_exempt
+@limiter.shared_limit(setting("TICKETING_RECOVERY_PER_CLIENT"), scope="recovery")
+@contract(body=RecoverIn, returns=OrderOut,
+          errors={404: ("order_not_found",), 429: ("rate_limited", "recovery_locked")})
+def recover_order(body: RecoverIn):
+    """A lost link: the order number + the last 4 characters of a holder's document give the
+    order with its secret. Throttled per client and locked per order after a few misses."""
+    order = orders.recover_order(
+        get_db(), body.number, body.last4, get_clock(), limits=limits(),
+        failures=current_app.config["TICKETING_RECOVERY_FAILURES_PER_ORDER"])
+    return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/<number>/refund")
 @csrf_exempt
-@contract(body=RefundIn, body_required=False, **VISITOR, returns=OrderOut,
-          errors={**VISITOR_ERRORS, 404: ("order_not_found", "unknown_ticket"),
+@order_secret_required(change=True)
+@contract(body=RefundIn, body_required=False, returns=OrderOut,
+          errors={404: ("unknown_ticket",),
                   409: ("not_refundable", "ticket_not_valid", "refund_too_late")})
-def refund(number, body: RefundIn, headers: VisitorHeaders, query: VisitorQuery):
+def refund(number, order: orders.OrderView, body: RefundIn):
     """Refund some or all valid tickets of a paid order, before their time slot."""
-    _visitor_order(number, _last4(body, headers, query))
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
                           ticket_ids=body.ticket_ids, actor="api")
     return jsonify(order_json(order, with_codes=True))
@@ -156,13 +228,13 @@ def refund(number, body: RefundIn, headers: VisitorHeaders, query: VisitorQuery)
 
 @bp.post("/api/ticketing/orders/<number>/rebook")
 @csrf_exempt
-@contract(body=RebookIn, **VISITOR, returns=OrderOut,
-          errors={400: ("bad_last4", "bad_slot", "date_too_far", "slot_over", "same_slot"),
-                  404: ("order_not_found", "unknown_ticket", "unknown_slot"),
+@order_secret_required(change=True)
+@contract(body=RebookIn, returns=OrderOut,
+          errors={400: ("bad_slot", "date_too_far", "slot_over", "same_slot"),
+                  404: ("unknown_ticket", "unknown_slot"),
                   409: ("ticket_not_valid", "rebook_too_late", "sold_out", "sales_paused")})
-def rebook(number, body: RebookIn, headers: VisitorHeaders, query: VisitorQuery):
+def rebook(number, order: orders.OrderView, body: RebookIn):
     """Move one valid ticket to another time slot; its old code is revoked."""
-    _visitor_order(number, _last4(body, headers, query))
     order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=body.ticket_id,
                           slot_id=body.slot_id, days_ahead=settings()["days_ahead"])
     return jsonify(order_json(order, with_codes=True))
@@ -170,12 +242,11 @@ def rebook(number, body: RebookIn, headers: VisitorHeaders, query: VisitorQuery)
 
 @bp.post("/api/ticketing/orders/<number>/reissue")
 @csrf_exempt
-@contract(body=ReissueIn, **VISITOR, returns=OrderOut,
-          errors={**VISITOR_ERRORS, 404: ("order_not_found", "unknown_ticket"),
-                  409: ("ticket_not_valid",)})
-def reissue(number, body: ReissueIn, headers: VisitorHeaders, query: VisitorQuery):
+@order_secret_required(change=True)
+@contract(body=ReissueIn, returns=OrderOut,
+          errors={404: ("unknown_ticket",), 409: ("ticket_not_valid",)})
+def reissue(number, order: orders.OrderView, body: ReissueIn):
     """A new code for one valid ticket (a lost phone); the old code is revoked."""
-    _visitor_order(number, _last4(body, headers, query))
     order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
                            ticket_id=body.ticket_id)
     return jsonify(order_json(order, with_codes=True))
@@ -184,10 +255,11 @@ def reissue(number, body: ReissueIn, headers: VisitorHeaders, query: VisitorQuer
 @bp.post("/api/ticketing/payments/sandbox/notify")
 @csrf_exempt
 @contract(upload=SandboxNotification, media="application/json", returns=OutcomeOut,
-          errors={400: ("bad_signature", "bad_notification"), 404: ("unknown_payment",),
+          errors={400: ("bad_signature", "bad_notification"), 404: ("unknown_payment", "not_found"),
                   409: ("amount_mismatch",)})
 def sandbox_notify():
     """The sandbox gateway's signed notification (a real gateway's webhook is alike)."""
+    sandbox_only()
     outcome = payments.handle_notification(get_db(), provider(), request.get_data(),
                                            request.headers, get_clock())
     return jsonify({"ok": True, "outcome": outcome})
@@ -198,7 +270,9 @@ def sandbox_notify():
 @contract(body=SandboxPayIn, body_required=False, returns=OutcomeOut,
           errors={404: ("unknown_payment",), 409: ("amount_mismatch",)})
 def sandbox_pay(reference, body: SandboxPayIn):
-    """The sandbox gateway's 'visitor paid' button, for API clients and tests."""
+    """The sandbox gateway's 'visitor paid' button, for API clients and tests (it exists only
+    while the sandbox is the provider, which start-up refuses in production)."""
+    sandbox_only()
     inline = current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline"
     result = payments.sandbox_complete(get_db(), provider(), reference,
                                        body.outcome == "succeeded", get_clock(), inline=inline)

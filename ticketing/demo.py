@@ -30,6 +30,9 @@ def seed(app, db, credentials: dict) -> None:
         holders=[{"name": "演示游客", "document_type": "resident_id",
                   "document_number": _demo_id()}], actor="demo")
     credentials["ticketing demo order (number / last 4 of ID)"] = f"{order.number} / {_demo_id()[-4:]}"
+    # The order's own link (its secret is in it), relative to the site's address.
+    credentials["ticketing demo order link"] = \
+        f"/tickets/orders/{order.number}/{orders.order_secret(db, order.number)}"
 
 
 def processes(app) -> list[list[str]]:

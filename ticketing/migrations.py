@@ -185,3 +185,12 @@ def holder_lookup_index(db):
     db.execute("DROP INDEX IF EXISTS tk_tickets_day")
     db.execute("DROP INDEX IF EXISTS tk_tickets_holder")
     db.execute("CREATE INDEX tk_tickets_holder ON tk_tickets(document_hash, day, status)")
+
+
+@migrations()
+def order_secrets(db):
+    # Every order's access secret (carried in its link): a SHA-256 hash to check it and an
+    # AES-GCM copy so the booking browser can be sent back to its link. Orders made before
+    # have neither; "find my order" gives them one.
+    db.execute("ALTER TABLE tk_orders ADD COLUMN secret_hash TEXT")
+    db.execute("ALTER TABLE tk_orders ADD COLUMN secret_enc TEXT")

@@ -4,19 +4,22 @@ refunds, rebooking and new codes. Every quota check and decrement happens inside
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from admission.codes import revocation_key
 from core import pii
 from core.clock import Clock, from_iso, iso
 from core.errors import Conflict, NotFound, ValidationError
+from core.ratelimit import Limits, RateLimited, Rule
 from core.text import _l
 
 from . import repo
+from .fairness import BookingGuard, check_before_hold, check_in_transaction, refuse_holder
 from .holders import prepare_holders
 from .products import FULL_FARE, fare_names, get_product, product_names
 from .providers import PaymentProvider
@@ -62,6 +65,7 @@ class OrderView:
     paid_at: datetime | None
     tickets: tuple = field(default_factory=tuple)
     payment_url: str | None = None
+    secret: str | None = None   # only when just made or recovered: the link's credential
 
 
 def _request_hash(site_id, day, slot_id, product_id, channel, holders) -> str:
@@ -80,9 +84,11 @@ def _validity(product, day: date, tz: tzinfo):
 def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holders: list,
                  clock: Clock, channel: str = "online", idempotency_key: str | None = None,
                  expected_total_fen: int | None = None, hold_minutes: int = 15,
-                 days_ahead: int = 7, actor: str = "") -> OrderView:
+                 days_ahead: int = 7, actor: str = "",
+                 guard: BookingGuard | None = None) -> OrderView:
     """Hold quota for the holders (online) or sell on the spot (window). A repeated
-    idempotency key returns the first order; a changed request under it is a conflict."""
+    idempotency key returns the first order; a changed request under it is a conflict.
+    Online bookings pass ``guard`` (ticketing.fairness); staff window sales do not."""
     now = clock.now()
     today = now.date()
     day = parse_day(day)
@@ -112,15 +118,21 @@ def create_order(db, *, site_id: str, day, slot_id: int, product_id: str, holder
     if repo.slot(db, slot_id) is None and not ensure_slots(db, site_id, day, clock.tz):
         raise ValidationError("site_closed", _l("The site is closed on that day."))
     req_hash = _request_hash(site_id, day, slot_id, product_id, channel, prepared)
+    prior = repo.order_by_key(db, idempotency_key) if idempotency_key else None
+    if prior is not None and prior["request_hash"] == req_hash:
+        return order_view(db, prior)  # a retry of a booking that went through: no new counts
+    if guard is not None:
+        check_before_hold(guard, slot_id=slot_id, prepared=prepared,
+                          paid_now=channel == "window" or total == 0)
     with quota_transaction(db):
         made = _hold(db, now, clock.tz, idempotency_key, req_hash, slot_id, site_id, day, channel,
-                     product, prepared, total, hold_minutes, actor)
+                     product, prepared, total, hold_minutes, actor, guard)
     if isinstance(made, int):  # an idempotent repeat: read the stored order back
         return order_view(db, repo.order_by_id(db, made))
     return made
 
 
-def _new_order_view(order: dict, tickets: list, slot_row, product) -> OrderView:
+def _new_order_view(order: dict, tickets: list, slot_row, product, secret: str) -> OrderView:
     fares = {f.id: f.name for f in product.fares}
     start, end = from_iso(slot_row["start_at"]), from_iso(slot_row["end_at"])
     views = tuple(TicketView(
@@ -131,11 +143,12 @@ def _new_order_view(order: dict, tickets: list, slot_row, product) -> OrderView:
         from_iso(t["valid_until"])) for t in tickets)
     return OrderView(order["number"], order["status"], order["site_id"], order["day"],
                      order["channel"], order["total_fen"], from_iso(order["hold_expires_at"]),
-                     from_iso(order["created_at"]), from_iso(order["paid_at"]), views)
+                     from_iso(order["created_at"]), from_iso(order["paid_at"]), views,
+                     secret=secret)
 
 
 def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel, product,
-          prepared, total, hold_minutes, actor) -> int:
+          prepared, total, hold_minutes, actor, guard) -> int:
     """The quota transaction's body: the new order's view, or the id of the order an
     idempotency key already made."""
     repo.expire_holds(db, iso(now))
@@ -155,18 +168,25 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
     if left < len(prepared):
         raise Conflict("sold_out", _l("Not enough tickets left in this slot."),
                        details={"left": left})
+    paid_now = channel == "window" or total == 0
+    if guard is not None:
+        check_in_transaction(db, guard, slot_row=slot_row, avail=avail, prepared=prepared,
+                             sites_mask=product.sites_mask, today=now.date(), paid_now=paid_now)
     for i, h in enumerate(prepared):
         if repo.holder_conflict(db, h["doc_hash"], day.isoformat(), product.sites_mask):
+            if guard is not None:  # online: the same answer as a document limit
+                raise refuse_holder(guard, i)
             raise Conflict("holder_has_ticket", _l("This holder already has a ticket for this "
                                                    "site on that day."), details={"holder": i})
-    paid_now = channel == "window" or total == 0
+    secret = new_secret()
     order = {
         "number": _new_number(), "site_id": site_id, "slot_id": slot_id,
         "day": day.isoformat(), "channel": channel, "status": "paid" if paid_now else "held",
         "total_fen": total, "idempotency_key": idempotency_key or None,
         "request_hash": req_hash, "created_at": iso(now), "actor": actor[:80],
         "hold_expires_at": None if paid_now else iso(now + timedelta(minutes=hold_minutes)),
-        "paid_at": iso(now) if paid_now else None}
+        "paid_at": iso(now) if paid_now else None,
+        "secret_hash": secret_hash(secret), "secret_enc": pii.encrypt(secret)}
     order_id = repo.insert_order(db, order)
     valid_from, valid_until = _validity(product, day, tz)
     tickets = []
@@ -184,7 +204,17 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
             "valid_until": valid_until, "created_at": iso(now)}
         row["id"] = repo.insert_ticket(db, row)
         tickets.append(row)
-    return _new_order_view(order, tickets, slot_row, product)
+    return _new_order_view(order, tickets, slot_row, product, secret)
+
+
+def new_secret() -> str:
+    """An order's access secret: 20 symbols of 32 (100 bits), for its link."""
+    return "".join(NUMBER_ALPHABET.lower()[b % 32] for b in secrets.token_bytes(20))
+
+
+def secret_hash(secret: str) -> str:
+    # 100 random bits need no slow hash: a SHA-256 cannot be reversed or guessed.
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _new_number() -> str:
@@ -226,17 +256,56 @@ def get_order(db, number: str, clock: Clock | None = None) -> OrderView:
     return order_view(db, row)
 
 
-def find_order(db, number: str, last4: str, clock) -> OrderView:
-    """The visitor's way back to an order: its number plus the last four characters of any
-    holder's document. A wrong pair and a missing order answer the same."""
+def open_order(db, number: str, secret: str, clock: Clock | None = None) -> OrderView:
+    """The order a link opens: its number and its secret, checked in constant time. A
+    wrong secret and a missing order answer the same."""
+    row = repo.order_by_number(db, str(number or "").strip().upper())
+    given = str(secret or "").strip().lower()
+    # Compare against a dummy when there is no order, so both cost the same.
+    stored = (row["secret_hash"] if row is not None else None) or "0" * 64
+    if not hmac.compare_digest(stored.encode(), secret_hash(given).encode()) or row is None \
+            or not given:
+        raise order_not_found()
+    return get_order(db, row["number"], clock)
+
+
+def order_secret(db, number: str) -> str:
+    """The secret of an order (for its own browser, sent back to its link); orders made
+    before secrets existed get one now."""
+    row = repo.order_by_number(db, number)
+    if row is None:
+        raise order_not_found()
+    if row["secret_enc"]:
+        return pii.decrypt(row["secret_enc"])
+    secret = new_secret()
+    with quota_transaction(db):
+        repo.set_order_secret(db, row["id"], secret_hash(secret), pii.encrypt(secret))
+    return secret
+
+
+def recover_order(db, number: str, last4: str, clock: Clock, *, limits: Limits,
+                  failures: str) -> OrderView:
+    """The throttled way back to a lost link: the order number plus the last 4 characters of
+    any holder's document. Each wrong pair counts against the number (``failures``, e.g.
+    "5/hour;10/day"), known or not; past it the number is locked (``recovery_locked``). A
+    wrong pair and a missing order answer the same. Returns the order with its secret."""
     last4 = "".join(str(last4 or "").split()).upper()
     if len(last4) != 4:
         raise ValidationError("bad_last4",
                               _l("Give the last 4 characters of a holder's document."))
-    order = get_order(db, number, clock)
-    if not any(t.document_masked.endswith(last4) for t in order.tickets):
+    number = str(number or "").strip().upper()[:40]
+    rule = Rule("recovery_locked", failures, ("recover", number),
+                _l("This order number has had too many wrong attempts and is locked for now."))
+    refused = limits.refusal([rule])
+    if refused:
+        raise RateLimited(rule.code, rule.message, refused[1])
+    row = repo.order_by_number(db, number)
+    tickets = repo.tickets_of_order(db, row["id"]) if row is not None else []
+    if not any(hmac.compare_digest(t["document_masked"][-4:].encode(), last4.encode())
+               for t in tickets):
+        limits.count(rule)
         raise order_not_found()
-    return order
+    return replace(get_order(db, number, clock), secret=order_secret(db, number))
 
 
 # --- refunds and rebooking -------------------------------------------------------------

@@ -114,6 +114,12 @@ def _apply(db, provider, pay, note, at):
 
 # --- the sandbox gateway -----------------------------------------------------------------
 
+def payment_status(db, reference: str) -> str | None:
+    """A charge's status in our ledger (the sandbox gateway's answer to a status query)."""
+    pay = repo.payment(db, str(reference))
+    return pay["status"] if pay is not None else None
+
+
 def sandbox_payment(db, reference: str) -> dict:
     """What the sandbox checkout page shows for a charge reference."""
     pay = repo.payment(db, str(reference))

@@ -4,7 +4,14 @@ from core.domains import ConsoleLink, Plugin, SiteLink
 
 from .api_views import bp as api_bp
 from .cli import commands
+from .providers import check_provider_setting
 from .views import bp
+
+
+def init_app(app) -> None:
+    # Stops start-up (ConfigError naming the setting) on a sandbox in production.
+    check_provider_setting(app.config)
+
 
 PLUGIN = Plugin(
     name="ticketing",
@@ -12,4 +19,5 @@ PLUGIN = Plugin(
     commands=(commands,),
     console=(ConsoleLink("ticketing.staff_overview", "console.tickets", position=10),),
     site_links=(SiteLink("ticketing.book_site", "home.buy", primary=True, position=10),),
+    init_app=init_app,
 )

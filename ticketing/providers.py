@@ -1,5 +1,10 @@
 """Payment providers. Order logic talks to ``PaymentProvider`` only, so a WeChat Pay or
-Alipay adapter fits beside the sandbox without touching orders.
+Alipay adapter fits beside the sandbox without touching orders: write a class with the
+protocol's methods, register a factory under a name in ``ADAPTERS`` and set
+``TICKETING_PAYMENT_PROVIDER`` to that name (docs/ticketing.md, "Payment providers").
+
+The sandbox is a stand-in for development and tests: anyone may press its "visitor paid"
+button, so with ``ENV=production`` start-up refuses it (``check_provider_setting``).
 
 The sandbox behaves like the real gateways: the visitor pays on the gateway's page, and
 the gateway later sends an HMAC-SHA256-signed notification to our webhook; it may send
@@ -13,6 +18,8 @@ import json
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
+
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class BadNotification(Exception):
 
 
 class PaymentProvider(Protocol):
+    """What ticketing needs of a payment gateway. ``parse_notification`` verifies the
+    gateway's signature (raising BadSignature) before it reads anything."""
     name: str
 
     def create_charge(self, order_number: str, amount_fen: int) -> Charge: ...
@@ -47,6 +56,8 @@ class PaymentProvider(Protocol):
     def checkout_url_for(self, reference: str) -> str: ...
 
     def parse_notification(self, body: bytes, headers) -> Notification: ...
+
+    def query_status(self, reference: str) -> str | None: ...   # created|succeeded|failed
 
     def refund(self, reference: str, amount_fen: int) -> str: ...
 
@@ -60,9 +71,14 @@ class SandboxProvider:
 
     name = "sandbox"
 
-    def __init__(self, secret: bytes, checkout_url_for=lambda ref: f"/ticketing/sandbox/pay/{ref}"):
+    def __init__(self, secret: bytes, checkout_url_for=lambda ref: f"/ticketing/sandbox/pay/{ref}",
+                 status_of=lambda ref: None):
         self.secret = secret
         self.checkout_url_for = checkout_url_for
+        self.status_of = status_of      # the sandbox's ledger is our own payments table
+
+    def query_status(self, reference: str) -> str | None:
+        return self.status_of(reference)
 
     def create_charge(self, order_number: str, amount_fen: int) -> Charge:
         ref = "SBX" + secrets.token_hex(10).upper()
@@ -100,3 +116,26 @@ class SandboxProvider:
 def sandbox_secret(secret_key: str) -> bytes:
     """The sandbox's shared webhook secret, derived from the app's SECRET_KEY."""
     return hmac.new(secret_key.encode(), b"ticketing-sandbox-webhook", hashlib.sha256).digest()
+
+
+# Adapters by the name TICKETING_PAYMENT_PROVIDER gives: factory(config, **hooks) -> provider.
+# A real gateway's adapter registers itself here (e.g. ADAPTERS["wechatpay"] = ...).
+ADAPTERS = {
+    "sandbox": lambda config, **hooks: SandboxProvider(sandbox_secret(config["SECRET_KEY"]),
+                                                       **hooks),
+}
+
+
+def check_provider_setting(config) -> None:
+    """Refuse an unknown adapter, and the sandbox in production (anyone could pay there)."""
+    name = config["TICKETING_PAYMENT_PROVIDER"]
+    if name not in ADAPTERS:
+        raise ConfigError("TICKETING_PAYMENT_PROVIDER", f"no payment adapter named {name!r}; known: "
+            f"{', '.join(sorted(ADAPTERS))}")
+    if name == "sandbox" and config["ENV"] == "production":
+        raise ConfigError(
+            "TICKETING_PAYMENT_PROVIDER", "the sandbox payment gateway lets anyone mark "
+            "an order paid, so it is refused with ENV=production. Configure a real payment "
+            "provider's adapter (register it in ticketing.providers.ADAPTERS and set "
+            "TICKETING_PAYMENT_PROVIDER, e.g. SCENIC_TICKETING_PAYMENT_PROVIDER=wechatpay; "
+            "see docs/ticketing.md, 'Payment providers'), or run with ENV=development.")

@@ -208,6 +208,25 @@ def holder_conflict(db, document_hash: str, day: str, sites_mask: int, exclude_i
                       " LIMIT 1", [document_hash, day, sites_mask, exclude_id]).fetchone()
 
 
+def active_free_days(db, document_hash: str, from_day: str, sites_mask: int) -> int:
+    """Future days on which a document holds a free ticket (held or valid) at any of the sites."""
+    return db.execute("SELECT count(DISTINCT day) FROM tk_tickets WHERE document_hash = ?"
+                      " AND day >= ? AND status IN ('pending', 'valid') AND price_fen = 0"
+                      " AND (sites_mask & ?) != 0", [document_hash, from_day, sites_mask]).fetchone()[0]
+
+
+def slot_free_online(db, slot_id: int) -> int:
+    """Free tickets (held or valid) booked online in a slot."""
+    return db.execute("SELECT count(*) FROM tk_tickets WHERE slot_id = ? AND channel = 'online'"
+                      " AND status IN ('pending', 'valid') AND price_fen = 0",
+                      [slot_id]).fetchone()[0]
+
+
+def set_order_secret(db, order_id: int, secret_hash: str, secret_enc: str) -> None:
+    db.execute("UPDATE tk_orders SET secret_hash = ?, secret_enc = ? WHERE id = ?",
+               [secret_hash, secret_enc, order_id])
+
+
 def add_revocation(db, key: str, ticket_id: int, reason: str, at: str) -> None:
     db.execute("INSERT OR IGNORE INTO tk_revocations (key, ticket_id, reason, at) VALUES (?, ?, ?, ?)",
                [key, ticket_id, reason, at])
@@ -310,3 +329,11 @@ def report_rows(db, site_id: str, first: str, last: str):
         " FROM tk_slots s LEFT JOIN tk_tickets t ON t.slot_id = s.id"
         " WHERE s.site_id = ? AND s.day BETWEEN ? AND ? GROUP BY s.id ORDER BY s.day, s.seq",
         [site_id, first, last]).fetchall()
+
+
+def valid_tickets_of_day(db, site_id: str, day: str):
+    """(id, slot_id, created_at) of the valid tickets in a site's slots on a day."""
+    return db.execute(
+        "SELECT t.id, t.slot_id, t.created_at FROM tk_tickets t JOIN tk_slots s ON s.id = "
+        "t.slot_id WHERE s.site_id = ? AND s.day = ? AND t.status = 'valid' ORDER BY t.id",
+        [site_id, day]).fetchall()

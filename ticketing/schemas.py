@@ -16,6 +16,7 @@ from core.errors import NotFound, ValidationError
 from core.text import _l
 
 from .holders import MAX_HOLDERS
+from .orders import order_not_found
 
 ROW_ID = 2 ** 31 - 1
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
@@ -43,8 +44,6 @@ _pause_slot = Refuse(lambda path: ValidationError("unknown_slot", _l("Give a slo
 _unknown_site = Refuse(lambda path: NotFound("unknown_site", _l("There is no such site.")))
 
 SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), _unknown_site]
-Last4 = Annotated[str | None, Field(max_length=40, description="The last 4 characters of any "
-                                    "holder's document number"), _bad_last4]
 TicketId = whole(0, ROW_ID, lambda path: ValidationError("unknown_ticket",
                                                          _l("Give a ticket id.")))
 SlotId = whole(0, ROW_ID, lambda path: ValidationError("bad_slot", _l("Give a time slot.")),
@@ -103,6 +102,9 @@ class OrderIn(Body):
     idempotency_key: Annotated[str | None, Field(max_length=200, description="Or the "
                                "Idempotency-Key header: the same key again returns the first "
                                "order"), _bad_idempotency_key] = None
+    altcha: Annotated[Any, Field(description="Online bookings: the solved proof-of-work "
+                                 "challenge of GET /api/pow/challenge (the ALTCHA payload); "
+                                 "the window sale needs none")] = None
 
 
 class OrderHeaders(Body):
@@ -111,23 +113,15 @@ class OrderHeaders(Body):
                                _bad_idempotency_key] = None
 
 
-class VisitorHeaders(Body):
-    last4: Annotated[str | None, Field(alias="X-Holder-Last4", max_length=40,
-                                       description="The last 4 characters of any holder's "
-                                       "document number"), _bad_last4] = None
+class RecoverIn(Body):
+    """A lost link: the order number and the last 4 characters of any holder's document
+    (checked first: a malformed pair is a 400 before any number is tried)."""
+    last4: Annotated[str, Field(description="The last 4 characters of any holder's "
+                                "document number"), _bad_last4]
+    number: Annotated[str, Refuse(lambda path: order_not_found())] = ""
 
 
-class VisitorQuery(Body):
-    last4: Last4 = None
-
-
-class VisitorIn(Body):
-    """The visitor shows the order number (in the path) and the last 4 characters of a
-    holder's document (here, or in the X-Holder-Last4 header)."""
-    last4: Last4 = None
-
-
-class RefundIn(VisitorIn):
+class RefundIn(Body):
     ticket_ids: Annotated[list[Annotated[int, Field(strict=True, ge=1, le=2 ** 62)]] | None,
                           Field(min_length=1, description="Default: every valid ticket"),
                           Refuse(lambda path: ValidationError(
@@ -135,12 +129,12 @@ class RefundIn(VisitorIn):
                           ] = None
 
 
-class RebookIn(VisitorIn):
+class RebookIn(Body):
     ticket_id: TicketId
     slot_id: SlotId
 
 
-class ReissueIn(VisitorIn):
+class ReissueIn(Body):
     ticket_id: TicketId
 
 
@@ -288,6 +282,10 @@ class OrderOut(Reply):
     payment_url: str | None = None
     payment_start: str | None = Field(None, description="POST here to get the checkout URL "
                                       "(an order held for payment)")
+    secret: str | None = Field(None, description="The order's secret, only in the answer "
+                               "that made or recovered the order: send it as X-Order-Secret")
+    url: str | None = Field(None, description="The order's page (its address holds the "
+                            "secret)")
 
 
 class CheckoutOut(Reply):

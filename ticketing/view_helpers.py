@@ -6,14 +6,19 @@ from datetime import date
 
 from flask import current_app, session, url_for
 
+from core import pow
+from core.clock import get_clock
 from core.db import get_db
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
+from core.ratelimit import Rule, client_key, limits, request_rules
 from core.text import _l
 
+from .fairness import BookingGuard
 from .gate_feed import code_for, signing_key
 from .orders import OrderView
+from .payments import payment_status
 from .products import Product
-from .providers import SandboxProvider, sandbox_secret
+from .providers import ADAPTERS
 from .quota import SlotAvailability, parse_day
 
 SESSION_ORDERS = "tk_orders"
@@ -21,9 +26,43 @@ MAX_SESSION_ORDERS = 10  # bounded: the session cookie must stay small
 
 
 def provider():
-    return SandboxProvider(sandbox_secret(current_app.config["SECRET_KEY"]),
-                           checkout_url_for=lambda ref: url_for("ticketing.sandbox_checkout",
-                                                                reference=ref))
+    """The configured payment adapter (checked at start-up: never the sandbox in production)."""
+    factory = ADAPTERS[current_app.config["TICKETING_PAYMENT_PROVIDER"]]
+    return factory(current_app.config,
+                   checkout_url_for=lambda ref: url_for("ticketing.sandbox_checkout",
+                                                        reference=ref),
+                   status_of=lambda ref: payment_status(get_db(), ref))
+
+
+def sandbox_only() -> None:
+    """The sandbox gateway's own pages and buttons exist only while it is the provider."""
+    if current_app.config["TICKETING_PAYMENT_PROVIDER"] != "sandbox":
+        raise NotFound("not_found", _l("There is no such page."))
+
+
+def guard() -> BookingGuard:
+    """The fair-booking limits of an online booking from this client."""
+    return BookingGuard.from_config(current_app.config, limits(), client_key())
+
+
+def admit_booking(payload) -> None:
+    """The gate of an online booking request: its proof of work (core.pow) and the client's
+    booking-request limit, counted together in one storage transaction."""
+    c = current_app.config
+    pow.verify(payload, c["SECRET_KEY"], now=get_clock().now().timestamp(), limits=limits(),
+               ttl_s=c["POW_TTL_SECONDS"],
+               with_rules=request_rules("TICKETING_BOOKINGS_PER_CLIENT", "booking"))
+
+
+def order_limit(number: str) -> None:
+    """Changes to one order (payments, refunds, rebookings, new codes) are limited per order."""
+    limits().enforce([Rule("too_many_changes", current_app.config["TICKETING_ACTIONS_PER_ORDER"],
+                           ("order", str(number).upper()[:40]),
+                           _l("This order has been changed too often."))])
+
+
+def order_link(number: str, secret: str, **kw) -> str:
+    return url_for("ticketing.order_page", number=number, secret=secret, **kw)
 
 
 def private_key() -> bytes:
@@ -105,6 +144,9 @@ def order_json(o: OrderView, with_codes: bool = False) -> dict:
            "paid_at": o.paid_at.isoformat() if o.paid_at else None, "tickets": []}
     if o.payment_url:
         out["payment_url"] = o.payment_url
+    if o.secret:  # only in the answer that made or recovered the order
+        out["secret"] = o.secret
+        out["url"] = order_link(o.number, o.secret, _external=True)
     for t in o.tickets:
         item = {"id": t.id, "version": t.version, "product_id": t.product_id,
                 "product_name": t.product_name, "fare_id": t.fare_id, "fare_name": t.fare_name,

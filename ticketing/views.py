@@ -8,8 +8,8 @@ import math
 import secrets
 from datetime import timedelta
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, url_for)
+from flask import (Blueprint, Response, abort, current_app, flash, make_response, redirect,
+                   render_template, request, url_for)
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -19,12 +19,14 @@ from core.clock import get_clock
 from core.db import get_db
 from core.errors import DomainError
 from core.i18n import label
+from core.ratelimit import limiter, limits, setting
 from core.text import _l
 
 from . import gate_feed, orders, payments, products, qr, quota
 from .holders import DOCUMENT_TYPES, MAX_HOLDERS
 from .quota import parse_day
-from .view_helpers import bookable_day, grant, owns, parse_int, private_key, provider, settings
+from .view_helpers import (admit_booking, bookable_day, grant, guard, order_limit, order_link,
+                           owns, parse_int, private_key, provider, sandbox_only, settings)
 
 bp = Blueprint("ticketing", __name__)
 MAX_FORM_HOLDERS = MAX_HOLDERS  # one row of the booking form per holder an order may have
@@ -58,18 +60,19 @@ def book_site(site_id):
     if request.method == "POST":
         form = request.form
         try:
+            admit_booking(form.get("altcha"))
             order = orders.create_order(
                 db, site_id=site_id, day=parse_day(form.get("date")),
                 slot_id=parse_int(form.get("slot_id"), "bad_slot", "a time slot"),
                 product_id=form.get("product_id", ""), holders=_holders_from_form(form),
                 clock=clock, idempotency_key=form.get("idempotency_key") or None,
-                hold_minutes=cfg["hold_minutes"], days_ahead=cfg["days_ahead"])
+                hold_minutes=cfg["hold_minutes"], days_ahead=cfg["days_ahead"], guard=guard())
         except DomainError as exc:
             error, status = exc, exc.status
         else:
             grant(order.number)
             url = payments.start_payment(db, provider(), order.number, clock)
-            return redirect(url or url_for("ticketing.order_page", number=order.number))
+            return redirect(url or order_link(order.number, order.secret))
     try:
         day = bookable_day(request.values.get("date"), clock.now().date())
     except DomainError as exc:
@@ -88,18 +91,27 @@ def book_site(site_id):
                            max_holders=MAX_FORM_HOLDERS), status
 
 
-def _owned_order(number):
-    if not owns(number):
-        return None
-    return orders.get_order(get_db(), number, get_clock())
+def _private(resp):
+    # The page's address holds the order's secret: keep it out of caches and Referer headers.
+    resp = make_response(resp)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
 
 
 @bp.get("/tickets/orders/<number>")
-def order_page(number):
-    order = _owned_order(number)
-    if order is None:
+def order_by_session(number):
+    """The order's old address: the browser that booked (or recovered) it is sent on to the
+    order's link; any other browser goes to 'Find my order'."""
+    if not owns(number):
         return redirect(url_for("ticketing.find_order"))
+    return _private(redirect(order_link(number, orders.order_secret(get_db(), number))))
+
+
+@bp.get("/tickets/orders/<number>/<secret>")
+def order_page(number, secret):
     db, clock = get_db(), get_clock()
+    order = orders.open_order(db, number, secret, clock)
     key = private_key()
     qrs = {tk.id: Markup(qr.svg(gate_feed.code_for(db, tk.id, key)))
            for tk in order.tickets if tk.status == "valid"}
@@ -109,79 +121,93 @@ def order_page(number):
         for i in range(settings()["days_ahead"]):
             rebook_slots += [s for s in quota.availability(db, order.site_id, today + timedelta(days=i), clock)
                              if s.left and not s.paused]
-    return render_template("ticketing/order.html", order=order, qrs=qrs,
-                           rebook_slots=rebook_slots[:60], now=clock.now(),
-                           site=catalog.get_site(db, order.site_id))
+    return _private(render_template(
+        "ticketing/order.html", order=order, qrs=qrs, secret=secret,
+        link=order_link(order.number, secret, _external=True), rebook_slots=rebook_slots[:60],
+        now=clock.now(), site=catalog.get_site(db, order.site_id)))
 
 
-@bp.post("/tickets/orders/<number>/pay")
-def pay(number):
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
+def _opened(number, secret, change: bool = True):
+    order = orders.open_order(get_db(), number, secret, get_clock())
+    if change:
+        order_limit(order.number)
+    return order
+
+
+@bp.post("/tickets/orders/<number>/<secret>/pay")
+def pay(number, secret):
+    _opened(number, secret)
     url = payments.start_payment(get_db(), provider(), number, get_clock())
-    return redirect(url or url_for("ticketing.order_page", number=number))
+    return redirect(url or order_link(number, secret))
 
 
-@bp.get("/tickets/orders/<number>/tickets/<int:ticket_id>.png")
-def ticket_png(number, ticket_id):
-    order = _owned_order(number)
-    if order is None or ticket_id not in {tk.id for tk in order.tickets if tk.status == "valid"}:
+@bp.get("/tickets/orders/<number>/<secret>/tickets/<int:ticket_id>.png")
+def ticket_png(number, secret, ticket_id):
+    order = _opened(number, secret, change=False)
+    if ticket_id not in {tk.id for tk in order.tickets if tk.status == "valid"}:
         abort(404)
     png = qr.png(gate_feed.code_for(get_db(), ticket_id, private_key()))
-    return Response(png, mimetype="image/png", headers={
-        "Content-Disposition": f'attachment; filename="ticket-{number}-{ticket_id}.png"',
-        "Cache-Control": "no-store"})
+    return _private(Response(png, mimetype="image/png", headers={
+        "Content-Disposition": f'attachment; filename="ticket-{number}-{ticket_id}.png"'}))
 
 
-def _change_order(number: str, change, done: str):
-    """Run a visitor's change to an order this browser holds, then show the order again."""
-    if _owned_order(number) is None:
-        return redirect(url_for("ticketing.find_order"))
+def _change_order(number: str, secret: str, change, done: str):
+    """Run a visitor's change to the order the link opens, then show the order again."""
+    _opened(number, secret)
     change()
     flash(label(done))
-    return redirect(url_for("ticketing.order_page", number=number))
+    return redirect(order_link(number, secret))
 
 
 def _form_ticket_id() -> int:
     return parse_int(request.form.get("ticket_id"), "unknown_ticket", "a ticket")
 
 
-@bp.post("/tickets/orders/<number>/refund")
-def refund(number):
+@bp.post("/tickets/orders/<number>/<secret>/refund")
+def refund(number, secret):
     raw = request.form.get("ticket_id", "")
-    return _change_order(number, lambda: orders.refund(
+    return _change_order(number, secret, lambda: orders.refund(
         get_db(), number, clock=get_clock(), provider=provider(), actor="visitor",
         ticket_ids=[_form_ticket_id()] if raw else None), "ticketing.refunded_done")
 
 
-@bp.post("/tickets/orders/<number>/rebook")
-def rebook(number):
-    return _change_order(number, lambda: orders.rebook(
+@bp.post("/tickets/orders/<number>/<secret>/rebook")
+def rebook(number, secret):
+    return _change_order(number, secret, lambda: orders.rebook(
         get_db(), number, clock=get_clock(), ticket_id=_form_ticket_id(),
         slot_id=parse_int(request.form.get("slot_id"), "bad_slot", "a time slot"),
         days_ahead=settings()["days_ahead"]), "ticketing.rebooked_done")
 
 
-@bp.post("/tickets/orders/<number>/reissue")
-def reissue(number):
-    return _change_order(number, lambda: orders.reissue(
+@bp.post("/tickets/orders/<number>/<secret>/reissue")
+def reissue(number, secret):
+    return _change_order(number, secret, lambda: orders.reissue(
         get_db(), number, clock=get_clock(), actor="visitor", ticket_id=_form_ticket_id()),
         "ticketing.reissued_done")
 
 
 @bp.route("/tickets/find", methods=["GET", "POST"])
+@limiter.shared_limit(setting("TICKETING_RECOVERY_PER_CLIENT"), scope="recovery",
+                      methods=["POST"])
 def find_order():
     error = None
     if request.method == "POST":
-        number = request.form.get("number", "").strip().upper()
         try:
-            order = orders.find_order(get_db(), number, request.form.get("last4", ""), get_clock())
+            order = orders.recover_order(
+                get_db(), request.form.get("number", ""), request.form.get("last4", ""),
+                get_clock(), limits=limits(),
+                failures=current_app.config["TICKETING_RECOVERY_FAILURES_PER_ORDER"])
         except DomainError as exc:
             error = exc
         else:
             grant(order.number)
-            return redirect(url_for("ticketing.order_page", number=order.number))
-    return render_template("ticketing/find.html", error=error), (error.status if error else 200)
+            return _private(redirect(order_link(order.number, order.secret)))
+    resp = make_response(render_template("ticketing/find.html", error=error),
+                         error.status if error else 200)
+    retry = error.details.get("retry_after_s") if error else None
+    if retry:
+        resp.headers["Retry-After"] = str(retry)
+    return resp
 
 
 # --- the sandbox gateway's checkout page (what WeChat Pay / Alipay would host) -----------
@@ -189,6 +215,7 @@ def find_order():
 @bp.route("/ticketing/sandbox/pay/<reference>", methods=["GET", "POST"])
 def sandbox_checkout(reference):
     db, clock = get_db(), get_clock()
+    sandbox_only()
     pay = payments.sandbox_payment(db, reference)
     if request.method == "POST":
         outcome = request.form.get("outcome", "pay")
@@ -196,7 +223,8 @@ def sandbox_checkout(reference):
                                   inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
         if outcome != "pay":
             flash(_("The payment failed; you can try again before the hold expires."))
-        return redirect(url_for("ticketing.order_page", number=pay["order_number"]))
+        # Back to the order's old address: it forwards the booking browser to the order's link.
+        return redirect(url_for("ticketing.order_by_session", number=pay["order_number"]))
     return render_template("ticketing/sandbox.html", pay=pay, reference=reference)
 
 
@@ -264,9 +292,8 @@ def staff_window_sale():
         product_id=f.get("product_id", ""), holders=_holders_from_form(f), clock=get_clock(),
         channel="window", idempotency_key=f.get("idempotency_key") or None,
         days_ahead=settings()["days_ahead"], actor=_actor())
-    grant(order.number)
     flash(_("Sold at the window: order %(number)s", number=order.number))
-    return redirect(url_for("ticketing.order_page", number=order.number))
+    return redirect(order_link(order.number, order.secret))
 
 
 @bp.post("/staff/tickets/quota")

@@ -1,9 +1,11 @@
 // Control-room dashboard: live state by Server-Sent Events, alert feed with acknowledge
-// and a sound, MJPEG live views, heatmaps and trend charts. No external libraries.
+// and a sound, MJPEG live views, heatmaps, and trend charts drawn by static/crowd/charts.js
+// (the vendored uPlot).
 (function () {
   "use strict";
   var me = document.currentScript;
-  var urls = { stream: me.dataset.stream, state: me.dataset.state, trend: me.dataset.trend };
+  var urls = { stream: me.dataset.stream, state: me.dataset.state, trend: me.dataset.trend,
+               forecast: me.dataset.forecast };
   var T = JSON.parse(document.getElementById("crowd-i18n").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var seenAlerts = null, soundOn = false, audioCtx = null;
@@ -56,8 +58,13 @@
     });
   }
 
+  function expectedText(at, ratio) {
+    return T.fc.expected.replace("{time}", at.slice(11, 16)).replace("{pct}", Math.round(ratio * 100));
+  }
   function alertText(a) {
     var what = a.kind === "camera_offline" ? (T.status.offline + ": " + a.target_id)
+      : a.kind === "predicted" ? (T.fc.predicted + " · " + a.target_id + " · " +
+          expectedText(a.expected_at || "", a.capacity ? Math.min(1, a.people / a.capacity) : 0.8))
       : (a.scope + " " + a.target_id + " " + num(a.people) + "/" + num(a.capacity));
     return what + " · " + a.opened_at.replace("T", " ").slice(0, 19);
   }
@@ -70,7 +77,7 @@
     alerts.forEach(function (a) {
       ids[a.id] = true;
       if (seenAlerts && !seenAlerts[a.id] && a.state === "open") fresh = true;
-      var li = el("li", { "class": "alert level-" + a.level, "data-alert": a.id });
+      var li = el("li", { "class": "alert level-" + a.level, "data-alert": a.id, "data-kind": a.kind });
       li.append(badge(a.kind === "camera_offline" ? "unknown" : a.level), " ", el("span", null, alertText(a)));
       if (a.state === "open") {
         var b = el("button", { type: "button", "class": "ack" }, T.ack);
@@ -154,32 +161,56 @@
     document.body.dataset.updated = state.at;
   }
 
-  function chart(svg, data) {
-    var pts = data.points.filter(function (p) { return p.people !== null; });
-    svg.replaceChildren();
-    var W = 600, H = 160, pad = 24;
-    var max = Math.max(1, Math.max.apply(null, pts.map(function (p) { return p.people; }).concat([1])));
-    var x = function (t) { return pad + (W - 2 * pad) * (t - data.start) / Math.max(1, data.end - data.start); };
-    var y = function (v) { return H - pad - (H - 2 * pad) * v / max; };
-    var ns = "http://www.w3.org/2000/svg";
-    var axis = document.createElementNS(ns, "path");
-    axis.setAttribute("d", "M" + pad + " " + (H - pad) + "H" + (W - pad) + "M" + pad + " " + pad + "V" + (H - pad));
-    axis.setAttribute("stroke", "#999"); axis.setAttribute("fill", "none"); svg.append(axis);
-    var label = document.createElementNS(ns, "text");
-    label.setAttribute("x", 2); label.setAttribute("y", pad - 6); label.setAttribute("font-size", 11);
-    label.textContent = String(Math.round(max)); svg.append(label);
-    if (!pts.length) return;
-    var line = document.createElementNS(ns, "polyline");
-    line.setAttribute("points", pts.map(function (p) { return x(p.t) + "," + y(p.people); }).join(" "));
-    line.setAttribute("fill", "none"); line.setAttribute("stroke", "#b3541e"); line.setAttribute("stroke-width", 2);
-    svg.append(line);
-  }
+  var trendCharts = {};
   function refreshTrends() {
     ["hour", "day"].forEach(function (w) {
       fetch(urls.trend + "?window=" + w, { credentials: "same-origin" }).then(function (r) { return r.json(); })
-        .then(function (d) { chart(document.getElementById("trend-" + w), d); });
+        .then(function (d) {
+          var pts = d.points.filter(function (p) { return p.people !== null; });
+          var spec = { history: { t: pts.map(function (p) { return p.t; }), people: pts.map(function (p) { return p.people; }) },
+                       forecast: null, capacity: null, warning: null, labels: T.chart, height: 180 };
+          var el = document.getElementById("trend-" + w);
+          if (trendCharts[w]) trendCharts[w].update(spec); else trendCharts[w] = CrowdCharts.trend(el, spec);
+        });
     });
   }
+
+  // The forecast of one site: the last 3 hours, the next 3 with their band, capacity and
+  // warning lines; and the next 7 days.
+  var fcChart = null, dailyChart = null, siteSel = document.getElementById("forecast-site");
+  function times(isoList) { return isoList.map(function (t) { return Date.parse(t) / 1000; }); }
+  function renderForecast(f) {
+    var occ = f.occupancy, summary = document.getElementById("forecast-summary");
+    var notes = [];
+    if (f.source === "simulated") notes.push(T.fc.simulated);
+    if (f.basis === "prior") notes.push(T.fc.prior);
+    document.getElementById("forecast-note").textContent = notes.join(" · ");
+    summary.replaceChildren();
+    if (!occ) { summary.textContent = T.fc.closed; }
+    else if (f.crossing) {
+      summary.append(el("span", { "class": "badge bg-warning", "data-predicted": "1" }, T.fc.predicted), " ",
+                     expectedText(f.crossing.at, f.crossing.ratio));
+    } else { summary.textContent = T.fc.none; }
+    var spec = { history: occ ? { t: times(occ.history.times), people: occ.history.people } : { t: [], people: [] },
+                 forecast: occ ? { t: times(occ.times), mean: occ.mean, low: occ.low, high: occ.high } : null,
+                 capacity: f.capacity, warning: f.capacity ? Math.round(f.capacity * f.warning_ratio) : null,
+                 labels: T.chart, height: 240 };
+    var chartEl = document.getElementById("forecast-chart");
+    if (fcChart) fcChart.update(spec); else fcChart = CrowdCharts.trend(chartEl, spec);
+    chartEl.dataset.site = f.site_id;
+    var dailyEl = document.getElementById("daily-chart");
+    document.getElementById("daily-note").hidden = !!f.daily;
+    if (f.daily) {
+      var dspec = { days: f.daily.days, capacity: f.daily.capacity, labels: T.chart, height: 240 };
+      if (dailyChart) dailyChart.update(dspec); else dailyChart = CrowdCharts.daily(dailyEl, dspec);
+    }
+  }
+  function refreshForecast() {
+    fetch(urls.forecast + "?site=" + encodeURIComponent(siteSel.value), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (f) { if (f && f.site_id === siteSel.value) renderForecast(f); });
+  }
+  siteSel.addEventListener("change", refreshForecast);
 
   var conn = document.getElementById("conn");
   function connect() {
@@ -192,6 +223,8 @@
   render(JSON.parse(document.getElementById("crowd-initial").textContent));
   connect();
   refreshTrends();
+  refreshForecast();
   setInterval(refreshTrends, 30000);
+  setInterval(refreshForecast, 60000);
   setInterval(function () { Object.keys(camCards).forEach(refreshHeat); }, 10000);
 })();

@@ -44,11 +44,14 @@ def test_login_logout_and_cookie_flags(client, make_user):
     assert client.get("/console").status_code == 302
 
 
-def test_secure_cookie_in_production(tmp_path, clock):
+def test_secure_cookie_in_production(tmp_path, clock, monkeypatch):
     from app import create_app
     from core.db import connect, migrate
     from catalog.services import load_catalog
-    app = create_app({"ENV": "production"}, clock=clock, instance_path=str(tmp_path / "i"))
+    from testkit import register_test_gateway
+    app = create_app({"ENV": "production", "TICKETING_PAYMENT_PROVIDER":
+                      register_test_gateway(monkeypatch)}, clock=clock,
+                     instance_path=str(tmp_path / "i"))
     db = connect(app.config["DATABASE"])
     migrate(db)
     load_catalog(db)

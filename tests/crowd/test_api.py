@@ -84,7 +84,8 @@ def test_non_json_body_is_refused(client, camera, worker_token):
 
 # --- storing and reading back -----------------------------------------------------------------
 
-def test_observation_updates_occupancy_trend_and_heat(post_obs, camera, db, clock, login, client):
+def test_observation_updates_occupancy_trend_and_heat(post_obs, camera, db, clock, login, client,
+                                                      app):
     r = post_obs(people=6, areas={"path": 5}, lines={"mid": {"in": 2, "out": 1}},
                  heat=[[3, 4, 2], [31, 23, 1]], fps=4.5, dropped_frames=3)
     assert r.status_code == 201 and r.json["counted"] == 5
@@ -102,6 +103,15 @@ def test_observation_updates_occupancy_trend_and_heat(post_obs, camera, db, cloc
     st = client.get("/api/crowd/state").json
     cam = [c for c in st["cameras"] if c["camera_id"] == "cam-a"][0]
     assert cam["status"] == "online" and cam["counted"] == 5 and cam["dropped"] == 3
+    # The heatmap fades: after one half-life the cell holds half, and new heat adds to that.
+    clock.advance(minutes=app.config["CROWD_HEAT_HALF_LIFE_MINUTES"])
+    assert client.get("/api/crowd/cameras/cam-a/heatmap").json["cells"][4 * 32 + 3] == 1
+    post_obs(people=6, areas={"path": 5}, heat=[[3, 4, 2]])
+    h = client.get("/api/crowd/cameras/cam-a/heatmap").json
+    assert h["cells"][4 * 32 + 3] == 3 and h["cells"][23 * 32 + 31] == 0.5
+    clock.advance(hours=12)   # long quiet: cells fade to nothing, the grid stays 32x24
+    h = client.get("/api/crowd/cameras/cam-a/heatmap").json
+    assert h["max"] == 0 and len(h["cells"]) == 32 * 24
 
 
 def test_rollups_downsample_and_raw_history_is_bounded(post_obs, camera, db, clock, app):

@@ -26,7 +26,8 @@ def test_worker_command_counts_the_clip_over_http(app, db, clock, live_server, c
     write_secret(demo.token_path(app), worker_token)
     monkeypatch.delenv("CROWD_WORKER_TOKEN", raising=False)
     result = app.test_cli_runner().invoke(
-        args=["crowd", "worker", "--url", live_server, "--seconds", "6", "--no-frames"])
+        args=["crowd", "worker", "--url", live_server, "--counts", "2", "--seconds", "120",
+              "--no-frames"])
     assert result.exit_code == 0, result.output
     state = services.dashboard_state(db, clock)
     cam = state["cameras"][0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from crowd import cameras, services
+from crowd import cameras, repo, services
 from testkit import browser_page, log_in_browser
 
 pytestmark = pytest.mark.browser
@@ -35,6 +35,9 @@ def test_dashboard_updates_live_and_acknowledges(live_server, desk, camera, make
     assert post(3).status_code == 201
     desk.wait_for_selector("[data-camera='cam-a'] li[data-k='counted']:has-text('counted: 3')",
                            timeout=3000)
+    # The trend charts are drawn by the vendored uPlot, with labelled axes.
+    desk.wait_for_selector("#trend-hour[data-chart=uplot] canvas", state="attached", timeout=5000)
+    assert "人数" in desk.inner_text("#trend-hour")
     assert post(9).status_code == 201          # 90% of the area's 10: a warning
     item = desk.wait_for_selector("#alerts li[data-alert]", timeout=3000)
     assert "cam-a/path" in item.inner_text() and "预警" in item.inner_text()
@@ -66,3 +69,29 @@ def test_staff_draws_an_area_on_the_editor(live_server, desk, camera, make_user,
     new = [a for a in cam.areas if a["name"] not in ("path",)]
     assert len(new) == 1 and new[0]["capacity"] == 12 and len(new[0]["points"]) == 3
     assert abs(new[0]["points"][1][0] - 400) <= 3
+
+
+def test_dashboard_draws_the_forecast_with_its_band(live_server, desk, make_user, db):
+    repo.set_forecast_source(db, "kongmiao", "simulated", 7, "2026-07-15T09:00:00+08:00")
+    log_in(desk, live_server, make_user("staff"))
+    desk.goto(live_server + "/crowd")
+    desk.select_option("#forecast-site", "kongmiao")
+    desk.wait_for_selector("#forecast-chart[data-site=kongmiao][data-band='1'] canvas",
+                           state="attached", timeout=30000)
+    band = desk.evaluate("""() => {
+        const u = document.querySelector('#forecast-chart').uplot;
+        const lo = u.data[3], hi = u.data[4], mean = u.data[2];
+        const idx = lo.map((v, i) => i).filter(i => lo[i] !== null);
+        return {n: idx.length, ordered: idx.every(i => lo[i] <= mean[i] && mean[i] <= hi[i]),
+                wide: idx.some(i => hi[i] > lo[i]), history: u.data[1].filter(v => v !== null).length,
+                capacity: u.data[5][0], warning: u.data[6][0], bands: u.bands.length};
+    }""")
+    assert band["n"] == 13 and band["ordered"] and band["wide"] and band["bands"] == 1
+    assert band["history"] >= 30
+    assert band["capacity"] == 1900 and band["warning"] == 1520
+    assert "模拟数据" in desk.inner_text("#forecast-note")
+    summary = desk.inner_text("#forecast-summary")
+    assert "预计" in summary                          # "预计 HH:MM 达到 80%" or "…不会达到…"
+    desk.wait_for_selector("#daily-chart[data-points='7'] canvas", state="attached",
+                           timeout=30000)
+    assert "人数" in desk.inner_text("#forecast-chart")

@@ -176,3 +176,12 @@ def test_cross_tile_merge_joins_a_person_cut_by_a_tile_border():
     merged = merge_tiles(boxes)
     assert len(merged) == 3
     assert merged[0][:4].tolist() == [400, 100, 440, 200]
+
+
+def test_people_in_view_counts_weak_boxes_only_when_they_continue_a_track():
+    from crowd.count import people_in_view
+    scores = [0.9, 0.3, 0.18, 0.12]                       # sure from 0.2 up
+    assert people_in_view(scores) == 2                    # only the sure ones
+    assert people_in_view(scores, tracked={2}) == 3       # a half-hidden, tracked person
+    assert people_in_view(scores, tracked={0, 1, 2, 3}) == 4
+    assert people_in_view([], tracked={0}) == 0

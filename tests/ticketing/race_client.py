@@ -1,6 +1,8 @@
-"""A separate buyer process for the never-oversell test and the bench:
+"""A separate buyer process for the never-oversell test:
 ``python -m race_client URL SITE DATE SLOT_ID PRODUCT BUYERS OFFSET``.
-Fires BUYERS concurrent one-holder bookings and prints one JSON line per answer."""
+Fires BUYERS concurrent one-holder bookings and prints one JSON line per answer. Each buyer
+solves its proof of work first and comes from its own address (X-Forwarded-For: the server
+trusts one proxy hop), as separate visitors would."""
 from __future__ import annotations
 
 import json
@@ -11,6 +13,7 @@ import urllib.error
 import urllib.request
 
 from admission.identity import check_digit
+from testkit import solve_pow
 
 
 def resident_id(n: int) -> str:
@@ -18,12 +21,24 @@ def resident_id(n: int) -> str:
     return body + check_digit(body)
 
 
-def book(url, site, day, slot_id, product, n):
+def address(n: int) -> str:
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+
+
+def proof(url, n) -> str:
+    req = urllib.request.Request(url + "/api/pow/challenge", headers={"X-Forwarded-For": address(n)})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return solve_pow(json.loads(resp.read()))
+
+
+def book(url, site, day, slot_id, product, n, altcha):
     body = json.dumps({"site_id": site, "date": day, "slot_id": slot_id, "product_id": product,
+                       "altcha": altcha,
                        "holders": [{"name": f"游客{n}", "document_type": "resident_id",
                                     "document_number": resident_id(n)}]}).encode()
     req = urllib.request.Request(url + "/api/ticketing/orders", data=body, method="POST",
                                  headers={"Content-Type": "application/json",
+                                          "X-Forwarded-For": address(n),
                                           "Idempotency-Key": f"race-{n:08d}"})
     start = time.perf_counter()
     try:
@@ -42,8 +57,9 @@ def main(argv):
     gate = threading.Barrier(int(buyers))
 
     def run(n):
+        altcha = proof(url, n)
         gate.wait()
-        r = book(url, site, day, int(slot_id), product, n)
+        r = book(url, site, day, int(slot_id), product, n, altcha)
         with lock:
             results.append(r)
     threads = [threading.Thread(target=run, args=(int(offset) + i,)) for i in range(int(buyers))]

@@ -5,7 +5,7 @@ import json
 import re
 
 
-from testkit import csrf_of, resident_id
+from testkit import csrf_of, generous_limits, pow_for, resident_id, solve_pow
 from tk_helpers import holder
 
 from admission import codes
@@ -20,8 +20,12 @@ def _slot(client, site="kongmiao", day="2026-07-16"):
 def _order(client, holders=None, site="kongmiao", product="kongmiao", day="2026-07-16", **extra):
     slot = _slot(client, site, day)
     body = {"site_id": site, "date": day, "slot_id": slot["slot_id"], "product_id": product,
-            "holders": holders or [holder()], **extra}
+            "holders": holders or [holder()], "altcha": pow_for(client), **extra}
     return client.post("/api/ticketing/orders", json=body)
+
+
+def _secret(order) -> dict:
+    return {"X-Order-Secret": order["secret"]}
 
 
 def test_public_key_products_calendar(client, app):
@@ -43,33 +47,35 @@ def test_book_pay_scan_codes_over_the_api(client, app):
     assert resp.status_code == 201, resp.get_json()
     order = resp.get_json()
     assert order["status"] == "held"
-    assert client.post(order["payment_start"], json={"last4": "0000"}).status_code == 404
-    pay = client.post(order["payment_start"], json={"last4": number[-4:]}).get_json()
+    assert order["url"].endswith(f"/tickets/orders/{order['number']}/{order['secret']}")
+    assert client.post(order["payment_start"], json={}).status_code == 401
+    assert client.post(order["payment_start"], headers={"X-Order-Secret": "x" * 20}).status_code == 404
+    pay = client.post(order["payment_start"], headers=_secret(order)).get_json()
     assert pay["checkout_url"].startswith("/ticketing/sandbox/pay/")
     assert number not in json.dumps(order) and order["tickets"][0]["document"].endswith(number[-4:])
     again = _order(client, [holder(document_number=number)], idempotency_key="abc-12345678")
-    assert again.get_json()["number"] == order["number"]
+    assert again.get_json()["number"] == order["number"] and "secret" not in again.get_json()
     ref = pay["reference"]
     assert client.post(f"/api/ticketing/sandbox/pay/{ref}", json={}).get_json()["outcome"] == "applied"
-    assert client.post(order["payment_start"], json={"last4": number[-4:]}).get_json()["error"] == "not_payable"
-    got = client.get(f"/api/ticketing/orders/{order['number']}",
-                     headers={"X-Holder-Last4": number[-4:]}).get_json()
+    assert client.post(order["payment_start"], headers=_secret(order)).get_json()["error"] == "not_payable"
+    got = client.get(f"/api/ticketing/orders/{order['number']}", headers=_secret(order)).get_json()
     assert got["status"] == "paid"
     claim = codes.decode(got["tickets"][0]["code"],
                          bytes.fromhex(client.get("/api/tickets/public-key").get_json()["public_key_hex"]))
     assert claim.ticket_id == got["tickets"][0]["id"] and claim.sites == ("kongmiao",)
-    wrong = client.get(f"/api/ticketing/orders/{order['number']}?last4=0000")
+    wrong = client.get(f"/api/ticketing/orders/{order['number']}",
+                       headers={"X-Order-Secret": order["secret"][:-1] + "a"})
     assert wrong.status_code == 404 and wrong.get_json()["error"] == "order_not_found"
     # refund one holder via the API: its code goes on the revocation list
     r = client.post(f"/api/ticketing/orders/{order['number']}/refund",
-                    json={"last4": number[-4:]}).get_json()
+                    headers=_secret(order)).get_json()
     assert r["status"] == "refunded"
 
 
 def test_webhook_rejects_bad_signature_and_accepts_duplicates(client, app):
     h = holder()
     order = _order(client, [h]).get_json()
-    ref = client.post(order["payment_start"], json={"last4": h["document_number"][-4:]}).get_json()["reference"]
+    ref = client.post(order["payment_start"], headers=_secret(order)).get_json()["reference"]
     body = json.dumps({"event_id": "EV1", "type": "payment.succeeded", "reference": ref,
                        "amount_fen": 8000}).encode()
     bad = client.post("/api/ticketing/payments/sandbox/notify", data=body,
@@ -103,7 +109,7 @@ def test_bad_input_gets_stable_codes_never_500(client):
           "holders": [holder()]}, "unknown_slot"),
     ]
     for body, code in cases:
-        resp = client.post("/api/ticketing/orders", json=body)
+        resp = client.post("/api/ticketing/orders", json={**body, "altcha": pow_for(client)})
         status = 404 if code in ("unknown_product", "unknown_slot") else 400
         assert resp.status_code == status, (body, resp.status_code)
         assert resp.get_json()["error"] == code, (body, resp.get_json())
@@ -129,31 +135,37 @@ def test_pages_book_pay_and_show_qr(client):
     form = {"csrf_token": token, "date": "2026-07-16", "slot_id": slot, "product_id": "kongmiao",
             "idempotency_key": "page-key-123", "holder-0-name": "王五",
             "holder-0-document_type": "resident_id", "holder-0-document_number": number}
-    bad = client.post("/tickets/kongmiao", data={**form, "holder-0-document_number": number[:-1] + "0"
+    bad = client.post("/tickets/kongmiao", data={**form, "altcha": pow_for(client),
+                                                 "holder-0-document_number": number[:-1] + "0"
                                                  if number[-1] != "0" else number[:-1] + "1"})
     assert bad.status_code == 400 and 'data-code="id_check_digit"' in bad.get_data(as_text=True)
-    resp = client.post("/tickets/kongmiao", data=form)
+    resp = client.post("/tickets/kongmiao", data={**form, "altcha": pow_for(client)})
     assert resp.status_code == 302 and "/ticketing/sandbox/pay/" in resp.headers["Location"]
     checkout = resp.headers["Location"]
     assert client.get(checkout).status_code == 200
     done = client.post(checkout, data={"csrf_token": token, "outcome": "pay"})
-    order_url = done.headers["Location"]
+    old_url = done.headers["Location"]           # the order's address without its secret
+    order_url = client.get(old_url).headers["Location"]   # this browser booked: on to the link
+    order_no, secret = order_url.rsplit("/", 2)[1:]
+    assert len(secret) == 20 and order_url.startswith(f"/tickets/orders/{order_no}/")
     html = client.get(order_url).get_data(as_text=True)
     assert "<svg" in html and 'data-status="paid"' in html and number not in html
     png = re.search(r'href="([^"]+\.png)"', html).group(1)
     img = client.get(png)
     assert img.status_code == 200 and img.data[:8] == b"\x89PNG\r\n\x1a\n"
-    # another browser cannot open the order without number + last 4
+    # another browser needs the link (the secret) or number + last 4
     other = client.application.test_client()
-    assert other.get(order_url).status_code == 302
-    assert other.get(png).status_code == 404
-    order_no = order_url.rsplit("/", 1)[1]
+    assert other.get(old_url).status_code == 302 and "/tickets/find" in other.get(old_url).headers["Location"]
+    guessed = f"/tickets/orders/{order_no}/{'a' * 20}"
+    assert other.get(guessed).status_code == 404
+    assert other.get(png.replace(secret, "a" * 20)).status_code == 404
     t2 = csrf_of(other)
     found = other.post("/tickets/find", data={"csrf_token": t2, "number": order_no, "last4": "9999"})
     assert found.status_code == 404
     found = other.post("/tickets/find", data={"csrf_token": t2, "number": order_no.lower(),
                                               "last4": number[-4:]})
-    assert found.status_code == 302 and other.get(order_url).status_code == 200
+    assert found.status_code == 302 and found.headers["Location"] == order_url
+    assert other.get(order_url).status_code == 200 and other.get(old_url).headers["Location"] == order_url
 
 
 def test_staff_console_pause_window_sale_and_csv(client, login):
@@ -214,36 +226,39 @@ def test_visitors_cannot_make_slots_for_any_date(client, db):
                       " '2026-07-21'").fetchone()[0] == 0
 
 
-def test_malformed_fields_never_500(client):
+def test_malformed_fields_never_500(client, app):
     import itertools
+    generous_limits(app)
     odd = [None, True, 0, -1, 10**30, "", "x" * 300, [], {}, [1], {"a": 1}, "2026-02-30", 1.5]
     fields = ["site_id", "date", "slot_id", "product_id", "holders", "expected_total_fen",
               "idempotency_key"]
     good = {"site_id": "kongmiao", "date": "2026-07-16", "slot_id": 1, "product_id": "kongmiao",
             "holders": [holder()]}
     for field, value in itertools.product(fields, odd):
-        resp = client.post("/api/ticketing/orders", json={**good, field: value})
+        resp = client.post("/api/ticketing/orders", json={**good, field: value,
+                                                          "altcha": pow_for(client)})
         assert resp.status_code < 500, (field, value, resp.get_data(as_text=True))
         assert resp.get_json().get("error") or resp.status_code == 201
     for key, value in itertools.product(["name", "document_type", "document_number", "fare",
                                          "birth_date"], odd):
         h = {**holder(), key: value}
-        resp = client.post("/api/ticketing/orders", json={**good, "holders": [h]})
+        resp = client.post("/api/ticketing/orders", json={**good, "holders": [h],
+                                                          "altcha": pow_for(client)})
         assert resp.status_code < 500, (key, value, resp.get_data(as_text=True))
-    for path in ("refund", "rebook", "payment"):
+    for path in ("refund", "rebook", "payment", "reissue"):
         for body in ({}, {"last4": None}, {"last4": "12345"}, {"ticket_ids": "x"}, [1]):
             resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json=body)
-            # No order is looked up before the body (its contract: every field, in order)
-            # and its last 4 characters check out.
-            assert resp.status_code == 400, (path, body, resp.status_code)
-            expected = ("invalid_json" if body == [1] else
-                        "unknown_ticket" if path == "rebook" else  # ticket_id is missing
-                        "bad_ticket_ids" if path == "refund" and "ticket_ids" in body
-                        else "bad_last4")
-            assert resp.get_json()["error"] == expected, (path, body)
-        resp = client.post(f"/api/ticketing/orders/TNOPE/{path}",
-                           json={"last4": "1234", "ticket_id": 1, "slot_id": 1})
-        assert resp.status_code == 404 and resp.get_json()["error"] == "order_not_found"
+            # No order is looked up before the caller shows a secret.
+            assert resp.status_code == 401, (path, body, resp.status_code)
+            assert resp.get_json()["error"] == "secret_required"
+        for secret in ("x", "a" * 20, "秘" * 20, "a" * 5000):
+            resp = client.post(f"/api/ticketing/orders/TNOPE/{path}", json={},
+                               headers={"X-Order-Secret": secret.encode("utf-8").decode("latin-1")})
+            assert resp.status_code == 404 and resp.get_json()["error"] == "order_not_found"
+    for body in ({}, {"number": None, "last4": None}, {"number": [1], "last4": {"a": 1}},
+                 {"number": "x" * 5000, "last4": "12345"}, [1]):
+        resp = client.post("/api/ticketing/orders/recover", json=body)
+        assert resp.status_code == 400, (body, resp.get_json())
 
 
 def test_slots_that_are_over_say_so(client):
@@ -266,12 +281,12 @@ def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
     slot_id = next(x for x in slot["slots"] if x["left"])["slot_id"]
     order = s.post(f"{live_server}/api/ticketing/orders", json={
         "site_id": "kongmiao", "date": "2026-07-16", "slot_id": slot_id,
-        "product_id": "kongmiao", "holders": [h]}).json()
-    last4 = h["document_number"][-4:]
-    ref = s.post(live_server + order["payment_start"], json={"last4": last4}).json()["reference"]
+        "product_id": "kongmiao", "holders": [h],
+        "altcha": solve_pow(s.get(f"{live_server}/api/pow/challenge").json())}).json()
+    ref = s.post(live_server + order["payment_start"], headers=_secret(order)).json()["reference"]
     assert s.post(f"{live_server}/api/ticketing/sandbox/pay/{ref}", json={}).json()["outcome"] == "queued"
     status = lambda: s.get(f"{live_server}/api/ticketing/orders/{order['number']}",
-                           headers={"X-Holder-Last4": last4}).json()["status"]
+                           headers=_secret(order)).json()["status"]
     assert status() == "held"
     with app.app_context():
         clock = app.extensions["scenic.clock"]
@@ -283,7 +298,8 @@ def test_sandbox_outbox_delivered_later_over_http(app, db, live_server):
     assert outcomes == ["applied"]  # the duplicate is answered "duplicate" and not re-applied
 
 
-def test_page_forms_with_garbage_never_500(client, login):
+def test_page_forms_with_garbage_never_500(client, login, app):
+    generous_limits(app)
     token = csrf_of(client)
     junk = ["", "x", "-1", "99999999999999999999", "2026-02-30", "<script>", "１２"]
     for value in junk:
@@ -292,7 +308,8 @@ def test_page_forms_with_garbage_never_500(client, login):
                       "holder-0-birth_date", "idempotency_key"):
             form = {"csrf_token": token, "date": "2026-07-16", "slot_id": "1",
                     "product_id": "kongmiao", "holder-0-name": "张三",
-                    "holder-0-document_number": resident_id(), field: value}
+                    "holder-0-document_number": resident_id(), field: value,
+                    "altcha": pow_for(client)}
             resp = client.post("/tickets/kongmiao", data=form)
             assert resp.status_code < 500, (field, value)
             assert "<script>" not in resp.get_data(as_text=True).replace("&lt;script&gt;", "")

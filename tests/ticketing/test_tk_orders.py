@@ -285,5 +285,10 @@ def test_demo_seed_is_idempotent_and_survives_a_new_day(app, db, clock, ctx):
     clock.advance(days=1)
     demo.seed(app, db, creds)
     assert db.execute("SELECT count(*) FROM tk_orders").fetchone()[0] == 2
-    number, last4 = next(iter(creds.values())).split(" / ")
-    assert orders.find_order(db, number, last4, clock).status == "paid"
+    number, last4 = creds["ticketing demo order (number / last 4 of ID)"].split(" / ")
+    from core.ratelimit import limits
+    with app.test_request_context():
+        found = orders.recover_order(db, number, last4, clock, limits=limits(), failures="5/hour")
+    assert found.status == "paid"
+    link = creds["ticketing demo order link"]
+    assert link.endswith(f"/tickets/orders/{number}/{found.secret}")
