@@ -10,7 +10,8 @@ from datetime import date, datetime, timedelta, tzinfo
 
 # Stable deny reasons, part of the gate API contract (docs/gates.md).
 REASONS = ("invalid_code", "bad_signature", "unknown_ticket", "revoked", "refunded",
-           "wrong_site", "too_early", "too_late", "already_inside", "not_inside", "used_up")
+           "wrong_site", "too_early", "too_late", "already_inside", "not_inside", "used_up",
+           "closed")
 DIRECTIONS = ("entry", "exit")
 
 
@@ -103,14 +104,35 @@ def entry_problem(ticket, at: datetime, presence: Presence, rules: Rules) -> str
     return None
 
 
+def entry_windows_json(windows) -> list:
+    """Entry windows as the offline bundle carries them: [[start, end], ...] in ISO text."""
+    return [[s.isoformat(), e.isoformat()] for s, e in windows]
+
+
+def entry_windows_from_json(items, tz: tzinfo) -> tuple | None:
+    """The bundle's entry windows; None when the bundle has none (an older server)."""
+    if items is None:
+        return None
+    return tuple((as_datetime(s, tz), as_datetime(e, tz)) for s, e in items)
+
+
+def hours_problem(at: datetime, entry_windows) -> str | None:
+    """``closed`` outside every entry window of the gate's site or entrance (opening to
+    last entry, after closures staff entered); None when windows are not known."""
+    if entry_windows is None:
+        return None
+    return None if any(start <= at < end for start, end in entry_windows) else "closed"
+
+
 def exit_problem(presence: Presence) -> str | None:
     return None if presence.inside else "not_inside"
 
 
 def decide(ticket, site_id: str, direction: str, at: datetime, presence: Presence, rules: Rules,
-           *, claim_version=None, revoked: bool = False) -> str | None:
+           *, claim_version=None, revoked: bool = False, entry_windows=None) -> str | None:
     """The deny reason for a scan, or None to allow. Exits only need a ticket that is
-    inside (a visitor whose ticket was refunded meanwhile may still leave)."""
+    inside (a visitor whose ticket was refunded meanwhile may still leave); entries also
+    need the gate's entrance to be open (``entry_windows``: (start, end) pairs)."""
     if direction == "exit":
         if ticket is None:
             return "unknown_ticket"
@@ -120,4 +142,4 @@ def decide(ticket, site_id: str, direction: str, at: datetime, presence: Presenc
     problem = ticket_problem(ticket, site_id, claim_version=claim_version, revoked=revoked)
     if problem:
         return problem
-    return entry_problem(ticket, at, presence, rules)
+    return hours_problem(at, entry_windows) or entry_problem(ticket, at, presence, rules)

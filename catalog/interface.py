@@ -3,15 +3,18 @@
 Other domains import this module only (``from catalog import interface as catalog``),
 never ``catalog.services`` or ``catalog.repo``; tests/test_layers.py enforces it.
 Site ids: ``taishan``, ``daimiao``, ``kongmiao``, ``kongfu``, ``konglin``.
+Hours: ask ``hours_on`` (a ``DayHours``: exceptions applied, with each place's hours) or
+``is_open``; ``Site.season_on`` is the regular season only, before exceptions.
 """
-from .services import (Capacity, Season, Site, SiteStatus, Zone, closing_time, get_site,
-                       get_zone, list_areas, list_sites, list_zones, site_capacity,
-                       status_now, zone_capacity)
+from .hours import DayHours, HoursException, Place, Season
+from .schedule import hours_on, is_open, last_closing, status_now
+from .services import (Capacity, Site, SiteStatus, Zone, get_site, get_zone, list_areas,
+                       list_sites, list_zones, place_capacity, site_capacity, zone_capacity)
 
 __all__ = [
     # dataclasses
-    "Capacity", "Season", "Site", "SiteStatus", "Zone",
-    # functions: (db, ...) -> value; NotFound('unknown_site' / 'unknown_zone')
-    "closing_time", "get_site", "get_zone", "list_areas", "list_sites", "list_zones",
-    "site_capacity", "status_now", "zone_capacity",
+    "Capacity", "DayHours", "HoursException", "Place", "Season", "Site", "SiteStatus", "Zone",
+    # functions: (db, ...) -> value; NotFound('unknown_site' / 'unknown_zone' / 'unknown_place')
+    "get_site", "get_zone", "hours_on", "is_open", "last_closing", "list_areas", "list_sites",
+    "list_zones", "place_capacity", "site_capacity", "status_now", "zone_capacity",
 ]

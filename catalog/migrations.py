@@ -59,3 +59,44 @@ def create_catalog(db):
             username TEXT NOT NULL,
             at TEXT NOT NULL
         )""")
+
+
+@migrations()
+def places_exceptions_and_zone_methods(db):
+    # Per-place hours (entrances, cable cars) and dated exceptions from the data file
+    # travel with the site row; zones say which LB/T 034 method gave their figure.
+    db.execute("ALTER TABLE sites ADD COLUMN places_json TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE sites ADD COLUMN exceptions_json TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE zones ADD COLUMN method TEXT NOT NULL DEFAULT 'area'")
+    db.execute("ALTER TABLE zones ADD COLUMN params_json TEXT NOT NULL DEFAULT '{}'")
+    # Closures and changed hours entered by staff (weather, works): who, when and why;
+    # lifting one keeps the row.
+    db.execute("""
+        CREATE TABLE hours_exceptions (
+            id INTEGER PRIMARY KEY,
+            site_id TEXT NOT NULL REFERENCES sites(id),
+            place_id TEXT,
+            start_day TEXT NOT NULL,
+            end_day TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('closed', 'hours')),
+            open TEXT, close TEXT, last_entry TEXT,
+            reason TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_user_id INTEGER REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            lifted_at TEXT, lifted_by TEXT, lift_reason TEXT,
+            CHECK (start_day <= end_day)
+        )""")
+    db.execute("CREATE INDEX hours_exceptions_days ON hours_exceptions(site_id, end_day, start_day)")
+    db.execute("""
+        CREATE TABLE hours_log (
+            id INTEGER PRIMARY KEY,
+            exception_id INTEGER NOT NULL REFERENCES hours_exceptions(id),
+            action TEXT NOT NULL CHECK (action IN ('add', 'lift')),
+            site_id TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            user_id INTEGER REFERENCES users(id),
+            username TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""")

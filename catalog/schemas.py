@@ -1,13 +1,15 @@
-"""Contracts of the catalog's JSON answers (GET /api/sites, /api/sites/<id>)."""
-
-from typing import Literal
+"""Contracts of the catalog's JSON API: sites, a day's hours, and the exceptions to the
+opening hours staff enter (catalog/views.py)."""
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import ConfigDict, Field
 
-from core.contracts import Reply
+from core.contracts import Body, Refuse, Reply, day
+from core.errors import ValidationError
+from core.text import _l
 
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
-CapacitySource = Literal["override", "published", "computed"]
+CapacitySource = str  # "override", "published", "computed", or how it was derived
 
 
 class HoursToday(Reply):
@@ -15,6 +17,41 @@ class HoursToday(Reply):
     close: str = Field(description='"24:00": midnight at the end of the day')
     last_entry: str | None
     season: Localized
+
+
+class HoursException(Reply):
+    id: str = Field(description='"data:<id>" (a holiday rule of the data file) or '
+                    '"staff:<n>"')
+    site_id: str
+    place_id: str | None
+    kind: Literal["closed", "hours"]
+    reason: Localized
+    source: str
+    confirmed: bool
+    rule: str | None
+    start: str | None
+    end: str | None
+    open: str | None
+    close: str | None
+    last_entry: str | None
+    by: str | None
+    at: str | None
+
+
+class DayHours(Reply):
+    """A site's (or one place's) hours on a day, exceptions applied; ``open`` is null on a
+    closed day."""
+    site_id: str
+    place_id: str | None
+    date: str
+    open: str | None
+    close: str | None
+    last_entry: str | None
+    closed: bool
+    season: Localized
+    source: str
+    exception: HoursException | None
+    places: list["DayHours"]
 
 
 class SiteCapacity(Reply):
@@ -27,20 +64,20 @@ class SiteCapacity(Reply):
 class ZoneSummary(Reply):
     id: str
     name: Localized
+    method: Literal["area", "route"]
     capacity: int
+    capacity_source: str
+
+
+class PlaceSummary(Reply):
+    id: str
+    kind: Literal["entrance", "cable_car"]
+    name: Localized
+    capacity: Any = Field(description="A cable car's figures (LB/T 034 bottleneck method), "
+                          "or null")
 
 
 class SiteOut(Reply):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "kongmiao", "area": "sankong", "name": {"zh": "孔庙", "en": "Temple of Confucius"},
-        "lat": 35.5966, "lon": 116.9876, "open_now": True,
-        "hours_today": {"open": "08:00", "close": "17:30", "last_entry": "16:50",
-                        "season": {"zh": "旺季", "en": "Peak season"}},
-        "capacity": {"daily": 14500, "instant": 1900, "daily_source": "published",
-                     "instant_source": "published"},
-        "zones": [{"id": "kongmiao-dachengdian", "name": {"zh": "大成殿院落",
-                                                         "en": "Dacheng Hall court"},
-                   "capacity": 600}]}]})
     id: str
     area: str
     name: Localized
@@ -48,9 +85,61 @@ class SiteOut(Reply):
     lon: float | None
     open_now: bool
     hours_today: HoursToday | None = Field(description="null: closed today")
+    closed_reason: Localized | None
+    hours: DayHours
     capacity: SiteCapacity
     zones: list[ZoneSummary]
+    places: list[PlaceSummary]
 
 
 class SitesOut(Reply):
     sites: list[SiteOut]
+
+
+# --- exceptions to the opening hours (staff) ---------------------------------------------
+
+_bad_date = Refuse(lambda path: ValidationError("bad_date", _l("Give the date as YYYY-MM-DD.")))
+
+
+class HoursQuery(Body):
+    date: Annotated[Optional[day(_bad_date.error)], Field(description="Default: today")] = None
+
+
+class ExceptionsQuery(Body):
+    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: ValidationError(
+        "unknown_site", _l("Choose a site.")))] = None
+
+
+class ExceptionIn(Body):
+    """Close a site or one of its places, or change its hours, for days from today on."""
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"site_id": "kongmiao", "start": "2026-07-20", "end": "2026-07-20", "kind": "closed",
+         "reason": "Storm warning (orange)"}]})
+    site_id: Annotated[Any, Field(description="The site")] = ""
+    place_id: Annotated[Any, Field(description="An entrance or cable car of the site; "
+                                   "absent: the whole site")] = None
+    start: Annotated[Any, Field(description="First day, YYYY-MM-DD")] = None
+    end: Annotated[Any, Field(description="Last day, YYYY-MM-DD (default: start)")] = None
+    kind: Annotated[Any, Field(description="closed or hours")] = None
+    open: Annotated[Any, Field(description="kind=hours: HH:MM")] = None
+    close: Annotated[Any, Field(description="kind=hours: HH:MM")] = None
+    last_entry: Annotated[Any, Field(description="kind=hours: HH:MM")] = None
+    reason: Annotated[Any, Field(description="Why (shown to visitors and logged)")] = None
+
+
+class LiftIn(Body):
+    reason: Annotated[Any, Field(description="Why the exception is withdrawn")] = None
+
+
+class ExceptionOut(HoursException):
+    lifted_at: str | None = None
+    lifted_by: str | None = None
+    lift_reason: str | None = None
+
+
+class ExceptionsOut(Reply):
+    exceptions: list[ExceptionOut]
+
+
+class LiftedOut(Reply):
+    lifted: int

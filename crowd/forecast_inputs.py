@@ -65,12 +65,10 @@ class LiveInputs:
         self.site = catalog.get_site(db, site_id)
 
     def _hours(self, day: date) -> tuple[float | None, float | None]:
-        season = self.site.season_on(day)
-        if season is None:
+        hours = catalog.hours_on(self.db, self.site_id, day)
+        if hours.closed:
             return None, None
-        h, m = map(int, season.open.split(":"))
-        opening = datetime.combine(day, time(h, m), self.tz)
-        return _ts(opening), _ts(catalog.closing_time(self.site, day, self.tz))
+        return _ts(hours.opens_at(self.tz)), _ts(hours.closes_at(self.tz))
 
     def today(self, now: datetime) -> Today:
         day = now.date()

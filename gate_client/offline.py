@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from admission import codes
 from admission.identity import is_resident_id
-from admission.rules import Presence, Rules, as_datetime, decide
+from admission.rules import Presence, Rules, as_datetime, decide, entry_windows_from_json
 
 
 def bundle_timezone(bundle: dict) -> tzinfo:
@@ -42,6 +42,7 @@ class BundleTicket:
     valid_until: datetime | None
     reentry_allowed: bool
     max_entries_per_site: int
+    proof: dict | None = None   # show the officer which proof to check (height, student card)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Verdict:
     def to_json(self) -> dict:
         t = self.ticket
         ticket = None if t is None else {
-            "id": t.id, "type": t.type_name, "holder": t.holder_masked,
+            "id": t.id, "type": t.type_name, "holder": t.holder_masked, "proof": t.proof,
             "slot": None if t.slot_start is None else {"start": t.slot_start.isoformat(),
                                                        "end": t.slot_end.isoformat()
                                                        if t.slot_end else None}}
@@ -73,6 +74,8 @@ class OfflineValidator:
         self.revoked = frozenset(bundle.get("revocations") or ())
         self.day = date.fromisoformat(bundle["day"])
         self.closing_at = as_datetime(bundle.get("closing_at"), tz)
+        # When the gate's entrance admits today; absent in bundles from older servers.
+        self.entry_windows = entry_windows_from_json(bundle.get("entry_windows"), tz)
         self.tickets: dict[int, BundleTicket] = {}
         self.by_document: dict[str, int] = {}
         self.snapshot: dict[int, Presence] = {}
@@ -82,7 +85,7 @@ class OfflineValidator:
                 row["status"], row.get("holder") or "", as_datetime(row.get("slot_start"), tz),
                 as_datetime(row.get("slot_end"), tz), as_datetime(row.get("valid_from"), tz),
                 as_datetime(row.get("valid_until"), tz), bool(row.get("reentry_allowed")),
-                int(row.get("max_entries_per_site") or 1))
+                int(row.get("max_entries_per_site") or 1), row.get("proof"))
             self.tickets[t.id] = t
             if row.get("document_hash"):
                 self.by_document[row["document_hash"]] = t.id
@@ -122,8 +125,11 @@ class OfflineValidator:
     def decide(self, ticket, claim_version, direction: str, at: datetime,
                presence: Presence) -> str | None:
         # Days and slots are the site's: judge the scan in the site's zone.
-        return decide(ticket, self.site, direction, at.astimezone(self.tz), presence,
-                      self.rules, claim_version=claim_version)
+        at = at.astimezone(self.tz)
+        # The windows are the bundle's day's: on another day they say nothing.
+        windows = self.entry_windows if at.date() == self.day else None
+        return decide(ticket, self.site, direction, at, presence, self.rules,
+                      claim_version=claim_version, entry_windows=windows)
 
     def validate_code(self, code: str, direction: str, at: datetime,
                       presence_of) -> Verdict:

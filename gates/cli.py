@@ -19,11 +19,12 @@ commands = AppGroup("gates", help="Ticket gates: registration, check-out, audit.
 @click.option("--site", required=True, help="Site id, e.g. kongmiao")
 @click.option("--name", required=True, help="Gate name, e.g. 'South gate 1'")
 @click.option("--direction", type=click.Choice(services.GATE_DIRECTIONS), default="both")
-def create_gate_command(site, name, direction):
+@click.option("--place", default=None, help="Entrance id (its hours apply), e.g. hongmen")
+def create_gate_command(site, name, direction, place):
     """Register a gate and print its device token once."""
     with command_db() as db:
         gate, token = services.create_gate(db, site_id=site, name=name, direction=direction,
-                                           clock=get_clock())
+                                           clock=get_clock(), place_id=place)
     click.echo(f"gate {gate.id} at {gate.site_id} ({gate.direction}); token (shown once):")
     click.echo(token)
 

@@ -6,6 +6,8 @@ from core.text import _l, _lp
 
 LABELS = {
     "gates.reason.invalid_code": _l("Not a valid ticket code"),
+    "gates.reason.closed":
+        _l("This entrance is closed now (outside its hours or closed by staff)"),
     "gates.reason.bad_signature": _l("Signature does not match (forged or altered)"),
     "gates.reason.unknown_ticket": _l("Ticket not found"),
     "gates.reason.revoked": _l("Ticket revoked"),
@@ -17,6 +19,7 @@ LABELS = {
     "gates.reason.not_inside": _l("No entry recorded for this ticket"),
     "gates.reason.used_up": _l("Ticket already used"),
     "gates.allow": _l("Welcome, go ahead"),
+    "gates.proof": _l("Check the proof for"),
     "gates.deny": _l("Entry refused"),
     "gates.handheld.heading": _l("Handheld ticket check"),
     "gates.handheld.gate": _lp("gates.handheld.gate", "Gate"),

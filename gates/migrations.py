@@ -107,3 +107,10 @@ def create_gates(db):
 def index_passages_by_site_and_time(db):
     # The crowd forecast reads a site's passages day by day (gates.interface.visits).
     db.execute("CREATE INDEX gate_passages_site_at ON gate_passages(site_id, at)")
+
+
+@migrations()
+def gate_places(db):
+    # A gate may stand at one of its site's places (Mount Tai's entrances): it then admits
+    # in that entrance's hours rather than the site's.
+    db.execute("ALTER TABLE gates ADD COLUMN place_id TEXT")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 # --- gates ---------------------------------------------------------------------
 
-def insert_gate(db, *, site_id, name, direction, user_id, created_at) -> int:
-    cur = db.execute("INSERT INTO gates (site_id, name, direction, user_id, created_at) "
-                     "VALUES (?, ?, ?, ?, ?)", [site_id, name, direction, user_id, created_at])
+def insert_gate(db, *, site_id, name, direction, user_id, created_at, place_id=None) -> int:
+    cur = db.execute("INSERT INTO gates (site_id, name, direction, user_id, created_at, "
+                     "place_id) VALUES (?, ?, ?, ?, ?, ?)",
+                     [site_id, name, direction, user_id, created_at, place_id])
     return cur.lastrowid
 
 

@@ -124,6 +124,8 @@ class ScannedTicket(Reply):
     type: Localized
     holder: str = Field(description="Masked name")
     slot: SlotTimes | None
+    proof: Localized | None = Field(description="The fare whose proof (height, a student "
+                                    "card...) the officer checks")
 
 
 class ScanOut(Reply):
@@ -156,6 +158,7 @@ class BundleGate(Reply):
     site: str
     name: str
     direction: Literal["entry", "exit", "both"]
+    place: str | None = Field(description="The entrance it stands at (its hours apply)")
 
 
 class BundleTicket(Reply):
@@ -173,6 +176,7 @@ class BundleTicket(Reply):
     valid_until: str | None
     reentry_allowed: bool
     max_entries_per_site: int
+    proof: Localized | None
     entries: int
     inside: bool
 
@@ -200,6 +204,9 @@ class BundleOut(Reply):
     revocations: list[str]
     rules: BundleRules
     hours: BundleHours | None
+    closed_reason: Localized | None
+    entry_windows: list[list[str]] = Field(description="[[start, end], ...]: entries are "
+                                           "admitted only inside these")
     closing_at: str | None
     tickets: list[BundleTicket]
     document_key: str | None

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from admission.rules import Presence, Rules, decide
+from admission.rules import Presence, Rules, decide, entry_windows_json
 from catalog import interface as catalog
 from core.auth import create_device
 from core.clock import Clock, iso
@@ -35,13 +35,14 @@ class Gate:
     name: str
     direction: str
     user_id: int
+    place_id: str | None = None   # the entrance it stands at (its hours apply), if any
 
     def allows(self, direction: str) -> bool:
         return self.direction == "both" or self.direction == direction
 
     def to_json(self) -> dict:
         return {"id": self.id, "site": self.site_id, "name": self.name,
-                "direction": self.direction}
+                "direction": self.direction, "place": self.place_id}
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ class ScanRequest:
 
 
 def _gate(row) -> Gate:
-    return Gate(row["id"], row["site_id"], row["name"], row["direction"], row["user_id"])
+    return Gate(row["id"], row["site_id"], row["name"], row["direction"], row["user_id"],
+                row["place_id"])
 
 
 def _minute(dt: datetime) -> str:
@@ -65,10 +67,17 @@ def _minute(dt: datetime) -> str:
 
 # --- gates ---------------------------------------------------------------------
 
-def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[Gate, str]:
-    """Register a gate at a site with its own device account; returns (gate, token).
-    The token is shown once and stored only as a hash."""
-    catalog.get_site(db, site_id)
+def create_gate(db, *, site_id: str, name: str, direction: str, clock,
+                place_id: str | None = None) -> tuple[Gate, str]:
+    """Register a gate at a site (and, optionally, one of its entrances) with its own
+    device account; returns (gate, token). The token is shown once and stored only as a
+    hash."""
+    site = catalog.get_site(db, site_id)
+    place_id = place_id or None
+    if place_id is not None and (site.place(place_id) is None
+                                 or site.place(place_id).kind != "entrance"):
+        raise NotFound("unknown_place", _l("Site '%(site_id)s' has no entrance '%(place_id)s'.",
+                                           site_id=site_id, place_id=place_id))
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME_CHARS:
         raise ValidationError("bad_gate_name", _l("Give the gate a name of 1-%(max_name_chars)s "
@@ -84,8 +93,9 @@ def create_gate(db, *, site_id: str, name: str, direction: str, clock) -> tuple[
         user, token = create_device(db, username=username, role="gate", clock=clock,
                                     label=f"{site_id}/{name}")
         gate_id = repo.insert_gate(db, site_id=site_id, name=name, direction=direction,
-                                   user_id=user.id, created_at=iso(clock.now()))
-    return Gate(gate_id, site_id, name, direction, user.id), token
+                                   user_id=user.id, created_at=iso(clock.now()),
+                                   place_id=place_id)
+    return Gate(gate_id, site_id, name, direction, user.id, place_id), token
 
 
 def gate_for_device(db, user) -> Gate:
@@ -140,17 +150,15 @@ def _input_hash(req_code, document, hash_key: str) -> str:
 
 # --- check-out at closing time -------------------------------------------------
 
-def last_closing(site, now: datetime) -> datetime | None:
-    """The latest closing time of the site at or before ``now`` (within a week)."""
-    for back in range(8):
-        close = catalog.closing_time(site, now.date() - timedelta(days=back), now.tzinfo)
-        if close is not None and close <= now:
-            return close
-    return None
+def entry_windows(db, gate: Gate, day: date, tz) -> tuple:
+    """When the gate's entrance (or its site) admits on a day: opening to last entry,
+    exceptions staff entered applied (catalog's hours)."""
+    window = catalog.hours_on(db, gate.site_id, day, gate.place_id).entry_window(tz)
+    return (window,) if window else ()
 
 
 def _checkout_due(db, site, now) -> datetime | None:
-    boundary = last_closing(site, now)
+    boundary = catalog.last_closing(db, site.id, now)
     if boundary is None:
         return None
     row = repo.occupancy(db, site.id)
@@ -203,7 +211,7 @@ def _ticket_json(ticket) -> dict | None:
     if ticket.slot_start is not None:
         slot = {"start": _as_text(ticket.slot_start), "end": _as_text(ticket.slot_end)}
     return {"id": ticket.id, "type": ticket.type_name, "holder": ticket.holder_masked,
-            "slot": slot}
+            "slot": slot, "proof": ticket.proof}
 
 
 def _as_text(value):
@@ -275,7 +283,8 @@ def scan(db, gate: Gate, req: ScanRequest, *, clock, rules: Rules, tickets, hash
         presence = _presence(db, ticket_id, gate.site_id) if ticket_id else Presence()
         if reason is None:
             reason = decide(ticket, gate.site_id, req.direction, now, presence, rules,
-                            claim_version=claim_version)
+                            claim_version=claim_version,
+                            entry_windows=entry_windows(db, gate, now.date(), now.tzinfo))
         allow = reason is None
         inside = _inside(db, gate.site_id)
         if allow:
@@ -392,8 +401,9 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
         ticket_id = str(ticket.id) if ticket is not None else None
         presence = _presence(db, ticket_id, gate.site_id) if ticket_id else Presence()
         if server_reason is None:
+            windows = entry_windows(db, gate, s.scanned_at.date(), s.scanned_at.tzinfo)
             server_reason = decide(ticket, gate.site_id, s.direction, s.scanned_at, presence,
-                                   rules, claim_version=claim_version)
+                                   rules, claim_version=claim_version, entry_windows=windows)
         response = {"result": s.result, "reason": s.reason, "ticket": _ticket_json(ticket),
                     "offline": True, "server_reason": server_reason}
         scan_id = repo.insert_scan(
@@ -440,10 +450,10 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
     """What an offline gate needs for today: the public key, the revocation list, the
     rules, the site's hours and today's tickets with keyed document hashes (no numbers)."""
     now = clock.now()
-    site = catalog.get_site(db, gate.site_id)
     day = now.date()
-    season = site.season_on(day)
-    closing = catalog.closing_time(site, day, now.tzinfo)
+    hours = catalog.hours_on(db, gate.site_id, day)
+    gate_hours = hours if gate.place_id is None else hours.place(gate.place_id)
+    closing = hours.closes_at(now.tzinfo)
     presence = {r["ticket_id"]: r for r in repo.presence_for_site(db, gate.site_id)}
     rows = []
     for t in tickets.bundle_tickets(db, gate.site_id, day):
@@ -454,7 +464,7 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
             "document_hash": t.document_hash, "slot_start": _as_text(t.slot_start),
             "slot_end": _as_text(t.slot_end), "valid_from": _as_text(t.valid_from),
             "valid_until": _as_text(t.valid_until), "reentry_allowed": bool(t.reentry_allowed),
-            "max_entries_per_site": t.max_entries_per_site,
+            "max_entries_per_site": t.max_entries_per_site, "proof": t.proof,
             "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
     out = {
         "format": 1, "generated_at": iso(now), "day": day.isoformat(),
@@ -462,8 +472,13 @@ def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
         "timezone": getattr(now.tzinfo, "key", None) or str(now.tzinfo),
         "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
         "revocations": tickets.revocations(db), "rules": rules.to_json(),
-        "hours": None if season is None else {"open": season.open, "close": season.close,
-                                              "last_entry": season.last_entry},
+        "hours": None if gate_hours.closed else {"open": gate_hours.open,
+                                                 "close": gate_hours.close,
+                                                 "last_entry": gate_hours.last_entry},
+        "closed_reason": gate_hours.reason if gate_hours.closed else None,
+        # Entries are admitted only inside these (the turnstile judges them offline too);
+        # a closure entered after the bundle was fetched reaches the gate on its next fetch.
+        "entry_windows": entry_windows_json(entry_windows(db, gate, day, now.tzinfo)),
         "closing_at": iso(closing) if closing else None,
         "tickets": rows, "document_key": hash_key if include_document_key else None,
     }

@@ -226,7 +226,8 @@ def create_gate():
     gate, token = services.create_gate(get_db(), site_id=request.form.get("site", ""),
                                        name=request.form.get("name", ""),
                                        direction=request.form.get("direction", ""),
-                                       clock=get_clock())
+                                       clock=get_clock(),
+                                       place_id=request.form.get("place") or None)
     # The token is shown once, on this response only; it is never stored in the clear.
     resp = make_response(render_template("gates/token.html", gate=gate, token=token))
     resp.headers["Cache-Control"] = "no-store"

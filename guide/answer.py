@@ -191,22 +191,42 @@ def _parallel(poi, passage, lang: str) -> str | None:
     return None     # long narration sentences are not aligned across languages
 
 
+def _places_text(site, hours, lang: str) -> str:
+    """Each entrance's and cable car's hours today, e.g. Mount Tai's."""
+    parts = []
+    for p in hours.places:
+        name = site.place(p.place_id).name[lang]
+        span = ({"zh": "不开放", "en": "closed"}[lang] if p.closed else f"{p.open}-{p.close}")
+        why = f"（{p.reason['zh']}）" if lang == "zh" and p.reason else \
+            (f" ({p.reason['en']})" if p.reason else "")
+        parts.append(f"{name} {span}{why}")
+    if not parts:
+        return ""
+    return ("其中：" + "；".join(parts) + "。") if lang == "zh" else \
+        (" By entrance: " + "; ".join(parts) + ".")
+
+
 def hours_answer(db, site_id: str, lang: str, clock) -> Answer:
-    site, season, open_now = live.hours_today(db, site_id, clock)
+    site, hours, open_now = live.hours_today(db, site_id, clock)
     name = site.name[lang]
-    if season is None:
-        text = {"zh": f"{name}今天不开放。", "en": f"{name} is closed today."}[lang]
-    elif season.all_day:
-        text = {"zh": f"{name}今天全天开放（{season.name.get('zh', '')}）。",
-                "en": f"{name} is open 24 hours today ({season.name.get('en', '')})."}[lang]
+    why = hours.reason[lang] if hours.reason else ""
+    if hours.closed:
+        text = {"zh": f"{name}今天不开放" + (f"（{why}）" if why else "") + "。",
+                "en": f"{name} is closed today" + (f" ({why})" if why else "") + "."}[lang]
+    elif hours.all_day:
+        text = {"zh": f"{name}今天全天开放（{hours.name.get('zh', '')}）。",
+                "en": f"{name} is open 24 hours today ({hours.name.get('en', '')})."}[lang]
     else:
-        last = season.last_entry
-        text = {"zh": f"{name}今天的开放时间是 {season.open} 至 {season.close}"
-                      + (f"，最晚 {last} 入园" if last else "") + "。"
+        last = hours.last_entry
+        text = {"zh": f"{name}今天的开放时间是 {hours.open} 至 {hours.close}"
+                      + (f"，最晚 {last} 入园" if last else "")
+                      + (f"（{why}）" if why else "") + "。"
                       + ("现在正在开放。" if open_now else "现在不在开放时间内。"),
-                "en": f"{name} is open today from {season.open} to {season.close}"
-                      + (f", last entry {last}" if last else "") + ". "
+                "en": f"{name} is open today from {hours.open} to {hours.close}"
+                      + (f", last entry {last}" if last else "")
+                      + (f" ({why})" if why else "") + ". "
                       + ("It is open now." if open_now else "It is not open right now.")}[lang]
+    text += _places_text(site, hours, lang)
     return Answer(text, lang, "hours", [], 1.0)
 
 

@@ -39,10 +39,11 @@ def site_occupancy(db, site_id: str, clock: Clock, policy: crowd.Policy | None =
 
 
 def hours_today(db, site_id: str, clock: Clock):
-    """(site, season or None, open now) for today."""
+    """(site, today's hours (a catalog.DayHours, closures applied), open now)."""
     site = catalog.get_site(db, site_id)
     now = clock.now()
-    return site, site.season_on(now.date()), site.is_open(now)
+    hours = catalog.hours_on(db, site_id, now.date())
+    return site, hours, hours.is_open_at(now)
 
 
 def slots_today(db, site_id: str, clock: Clock) -> list[dict]:

@@ -136,7 +136,8 @@ def calendar(site_id):
     """The next days: open or not, online tickets left, sales paused."""
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
-        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"]}
+        {"date": d["date"].isoformat(), "open": d["open"], "left": d["left"], "paused": d["paused"],
+         "closed_reason": d["closed_reason"]}
         for d in days]})
 
 

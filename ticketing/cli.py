@@ -14,7 +14,7 @@ from core.clock import get_clock
 from core.db import immediate
 
 from . import payments, quota
-from .products import load_products
+from .products import load_products, refresh_rules
 
 commands = AppGroup("ticketing", help="Timed-entry tickets: holds, payments, products.")
 
@@ -70,7 +70,11 @@ def sandbox_deliver_command(url, redeliver, every):
 @commands.command("load-products")
 @click.option("--update", is_flag=True, help="Overwrite admin edits with the data file.")
 def load_products_command(update):
-    """Load ticket products and fare rules from data/ticketing/products.json."""
+    """Load ticket products and fare rules from data/ticketing/products.json: new ones are
+    added, the terms of fare rules refreshed; admins' prices and switches are kept unless
+    --update."""
     with command_db() as db, immediate(db):
         counts = load_products(db, update=update)
+        if not update:
+            refresh_rules(db)
     click.echo(f"products loaded: {counts}")

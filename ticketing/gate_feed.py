@@ -37,15 +37,18 @@ class GateTicket:
     valid_until: datetime
     reentry_allowed: bool = False
     max_entries_per_site: int = 1
+    proof: dict | None = None   # the fare whose proof (height, student card...) the officer checks
 
 
 def _gate(row) -> GateTicket:
+    proof = ({"zh": row["fare_zh"] or row["fare_id"], "en": row["fare_en"] or row["fare_id"]}
+             if row["proof_required"] else None)
     return GateTicket(row["id"], row["version"], row["product_id"],
                       {"zh": row["name_zh"], "en": row["name_en"]}, sites_of(row["sites_mask"]),
                       _STATUS_FOR_GATE.get(row["status"], "revoked"), row["holder_name_masked"],
                       row["document_hash"], from_iso(row["slot_start"]), from_iso(row["slot_end"]),
                       from_iso(row["valid_from"]), from_iso(row["valid_until"]),
-                      bool(row["reentry_allowed"]), row["max_entries_per_site"])
+                      bool(row["reentry_allowed"]), row["max_entries_per_site"], proof)
 
 
 def _bit(site_id: str) -> int:

@@ -47,11 +47,13 @@ def _holder(product: Product, h: dict, day: date, today: date) -> dict:
     except AdmissionError as exc:
         # Callers catch DomainError (the booking page shows the form again): relay it as one.
         raise ValidationError(exc.code, exc.message, exc.status, details=exc.details) from None
-    fare_id, proof = choose_fare(product, h.get("fare"), age_on(born, day) if born else None)
+    # Age in whole years (周岁) on the visit day, from the document's birth date.
+    fare_id, proof = choose_fare(product, h.get("fare"), age_on(born, day) if born else None,
+                                 day)
     return {"name": name, "doc_type": doc_type, "number": number,
             "doc_hash": pii.keyed_hash(number), "name_enc": pii.encrypt(name),
             "number_enc": pii.encrypt(number), "fare_id": fare_id, "proof": proof,
-            "price_fen": price_for(product, fare_id)}
+            "price_fen": price_for(product, fare_id, day)}
 
 
 def prepare_holders(product: Product, holders, day: date, today: date) -> list[dict]:

@@ -17,7 +17,7 @@ LABELS = {
     "ticketing.tstatus.valid": _lp("ticketing.tstatus.valid", "Valid"),
     "ticketing.tstatus.refunded": _lp("ticketing.tstatus.refunded", "Refunded"),
     "ticketing.tstatus.expired": _l("Expired"),
-    "ticketing.rebooked_done": _l("Moved; a new QR code replaces the old one."),
     "ticketing.refunded_done": _l("Refunded; the money goes back to where it came from."),
+    "ticketing.rebooked_done": _l("Moved; a new QR code replaces the old one."),
     "ticketing.reissued_done": _l("A new QR code replaces the old one."),
 }

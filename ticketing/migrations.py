@@ -194,3 +194,18 @@ def order_secrets(db):
     # have neither; "find my order" gives them one.
     db.execute("ALTER TABLE tk_orders ADD COLUMN secret_hash TEXT")
     db.execute("ALTER TABLE tk_orders ADD COLUMN secret_enc TEXT")
+
+
+@migrations()
+def fares_as_published(db):
+    # Fare rules with explicit boundaries, published figures per product and a rounding
+    # rule; products with seasonal or dated price periods. Rules of the old file are kept
+    # as retired rows: tickets sold under them keep their fare's name, and every ticket
+    # keeps the price it was sold at (tk_tickets.price_fen is never recomputed).
+    db.execute("ALTER TABLE tk_fares ADD COLUMN prices_json TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE tk_fares ADD COLUMN rounding TEXT NOT NULL DEFAULT 'fen'")
+    db.execute("ALTER TABLE tk_fares ADD COLUMN retired INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE tk_fares ADD COLUMN notes_json TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE tk_products ADD COLUMN periods_json TEXT NOT NULL DEFAULT '[]'")
+    from .products import refresh_rules
+    refresh_rules(db)

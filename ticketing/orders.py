@@ -23,8 +23,8 @@ from .fairness import BookingGuard, check_before_hold, check_in_transaction, ref
 from .holders import prepare_holders
 from .products import FULL_FARE, fare_names, get_product, product_names
 from .providers import PaymentProvider
-from .quota import (check_bookable, ensure_slots, expire_holds, left_in_slot, parse_day,
-                    paused_slots, quota_transaction)
+from .quota import (check_bookable, check_open, ensure_slots, expire_holds, left_in_slot,
+                    parse_day, paused_slots, quota_transaction, slot_closed_reason)
 
 log = logging.getLogger("scenic.ticketing")
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -50,6 +50,7 @@ class TicketView:
     day: str
     valid_from: datetime
     valid_until: datetime
+    closed_reason: dict | None = None   # the site is closed in this ticket's slot: refundable
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
     check_bookable(slot_row, site_id, now, paused_slots(db, site_id))
     if slot_row["day"] != day.isoformat():
         raise ValidationError("slot_not_on_day", _l("That slot is on another day."))
+    check_open(db, slot_row)
     avail = left_in_slot(db, slot_row)
     left = avail.window_left if channel == "window" else avail.left
     if left < len(prepared):
@@ -228,15 +230,19 @@ def order_view(db, row, payment_url: str | None = None, product=None) -> OrderVi
         fares = {f.id: f.name for f in product.fares}
     else:
         names, fares = product_names(db), fare_names(db)
-    tickets, slots = [], {}
+    tickets, slots, closed = [], {}, {}
     for t in repo.tickets_of_order(db, row["id"]):
         slot = slots.get(t["slot_id"]) or slots.setdefault(t["slot_id"], repo.slot(db, t["slot_id"]))
+        live = t["status"] in ("valid", "pending")
+        if live and t["slot_id"] not in closed:
+            closed[t["slot_id"]] = slot_closed_reason(db, slot)
         tickets.append(TicketView(
             t["id"], t["version"], t["product_id"], names.get(t["product_id"], {}), t["fare_id"],
             FULL_FARE if t["fare_id"] == "full" else fares.get(t["fare_id"], {}), t["price_fen"],
             bool(t["proof_required"]), t["status"], t["holder_name_masked"], t["document_type"],
             t["document_masked"], t["slot_id"], from_iso(slot["start_at"]), from_iso(slot["end_at"]),
-            t["day"], from_iso(t["valid_from"]), from_iso(t["valid_until"])))
+            t["day"], from_iso(t["valid_from"]), from_iso(t["valid_until"]),
+            closed[t["slot_id"]] if live else None))
     return OrderView(row["number"], row["status"], row["site_id"], row["day"], row["channel"],
                      row["total_fen"], from_iso(row["hold_expires_at"]), from_iso(row["created_at"]),
                      from_iso(row["paid_at"]), tuple(tickets), payment_url)
@@ -334,7 +340,10 @@ def refund(db, number: str, *, clock: Clock, provider: PaymentProvider | None, t
         for t in chosen:
             if t["status"] != "valid":
                 raise Conflict("ticket_not_valid", _l("That ticket is already refunded."))
-            if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= clock.now():
+            slot = repo.slot(db, t["slot_id"])
+            # A ticket for hours the site was closed (by staff or a holiday rule) stays
+            # refundable after its slot began: the visitor could not go in.
+            if from_iso(slot["start_at"]) <= clock.now() and slot_closed_reason(db, slot) is None:
                 raise Conflict("refund_too_late", _l("Tickets can be refunded only before their "
                                                      "time slot starts."))
         amount = 0
@@ -375,11 +384,13 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock: Clock,
             raise NotFound("unknown_ticket", _l("No such ticket in this order."))
         if t["status"] != "valid":
             raise Conflict("ticket_not_valid", _l("Only a valid ticket can be rebooked."))
-        if from_iso(repo.slot(db, t["slot_id"])["start_at"]) <= now:
+        old = repo.slot(db, t["slot_id"])
+        if from_iso(old["start_at"]) <= now and slot_closed_reason(db, old) is None:
             raise Conflict("rebook_too_late", _l("A ticket can be rebooked only before its slot "
                                                  "starts."))
         new = repo.slot(db, slot_id)
         check_bookable(new, t["site_id"], now, paused_slots(db, t["site_id"]))
+        check_open(db, new)
         new_day = date.fromisoformat(new["day"])
         if (new_day - now.date()).days >= days_ahead:
             raise ValidationError("date_too_far", _l("Tickets are sold up to %(days_ahead)s days "

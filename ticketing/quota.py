@@ -14,7 +14,7 @@ import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from catalog import interface as catalog
 from core.clock import Clock, from_iso, iso
@@ -54,6 +54,7 @@ class SlotAvailability:
     window_quota: int = 0
     window_sold: int = 0
     window_left: int = 0
+    closed: bool = False        # outside the day's hours after a closure or changed hours
 
 
 def parse_day(value, default: date | None = None) -> date:
@@ -102,13 +103,8 @@ def split_quota(total: int, n: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(n)]
 
 
-def _slot_times(season, day: date, minutes: int, tz: tzinfo) -> list[tuple[datetime, datetime]]:
-    def at(hm):
-        if hm == "24:00":
-            return datetime.combine(day + timedelta(days=1), time(0), tz)
-        h, m = map(int, hm.split(":"))
-        return datetime.combine(day, time(h, m), tz)
-    start, stop = at(season.open), at(season.last_entry or season.close)
+def _slot_times(hours: catalog.DayHours, minutes: int, tz: tzinfo) -> list[tuple[datetime, datetime]]:
+    start, stop = hours.entry_window(tz)
     out = []
     while start < stop:
         end = min(start + timedelta(minutes=minutes), stop)
@@ -124,12 +120,11 @@ def ensure_slots(db, site_id: str, day: date, tz: tzinfo) -> list:
     rows = repo.slots_of_day(db, site_id, day.isoformat())
     if rows:
         return rows
-    site = catalog.get_site(db, site_id)
-    season = site.season_on(day)
-    if season is None:
+    hours = catalog.hours_on(db, site_id, day)
+    if hours.closed:
         return []
     pol = get_policy(db, site_id)
-    times = _slot_times(season, day, pol["slot_minutes"], tz)
+    times = _slot_times(hours, pol["slot_minutes"], tz)
     daily = catalog.site_capacity(db, site_id).daily
     reserved = math.ceil(daily * pol["reserved_share"])
     online = split_quota(daily - reserved, len(times))
@@ -175,6 +170,31 @@ def slot_availability(row, counts, paused: bool = False) -> SlotAvailability:
                             row["window_quota"], t["window"], window_left)
 
 
+def slot_is_open(hours: catalog.DayHours, start: datetime, end: datetime) -> bool:
+    """Whether a slot overlaps the day's entry window (opening to last entry): a slot made
+    before staff closed the day, or closed it early, is not."""
+    window = hours.entry_window(start.tzinfo)
+    return window is not None and start < window[1] and end > window[0]
+
+
+def slot_closed_reason(db, slot_row) -> dict | None:
+    """None when a slot can be used, else why not ({"zh", "en"}: the exception's reason)."""
+    start, end = from_iso(slot_row["start_at"]), from_iso(slot_row["end_at"])
+    hours = catalog.hours_on(db, slot_row["site_id"], date.fromisoformat(slot_row["day"]))
+    if slot_is_open(hours, start, end):
+        return None
+    return hours.reason or {"zh": "该时段不开放", "en": "Closed at that time"}
+
+
+def check_open(db, slot_row) -> None:
+    """Refuse a slot the site's hours no longer cover (inside the booking transaction)."""
+    why = slot_closed_reason(db, slot_row)
+    if why is not None:
+        # The reason (staff's text, or the holiday rule's zh/en) travels in details.
+        raise ValidationError("site_closed", _l("The site is closed at that time."),
+                              details={"reason": why})
+
+
 def left_in_slot(db, slot_row) -> SlotAvailability:
     """A slot's availability now, inside the caller's quota transaction."""
     return slot_availability(slot_row, repo.slot_counts(db, slot_row["id"]))
@@ -188,11 +208,14 @@ def availability(db: Database, site_id: str, day: date, clock: Clock) -> list[Sl
         rows = _fit_to_capacity(db, site_id, day)
     whole, slots = paused_slots(db, site_id)
     counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
+    hours = catalog.hours_on(db, site_id, day) if rows else None
     now = clock.now()
     out = []
     for r in rows:
         a = slot_availability(r, counts, whole or r["id"] in slots)
-        if a.end <= now:  # a slot that is over sells nothing more
+        if not slot_is_open(hours, a.start, a.end):
+            a = replace(a, left=0, window_left=0, closed=True)
+        elif a.end <= now:  # a slot that is over sells nothing more
             a = replace(a, left=0, window_left=0)
         out.append(a)
     return out
@@ -242,16 +265,18 @@ def set_slot_quota(db, slot_id: int, *, quota: int, window_quota: int, clock: Cl
 
 
 def calendar(db, site_id: str, clock: Clock, days: int = 7) -> list[dict]:
-    """The next days with whether the site opens and how many online tickets are left."""
-    site = catalog.get_site(db, site_id)
+    """The next days with whether the site opens (the catalog's hours, exceptions applied),
+    why not, and how many online tickets are left."""
+    catalog.get_site(db, site_id)
     today = clock.now().date()
     out = []
     for i in range(days):
         d = today + timedelta(days=i)
-        season = site.season_on(d)
-        slots = availability(db, site_id, d, clock) if season else []
-        out.append({"date": d, "open": season is not None, "left": sum(s.left for s in slots),
-                    "paused": is_paused(db, site_id, d), "season": season})
+        hours = catalog.hours_on(db, site_id, d)
+        slots = availability(db, site_id, d, clock) if not hours.closed else []
+        out.append({"date": d, "open": not hours.closed, "left": sum(s.left for s in slots),
+                    "paused": is_paused(db, site_id, d), "hours": hours,
+                    "closed_reason": hours.reason if hours.closed else None})
     return out
 
 

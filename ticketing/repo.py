@@ -18,6 +18,28 @@ def upsert_row(db, table: str, row: dict, update: bool) -> int:
     return db.execute(sql, [row[c] for c in cols]).rowcount
 
 
+def columns(db, table: str) -> set:
+    if table not in ("tk_products", "tk_fares"):
+        raise ValueError(f"not a data-file table: {table}")
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def retire_fares_except(db, keep: list) -> None:
+    """Fare rules no longer in the data file: never offered again, kept for old tickets."""
+    marks = ", ".join("?" * len(keep))
+    db.execute(f"UPDATE tk_fares SET retired = 1, enabled = 0 WHERE id NOT IN ({marks})", keep)
+
+
+def update_fare_terms(db, row: dict) -> None:
+    cols = [c for c in row if c != "id"]
+    db.execute(f"UPDATE tk_fares SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+               [row[c] for c in cols] + [row["id"]])
+
+
+def update_product_periods(db, product_id: str, periods_json: str) -> None:
+    db.execute("UPDATE tk_products SET periods_json = ? WHERE id = ?", [periods_json, product_id])
+
+
 def products(db, active_only: bool = True):
     where = "WHERE active = 1" if active_only else ""
     return db.execute(f"SELECT * FROM tk_products {where} ORDER BY sort, id").fetchall()
@@ -239,9 +261,10 @@ def revocation_keys(db) -> list[str]:
 # --- gate views -----------------------------------------------------------------------
 
 _GATE_SELECT = ("SELECT t.*, p.name_zh, p.name_en, p.covers_json, p.reentry_allowed,"
-                " p.max_entries_per_site, s.start_at AS slot_start, s.end_at AS slot_end"
+                " p.max_entries_per_site, s.start_at AS slot_start, s.end_at AS slot_end,"
+                " f.name_zh AS fare_zh, f.name_en AS fare_en"
                 " FROM tk_tickets t JOIN tk_products p ON p.id = t.product_id"
-                " JOIN tk_slots s ON s.id = t.slot_id")
+                " JOIN tk_slots s ON s.id = t.slot_id LEFT JOIN tk_fares f ON f.id = t.fare_id")
 
 
 def gate_ticket(db, ticket_id: int):

@@ -192,9 +192,21 @@ class FareOut(Reply):
     kind: Literal["free", "discount"]
     name: Localized
     factor: float | None
-    rule: dict[str, Any]
+    price_fen: int | None = Field(description="This product's price at this fare")
+    rounding: str = Field(description="fen, floor_yuan or round_yuan")
+    eligibility: list[Any] = Field(description="Alternatives, any one qualifies (age bounds, "
+                                   "height, a certificate...)")
+    proof_possible: bool
     confirmed: bool
     source: str
+
+
+class PricePeriod(Reply):
+    start: str | None
+    end: str | None
+    price_fen: int | None
+    fares_fen: dict[str, Any] | None
+    source: str | None
 
 
 class ProductOut(Reply):
@@ -206,6 +218,7 @@ class ProductOut(Reply):
     since: str | None
     source: str
     notes: dict[str, Any]
+    price_periods: list[PricePeriod] = Field(description="Seasonal or dated prices")
     fares: list[FareOut]
 
 
@@ -218,6 +231,7 @@ class CalendarDay(Reply):
     open: bool
     left: int
     paused: bool
+    closed_reason: Localized | None = Field(description="Why the site is closed that day")
 
 
 class CalendarOut(Reply):
@@ -237,6 +251,7 @@ class SlotOut(Reply):
     window_quota: int
     window_sold: int
     window_left: int
+    closed: bool = Field(description="The site (or the slot's hours) closed by an exception")
 
 
 class AvailabilityOut(Reply):
@@ -264,6 +279,8 @@ class TicketOut(Reply):
     slot_end: str
     valid_from: str
     valid_until: str
+    closed_reason: Localized | None = Field(description="Its day closed by an exception: "
+                                            "refundable at any time")
     code: str | None = Field(None, description="The signed e-ticket code (QR text) of a "
                              "valid ticket")
 

@@ -17,7 +17,7 @@ from .fairness import BookingGuard
 from .gate_feed import code_for, signing_key
 from .orders import OrderView
 from .payments import payment_status
-from .products import Product
+from .products import Product, price_for
 from .providers import ADAPTERS
 from .quota import SlotAvailability, parse_day
 
@@ -124,14 +124,18 @@ def slot_json(s: SlotAvailability) -> dict:
     return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(),
             "quota": s.quota, "sold": s.sold, "held": s.held, "left": s.left, "paused": s.paused,
             "window_quota": s.window_quota, "window_sold": s.window_sold,
-            "window_left": s.window_left}
+            "window_left": s.window_left, "closed": s.closed}
 
 
 def product_json(p: Product) -> dict:
     return {"id": p.id, "sites": list(p.sites), "name": p.name, "price_fen": p.price_fen,
             "valid_days": p.valid_days, "since": p.since, "source": p.source, "notes": p.notes,
+            "price_periods": [{k: q.get(k) for k in ("start", "end", "price_fen", "fares_fen",
+                                                      "source")} for q in p.periods],
             "fares": [{"id": f.id, "kind": f.kind, "name": f.name, "factor": f.factor,
-                       "rule": f.rule, "confirmed": f.confirmed, "source": f.source}
+                       "price_fen": price_for(p, f.id), "rounding": f.rounding,
+                       "eligibility": list(f.rule), "proof_possible": f.proof_possible,
+                       "confirmed": f.confirmed, "source": f.source}
                       for f in p.fares if f.enabled]}
 
 
@@ -154,7 +158,8 @@ def order_json(o: OrderView, with_codes: bool = False) -> dict:
                 "status": t.status, "holder": t.holder_masked, "document_type": t.document_type,
                 "document": t.document_masked, "slot_id": t.slot_id,
                 "slot_start": t.slot_start.isoformat(), "slot_end": t.slot_end.isoformat(),
-                "valid_from": t.valid_from.isoformat(), "valid_until": t.valid_until.isoformat()}
+                "valid_from": t.valid_from.isoformat(), "valid_until": t.valid_until.isoformat(),
+                "closed_reason": t.closed_reason}
         if with_codes and t.status == "valid":
             item["code"] = code_for(get_db(), t.id, key)
         out["tickets"].append(item)

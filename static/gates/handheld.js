@@ -49,6 +49,8 @@
       if (tk.type) parts.push(typeof tk.type === "object" ? both(tk.type) : tk.type);
       if (tk.holder) parts.push(tk.holder);
       if (tk.slot && tk.slot.start) parts.push(tk.slot.start.slice(11, 16) + "–" + (tk.slot.end || "").slice(11, 16));
+      // A fare that needs proof (height, student card...): the officer checks it now.
+      if (ok && tk.proof) parts.push(both(T.proof) + ": " + both(tk.proof));
     }
     ticketEl.textContent = parts.join(" · ");
     if (typeof result.inside === "number") insideEl.textContent = result.inside;

@@ -67,14 +67,16 @@ def test_refusal_codes_are_the_ones_answered_before(app):
                      "scanned_at": "bad_time"}
 
 
-def test_bad_fields_are_refused_in_the_request_language(client):
+def test_bad_fields_are_refused_in_the_request_language(client, login):
+    login("staff")
+    headers = {"X-CSRF-Token": csrf_of(client)}
     body = {"date": "2026-07-16", "slot_id": "soon", "holders": []}
-    en = client.post("/api/ticketing/orders?lang=en", json=body)
-    zh = client.post("/api/ticketing/orders?lang=zh", json=body)
+    en = client.post("/api/ticketing/staff/window-sale?lang=en", json=body, headers=headers)
+    zh = client.post("/api/ticketing/staff/window-sale?lang=zh", json=body, headers=headers)
     assert en.status_code == zh.status_code == 400
     assert en.json["error"] == zh.json["error"] == "bad_slot"
     assert en.json["message"] == "Give a time slot." and zh.json["message"] == "请填写入园时段。"
-    nested = client.post("/api/ticketing/orders?lang=en", json={
+    nested = client.post("/api/ticketing/staff/window-sale?lang=en", headers=headers, json={
         "date": "2026-07-16", "slot_id": 1, "holders": [{"name": "A"}, {"name": 5}]})
     assert nested.json["error"] == "bad_holder_name"
     assert nested.json["details"] == {"holder": 1}  # which holder, as before

@@ -29,7 +29,7 @@ def signing_key(app):
 def sell(app, db, clock, signing_key):
     """Sell window tickets for the slot that holds ``at`` (default: now). Returns a list of
     (ticket, code, document_number)."""
-    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None):
+    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None, fare="auto"):
         day = day or clock.now().date()
         slots = quota.availability(db, site, day, clock)
         if slot_index is None:
@@ -47,7 +47,8 @@ def sell(app, db, clock, signing_key):
             order = orders.create_order(db, site_id=site, day=day, slot_id=slot.slot_id,
                                         product_id=product, clock=clock, channel="window",
                                         holders=[{"name": "张小明", "document_type": "resident_id",
-                                                  "document_number": d} for d in docs])
+                                                  "document_number": d, "fare": fare}
+                                                 for d in docs])
         out = []
         for tv, doc in zip(order.tickets, docs):
             t = gate_feed.ticket_for_gate(db, tv.id)

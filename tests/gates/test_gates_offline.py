@@ -45,7 +45,9 @@ def test_bundle_has_what_an_offline_gate_needs_and_no_id_numbers(app, client, db
     r = client.get("/api/gate/bundle", headers={"Authorization": f"Bearer {tok}"})
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     b = r.get_json()
-    assert b["gate"] == {"id": gate.id, "site": "kongmiao", "name": gate.name, "direction": "both"}
+    assert b["gate"] == {"id": gate.id, "site": "kongmiao", "name": gate.name, "direction": "both",
+                         "place": None}
+    assert b["entry_windows"] == [["2026-07-15T08:00:00+08:00", "2026-07-15T17:10:00+08:00"]]
     assert bytes.fromhex(b["public_key"]) == gate_feed.ticket_signing_public_key(app.instance_path)
     assert b["rules"] == {"early_minutes": 30, "late_minutes": 60}
     assert b["day"] == "2026-07-15" and b["closing_at"] == "2026-07-15T17:30:00+08:00"

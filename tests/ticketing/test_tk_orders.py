@@ -54,13 +54,14 @@ def test_ages_decide_free_fares_and_the_price_is_computed_here(db, clock, ctx, b
     senior, child, adult = holder(born="19600101"), holder(born="20220101"), holder()
     order = book(site="taishan", product="taishan-standard", holders=[senior, child, adult])
     fares = [t.fare_id for t in order.tickets]
-    assert fares == ["senior_60", "child_under_6", "full"] and order.total_fen == 11500
+    assert fares == ["senior_60", "taishan_child", "full"] and order.total_fen == 11500
     assert _code(book, site="taishan", product="taishan-standard",
                  holders=[holder(fare="senior_60")]) == "not_eligible"
     assert _code(book, holders=[holder()], expected_total_fen=1) == "price_mismatch"
     student = book(holders=[holder(fare="student_half")])
     assert student.total_fen == 4000 and student.tickets[0].proof_required
-    assert _code(book, holders=[holder(fare="off_season")]) == "unknown_fare"  # disabled rule
+    assert _code(book, holders=[holder(fare="sankong_minor")]) == "unknown_fare"  # disabled rule
+    assert _code(book, holders=[holder(fare="child_under_1_4m")]) == "unknown_fare"  # retired
     passport = {"name": "John Smith", "document_type": "passport", "document_number": "E7654321",
                 "birth_date": "1950-05-05"}
     assert book(holders=[passport]).tickets[0].fare_id == "senior_60"
