@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from core import auth, csrf, db, i18n, logs, ratelimit, web
+from core import auth, csrf, db, i18n, logs, ratelimit, security, web
 from core.clock import clock_for
 from core.config import load_config, load_secrets
 from core.domains import plugins
@@ -38,6 +38,7 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     i18n.init_app(app)
     db.init_app(app)
     web.init_app(app)
+    security.init_app(app)
     app.wsgi_app = app.extensions["scenic.penalty_box"] = ratelimit.PenaltyBox(app)
     app.wsgi_app = web.TrustedProxy(app)  # outermost: the box sees the visitor's address
 
@@ -51,11 +52,7 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     @app.after_request
     def _remember_lang(response):
         if request.args.get("lang") in app.extensions["scenic.i18n"].languages:
-            response.set_cookie(i18n.COOKIE, request.args["lang"], max_age=365 * 24 * 3600,
-                                samesite="Lax", httponly=True)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+            i18n.remember(response, request.args["lang"])
         return response
 
     @app.context_processor

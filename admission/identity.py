@@ -3,6 +3,7 @@ Hong Kong/Macao and Taiwan permits. Each failure is an AdmissionError whose code
 rule that failed (also in ``details["rule"]``)."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -97,3 +98,50 @@ def is_resident_id(number: str, today: date) -> bool:
 
 def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+# --- the offline gate's document digest ------------------------------------------------
+# An offline bundle never holds ID numbers, nor hashes made with the server's lookup key.
+# Each (site, day) has its own key, derived on the server from a root secret kept for this
+# purpose alone; the bundle carries that day's key and, per ticket, scrypt(number, key).
+# scrypt (memory-hard) makes every guess of a stolen bundle's owner cost the same as the
+# gate's own lookup, and the per-(site, day) key makes any table of guesses useless for
+# another day or site. docs/gates.md, "What a stolen bundle reveals", argues the choice.
+
+@dataclass(frozen=True)
+class DigestParams:
+    """scrypt's cost: n (CPU and memory, a power of two), r (block size), p (lanes)."""
+    n: int = 2 ** 10
+    r: int = 8
+    p: int = 1
+
+    # Bounds a turnstile accepts from a bundle: enough for any sensible tuning, never
+    # enough for a bad bundle to make a gate allocate gigabytes or spin for seconds.
+    MAX_N = 2 ** 16
+    MAX_R = 16
+    MAX_P = 4
+
+    def to_json(self) -> dict:
+        return {"alg": "scrypt", "n": self.n, "r": self.r, "p": self.p}
+
+    @classmethod
+    def from_json(cls, data) -> "DigestParams":
+        """Params from a bundle; ValueError for anything but bounded scrypt."""
+        if not isinstance(data, dict) or data.get("alg") != "scrypt":
+            raise ValueError("document digests: only scrypt is supported")
+        n, r, p = data.get("n"), data.get("r"), data.get("p")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, r, p)):
+            raise ValueError("document digests: n, r and p must be whole numbers")
+        if not (2 <= n <= cls.MAX_N and n & (n - 1) == 0 and 1 <= r <= cls.MAX_R
+                and 1 <= p <= cls.MAX_P):
+            raise ValueError("document digests: scrypt parameters out of bounds")
+        return cls(n, r, p)
+
+
+def document_digest(number: str, day_key: bytes, params: DigestParams = DigestParams()) -> str:
+    """The digest an offline bundle holds for a document number at one site on one day:
+    hex scrypt of the normalised number, salted with that (site, day)'s key."""
+    normal = "".join(str(number or "").split()).upper()
+    return hashlib.scrypt(normal.encode(), salt=day_key, n=params.n, r=params.r, p=params.p,
+                          maxmem=256 * params.n * params.r * params.p + (1 << 20),
+                          dklen=32).hex()

@@ -45,6 +45,9 @@ CLIENT_PROCS = 5
 SITE = "taishan"       # opened all day on the bench's own database (below): a slot at any hour
 TARGET_SERVER_P99_MS = 20.0
 TARGET_OFFLINE_MS = 1.0
+# Bundles carry the day's document key and digests, so the ID-number fallback is measured.
+APP_CONFIG = {"ENV": "production", "LOG_LEVEL": "WARNING", "SESSION_COOKIE_SECURE": False,
+              "GATES_BUNDLE_DOCUMENT_KEY": True}
 
 
 # --- servers ----------------------------------------------------------------------------
@@ -85,8 +88,7 @@ def serve(kind, target, port, threads):
     else:
         from app import create_app
         os.environ.setdefault("YOLO_OFFLINE", "1")
-        app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING",
-                          "SESSION_COOKIE_SECURE": False}, instance_path=target)
+        app = create_app(APP_CONFIG, instance_path=target)
     waitress_serve(app, host="127.0.0.1", port=port, threads=threads, _quiet=True,
                    connection_limit=1000, backlog=2048)
 
@@ -115,7 +117,7 @@ def prepare_app(instance, n_gates, n_tickets):
     from gates import services as gates
     from ticketing import gate_feed, orders, quota
     from ticketing.holders import MAX_HOLDERS
-    app = create_app({"ENV": "production", "LOG_LEVEL": "WARNING"}, instance_path=instance)
+    app = create_app(APP_CONFIG, instance_path=instance)
     db = connect(app.config["DATABASE"])
     migrate(db)
     load_catalog(db)
@@ -147,8 +149,16 @@ def prepare_app(instance, n_gates, n_tickets):
                                         product_id="taishan-standard", holders=holders,
                                         clock=clock, channel="window")
             codes.extend(gate_feed.code_for(db, t.id, key) for t in order.tickets)
+        # The server's side of the document digests: one scrypt per ticket, site and day,
+        # done ahead as `flask gates prepare-bundles` does (cron), so bundles find them.
+        from gates.bundle import DocumentPolicy, prepare_bundles
+        from gates.tickets import TicketSource
+        t0 = time.perf_counter()
+        done = prepare_bundles(db, clock=clock, documents=DocumentPolicy.from_config(app.config),
+                               tickets=TicketSource.for_app(app), days=1)
+        digests = (time.perf_counter() - t0, sum(done.values()))
     db.conn.close()
-    return tokens, codes
+    return tokens, codes, digests
 
 
 def prepare_bare(path, tokens):
@@ -240,6 +250,39 @@ def start_server(kind, target, threads):
 
 # --- offline ----------------------------------------------------------------------------
 
+def document_bench(bundle, numbers):
+    """The ID-number fallback offline: the bundle's scrypt digest under the day's key,
+    beside the HMAC-SHA256 the bundle used before (baseline, same run)."""
+    import hmac
+
+    from admission.rules import Presence
+    from datetime import datetime
+    from gate_client.offline import OfflineValidator
+    from zoneinfo import ZoneInfo
+    validator = OfflineValidator(bundle)
+    key = validator.document_key
+    at = datetime.now(ZoneInfo("Asia/Shanghai"))
+    fresh = lambda _tid: Presence()  # noqa: E731
+    return paired(numbers, lambda n: hmac.new(key, n.encode(), hashlib.sha256).hexdigest(),
+                  lambda n: validator.validate_document(n, "entry", at, fresh))
+
+
+def paired(items, baseline, measured):
+    """Per item, the baseline's and the measured step's milliseconds (each sorted); every
+    measured verdict must be an allow."""
+    base, full = [], []
+    for item in items:
+        t0 = time.perf_counter()
+        baseline(item)
+        t1 = time.perf_counter()
+        verdict = measured(item)
+        t2 = time.perf_counter()
+        assert verdict.result == "allow", verdict
+        base.append((t1 - t0) * 1000)
+        full.append((t2 - t1) * 1000)
+    return sorted(base), sorted(full)
+
+
 def offline_bench(bundle, codes, n):
     from gate_client.offline import OfflineValidator
     from admission import codes as ticket_codes
@@ -251,17 +294,8 @@ def offline_bench(bundle, codes, n):
     at = datetime.now(ZoneInfo("Asia/Shanghai"))
     sample = [codes[i % len(codes)] for i in range(n)]
     fresh = lambda _tid: Presence()  # noqa: E731
-    base, full = [], []
-    for code in sample:
-        t0 = time.perf_counter()
-        ticket_codes.decode(code, key)
-        t1 = time.perf_counter()
-        verdict = validator.validate_code(code, "entry", at, fresh)
-        t2 = time.perf_counter()
-        assert verdict.result == "allow", verdict
-        base.append((t1 - t0) * 1000)
-        full.append((t2 - t1) * 1000)
-    return sorted(base), sorted(full)
+    return paired(sample, lambda c: ticket_codes.decode(c, key),
+                  lambda c: validator.validate_code(c, "entry", at, fresh))
 
 
 def offline_client_bench(port, token, codes, n, data_dir):
@@ -299,9 +333,11 @@ def main():
     per_gate = 2 * per_run          # the two app runs each need fresh tickets
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
-        tokens, codes = prepare_app(os.path.join(tmp, "app"), args.gates, args.gates * per_gate)
+        tokens, codes, (digest_s, n_digests) = prepare_app(os.path.join(tmp, "app"),
+                                                           args.gates, args.gates * per_gate)
         print(f"prepared {args.gates} gates and {len(codes)} tickets at {SITE} in "
-              f"{time.time() - t0:.1f} s")
+              f"{time.time() - t0:.1f} s, of which bundle document digests {digest_s:.1f} s "
+              f"({n_digests} ticket-site pairs, {digest_s / n_digests * 1000:.2f} ms each)")
         bare_db = os.path.join(tmp, "bare.db")
         prepare_bare(bare_db, tokens)
 
@@ -358,6 +394,13 @@ def main():
     print(f"{'GateClient.scan offline (+ durable queue)':<42}{statistics.median(client_ms):>9.3f}"
           f"{pct(client_ms, .99):>9.3f}")
     print(f"validate_code / decode: {statistics.median(full) / statistics.median(base):.2f}x")
+    doc_base, doc_full = document_bench(bundle, [resident_id(n + 1) for n in
+                                                 range(min(len(codes), 300))])
+    print(f"{'ID number, HMAC-SHA256 (old, baseline)':<42}"
+          f"{statistics.median(doc_base):>9.3f}{pct(doc_base, .99):>9.3f}")
+    print(f"{'OfflineValidator.validate_document':<42}"
+          f"{statistics.median(doc_full):>9.3f}{pct(doc_full, .99):>9.3f}"
+          f"   n={bundle['document_kdf']['n']}, over {len(doc_full)} ID numbers")
     print(f"target: offline <= {TARGET_OFFLINE_MS:.0f} ms per code: validate_code p50 "
           f"{statistics.median(full):.3f} ms -> "
           f"{'met' if statistics.median(full) <= TARGET_OFFLINE_MS else 'NOT met'}")

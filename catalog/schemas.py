@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import ConfigDict, Field
 
 from core.contracts import Body, Refuse, Reply, day
-from core.errors import ValidationError
+from core.errors import NotFound, ValidationError
 from core.text import _l
 
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
@@ -106,8 +106,9 @@ class HoursQuery(Body):
 
 
 class ExceptionsQuery(Body):
-    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: ValidationError(
-        "unknown_site", _l("Choose a site.")))] = None
+    # No site has a longer id: 404 unknown_site, as the service answers an unknown one.
+    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
+        "unknown_site", _l("There is no such site.")))] = None
 
 
 class ExceptionIn(Body):

@@ -231,6 +231,28 @@ def site_capacity(db: Database, site_id: str) -> Capacity:
                     published_instant=site.published_instant)
 
 
+def published_or_computed(site: dict) -> tuple[int, int]:
+    """(daily, instantaneous) of a site as written in the catalog data file, by the same
+    rules as ``site_capacity`` without staff overrides (for simulations and checks that read
+    the file, not the database)."""
+    c1 = sum(capacity.instantaneous([(_zone_area(z), z["per_visitor_m2"])])
+             for z in site.get("zones", []))
+    def minutes(hm: str) -> int:
+        h, m = hm.split(":")
+        return int(h) * 60 + int(m)
+    open_hours = max(((minutes(h["close"]) - minutes(h["open"])) / 60
+                      for h in site.get("hours", [])), default=0)
+    pub = site.get("published_capacity") or {}
+    if pub.get("instant"):
+        instant = pub["instant"]
+    elif pub.get("daily"):
+        instant = capacity.instant_from_daily(pub["daily"], open_hours, site["visit_hours"])
+    else:
+        instant = c1
+    day = pub.get("daily") or capacity.daily(instant, open_hours, site["visit_hours"])
+    return int(day), int(instant)
+
+
 def place_capacity(site: Site, place_id: str) -> dict | None:
     """A cable car's figures by LB/T 034's bottleneck method, from its longest regular day:
     {"aboard": people aboard at once, "per_hour": per direction, "daily": carried a day}."""

@@ -137,7 +137,7 @@ def hours_lift(exception_id):
 
 @bp.get("/api/catalog/hours/exceptions")
 @role_required("staff")
-@contract(query=ExceptionsQuery, returns=ExceptionsOut)
+@contract(query=ExceptionsQuery, returns=ExceptionsOut, errors={404: ("unknown_site",)})
 def api_exceptions(query: ExceptionsQuery):
     """Exceptions to the opening hours from today on (holiday rules and staff closures)."""
     return jsonify({"exceptions": schedule.list_exceptions(get_db(), get_clock(),

@@ -135,6 +135,14 @@ def find_account(db, username: str) -> User | None:
     return _user(row) if row else None
 
 
+def account_by_id(db, user_id) -> User | None:
+    """An active account by id (any role), or None."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        return None
+    row = repo.user_by_id(db, user_id)
+    return _user(row) if row else None
+
+
 def list_accounts(db) -> list[dict]:
     """Every account with its role, state and number of live tokens (no secrets)."""
     return [{"id": r["id"], "username": r["username"], "display_name": r["display_name"],
@@ -203,6 +211,25 @@ def role_required(*roles: str):
                 raise Forbidden("forbidden", _l("Your role may not do this."))
             return view(*a, **kw)
         wrapper._required_roles = roles
+        return wrapper
+    return deco
+
+
+def device_or_role_required(device_roles: tuple[str, ...], *roles: str):
+    """API guard for what devices and people both read: with an ``Authorization`` header,
+    a bearer token of one of ``device_roles`` (as token_required); without one, a session
+    of one of ``roles`` (as role_required). Anonymous callers get 401."""
+    def deco(view):
+        by_token = token_required(*device_roles)(view)
+        by_session = role_required(*roles)(view)
+
+        @wraps(view)
+        def wrapper(*a, **kw):
+            if request.headers.get("Authorization"):
+                return by_token(*a, **kw)
+            return by_session(*a, **kw)
+        wrapper._required_roles = tuple(roles) + tuple(device_roles)
+        wrapper._device_roles = tuple(device_roles)
         return wrapper
     return deco
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ConfigError
+from .files import exclusive_lock, write_secret
 
 ENV_PREFIX = "SCENIC_"
 # SCENIC_* variables read by the launch scripts, not settings of the app.
@@ -64,6 +65,9 @@ CORE_SETTINGS = [
             "Folder of the gettext catalogues; empty means translations/ beside the code"),
     Setting("SESSION_COOKIE_SECURE", bool, None,
             "Send the session cookie over HTTPS only (default: on in production)"),
+    Setting("HSTS_MAX_AGE", int, 31_536_000,
+            "Strict-Transport-Security max-age in production, in seconds (0: no HSTS header)",
+            non_negative),
     Setting("SESSION_HOURS", int, 12, "Staff session lifetime in hours", positive),
     Setting("LOGIN_MAX_FAILURES", int, 5, "Failed logins per user before a lock-out", positive),
     Setting("LOGIN_MAX_FAILURES_PER_IP", int, 20, "Failed logins per address before a lock-out",
@@ -99,7 +103,10 @@ CORE_SETTINGS = [
 ]
 
 # Secrets are generated on first run into <instance>/secrets.json (mode 0600).
-SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY"]
+# GATE_BUNDLE_ROOT_KEY is the root of the per-(site, day) keys offline gate bundles carry
+# (gates/bundle.py): a secret of its own, so no key a gate holds is derived from the
+# lookup key PII_HASH_KEY.
+SECRET_NAMES = ["SECRET_KEY", "PII_HASH_KEY", "PII_ENC_KEY", "GATE_BUNDLE_ROOT_KEY"]
 
 
 def _domain_settings() -> list[Setting]:
@@ -222,20 +229,41 @@ def load_config(instance_path: str | Path, overrides: dict | None = None,
     return values
 
 
+def _read_secrets(path: Path) -> dict | None:
+    """The secrets file's content, None when there is none; never through a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:   # ELOOP: a symbolic link where the secrets should be
+        raise ConfigError(str(path), f"cannot be read safely ({exc.strerror}); it must be a "
+                          f"plain file, not a link") from None
+    with os.fdopen(fd, encoding="utf-8") as fh:
+        if os.fstat(fh.fileno()).st_mode & 0o077:
+            os.fchmod(fh.fileno(), 0o600)   # a copy made with a loose umask: close it again
+        text = fh.read()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ConfigError(str(path), "is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "must hold a JSON object")
+    return data
+
+
 def load_secrets(instance_path: str | Path, names=SECRET_NAMES) -> dict:
-    """Read instance secrets, generating any that are missing (never committed)."""
+    """Read instance secrets, generating any that are missing (never committed). Several
+    processes starting at once end with one file: whoever holds the lock writes the
+    missing secrets (core.files.write_secret: O_EXCL, 0600, renamed into place) and the
+    others read what it wrote."""
     path = Path(instance_path) / "secrets.json"
-    current = {}
-    if path.exists():
-        current = json.loads(path.read_text())
-    missing = [n for n in names if n not in current]
-    if missing:
-        for n in missing:
-            current[n] = secrets.token_hex(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(current, fh, indent=1)
-        os.replace(tmp, path)
+    current = _read_secrets(path)
+    if current is not None and all(n in current for n in names):
+        return current
+    with exclusive_lock(path.with_name("secrets.lock")):
+        current = _read_secrets(path) or {}
+        missing = [n for n in names if n not in current]
+        if missing:
+            current.update({n: secrets.token_hex(32) for n in missing})
+            write_secret(path, json.dumps(current, indent=1))
     return current

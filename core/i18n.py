@@ -198,6 +198,12 @@ def use_lang(lang: str) -> None:
     refresh()
 
 
+def remember(response, lang: str) -> None:
+    """Keep the chosen language in a cookie for a year (Secure where the session is)."""
+    response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+
+
 def get_lang() -> str:
     lang = getattr(g, "lang", None)
     return lang if lang else current_app.config.get("DEFAULT_LANG", "zh")

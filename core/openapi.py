@@ -74,21 +74,28 @@ def _lang_param() -> dict:
             "schema": {"type": "string", "enum": list(languages())}}
 
 
-def _auth(view, method: str) -> tuple[list, tuple[str, ...], bool]:
-    """(security requirement, roles, device token?) of a view from its guards. A domain's
-    own guard says what it asks for in ``_security`` (and ``_security_schemes``)."""
+def _auth(view, method: str) -> tuple[list, tuple[str, ...], set[str]]:
+    """(security requirements, roles, the kinds of credential: "token", "session") of a
+    view from its guards. A domain's own guard says what it asks for in ``_security``
+    (and ``_security_schemes``)."""
     if getattr(view, "_security", None) is not None:
-        return list(view._security), (), False
+        return list(view._security), (), set()
     roles = tuple(getattr(view, "_required_roles", ()) or ())
+    devices = tuple(getattr(view, "_device_roles", ()) or ())  # device_or_role_required
     if getattr(view, "_token_auth", False):
-        scheme = "workerToken" if roles == ("worker",) else "gateToken"
-        return [{scheme: []}], roles, True
-    if roles:
+        devices = roles
+    security, kinds = [], set()
+    for role in devices:
+        security.append({"workerToken" if role == "worker" else "gateToken": []})
+        kinds.add("token")
+    people = tuple(r for r in roles if r not in devices)
+    if people:
         need = {"staffSession": []}
         if method in UNSAFE:
             need["csrfToken"] = []
-        return [need], roles, False
-    return [], roles, False
+        security.append(need)
+        kinds.add("session")
+    return security, people or roles, kinds
 
 
 def error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
@@ -123,11 +130,11 @@ def _error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
     add(400, "unsupported_language")
     if rule.arguments:  # a path its converters refuse matches no route
         add(404, "not_found")
-    _security, roles, device = _auth(view, method)
-    if device:
+    _security, _roles, kinds = _auth(view, method)
+    if "token" in kinds:
         add(401, "missing_token", "bad_token")
         add(403, "forbidden")
-    elif roles:
+    if "session" in kinds:
         add(401, "login_required")
         add(403, "forbidden")
     if method in UNSAFE and not getattr(view, "_csrf_exempt", False):
@@ -171,7 +178,7 @@ def _error_response(status: int, codes: set[str], api: bool) -> dict:
 
 
 def _operation(rule, view, c: Contract, method: str, refs: dict, defs: dict) -> dict:
-    security, roles, _device = _auth(view, method)
+    security, roles, _kinds = _auth(view, method)
     doc = (view.__doc__ or "").strip()
     summary = c.summary or (doc.split("\n")[0].rstrip(".") if doc else rule.endpoint)
     path, params = _path_of(rule)

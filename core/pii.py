@@ -7,7 +7,9 @@ import hashlib
 import hmac
 import os
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 
@@ -20,6 +22,16 @@ def keyed_hash(number: str, key: str | None = None) -> str:
     holder without the number itself."""
     key = key or current_app.config["PII_HASH_KEY"]
     return hmac.new(key.encode(), normalize_document(number).encode(), hashlib.sha256).hexdigest()
+
+
+def derived_key(root: str, purpose: str, *context: str) -> bytes:
+    """A 32-byte key for one purpose and context (e.g. a site and a day), derived from a
+    root secret with HKDF-SHA256 (RFC 5869). Knowing derived keys reveals neither the root
+    nor any key of another purpose or context, so a device may hold one safely."""
+    if not root or not purpose or any("\x1f" in part for part in (purpose, *context)):
+        raise ValueError("derived_key needs a root, a purpose and context without \\x1f")
+    info = "\x1f".join(("scenic", purpose, *context)).encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root.encode())
 
 
 def _aes(key: str | None) -> AESGCM:

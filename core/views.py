@@ -18,7 +18,7 @@ from .contracts import contract
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
-from .i18n import COOKIE, UnsupportedLanguage, languages
+from .i18n import UnsupportedLanguage, languages, remember
 from .ratelimit import client_key, limiter, limits, setting
 from .schemas import Health, PowChallenge
 from .text import _l
@@ -47,7 +47,7 @@ def set_lang(lang):
     if urlsplit(target).netloc or not target.startswith("/"):
         target = url_for("core.home")
     resp = make_response(redirect(target))
-    resp.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    remember(resp, lang)
     return resp
 
 

@@ -13,7 +13,7 @@ from core.errors import Conflict, NotFound, ValidationError
 from core.text import _l
 
 from . import checks, repo
-from .schemas import CameraIn
+from .schemas import CameraIn, RegionIn, RegionsIn
 
 @dataclass(frozen=True)
 class Camera:
@@ -44,12 +44,8 @@ class Camera:
 
     @property
     def source_display(self) -> str:
-        """The source with any password in a URL masked."""
-        src = self.source
-        if "://" in src and "@" in src.split("://", 1)[1].split("/", 1)[0]:
-            scheme, rest = src.split("://", 1)
-            return f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return src
+        """The source with credentials masked (user, password, secret query values)."""
+        return checks.mask_source(self.source)
 
     def to_json(self, with_source: bool = True) -> dict:
         out = {k: getattr(self, k) for k in ("id", "name", "site_id", "zone_id", "width",
@@ -86,13 +82,21 @@ def get_camera(db, camera_id) -> Camera:
     return _camera(db, row)
 
 
-def save_camera(db, data: CameraIn | dict, *, clock, create: bool) -> Camera:
+def save_camera(db, data: CameraIn | dict, *, clock, create: bool,
+                sources: checks.SourcePolicy = checks.SourcePolicy()) -> Camera:
     """Add or edit a camera (and, if given, its regions); a dict (a form, a data file) is
-    checked against the camera's contract first."""
+    checked against the camera's contract first, and the source must be one ``sources``
+    allows. An edit that sends back the masked source (as the form shows it) keeps the
+    stored one, credentials included."""
     if not isinstance(data, CameraIn):
         data = validate(CameraIn, data)
     values = data.model_dump(exclude={"regions", "csrf_token"})
     values["name"] = values["name"].strip()
+    if not create:
+        row = repo.camera(db, values["id"])
+        if row is not None and values["source"] == checks.mask_source(row["source"]):
+            values["source"] = row["source"]
+    values["source"] = checks.check_source(values["source"], sources)
     catalog.get_site(db, values["site_id"])
     if values["zone_id"] is not None:
         zone = catalog.get_zone(db, values["zone_id"])
@@ -118,17 +122,22 @@ def save_camera(db, data: CameraIn | dict, *, clock, create: bool) -> Camera:
                 current = [{"kind": r["kind"], "name": r["name"],
                             "points": json.loads(r["points_json"]), "capacity": r["capacity"]}
                            for r in repo.regions(db, values["id"])]
-                checks.check_regions(current, values["width"], values["height"])
+                checks.check_regions(_regions(current), values["width"], values["height"])
             repo.update_camera(db, values, at)
         if regions is not None:
             repo.replace_regions(db, values["id"], regions)
     return get_camera(db, values["id"])
 
 
+def _regions(raw) -> list[RegionIn]:
+    """Regions as sent (a form's JSON, an API body) or as stored, checked by their contract."""
+    return validate(RegionsIn, {"regions": raw}).regions
+
+
 def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
     """Replace a camera's counting areas and lines (validated against its frame)."""
     cam = get_camera(db, camera_id)
-    checked = checks.check_regions(regions, cam.width, cam.height)
+    checked = checks.check_regions(_regions(regions), cam.width, cam.height)
     with immediate(db):
         repo.replace_regions(db, camera_id, checked)
         repo.touch_camera(db, camera_id, iso(clock.now()))
@@ -139,8 +148,3 @@ def delete_camera(db, camera_id: str) -> None:
     get_camera(db, camera_id)
     with immediate(db):
         repo.delete_camera(db, camera_id)
-
-
-def worker_config(db) -> dict:
-    """What a worker needs to run every enabled camera (sources included: workers only)."""
-    return {"cameras": [c.to_json() for c in list_cameras(db, enabled_only=True)]}

@@ -18,6 +18,8 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from .checks import mask_source, mask_urls_in
+
 log = logging.getLogger("scenic.crowd.capture")
 
 
@@ -51,7 +53,7 @@ class OpenCVSource:
         self.cap = cv2.VideoCapture(target)
         if not self.cap.isOpened():
             self.cap.release()
-            raise SourceError(f"cannot open source {_safe(source)}")
+            raise SourceError(f"cannot open source {mask_source(source)}")
         fps = self.cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.fps = fps if 1.0 <= fps <= 120.0 else 25.0
 
@@ -82,14 +84,6 @@ def read_frames(path, indices) -> dict:
     finally:
         cap.release()
     return out
-
-
-def _safe(source: str) -> str:
-    """A source for logs, without a password in the URL."""
-    if "://" in source and "@" in source:
-        scheme, rest = source.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return source
 
 
 @dataclass
@@ -168,7 +162,8 @@ class CameraFeed:
             try:
                 src = self.open_source()
             except Exception as exc:  # any failure to open is an offline camera, not a crash
-                self.stats.error = str(exc)[:200] or type(exc).__name__
+                # A decoder's message may quote the URL: never its credentials.
+                self.stats.error = mask_urls_in(str(exc))[:200] or type(exc).__name__
                 self.stats.opened = False
                 log.warning("camera %s: %s; retry in %.1f s", self.camera_id, self.stats.error,
                             backoff, extra={"event": "crowd_capture_open_failed"})
@@ -203,7 +198,7 @@ class CameraFeed:
                         else:
                             next_due = self.now()
             except Exception as exc:  # a broken decoder must not kill the thread
-                self.stats.error = str(exc)[:200] or type(exc).__name__
+                self.stats.error = mask_urls_in(str(exc))[:200] or type(exc).__name__
             finally:
                 src.release()
                 self.stats.opened = False

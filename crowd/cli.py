@@ -14,7 +14,7 @@ from catalog import interface as catalog
 from core.cli import command_db
 from core.clock import get_clock
 
-from . import services
+from . import services, workers
 
 commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model caches, alerts.")
 
@@ -34,6 +34,7 @@ commands = AppGroup("crowd", help="Crowd monitoring: the counting worker, model 
 @click.option("--no-frames", is_flag=True, help="Do not post annotated live frames.")
 def worker_command(url, token_file, cameras, backend, precision, seconds, counts, no_frames):
     """Count people on every enabled camera and post to the ingest API."""
+    from .checks import SourcePolicy
     from .worker import PostError, run_worker
     cfg = current_app.config
     url = url or f"http://{cfg['HOST']}:{cfg['PORT']}"
@@ -51,9 +52,39 @@ def worker_command(url, token_file, cameras, backend, precision, seconds, counts
     try:
         run_worker(url, token, camera_ids=cameras, backend=backend,
                    precision=precision or cfg["CROWD_DETECTOR_PRECISION"], seconds=seconds,
-                   annotate=not no_frames, stop=stop, counts=counts)
+                   annotate=not no_frames, stop=stop, counts=counts,
+                   sources=SourcePolicy.from_config(cfg))
     except PostError as exc:
         raise click.ClickException(f"the site refused the worker: {exc}") from None
+
+
+@commands.command("assign-cameras")
+@click.argument("username")
+@click.argument("camera_ids", nargs=-1)
+@click.option("--replace", is_flag=True, help="Replace the worker's cameras (default: add).")
+def assign_cameras_command(username, camera_ids, replace):
+    """Let a worker device report for these cameras."""
+    with command_db() as db:
+        now = workers.assign_cameras(db, list(camera_ids), username=username, replace=replace)
+    click.echo(f"{username} may report for: {', '.join(now) or 'no camera'}")
+
+
+@commands.command("unassign-cameras")
+@click.argument("username")
+@click.argument("camera_ids", nargs=-1, required=True)
+def unassign_cameras_command(username, camera_ids):
+    """Stop a worker device reporting for these cameras."""
+    with command_db() as db:
+        now = workers.unassign_cameras(db, list(camera_ids), username=username)
+    click.echo(f"{username} may report for: {', '.join(now) or 'no camera'}")
+
+
+@commands.command("workers")
+def workers_command():
+    """List worker devices and the cameras each may report for."""
+    with command_db() as db:
+        for w in workers.list_workers(db):
+            click.echo(f"{w['username']}: {', '.join(w['cameras']) or 'no camera'}")
 
 
 @commands.command("prepare-models")

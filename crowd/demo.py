@@ -12,9 +12,10 @@ from pathlib import Path
 from catalog import interface as catalog
 from core.auth import create_device, find_account, issue_token
 from core.clock import iso
+from core.errors import ValidationError
 from core.files import write_secret
 
-from . import cameras, repo
+from . import cameras, checks, repo, workers
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "crowd" / "demo_cameras.json"
@@ -38,10 +39,18 @@ def seed(app, db, credentials: dict) -> None:
         write_secret(path, issue_token(db, user_id=worker.id, label="demo crowd worker",
                                        clock=clock))
     data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    sources = checks.SourcePolicy.from_config(app.config)
+    seeded = []
     for cam in data["cameras"]:
-        if repo.camera(db, cam["id"]) is not None:
-            continue
-        cameras.save_camera(db, cam, clock=clock, create=True)
+        if repo.camera(db, cam["id"]) is None:
+            try:
+                cameras.save_camera(db, cam, clock=clock, create=True, sources=sources)
+            except ValidationError as exc:   # a file source, with ENV=production
+                print(f"demo camera {cam['id']} not added: {exc.message}")
+                continue
+        seeded.append(cam["id"])
+    # The demo worker reports for the demo cameras (and only those).
+    workers.assign_cameras(db, seeded, username=WORKER, replace=False)
     for site in catalog.list_sites(db):
         repo.set_forecast_source(db, site.id, "simulated", DEMO_SEED, iso(clock.now()))
 

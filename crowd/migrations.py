@@ -183,3 +183,17 @@ def add_forecasts(db):
             forecast_json TEXT NOT NULL,
             PRIMARY KEY (site_id, day)
         )""")
+
+
+@migrations()
+def worker_cameras(db):
+    # Which cameras each worker device may report for: a worker token posts counts and
+    # frames for its own cameras only (a fake count elsewhere could pause ticket sales).
+    # Nothing is granted here: an admin assigns cameras (/crowd/cameras or
+    # 'flask crowd assign-cameras').
+    db.execute("""
+        CREATE TABLE crowd_worker_cameras (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            camera_id TEXT NOT NULL REFERENCES crowd_cameras(id) ON DELETE CASCADE,
+            PRIMARY KEY (user_id, camera_id)
+        )""")

@@ -57,6 +57,34 @@ def replace_regions(db, camera_id: str, rows: list[dict]) -> None:
                    [camera_id, r["kind"], r["name"], json.dumps(r["points"]), r.get("capacity")])
 
 
+# --- which cameras a worker device may report for ---------------------------------
+
+def worker_may_report(db, user_id: int, camera_id: str) -> bool:
+    return db.execute("SELECT 1 FROM crowd_worker_cameras WHERE user_id = ? AND camera_id = ?",
+                      [user_id, camera_id]).fetchone() is not None
+
+
+def worker_camera_ids(db, user_id: int) -> list[str]:
+    return [r[0] for r in db.execute("SELECT camera_id FROM crowd_worker_cameras "
+                                     "WHERE user_id = ? ORDER BY camera_id", [user_id])]
+
+
+def camera_workers(db) -> dict[str, list[int]]:
+    """camera id -> worker user ids."""
+    out: dict[str, list[int]] = {}
+    for r in db.execute("SELECT camera_id, user_id FROM crowd_worker_cameras "
+                        "ORDER BY camera_id, user_id"):
+        out.setdefault(r[0], []).append(r[1])
+    return out
+
+
+def set_worker_cameras(db, user_id: int, camera_ids: list[str]) -> None:
+    db.execute("DELETE FROM crowd_worker_cameras WHERE user_id = ?", [user_id])
+    for camera_id in camera_ids:
+        db.execute("INSERT INTO crowd_worker_cameras (user_id, camera_id) VALUES (?, ?)",
+                   [user_id, camera_id])
+
+
 # --- observations and history ----------------------------------------------------
 
 def insert_observation(db, *, camera_id, ts, at, status, people, counted, areas, lines,

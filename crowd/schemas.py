@@ -5,22 +5,17 @@ Fields are typed and range-checked here, unknown keys refused (a typo must not b
 ignored), each with a stable code and the field's name in ``details``. What needs the
 camera or its frame (region names, points inside the frame, polygons with an area) is
 checked in crowd/checks.py."""
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
 from core.contracts import Body, Refuse, Reply, flag, number, reply_of, whole
-from core.errors import NotFound, ValidationError
+from core.errors import Forbidden, NotFound, ValidationError
 from core.text import _l
 
-CAMERA_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-REGION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$")
-URL_RE = re.compile(r"^(rtsps?|https?)://[^\s]+$")
-MAX_REGIONS = 16
-MAX_POINTS = 32
-MAX_COUNT = 100_000
-HEAT_COLS, HEAT_ROWS = 32, 24
+from .checks import (CAMERA_ID_RE, HEAT_COLS, HEAT_ROWS, MAX_COUNT, MAX_POINTS, MAX_REGIONS,
+                     REGION_NAME_RE, check_source)
+
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
 Level = Literal["normal", "notice", "warning", "critical", "unknown"]
 
@@ -61,22 +56,6 @@ def _no_source(path: str = "source") -> ValidationError:
     return ValidationError("invalid_source", _l("Give the camera source: an rtsp:// or "
                                                 "http(s):// URL, a video file path or a device "
                                                 "number."), details=_field("source"))
-
-
-def check_source(source) -> str:
-    """An RTSP/HTTP URL, a video file path or a device index (read by OpenCV)."""
-    if not isinstance(source, str) or not source.strip() or len(source) > 500 \
-            or any(ord(c) < 32 for c in source):
-        raise _no_source()
-    source = source.strip()
-    if "://" in source and not URL_RE.match(source):
-        raise ValidationError("invalid_source", _l("Only rtsp://, rtsps://, http:// and https:// "
-                                                   "URLs are supported."),
-                              details={"field": "source"})
-    if source.isdigit() and int(source) > 63:
-        raise ValidationError("invalid_source", _l("A device index is 0-63."),
-                              details={"field": "source"})
-    return source
 
 
 def _blank_is_none(value):
@@ -180,8 +159,10 @@ class ObservationIn(Strict):
         "camera_id": "kongmiao-gate-1", "status": "online", "people": 14,
         "areas": {"forecourt": 9}, "lines": {"gate": {"in": 3, "out": 1}},
         "heat": [[12, 20, 3]], "fps": 7.5, "dropped_frames": 0}]})
-    camera_id: Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_camera", _l("There is no such camera.")))]
+    camera_id: Annotated[str, Field(max_length=64), Refuse(lambda path: Forbidden(
+        # As crowd.workers answers a camera not the worker's: nothing learnt either way.
+        "camera_not_allowed", _l("This worker device may not report for that camera; an "
+                                 "admin assigns cameras to workers.")))]
     status: Annotated[Literal["online", "offline"], Refuse(lambda path: ValidationError(
         "invalid_status", _l("status is 'online' or 'offline'."),
         details=_field("status")))] = "online"

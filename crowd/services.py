@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from catalog import interface as catalog
+from core.auth import User
 from core.clock import Clock, iso
 from core.contracts import validate
 from core.db import Database, immediate
@@ -23,6 +24,7 @@ from ticketing import interface as ticketing
 from . import alert_levels, checks, forecasting, repo
 from .cameras import Camera, get_camera, list_cameras
 from .schemas import ObservationIn
+from .workers import authorize_camera
 
 log = logging.getLogger("scenic.crowd")
 
@@ -66,14 +68,15 @@ class Policy:
 
 # --- ingest ------------------------------------------------------------------------------
 
-def ingest(db, data: ObservationIn | dict, *, clock, policy: Policy | None = None,
-           frames=None) -> dict:
-    """Store one worker observation, update history and heat, then re-evaluate alerts.
-    A dict is checked against the observation's contract first."""
+def ingest(db, data: ObservationIn | dict, *, worker: User, clock,
+           policy: Policy | None = None, frames=None) -> dict:
+    """Store one observation from a worker device (for a camera it may report for), update
+    history and heat, then re-evaluate alerts. A dict is checked against the observation's
+    contract first."""
     policy = policy or Policy()
     if not isinstance(data, ObservationIn):
         data = validate(ObservationIn, data)
-    cam = get_camera(db, data.camera_id)
+    cam = authorize_camera(db, worker, data.camera_id)
     if not cam.enabled:
         raise Conflict("camera_disabled", _l("This camera is disabled."))
     obs = checks.check_observation(data, {a["name"] for a in cam.areas},

@@ -1,6 +1,28 @@
 """Crowd-monitoring settings (prefix CROWD_); read by core.config.load_config."""
 from core.config import Setting, fraction, positive
 
+SOURCE_SCHEMES = ("rtsp", "rtsps", "http", "https", "device")
+
+
+def _schemes(v):
+    bad = [s for s in v if s.lower() not in SOURCE_SCHEMES]
+    return f"unknown scheme(s) {', '.join(bad)}; choose from {', '.join(SOURCE_SCHEMES)}" \
+        if bad else None
+
+
+def _hosts(v):
+    import ipaddress
+    import re
+    name = re.compile(r"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
+    bad = []
+    for h in v:
+        try:
+            ipaddress.ip_network(h, strict=False)
+        except ValueError:
+            if not name.match(h):
+                bad.append(h)
+    return f"not a host name, address or network: {', '.join(bad)}" if bad else None
+
 
 def _ratio(v):
     return None if 0 < v <= 2 else "must be above 0 and at most 2 (200% of capacity)"
@@ -38,6 +60,13 @@ SETTINGS = [
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",
             positive),
+    Setting("CROWD_SOURCE_SCHEMES", list, ["rtsp", "rtsps", "https"],
+            "In production, the URL schemes camera sources may use (rtsp, rtsps, http, https; "
+            "'device' allows local device numbers); files never", _schemes),
+    Setting("CROWD_SOURCE_HOSTS", list, [],
+            "In production, the hosts camera sources may point at: names, *.domain, "
+            "addresses or CIDR networks (empty: none). Loopback and link-local addresses "
+            "only when listed as such", _hosts),
     Setting("CROWD_FRAME_MAX_BYTES", int, 600_000, "Largest annotated JPEG a worker may post",
             positive),
     Setting("CROWD_DETECTOR_PRECISION", str, "int8",

@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from catalog import interface as catalog
+
 from .holiday_calendar import DayType, day_type
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -147,14 +149,7 @@ def load_sites(path: str | None = None) -> dict[str, SiteModel]:
     out = {}
     for s in data["sites"]:
         prof = PROFILES[s["id"]]
-        pub = s.get("published_capacity") or {}
-        # LB/T 034-2014 as catalog/capacity.py computes it (the catalog's seam offers it
-        # only from the database): C1 = sum of area / area per visitor, C2 = C1 x Int(T/t).
-        c1 = math.floor(sum(z["area_m2"] / z["per_visitor_m2"] for z in s["zones"]) + 1e-9)
-        first = s["hours"][0]
-        open_h = (_minutes(first["close"]) - _minutes(first["open"])) / 60
-        instant = pub.get("instant") or c1
-        daily = pub.get("daily") or c1 * max(1, int(open_h / s["visit_hours"] + 1e-9))
+        daily, instant = catalog.published_or_computed(s)
         seasons = tuple((h["start"], h["end"], h["open"], h["close"], h.get("last_entry"))
                         for h in s["hours"])
         out[s["id"]] = SiteModel(

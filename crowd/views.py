@@ -9,8 +9,8 @@ import json
 import threading
 import time
 
-from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
-                   request, stream_with_context, url_for)
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
+                   render_template, request, stream_with_context, url_for)
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
@@ -23,7 +23,7 @@ from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
 from core.text import _l
 
-from . import cameras, services
+from . import cameras, checks, services, workers
 from .live import frames_of
 from .schemas import (AlertOut, AlertsOut, AlertsQuery, CameraIn, CameraOut, CamerasOut,
                       DashboardOut, ForecastOut, ForecastQuery, FrameOut, FrameUpload, HeatmapOut,
@@ -41,6 +41,10 @@ def _policy():
     return services.Policy.from_config(current_app.config)
 
 
+def _sources():
+    return checks.SourcePolicy.from_config(current_app.config)
+
+
 # --- worker API (bearer token, role worker) ---------------------------------------------
 
 # Three views keep their endpoint names but not their function names, which would hide
@@ -49,8 +53,8 @@ def _policy():
 @token_required("worker")
 @contract(returns=CamerasOut)
 def api_worker_config():
-    """Every enabled camera with its source and regions, for the counting workers."""
-    return jsonify(cameras.worker_config(get_db()))
+    """This worker's enabled cameras with their sources and regions."""
+    return jsonify(workers.worker_config(get_db(), g.device))
 
 
 @bp.post("/api/crowd/observations")
@@ -59,11 +63,12 @@ def api_worker_config():
 @contract(body=ObservationIn, returns=IngestOut, status=201,
           errors={400: ("counts_while_offline", "missing_people", "unknown_area",
                         "missing_area", "unknown_line"),
-                  404: ("unknown_camera",), 409: ("camera_disabled",)})
+                  403: ("camera_not_allowed",), 409: ("camera_disabled",)})
 def ingest(body: ObservationIn):
-    """A worker's report for one camera: people in view, per area, line crossings, heat."""
-    result = services.ingest(get_db(), body, clock=get_clock(), policy=_policy(),
-                             frames=frames_of(current_app))
+    """A worker's report for one of its cameras: people in view, per area, line crossings,
+    heat."""
+    result = services.ingest(get_db(), body, worker=g.device, clock=get_clock(),
+                             policy=_policy(), frames=frames_of(current_app))
     return jsonify(result), 201
 
 
@@ -71,10 +76,10 @@ def ingest(body: ObservationIn):
 @csrf_exempt  # bearer-token only, as above
 @token_required("worker")
 @contract(upload=FrameUpload, media="image/jpeg", returns=FrameOut, status=201,
-          errors={400: ("invalid_jpeg", "frame_too_large"), 404: ("unknown_camera",)})
+          errors={400: ("invalid_jpeg", "frame_too_large"), 403: ("camera_not_allowed",)})
 def post_frame(camera_id):
     """The newest annotated frame of a camera, for the live view (kept in memory only)."""
-    cameras.get_camera(get_db(), camera_id)
+    workers.authorize_camera(get_db(), g.device, camera_id)
     data = request.get_data(cache=False)
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
     if request.mimetype != "image/jpeg" or len(data) < 4 or data[:2] != b"\xff\xd8" \
@@ -270,13 +275,23 @@ def snapshot(camera_id):
 @role_required("staff")
 def cameras_page():
     db = get_db()
+    is_admin = current_user().has_role("admin")
     return render_template("crowd/cameras.html", cameras=cameras.list_cameras(db),
-                           sites={s.id: s for s in catalog.list_sites(db)})
+                           sites={s.id: s for s in catalog.list_sites(db)},
+                           workers=workers.list_workers(db) if is_admin else [])
 
 
-CAMERA_ERRORS = {400: ("invalid_source", "zone_not_in_site", "too_few_points", "zero_area",
-                       "point_outside_frame", "duplicate_region", "zero_length_line",
-                       "invalid_capacity"),
+@bp.post("/crowd/workers/<int:user_id>/cameras", endpoint="worker_cameras")
+@role_required("admin")
+def worker_cameras_form(user_id):
+    workers.assign_cameras(get_db(), request.form.getlist("camera"), user_id=user_id)
+    flash(_("Saved the worker's cameras"))
+    return redirect(url_for("crowd.cameras") + "#workers")
+
+
+CAMERA_ERRORS = {400: ("invalid_source", "source_not_allowed", "zone_not_in_site",
+                       "too_few_points", "zero_area", "point_outside_frame", "duplicate_region",
+                       "zero_length_line", "invalid_capacity"),
                  404: ("unknown_site", "unknown_zone")}
 
 
@@ -295,7 +310,8 @@ def api_cameras():
           errors={**CAMERA_ERRORS, 409: ("camera_exists",)})
 def api_create_camera(body: CameraIn):
     """Add a camera, with its regions if given."""
-    cam = cameras.save_camera(get_db(), body, clock=get_clock(), create=True)
+    cam = cameras.save_camera(get_db(), body, clock=get_clock(), create=True,
+                              sources=_sources())
     return jsonify(cam.to_json(with_source=False)), 201
 
 
@@ -304,9 +320,10 @@ def api_create_camera(body: CameraIn):
 @contract(body=CameraIn, returns=CameraOut,
           errors={**CAMERA_ERRORS, 404: ("unknown_site", "unknown_zone", "unknown_camera")})
 def api_update_camera(camera_id, body: CameraIn):
-    """Edit a camera (the id in the path wins); a smaller frame must still hold its regions."""
+    """Edit a camera (the id in the path wins); a smaller frame must still hold its regions;
+    the masked source sent back keeps the stored one."""
     cam = cameras.save_camera(get_db(), body.model_copy(update={"id": camera_id}),
-                              clock=get_clock(), create=False)
+                              clock=get_clock(), create=False, sources=_sources())
     return jsonify(cam.to_json(with_source=False))
 
 
@@ -355,7 +372,8 @@ def new_camera():
                                  "regions": []}, None)
     data = _form_camera()
     try:
-        cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True)
+        cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=True,
+                                  sources=_sources())
     except DomainError as exc:
         return _edit_page(None, data, exc.localized(get_lang()), exc.status)
     flash(_("Saved camera %(id)s", id=cam.id))
@@ -369,16 +387,20 @@ def edit_camera(camera_id):
     cam = cameras.get_camera(db, camera_id)
     is_admin = current_user().role == "admin"
     if request.method == "GET":
-        return _edit_page(cam, cam.to_json(with_source=is_admin), None)
+        # Masked even for admins: sending it back unchanged keeps the stored credentials.
+        return _edit_page(cam, cam.to_json(with_source=False), None)
     data = _form_camera()
     try:
         if is_admin:
             data["id"] = camera_id
-            cam = cameras.save_camera(db, data, clock=get_clock(), create=False)
+            cam = cameras.save_camera(db, data, clock=get_clock(), create=False,
+                                      sources=_sources())
         else:  # staff may redraw regions; sources and sites are for admins
             cam = cameras.save_regions(db, camera_id, data.get("regions", []),
                                         clock=get_clock())
     except DomainError as exc:
+        # Re-shown after an error: what the admin typed in this request (stored
+        # credentials are never shown; the unchanged masked text keeps them).
         form = dict(data, id=camera_id) if is_admin else \
             dict(cam.to_json(with_source=False), regions=data.get("regions", []))
         return _edit_page(cam, form, exc.localized(get_lang()), exc.status)

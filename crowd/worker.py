@@ -21,8 +21,10 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from .capture import CameraFeed, OpenCVSource
-from .checks import HEAT_COLS, HEAT_ROWS
+from core.errors import ValidationError
+
+from .capture import CameraFeed, OpenCVSource, SourceError
+from .checks import HEAT_COLS, HEAT_ROWS, SourcePolicy, check_source
 from .count import Area, Counter, Line, bottom_centre, people_in_view
 from .detect import TileGate, TilePlan
 from .schedule import RoundRobin
@@ -136,8 +138,22 @@ class CameraRun:
         return self.spec["id"]
 
 
-def default_source_factory(spec: dict) -> Callable:
-    return lambda: OpenCVSource(spec["source"], base_dir=ROOT)
+def source_factory_for(sources: SourcePolicy) -> Callable:
+    """Opens each camera with OpenCV once its source passes the worker's own policy: the
+    site checked it when it was saved, and the worker, which does the fetching, checks
+    again, so a record that breaks the rules is an offline camera, never a fetch."""
+    def factory(spec: dict) -> Callable:
+        def open_source():
+            try:
+                check_source(spec["source"], sources)
+            except ValidationError as exc:
+                raise SourceError(f"source not allowed here: {exc.message}") from None
+            return OpenCVSource(spec["source"], base_dir=ROOT)
+        return open_source
+    return factory
+
+
+default_source_factory = source_factory_for(SourcePolicy())
 
 
 class Worker:
@@ -366,8 +382,9 @@ def _default_tracker():
 def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "openvino",
                precision: str = "int8", seconds: float | None = None, annotate: bool = True,
                stale_seconds: float = 5.0, stop: threading.Event | None = None,
-               counts: int | None = None) -> None:
-    """Fetch the camera list from the site and count until stopped (the CLI's body)."""
+               counts: int | None = None, sources: SourcePolicy = SourcePolicy()) -> None:
+    """Fetch the camera list from the site and count until stopped (the CLI's body);
+    ``sources``: what this worker may open (CROWD_SOURCE_* of its own configuration)."""
     from .detect import Detector
     from .models import load_engine
     stop = stop or threading.Event()
@@ -388,11 +405,12 @@ def run_worker(base_url: str, token: str, *, camera_ids=(), backend: str = "open
         return
     cameras = [c for c in cfg["cameras"] if not camera_ids or c["id"] in camera_ids]
     if not cameras:
-        log.warning("no enabled cameras to run", extra={"event": "crowd_no_cameras"})
+        log.warning("no enabled cameras to run (an admin assigns cameras to this worker "
+                    "device on /crowd/cameras)", extra={"event": "crowd_no_cameras"})
         return
     detector = Detector(load_engine(backend, precision))
     worker = Worker(cameras, detector, poster, stop=stop, annotate=annotate,
-                    stale_seconds=stale_seconds)
+                    stale_seconds=stale_seconds, source_factory=source_factory_for(sources))
     log.info("worker running %s", json.dumps([c["id"] for c in cameras]))
 
     def reload():

@@ -4,14 +4,12 @@ The site's time zone comes from the bundle (``timezone``, the server's TIMEZONE 
 so a turnstile set to any local zone counts days as the site does."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from admission import codes
-from admission.identity import is_resident_id
+from admission.identity import DigestParams, document_digest, is_resident_id
 from admission.rules import Presence, Rules, as_datetime, decide, entry_windows_from_json
 
 
@@ -87,11 +85,15 @@ class OfflineValidator:
                 as_datetime(row.get("valid_until"), tz), bool(row.get("reentry_allowed")),
                 int(row.get("max_entries_per_site") or 1), row.get("proof"))
             self.tickets[t.id] = t
-            if row.get("document_hash"):
-                self.by_document[row["document_hash"]] = t.id
+            if row.get("document_digest"):
+                self.by_document[row["document_digest"]] = t.id
             self.snapshot[t.id] = Presence(int(row.get("entries") or 0), bool(row.get("inside")))
-        key = bundle.get("document_key")
-        self.document_key = key.encode() if key else None
+        # That day's key of this site (never the server's lookup key): with it the gate
+        # digests a typed ID number as the server digested the holders'. A bundle without
+        # one (the server's default) matches no ID number offline.
+        key, kdf = bundle.get("document_key"), bundle.get("document_kdf")
+        self.document_key = bytes.fromhex(key) if key and kdf else None
+        self.digest_params = DigestParams.from_json(kdf) if self.document_key else None
 
     def _from_claim(self, claim) -> BundleTicket:
         # A genuine code for a ticket sold after the bundle was made: trust the signed claim
@@ -112,13 +114,12 @@ class OfflineValidator:
         return ticket, claim.version, None
 
     def ticket_for_document(self, number: str, today: date):
-        """(ticket, reason) for a typed ID number, matched by keyed hash."""
+        """(ticket, reason) for a typed ID number, matched by its digest under the day's key."""
         if not is_resident_id(number, today):
             return None, "invalid_code"
         if self.document_key is None:
             return None, "unknown_ticket"
-        digest = hmac.new(self.document_key, "".join(number.split()).upper().encode(),
-                          hashlib.sha256).hexdigest()
+        digest = document_digest(number, self.document_key, self.digest_params)
         tid = self.by_document.get(digest)
         return (self.tickets[tid], None) if tid is not None else (None, "unknown_ticket")
 

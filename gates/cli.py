@@ -11,6 +11,8 @@ from core.cli import command_db
 from core.clock import get_clock
 
 from . import services
+from .bundle import DocumentPolicy, prepare_bundles, prune_digests
+from .tickets import TicketSource
 
 commands = AppGroup("gates", help="Ticket gates: registration, check-out, audit.")
 
@@ -40,10 +42,29 @@ def checkout_command():
                        f"{services.people_inside(db, site.id, clock)}")
 
 
+@commands.command("prepare-bundles")
+@click.option("--days", type=click.IntRange(1, 7), default=2,
+              help="Days from today to prepare (default 2: today and tomorrow)")
+def prepare_bundles_command(days):
+    """Compute offline bundles' document digests ahead (cron, before opening)."""
+    documents = DocumentPolicy.from_config(current_app.config)
+    if not documents.enabled:
+        click.echo("GATES_BUNDLE_DOCUMENT_KEY is off: bundles carry no document digests")
+        return
+    with command_db() as db:
+        done = prepare_bundles(db, clock=get_clock(), documents=documents,
+                               tickets=TicketSource.for_app(current_app), days=days)
+    for (site_id, day), n in sorted(done.items()):
+        click.echo(f"{site_id} {day}: {n} tickets")
+
+
 @commands.command("prune")
 def prune_command():
-    """Delete scan audit rows older than GATES_AUDIT_KEEP_DAYS."""
+    """Delete scan audit rows older than GATES_AUDIT_KEEP_DAYS, and bundle digests of
+    days gone."""
+    clock = get_clock()
     with command_db() as db:
         n = services.prune_audit(db, keep_days=current_app.config["GATES_AUDIT_KEEP_DAYS"],
-                                 clock=get_clock())
-    click.echo(f"pruned {n} scan records")
+                                 clock=clock)
+        d = prune_digests(db, before=clock.now().date())
+    click.echo(f"pruned {n} scan records, {d} bundle digests")

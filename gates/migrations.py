@@ -114,3 +114,20 @@ def gate_places(db):
     # A gate may stand at one of its site's places (Mount Tai's entrances): it then admits
     # in that entrance's hours rather than the site's.
     db.execute("ALTER TABLE gates ADD COLUMN place_id TEXT")
+
+
+@migrations()
+def bundle_digests(db):
+    # Digests of holders' resident ID numbers for offline bundles, per site, day and key
+    # (gates/bundle.py): scrypt is slow on purpose, so each is computed once. They are what
+    # bundles already carry; the day's key itself is derived, never stored.
+    db.execute("""
+        CREATE TABLE gate_bundle_digests (
+            site_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            ticket_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            digest TEXT,
+            PRIMARY KEY (site_id, day, key_id, ticket_id, version)
+        )""")

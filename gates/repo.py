@@ -203,3 +203,23 @@ def entries_per_day(db, site_id, first: str, last: str):
     return db.execute("SELECT substr(minute, 1, 10) AS day, sum(entries) AS entries "
                       "FROM gate_counts WHERE site_id = ? AND minute >= ? AND minute < ? "
                       "GROUP BY day ORDER BY day", [site_id, first, last + "T99"]).fetchall()
+
+
+# --- offline bundle digests --------------------------------------------------------
+
+def bundle_digests(db, site_id, day, key_id):
+    return db.execute("SELECT ticket_id, version, digest FROM gate_bundle_digests "
+                      "WHERE site_id = ? AND day = ? AND key_id = ?",
+                      [site_id, day, key_id]).fetchall()
+
+
+def save_bundle_digests(db, site_id, day, key_id, rows) -> None:
+    """rows: (ticket_id, version, digest or None)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO gate_bundle_digests (site_id, day, key_id, ticket_id, version, "
+        "digest) VALUES (?, ?, ?, ?, ?, ?)",
+        [[site_id, day, key_id, tid, version, digest] for tid, version, digest in rows])
+
+
+def prune_bundle_digests(db, before) -> int:
+    return db.execute("DELETE FROM gate_bundle_digests WHERE day < ?", [before]).rowcount

@@ -169,7 +169,9 @@ class BundleTicket(Reply):
     sites: list[str]
     status: str
     holder: str
-    document_hash: str
+    document_digest: str | None = Field(description="scrypt digest of the holder's resident "
+                                        "ID number under the day's document_key (null: none, "
+                                        "or not computed yet)")
     slot_start: str | None
     slot_end: str | None
     valid_from: str | None
@@ -192,10 +194,18 @@ class BundleHours(Reply):
     last_entry: str | None
 
 
+class BundleKdf(Reply):
+    alg: Literal["scrypt"]
+    n: int
+    r: int
+    p: int
+
+
 class BundleOut(Reply):
     """Everything an offline gate needs for today (admission.codes verifies codes with
-    ``public_key``; documents are matched by keyed hash, never by number)."""
-    format: Literal[1]
+    ``public_key``; documents are matched by a digest under the site's key of the day, never
+    by number: gates/bundle.py)."""
+    format: Literal[2]
     generated_at: str
     day: str
     timezone: str
@@ -209,7 +219,11 @@ class BundleOut(Reply):
                                            "admitted only inside these")
     closing_at: str | None
     tickets: list[BundleTicket]
-    document_key: str | None
+    document_key: str | None = Field(description="This site's key for this day (hex; null "
+                                     "when bundles carry no document digests)")
+    document_kdf: BundleKdf | None
+    documents_pending: int = Field(description="Tickets whose digest is not computed yet: "
+                                   "matched online only")
 
 
 class InsideOut(Reply):

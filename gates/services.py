@@ -1,6 +1,6 @@
 """Gate services: gates and their device accounts, scans (online, handheld and uploaded
-from offline gates), admissions, people inside, check-out at closing time, the offline
-bundle, the audit and conflicts. Plain functions with explicit inputs."""
+from offline gates), admissions, people inside, check-out at closing time, the audit and
+conflicts. Plain functions with explicit inputs. The offline bundle is gates/bundle.py."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from admission.rules import Presence, Rules, decide, entry_windows_json
+from admission.rules import Presence, Rules, decide
 from catalog import interface as catalog
 from core.auth import create_device
 from core.clock import Clock, iso
@@ -209,12 +209,13 @@ def _ticket_json(ticket) -> dict | None:
         return None
     slot = None
     if ticket.slot_start is not None:
-        slot = {"start": _as_text(ticket.slot_start), "end": _as_text(ticket.slot_end)}
+        slot = {"start": as_text(ticket.slot_start), "end": as_text(ticket.slot_end)}
     return {"id": ticket.id, "type": ticket.type_name, "holder": ticket.holder_masked,
             "slot": slot, "proof": ticket.proof}
 
 
-def _as_text(value):
+def as_text(value):
+    """ISO text of a date or datetime (other values as text; None stays None)."""
     if value is None:
         return None
     return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
@@ -443,46 +444,6 @@ def _record_offline(db, gate, site, s: OfflineScan, *, now, rules, tickets, hash
                         repo.add_occupancy(db, gate.site_id, 1, iso(now))
     return {"nonce": s.nonce, "status": "conflict" if conflict else "recorded",
             "conflict": conflict}
-
-
-def bundle(db, gate: Gate, *, clock, rules: Rules, tickets, hash_key: str,
-           include_document_key: bool) -> dict:
-    """What an offline gate needs for today: the public key, the revocation list, the
-    rules, the site's hours and today's tickets with keyed document hashes (no numbers)."""
-    now = clock.now()
-    day = now.date()
-    hours = catalog.hours_on(db, gate.site_id, day)
-    gate_hours = hours if gate.place_id is None else hours.place(gate.place_id)
-    closing = hours.closes_at(now.tzinfo)
-    presence = {r["ticket_id"]: r for r in repo.presence_for_site(db, gate.site_id)}
-    rows = []
-    for t in tickets.bundle_tickets(db, gate.site_id, day):
-        p = presence.get(str(t.id))
-        rows.append({
-            "id": t.id, "version": t.version, "product": t.product_id, "type": t.type_name,
-            "sites": list(t.sites), "status": t.status, "holder": t.holder_masked,
-            "document_hash": t.document_hash, "slot_start": _as_text(t.slot_start),
-            "slot_end": _as_text(t.slot_end), "valid_from": _as_text(t.valid_from),
-            "valid_until": _as_text(t.valid_until), "reentry_allowed": bool(t.reentry_allowed),
-            "max_entries_per_site": t.max_entries_per_site, "proof": t.proof,
-            "entries": p["entries"] if p else 0, "inside": bool(p["inside"]) if p else False})
-    out = {
-        "format": 1, "generated_at": iso(now), "day": day.isoformat(),
-        # The turnstile judges days and slots in the site's zone (the TIMEZONE setting).
-        "timezone": getattr(now.tzinfo, "key", None) or str(now.tzinfo),
-        "gate": gate.to_json(), "public_key": tickets.public_key.hex(),
-        "revocations": tickets.revocations(db), "rules": rules.to_json(),
-        "hours": None if gate_hours.closed else {"open": gate_hours.open,
-                                                 "close": gate_hours.close,
-                                                 "last_entry": gate_hours.last_entry},
-        "closed_reason": gate_hours.reason if gate_hours.closed else None,
-        # Entries are admitted only inside these (the turnstile judges them offline too);
-        # a closure entered after the bundle was fetched reaches the gate on its next fetch.
-        "entry_windows": entry_windows_json(entry_windows(db, gate, day, now.tzinfo)),
-        "closing_at": iso(closing) if closing else None,
-        "tickets": rows, "document_key": hash_key if include_document_key else None,
-    }
-    return out
 
 
 # --- counts, audit, conflicts --------------------------------------------------

@@ -50,5 +50,10 @@ class TicketSource:
         return ticketing.tickets_for_gate_bundle(db, site_id, day)
 
     @staticmethod
+    def document_digests(db, ticket_ids: list[int], digest) -> dict[int, str | None]:
+        """digest(number) per ticket holder's resident ID number, made inside ticketing."""
+        return ticketing.document_digests(db, ticket_ids, digest)
+
+    @staticmethod
     def revocations(db) -> list[str]:
         return list(ticketing.revocation_list(db))

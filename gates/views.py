@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from admission.qr import decode_qr
 from admission.rules import REASONS, Rules
 from catalog import interface as catalog
-from core.auth import current_user, role_required, token_required
+from core.auth import current_user, device_or_role_required, role_required, token_required
 from core.clock import get_clock
 from core.contracts import contract
 from core.csrf import csrf_exempt
@@ -21,6 +21,7 @@ from core.i18n import get_lang, label
 from core.text import _l
 
 from . import services
+from .bundle import DocumentPolicy, bundle
 from .schemas import (BundleOut, CountsOut, CountsQuery, HandheldScanIn, InsideOut,
                       OfflineResultsOut, OfflineScansIn, PhotoOut, PhotoUpload, ScanIn, ScanOut,
                       SiteQuery)
@@ -90,12 +91,10 @@ def api_bundle():
     """Today's offline bundle for this gate."""
     db = get_db()
     gate = _device_gate()
-    kw = _scan_kwargs()
-    resp = jsonify(services.bundle(
-        db, gate, clock=kw["clock"], rules=kw["rules"], tickets=kw["tickets"],
-        hash_key=kw["hash_key"],
-        include_document_key=current_app.config["GATES_BUNDLE_DOCUMENT_KEY"]))
-    resp.headers["Cache-Control"] = "no-store"  # masked holders and keyed hashes
+    resp = jsonify(bundle(db, gate, clock=get_clock(), rules=_rules(),
+                          tickets=TicketSource.for_app(current_app),
+                          documents=DocumentPolicy.from_config(current_app.config)))
+    resp.headers["Cache-Control"] = "no-store"  # masked holders, the day's key and digests
     return resp
 
 
@@ -123,6 +122,7 @@ def api_offline_scans(body: OfflineScansIn):
 
 
 @bp.get("/api/gate/inside")
+@device_or_role_required(("gate",), "staff")  # visitors see crowd levels, not head counts
 @contract(query=SiteQuery, returns=InsideOut, errors={404: ("unknown_site",)})
 def api_inside(query: SiteQuery):
     """People inside a site now, counted at its gates."""

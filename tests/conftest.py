@@ -26,21 +26,38 @@ def clock():
     return FixedClock(datetime(2026, 7, 15, 10, 0, tzinfo=DEFAULT_TZ))
 
 
-@pytest.fixture
-def app(tmp_path, clock):
-    instance = tmp_path / "instance"
-    # An easy proof of work: tests check the protocol; bench/abuse_bench.py and the browser
-    # test measure the shipped difficulty.
-    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500}, clock=clock,
+def fresh_app(instance, clock, **config):
+    """An app on a fresh instance folder, migrated, with the catalog loaded. An easy proof
+    of work: tests check the protocol; bench/abuse_bench.py and the browser test measure
+    the shipped difficulty."""
+    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500, **config}, clock=clock,
                              instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)
     load_catalog(db)
     db.conn.close()
+    return application
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    application = fresh_app(tmp_path / "instance", clock)
     yield application
     # Every JSON answer the test caused fits its view's contract (core.contracts).
     violations = application.extensions.get("scenic.contract_violations", [])
     assert not violations, "answers that break their contracts:\n" + "\n".join(violations)
+
+
+@pytest.fixture
+def production_app(tmp_path, clock, monkeypatch):
+    """An app as deployed (ENV=production, a stand-in payment adapter since production
+    refuses the sandbox), with extra settings: its own instance folder."""
+    from testkit import register_test_gateway
+
+    def make(**config):
+        return fresh_app(tmp_path / "prod-instance", clock, ENV="production",
+                         TICKETING_PAYMENT_PROVIDER=register_test_gateway(monkeypatch), **config)
+    return make
 
 
 @pytest.fixture

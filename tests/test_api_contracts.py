@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                status_code_conformance)
 
 from core.auth import create_device
-from crowd import cameras
+from crowd import cameras, workers
 from gates import services as gates
 from guide import services as guide
 from testkit import PASSWORD, csrf_of_page, resident_id
@@ -56,8 +56,9 @@ class Identities:
         self.sessions = {role: self._login(make_user(role)) for role in ("staff", "admin")}
         _gate, self.gate_token = gates.create_gate(db, site_id="kongmiao", name="Contract gate",
                                                    direction="both", clock=clock)
-        _worker, self.worker_token = create_device(db, username="contract-worker",
-                                                   role="worker", clock=clock)
+        worker, self.worker_token = create_device(db, username="contract-worker",
+                                                  role="worker", clock=clock)
+        workers.assign_cameras(db, [CAMERA["id"]], user_id=worker.id)  # tokens are bound
         self.order_number, self.order_secret = self._order(app, db, clock)
         self.anonymous = requests.Session()
 

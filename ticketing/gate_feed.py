@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Callable
 
 from admission import codes
 from admission.sites import UnknownSite, site_bit, sites_of
@@ -77,6 +78,18 @@ def find_ticket_by_document(db: Database, site_id: str, day: date, document_numb
     rows = repo.gate_tickets_on(db, _bit(site_id), day.isoformat(),
                                 pii.keyed_hash(document_number))
     return _gate(rows[0]) if rows else None
+
+
+def document_digests(db: Database, ticket_ids: list[int],
+                     digest: Callable[[str], str]) -> dict[int, str | None]:
+    """``digest(number)`` of each ticket holder's resident ID number, computed here so the
+    number never leaves ticketing; None for other documents (gates match only resident IDs)."""
+    out: dict[int, str | None] = {}
+    for start in range(0, len(ticket_ids), 500):   # SQLite's bound on parameters
+        for row in repo.ticket_documents(db, ticket_ids[start:start + 500]):
+            out[row["id"]] = (digest(pii.decrypt(row["document_enc"]))
+                              if row["document_type"] == "resident_id" else None)
+    return out
 
 
 def revocation_list(db: Database) -> list[str]:

@@ -10,6 +10,7 @@ from core import pii
 from core.errors import DomainError, ValidationError
 from core.text import _l
 
+from .identity import FORMAT_ONLY, IdentityVerifier, verify_holder
 from .products import Product, choose_fare, price_for
 from .quota import parse_day
 
@@ -56,9 +57,11 @@ def _holder(product: Product, h: dict, day: date, today: date) -> dict:
             "price_fen": price_for(product, fare_id, day)}
 
 
-def prepare_holders(product: Product, holders, day: date, today: date) -> list[dict]:
-    """Validate holders before any write: documents, ages, fares and prices (server-side).
-    An error names the holder it is about in ``details["holder"]``."""
+def prepare_holders(product: Product, holders, day: date, today: date,
+                    verifier: IdentityVerifier = FORMAT_ONLY) -> list[dict]:
+    """Validate holders before any write: documents, ages, fares and prices (server-side),
+    then real-name verification by ``verifier`` (ticketing/identity.py; the default checks
+    the form only). An error names the holder it is about in ``details["holder"]``."""
     if not isinstance(holders, list) or not 1 <= len(holders) <= MAX_HOLDERS:
         raise ValidationError("bad_holders", _l("Add 1 to %(max_holders)s holders.",
                                                 max_holders=MAX_HOLDERS))
@@ -76,4 +79,6 @@ def prepare_holders(product: Product, holders, day: date, today: date) -> list[d
                                                          "this order."), details={"holder": i})
         seen.add(holder["doc_hash"])
         out.append(holder)
+    for i, holder in enumerate(out):
+        holder["verification"] = verify_holder(verifier, i, holder)
     return out

@@ -4,7 +4,7 @@ Other domains import this module only (``from ticketing import interface as tick
 tests/test_layers.py enforces it. Codes, the site bitmask and ID-number checks are not
 here: they are the admission core's (``admission``), which gates and turnstiles share.
 """
-from .gate_feed import (GateTicket, find_ticket_by_document, revocation_list,
+from .gate_feed import (GateTicket, document_digests, find_ticket_by_document, revocation_list,
                         ticket_for_gate, ticket_signing_public_key, tickets_for_gate_bundle)
 from .quota import MONITOR, SlotAvailability, availability, pause_sales, resume_sales
 from .sales_feed import SlotSales, slot_sales
@@ -14,6 +14,7 @@ __all__ = [
     "SlotAvailability", "availability", "MONITOR", "pause_sales", "resume_sales",
     # tickets as the gates see them
     "GateTicket", "ticket_for_gate", "tickets_for_gate_bundle", "find_ticket_by_document",
+    "document_digests",
     "revocation_list", "ticket_signing_public_key",
     # sales per slot with when each ticket was sold (the crowd forecast)
     "SlotSales", "slot_sales",

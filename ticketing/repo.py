@@ -281,6 +281,13 @@ def gate_tickets_on(db, site_bit: int, day: str, document_hash: str | None = Non
     return db.execute(sql + " ORDER BY t.id", args).fetchall()
 
 
+def ticket_documents(db, ticket_ids: list[int]):
+    """(id, document_type, document_enc) of some tickets, for digests made inside ticketing."""
+    marks = ", ".join("?" for _ in ticket_ids)
+    return db.execute(f"SELECT id, document_type, document_enc FROM tk_tickets WHERE id IN ({marks})",
+                      list(ticket_ids)).fetchall()
+
+
 # --- payments -------------------------------------------------------------------------
 
 def insert_payment(db, order_id, provider, reference, kind, amount_fen, status, at) -> None:

@@ -48,7 +48,17 @@ def test_every_guard_rejects_the_wrong_role(app, client, make_user, device_token
         if not roles:
             continue
         url = _url(rule)
-        if getattr(view, "_token_auth", False):
+        if getattr(view, "_device_roles", None):
+            # a device token of its roles or a staff session: anonymous 401, other devices
+            # 403, and neither the right device nor staff is turned away
+            assert anon.open(url, method=method).status_code == 401, (method, url)
+            for token in (gate, worker):
+                role = "gate" if token == gate else "worker"
+                resp = anon.open(url, method=method, headers={"Authorization": f"Bearer {token}"})
+                assert (resp.status_code == 403) == (role not in view._device_roles), (url, role)
+            resp = staff_client.open(url, method=method, headers={"X-CSRF-Token": staff_csrf})
+            assert resp.status_code not in (401, 403), (method, url)
+        elif getattr(view, "_token_auth", False):
             # no token: 401; a device of another role: 403; a staff session is no token: 401
             assert anon.open(url, method=method).status_code == 401, (method, url)
             other = worker if "gate" in roles else gate

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crowd import cameras
+from core.auth import create_device
+from crowd import cameras, workers
 
 CAMERA = {
     "id": "cam-a", "name": "Test camera", "site_id": "kongmiao", "zone_id": "qianyuan",
@@ -24,13 +25,35 @@ def camera_data():
 
 
 @pytest.fixture
-def camera(db, clock):
-    return cameras.save_camera(db, dict(CAMERA), clock=clock, create=True)
+def worker_account(db, clock):
+    """The worker device the tests report with: (user, token)."""
+    return create_device(db, username="worker-a", role="worker", clock=clock)
 
 
 @pytest.fixture
-def worker_token(device_token):
-    return device_token("worker")
+def own_camera(db, clock, worker_account):
+    """Save a camera and let the test's worker device report for it."""
+    def save(data):
+        cam = cameras.save_camera(db, dict(data), clock=clock, create=True)
+        workers.assign_cameras(db, [cam.id], user_id=worker_account[0].id, replace=False)
+        return cam
+    return save
+
+
+@pytest.fixture
+def worker_cameras(db, worker_account):
+    """The worker device's config, as GET /api/crowd/worker/config gives it."""
+    return lambda: workers.worker_config(db, worker_account[0])["cameras"]
+
+
+@pytest.fixture
+def camera(own_camera):
+    return own_camera(CAMERA)
+
+
+@pytest.fixture
+def worker_token(worker_account):
+    return worker_account[1]
 
 
 @pytest.fixture

@@ -59,13 +59,14 @@ def test_worker_config_lists_enabled_cameras_with_regions(client, camera, worker
     ({"status": "offline", "people": 0}, "counts_while_offline"),
     ({"heat": [[99, 0, 1]]}, "invalid_number"),
     ({"surprise": 1}, "unknown_field"),
-    ({"camera_id": "nope"}, "unknown_camera"),
-    ({"camera_id": 7}, "unknown_camera"),
+    # A camera the worker may not report for, existing or not: the same 403.
+    ({"camera_id": "nope"}, "camera_not_allowed"),
+    ({"camera_id": 7}, "camera_not_allowed"),
 ])
 def test_malformed_observations_get_a_stable_code_and_store_nothing(post_obs, camera, db,
                                                                     fields, code):
     r = post_obs(fields)
-    assert r.status_code == (404 if code == "unknown_camera" else 400), r.json
+    assert r.status_code == (403 if code == "camera_not_allowed" else 400), r.json
     assert r.json["error"] == code
     assert db.execute("SELECT count(*) FROM crowd_observations").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM crowd_camera_state").fetchone()[0] == 0

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from crowd import cameras, models, services
+from crowd import models, services
 from crowd.capture import read_frames
 from crowd.detect import Detector, TilePlan
 from crowd.worker import Worker
@@ -67,9 +67,10 @@ def test_tiles_find_the_small_people_that_one_pass_misses(detector):
             assert iou.max() < 0.6
 
 
-def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster):
-    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
-    spec = cameras.worker_config(db)["cameras"][0]
+def test_worker_end_to_end_on_the_clip(detector, camera_data, own_camera, worker_cameras, poster,
+                                       db, clock):
+    cam = own_camera(camera_data)
+    spec = worker_cameras()[0]
     stop = threading.Event()
     worker = Worker([spec], detector, poster, stop=stop, report_every=0.0, frame_every=0.0,
                     stale_seconds=30)
@@ -94,12 +95,12 @@ def test_worker_end_to_end_on_the_clip(detector, camera_data, db, clock, poster)
     assert frames_of(poster.client.application).latest(cam.id) is not None
 
 
-def test_one_worker_serves_two_cameras_with_one_detector(detector, camera_data, db, clock,
-                                                         poster):
+def test_one_worker_serves_two_cameras_with_one_detector(detector, camera_data, own_camera,
+                                                         worker_cameras, poster):
     # Two cameras on the same clip; each step runs both cameras' tiles in one engine call.
     for cid in ("cam-a", "cam-b"):
-        cameras.save_camera(db, dict(camera_data, id=cid), clock=clock, create=True)
-    specs = cameras.worker_config(db)["cameras"]
+        own_camera(dict(camera_data, id=cid))
+    specs = worker_cameras()
     stop = threading.Event()
     worker = Worker(specs, detector, poster, stop=stop, report_every=0.0, annotate=False,
                     stale_seconds=30)

@@ -107,10 +107,11 @@ def test_corrupt_or_missing_video_is_a_clear_error(tmp_path):
         OpenCVSource(str(tmp_path / "missing.mp4"))
 
 
-def test_worker_reports_counts_then_offline_when_the_feed_dies(camera_data, db, clock, poster,
-                                                               app):
-    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
-    spec = cameras.worker_config(db)["cameras"][0]
+def test_worker_reports_counts_then_offline_when_the_feed_dies(camera_data, own_camera,
+                                                               worker_cameras, db, clock,
+                                                               poster, app):
+    cam = own_camera(camera_data)
+    spec = worker_cameras()[0]
     fake = FakeClock()
     stop = threading.Event()
     sources = {"n": 0}
@@ -148,7 +149,7 @@ def test_worker_reports_counts_then_offline_when_the_feed_dies(camera_data, db, 
     stop.set()
 
 
-def test_worker_survives_the_site_being_down(camera_data, db, clock):
+def test_worker_survives_the_site_being_down(camera_data, own_camera, worker_cameras):
     class DownPoster:
         def observation(self, payload):
             raise ConnectionError("site unreachable")
@@ -156,8 +157,8 @@ def test_worker_survives_the_site_being_down(camera_data, db, clock):
         def frame(self, *a):
             raise ConnectionError("site unreachable")
 
-    cam = cameras.save_camera(db, camera_data, clock=clock, create=True)
-    spec = cameras.worker_config(db)["cameras"][0]
+    cam = own_camera(camera_data)
+    spec = worker_cameras()[0]
     fake = FakeClock()
     det = StubDetector([[100, 200, 140, 300, 0.9]])
     worker = Worker([spec], det, DownPoster(), stop=threading.Event(),
@@ -183,10 +184,11 @@ def _identity_tracker():
     return _IdentityTracker()
 
 
-def test_worker_follows_camera_edits_on_the_site(camera_data, db, clock, poster):
-    cameras.save_camera(db, camera_data, clock=clock, create=True)
+def test_worker_follows_camera_edits_on_the_site(camera_data, own_camera, worker_cameras, db, clock,
+                                                 poster):
+    own_camera(camera_data)
     det = StubDetector([[100, 200, 140, 300, 0.9]])
-    worker = Worker(cameras.worker_config(db)["cameras"], det, poster,
+    worker = Worker(worker_cameras(), det, poster,
                     stop=threading.Event(), source_factory=lambda s: FastSource,
                     tracker_factory=_identity_tracker)
     first = worker.runs["cam-a"]

@@ -28,8 +28,9 @@ def signing_key(app):
 @pytest.fixture
 def sell(app, db, clock, signing_key):
     """Sell window tickets for the slot that holds ``at`` (default: now). Returns a list of
-    (ticket, code, document_number)."""
-    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None, fare="auto"):
+    (ticket, code, document_number); ``holders`` replaces the n default resident-ID holders."""
+    def do(site="kongmiao", product=None, n=1, day=None, at=None, slot_index=None, fare="auto",
+           holders=None):
         day = day or clock.now().date()
         slots = quota.availability(db, site, day, clock)
         if slot_index is None:
@@ -40,15 +41,16 @@ def sell(app, db, clock, signing_key):
         if product is None:
             ids = [p.id for p in products.list_products(db, site)]
             product = site if site in ids else ids[0]
-        docs = [resident_id() for _ in range(n)]
+        holders = holders or [{"name": "张小明", "document_type": "resident_id",
+                               "document_number": resident_id(), "fare": fare}
+                              for _ in range(n)]
+        docs = [h["document_number"] for h in holders]
         # An app context only around the sale (pii needs the keys): a context held for
         # the whole test would be shared by the test client's requests, and with it flask.g.
         with app.app_context():
             order = orders.create_order(db, site_id=site, day=day, slot_id=slot.slot_id,
                                         product_id=product, clock=clock, channel="window",
-                                        holders=[{"name": "张小明", "document_type": "resident_id",
-                                                  "document_number": d, "fare": fare}
-                                                 for d in docs])
+                                        holders=holders)
         out = []
         for tv, doc in zip(order.tickets, docs):
             t = gate_feed.ticket_for_gate(db, tv.id)

@@ -79,6 +79,18 @@ def test_same_nonce_raced_counts_once(live_server, db, clock, make_gate, sell):
     assert gates.people_inside(db, "kongmiao", clock) == 1
 
 
+def test_people_inside_is_not_public(client, device_token):
+    # A head count per site told to anyone (a stranger timing a visit, or a crowd-level
+    # scraper) is for gates and staff; visitors get coarse levels from the crowd seam.
+    assert client.get("/api/gate/inside?site=kongmiao").status_code == 401
+    r = client.get("/api/gate/inside?site=kongmiao",
+                   headers={"Authorization": f"Bearer {device_token('worker')}"})
+    assert r.status_code == 403
+    assert client.get("/api/crowd/sites/kongmiao/occupancy").status_code == 200
+    assert set(client.get("/api/crowd/sites/kongmiao/occupancy").get_json()) == \
+        {"site_id", "level", "ratio"}
+
+
 def test_inside_api_and_counts_per_minute(client, db, clock, make_gate, sell, login):
     _, tok = make_gate()
     sold = sell(n=3)
@@ -86,13 +98,15 @@ def test_inside_api_and_counts_per_minute(client, db, clock, make_gate, sell, lo
         scan(client, tok, code)
     clock.advance(minutes=2)
     scan(client, tok, sold[0][1], direction="exit")
-    r = client.get("/api/gate/inside?site=kongmiao")
+    gate_auth = {"Authorization": f"Bearer {tok}"}
+    r = client.get("/api/gate/inside?site=kongmiao", headers=gate_auth)
     assert r.status_code == 200
     assert r.get_json()["inside"] == 2 and r.get_json()["instant_capacity"] > 0
-    assert client.get("/api/gate/inside?site=atlantis").status_code == 404
-    assert client.get("/api/gate/inside").status_code == 404
+    assert client.get("/api/gate/inside?site=atlantis", headers=gate_auth).status_code == 404
+    assert client.get("/api/gate/inside", headers=gate_auth).status_code == 404
     assert client.get("/api/gate/counts?site=kongmiao").status_code == 401
     login("staff")
+    assert client.get("/api/gate/inside?site=kongmiao").get_json()["inside"] == 2
     body = client.get("/api/gate/counts?site=kongmiao&day=2026-07-15").get_json()
     assert "minutes" in body, body
     assert body["minutes"] == [

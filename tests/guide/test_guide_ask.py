@@ -106,7 +106,8 @@ def test_tickets_left_come_from_ticketing(gclient, clock):
 
 @pytest.mark.model
 def test_crowd_answers_come_from_the_crowd_monitor(gclient, gdb, clock):
-    from crowd import cameras, services as crowd
+    from core.auth import create_device
+    from crowd import cameras, services as crowd, workers
     body = ask(gclient, "岱庙现在人多吗？", site="daimiao").get_json()
     # No camera yet, and the gates have counted nobody in: the site is known to be empty.
     site_now = crowd.site_occupancy(gdb, "daimiao", clock)
@@ -116,7 +117,11 @@ def test_crowd_answers_come_from_the_crowd_monitor(gclient, gdb, clock):
         cameras.save_camera(gdb, {"id": f"cam-{zone}", "name": zone, "site_id": "daimiao",
                                   "zone_id": zone, "source": "0", "width": 640, "height": 480},
                             clock=clock, create=True)
-        crowd.ingest(gdb, {"camera_id": f"cam-{zone}", "people": people}, clock=clock)
+    worker, _token = create_device(gdb, username="worker-daimiao", role="worker", clock=clock)
+    workers.assign_cameras(gdb, ["cam-tiankuang", "cam-hanbai"], user_id=worker.id)
+    for zone, people in (("tiankuang", 900), ("hanbai", 5)):
+        crowd.ingest(gdb, {"camera_id": f"cam-{zone}", "people": people}, worker=worker,
+                     clock=clock)
     levels = crowd.zone_levels(gdb, clock)
     assert levels["hanbai"].level == "normal"
     body = ask(gclient, "How crowded is it now?", site="daimiao", lang="en").get_json()
