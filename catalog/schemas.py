@@ -9,6 +9,10 @@ from core.errors import NotFound, ValidationError
 from core.text import _l
 
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
+# A site named in a request (every domain's contracts take it from the seam): no site has
+# a longer id, so a longer one is 404 unknown_site, as the services answer an unknown site.
+SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]),
+                   Refuse(lambda path: NotFound("unknown_site", _l("There is no such site.")))]
 CapacitySource = str  # "override", "published", "computed", or how it was derived
 
 
@@ -106,9 +110,7 @@ class HoursQuery(Body):
 
 
 class ExceptionsQuery(Body):
-    # No site has a longer id: 404 unknown_site, as the service answers an unknown one.
-    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_site", _l("There is no such site.")))] = None
+    site: SiteId | None = None
 
 
 class ExceptionIn(Body):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
+from catalog import interface as catalog
 from core.contracts import Body, Refuse, Reply, flag, number, reply_of, whole
 from core.errors import Forbidden, NotFound, ValidationError
 from core.text import _l
@@ -202,8 +203,7 @@ class AlertsQuery(Body):
 
 
 class TrendQuery(Body):
-    site: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
-        "unknown_site", _l("There is no such site.")))] = None
+    site: catalog.SiteId | None = None
     camera: Annotated[str | None, Field(max_length=64), Refuse(lambda path: NotFound(
         "unknown_camera", _l("There is no such camera.")))] = None
     window: Annotated[Literal["hour", "day"], Refuse(lambda path: ValidationError(

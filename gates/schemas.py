@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, SkipValidation
 
 from admission.rules import REASONS
+from catalog import interface as catalog
 from core.contracts import Body, Refuse, Reply, day, moment
 from core.errors import DomainError, NotFound, ValidationError
 from core.text import _l
@@ -35,8 +36,6 @@ Nonce = Annotated[str, Field(pattern=NONCE_PATTERN, description="Unique per scan
 Direction = Annotated[Literal["entry", "exit"], Refuse(lambda path: DomainError(
     "bad_direction", _l("'direction' must be 'entry' or 'exit'.")))]
 Moment = moment(_bad_time.error)
-SiteId = Annotated[str, Field(max_length=64), Refuse(lambda path: NotFound(
-    "unknown_site", _l("There is no such site.")))]
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -101,7 +100,7 @@ class OfflineScansIn(Body):
 
 
 class SiteQuery(Body):
-    site: SiteId = ""
+    site: catalog.SiteId = ""
 
 
 CountDay = day(lambda path: ValidationError("bad_day",

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from admission.identity import DOCUMENT_TYPES
+from catalog import interface as catalog
 from core.contracts import Body, Refuse, Reply, day, whole
 from core.errors import NotFound, ValidationError
 from core.text import _l
@@ -41,9 +42,8 @@ _bad_last4 = Refuse(lambda path: ValidationError(
     "bad_last4", _l("Give the last 4 characters of a holder's document.")))
 _bad_quota = Refuse(lambda path: ValidationError("bad_quota", _l("Give a quota.")))
 _pause_slot = Refuse(lambda path: ValidationError("unknown_slot", _l("Give a slot.")))
-_unknown_site = Refuse(lambda path: NotFound("unknown_site", _l("There is no such site.")))
 
-SiteId = Annotated[str, Field(max_length=64, examples=["kongmiao"]), _unknown_site]
+SiteId = catalog.SiteId
 TicketId = whole(0, ROW_ID, lambda path: ValidationError("unknown_ticket",
                                                          _l("Give a ticket id.")))
 SlotId = whole(0, ROW_ID, lambda path: ValidationError("bad_slot", _l("Give a time slot.")),
@@ -153,7 +153,7 @@ class SandboxNotification(Body):
 
 
 class ProductsQuery(Body):
-    site: Annotated[str | None, Field(max_length=64), _unknown_site] = None
+    site: SiteId | None = None
 
 
 class AvailabilityQuery(Body):
