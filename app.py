@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from core import auth, csrf, db, i18n, logs, ratelimit, security, web
+from core import auth, csrf, db, i18n, logs, ratelimit, security, serving, web
 from core.clock import clock_for
 from core.config import load_config, load_secrets
 from core.domains import plugins
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
     app.extensions["scenic.clock"] = clock or clock_for(settings["TIMEZONE"])
 
     logs.setup(app)
+    serving.init_app(app)
     i18n.init_app(app)
     db.init_app(app)
     web.init_app(app)

@@ -29,6 +29,11 @@ class AdmissionError(Exception):
     def __str__(self) -> str:
         return str(self.message)
 
+    def __reduce__(self):
+        # Errors cross process boundaries (the model workers of core.inference): rebuild
+        # them from their state, since subclasses' __init__ take other arguments.
+        return _rebuild, (type(self), self.code, dict(self.__dict__))
+
     def localized(self, lang: str | None = None) -> str:
         """The message in ``lang``, or in the current request's language."""
         babel = sys.modules.get("flask_babel")  # the server's; the turnstile has none
@@ -42,3 +47,10 @@ class AdmissionError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+
+
+def _rebuild(cls, code, state):
+    err = cls.__new__(cls)
+    Exception.__init__(err, code)
+    err.__dict__.update(state)
+    return err

@@ -27,6 +27,11 @@ class LazyText:
             return babel.gettext(self.msgid, **self.variables)
         return babel.pgettext(self.context, self.msgid, **self.variables)
 
+    def __reduce__(self):
+        # Picklable (errors cross to and from model worker processes); without this, pickle
+        # would find __setstate__ through __getattr__ on an empty object and recurse.
+        return LazyText, (self.context, self.msgid, self.variables)
+
     def __repr__(self) -> str:
         return f"_l({self.msgid!r})"
 

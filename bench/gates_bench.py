@@ -46,7 +46,8 @@ SITE = "taishan"       # opened all day on the bench's own database (below): a s
 TARGET_SERVER_P99_MS = 20.0
 TARGET_OFFLINE_MS = 1.0
 # Bundles carry the day's document key and digests, so the ID-number fallback is measured.
-APP_CONFIG = {"ENV": "production", "LOG_LEVEL": "WARNING", "SESSION_COOKIE_SECURE": False,
+# ENV development: production refuses the sandbox payment gateway (the bench pays in it).
+APP_CONFIG = {"ENV": "development", "LOG_LEVEL": "WARNING",
               "GATES_BUNDLE_DOCUMENT_KEY": True}
 
 

@@ -9,9 +9,9 @@ Hours: ask ``hours_on`` (a ``DayHours``: exceptions applied, with each place's h
 from .hours import DayHours, HoursException, Place, Season
 from .schemas import SiteId
 from .schedule import hours_on, is_open, last_closing, status_now
-from .services import (Capacity, Site, SiteStatus, Zone, get_site, get_zone, list_areas,
-                       list_sites, list_zones, place_capacity, published_or_computed,
-                       site_capacity, zone_capacity)
+from .services import (Capacity, Site, SiteStatus, Zone, file_hours_on, get_site, get_zone,
+                       list_areas, list_sites, list_zones, place_capacity,
+                       published_or_computed, site_capacity, site_from_data, zone_capacity)
 
 __all__ = [
     # dataclasses
@@ -20,5 +20,7 @@ __all__ = [
     "SiteId",
     # functions: (db, ...) -> value; NotFound('unknown_site' / 'unknown_zone' / 'unknown_place')
     "get_site", "get_zone", "hours_on", "is_open", "last_closing", "list_areas", "list_sites",
-    "list_zones", "place_capacity", "published_or_computed", "site_capacity", "status_now", "zone_capacity",
+    "list_zones", "place_capacity", "site_capacity", "status_now", "zone_capacity",
+    # the data file as it is, without the database (simulations, checks):
+    "file_hours_on", "published_or_computed", "site_from_data",
 ]

@@ -13,7 +13,7 @@ from core.text import _l
 
 from . import capacity, repo
 from .hours import (KINDS, PLACE_KINDS, RULES, DayHours, HoursException, Place, Season,
-                    valid_hm)
+                    day_hours, valid_hm)
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog" / "sites.json"
 ZONE_METHODS = ("area", "route")
@@ -104,6 +104,11 @@ def _exception(site_id: str, e: dict) -> HoursException:
         last_entry=e.get("last_entry"))
 
 
+def _places(items) -> tuple:
+    return tuple(Place(p["id"], p["kind"], p["name"], _seasons(p.get("hours") or ()),
+                       p.get("bottleneck"), str(p.get("source", ""))) for p in items)
+
+
 _SITE_CACHE: dict = {}  # parsed sites by their raw row (scans read a site each time); bounded
 
 
@@ -112,9 +117,7 @@ def _site(row) -> Site:
     hit = _SITE_CACHE.get(key)
     if hit is not None:
         return hit
-    places = tuple(Place(p["id"], p["kind"], p["name"], _seasons(p.get("hours") or ()),
-                         p.get("bottleneck"), str(p.get("source", "")))
-                   for p in json.loads(row["places_json"]))
+    places = _places(json.loads(row["places_json"]))
     exceptions = tuple(_exception(row["id"], e) for e in json.loads(row["exceptions_json"]))
     site = Site(row["id"], row["area_id"], {"zh": row["name_zh"], "en": row["name_en"]},
                 {"zh": row["summary_zh"], "en": row["summary_en"]}, row["lat"], row["lon"],
@@ -231,17 +234,30 @@ def site_capacity(db: Database, site_id: str) -> Capacity:
                     published_instant=site.published_instant)
 
 
+def site_from_data(site: dict) -> Site:
+    """A site as the catalog data file writes it (no staff overrides or exceptions), for
+    simulations and checks that read the file, not the database."""
+    pub = site.get("published_capacity") or {}
+    return Site(site["id"], site["area"], dict(site["name"]), dict(site.get("summary") or {}),
+                site.get("lat"), site.get("lon"), _seasons(site["hours"]), site["visit_hours"],
+                pub.get("daily"), pub.get("instant"), pub.get("as_of"), None, None,
+                _places(site.get("places") or ()),
+                tuple(_exception(site["id"], e) for e in site.get("exceptions") or ()))
+
+
+def file_hours_on(site: Site, day: date) -> DayHours:
+    """A day's hours by the data file's rules alone (seasons, places, the file's dated and
+    holiday exceptions; no staff exceptions), for a site from ``site_from_data``."""
+    return day_hours(site, day, site.exceptions)
+
+
 def published_or_computed(site: dict) -> tuple[int, int]:
     """(daily, instantaneous) of a site as written in the catalog data file, by the same
     rules as ``site_capacity`` without staff overrides (for simulations and checks that read
     the file, not the database)."""
     c1 = sum(capacity.instantaneous([(_zone_area(z), z["per_visitor_m2"])])
              for z in site.get("zones", []))
-    def minutes(hm: str) -> int:
-        h, m = hm.split(":")
-        return int(h) * 60 + int(m)
-    open_hours = max(((minutes(h["close"]) - minutes(h["open"])) / 60
-                      for h in site.get("hours", [])), default=0)
+    open_hours = site_from_data(site).open_hours
     pub = site.get("published_capacity") or {}
     if pub.get("instant"):
         instant = pub["instant"]

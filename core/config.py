@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass
@@ -99,7 +100,38 @@ CORE_SETTINGS = [
             "Proof-of-work challenges one address may fetch", rate_limits),
     Setting("HOST", str, "127.0.0.1", "Address the production server binds"),
     Setting("PORT", int, 8000, "Port the production server binds", positive),
-    Setting("THREADS", int, 8, "Worker threads of the production server", positive),
+    Setting("THREADS", int, 8, "Threads of each web process", positive),
+    # Serving (docs/operations.md): the front on PORT routes each kind of work to its pool.
+    Setting("SERVE_KIND", str, "all", "What this process serves: all (tests, development), "
+            "web, live or inference; set by the process that starts it",
+            choices=("all", "web", "live", "inference")),
+    Setting("WEB_PROCESSES", int, 2, "Processes of the web pool (pages, gates, bookings)",
+            positive),
+    Setting("WEB_PORT", int, 0, "Loopback port of the web pool; 0 means PORT + 1", non_negative),
+    Setting("LIVE_PROCESSES", int, 1, "Processes of the live pool (SSE, MJPEG)", positive),
+    Setting("LIVE_MAX_STREAMS", int, 64, "Open live streams per live process; one more gets "
+            "503", positive),
+    Setting("LIVE_PORT", int, 0, "Loopback port of the live pool; 0 means PORT + 2",
+            non_negative),
+    Setting("INFERENCE_PROCESSES", int, 1, "Model worker processes (speech, synthesis, "
+            "retrieval); on 2 cores one at a time is fastest", positive),
+    Setting("INFERENCE_QUEUE", int, 8, "Model jobs that may wait beyond those running; one "
+            "more gets 503 with Retry-After", non_negative),
+    Setting("INFERENCE_NICE", int, 10, "Niceness of the model worker processes, so gates and "
+            "bookings get the CPU first", non_negative),
+    Setting("INFERENCE_TIMEOUT", float, 60.0, "Longest a model job may take before 503",
+            positive),
+    Setting("INFERENCE_PORT", int, 0, "Loopback port of the inference pool; 0 means PORT + 3",
+            non_negative),
+    Setting("BACKUP_DIR", str, "", "Folder of the daily backups; empty means <instance>/backups"),
+    Setting("BACKUP_TIME", str, "03:30", "Local time (HH:MM, TIMEZONE) of the daily backup",
+            lambda v: None if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v) else "must be HH:MM"),
+    Setting("BACKUP_KEEP", int, 7, "Daily backups kept; older ones are deleted", positive),
+    Setting("LOG_DIR", str, "", "Folder of the access and app logs under ./run.sh; empty means "
+            "<instance>/logs"),
+    Setting("LOG_ROTATE_BYTES", int, 10 * 1024 * 1024, "A log file is rotated at this size",
+            positive),
+    Setting("LOG_KEEP", int, 5, "Rotated log files kept per log", positive),
 ]
 
 # Secrets are generated on first run into <instance>/secrets.json (mode 0600).
@@ -224,6 +256,12 @@ def load_config(instance_path: str | Path, overrides: dict | None = None,
                                           f"with a catalogue); got {values['DEFAULT_LANG']!r}")
     if not values["DATABASE"]:
         values["DATABASE"] = str(instance_path / "scenic.db")
+    for offset, name in enumerate(("WEB_PORT", "LIVE_PORT", "INFERENCE_PORT"), start=1):
+        values[name] = values[name] or values["PORT"] + offset
+    if not values["BACKUP_DIR"]:
+        values["BACKUP_DIR"] = str(instance_path / "backups")
+    if not values["LOG_DIR"]:
+        values["LOG_DIR"] = str(instance_path / "logs")
     if values["SESSION_COOKIE_SECURE"] is None:
         values["SESSION_COOKIE_SECURE"] = values["ENV"] == "production"
     return values

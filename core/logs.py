@@ -62,6 +62,9 @@ def setup(app) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = getattr(g, "request_id", "")
         if request.path not in ("/healthz",) and not request.path.startswith("/static/"):
+            # Under ./run.sh this goes to instance/logs/scenic.log, never the terminal; the
+            # front's access log (instance/logs/access.log) also has requests that no pool
+            # answered.
             logger.info("request", extra={
                 "event": "request", "method": request.method, "path": logged_path(),
                 "status": response.status_code,

@@ -21,6 +21,7 @@ from .errors import ValidationError
 from .i18n import UnsupportedLanguage, languages, remember
 from .ratelimit import client_key, limiter, limits, setting
 from .schemas import Health, PowChallenge
+from .serving import pool
 from .text import _l
 
 bp = Blueprint("core", __name__)
@@ -105,6 +106,7 @@ def pow_challenge():
 
 
 @bp.get("/healthz")
+@pool("any")  # every pool answers it: the supervisor and the front check each one
 @contract(returns={200: Health, 503: Health})
 def healthz():
     """The database answers and every migration is applied (503 otherwise)."""

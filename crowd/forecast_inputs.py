@@ -153,9 +153,10 @@ class SimulatedInputs:
         ob = d.observe(m)
         mins = m - np.arange(HISTORY_MINUTES, -1, -HISTORY_STEP)
         people = [max(d.gate_inside(x), int(d.camera[int(min(max(x, 0), 1439))])) for x in mins]
+        closed = d.hours.closed                  # the catalog closes the site that day
         return Today([SlotBookings(*s) for s in ob.slots], ob.inside_entries, ob.visits,
-                     ([d.ts(x) for x in mins], people), ob.close, d.ts(d.hours.open_min),
-                     ob.camera_people)
+                     ([d.ts(x) for x in mins], people), None if closed else ob.close,
+                     None if closed else d.ts(d.hours.open_min), ob.camera_people)
 
     def past_day(self, day: date) -> PastDay:
         d = _sim_day(self.site_id, day, self.seed)

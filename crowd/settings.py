@@ -60,6 +60,8 @@ SETTINGS = [
             "A dashboard event stream ends after this long (the browser reconnects)", positive),
     Setting("CROWD_SSE_INTERVAL", float, 1.0, "How often the event stream checks for changes",
             positive),
+    Setting("CROWD_LIVE_DIR", str, "", "Folder of the live frames shared by the site's "
+            "processes; empty means a folder in /dev/shm (memory)"),
     Setting("CROWD_SOURCE_SCHEMES", list, ["rtsp", "rtsps", "https"],
             "In production, the URL schemes camera sources may use (rtsp, rtsps, http, https; "
             "'device' allows local device numbers); files never", _schemes),

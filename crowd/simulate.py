@@ -11,7 +11,10 @@ Two things are generated, both deterministic for ``(seed, site, day)``:
   (dwell), and the people counted by cameras each minute, with noise. ``SimDay.observe(t)``
   gives what the system would know at minute ``t``: the forecast's inputs.
 
-Capacities and opening hours are read from ``data/catalog/sites.json``. Everything else in
+Capacities and opening hours are read from ``data/catalog/sites.json`` by the catalog's own
+rules (``catalog.published_or_computed``, ``catalog.file_hours_on``: seasons, entrances and
+the file's dated and holiday exceptions), so nobody enters a simulated site when the catalog
+has it closed or past its last entry. Everything else in
 ``PROFILES`` and the tables below is an **assumption** chosen to look like the published
 shape of visits (busy autumn and summer holidays, quiet winter, Golden Week sell-outs); none
 of it is measured data.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -39,15 +42,19 @@ WEATHER = ("clear", "cloudy", "rain", "storm", "snow")
 
 # Per-site assumptions. base: visitors wanting to come on an ordinary weekday with season
 # factor 1 (chosen so that Golden Week sells out, as reported for both areas, and peak-season
-# weekends approach the instantaneous capacity at 三孔). dwell: lognormal visit length,
-# median minutes and sigma: Mount Tai a round trip of many hours (catalog visit_hours 6,
-# S19: ~5 h up from 红门), Dai Temple 1.5-3 h (S12: 2-3 h), 三孔 1-3 h (no published figure).
-# profile: when visitors want to enter, (hour, spread in hours, weight) bumps; Mount Tai has
-# night climbers for the sunrise. coverage: the share of people inside that cameras see.
+# weekends approach the instantaneous capacity at 三孔). dwell: lognormal visit length from
+# entry gate to exit gate, median minutes and sigma: Mount Tai a round trip of many hours
+# (S19: ~5 h up from 红门; the catalog's visit_hours, 11.67 h, is LB/T 034's t fitted to the
+# published daily/instantaneous ratio and counts overnight stays, which the gates' check-out
+# at closing cuts off), Dai Temple 1.5-3 h (S12: 2-3 h), 三孔 1-3 h (no published figure).
+# profile: when visitors want to enter, (hour, spread in hours, weight) bumps, each inside
+# the site's regular hours (load_sites checks): Mount Tai's night climbers for the sunrise
+# enter through 红门 in the evening, before it closes at 24:00 (it opens at 05:00, S24).
+# coverage: the share of people inside that cameras see.
 # advance: share of a day's demand booked before the day (more on holidays).
 PROFILES = {
     "taishan": dict(base=11000, dwell=(330, 0.35), slot=180, coverage=0.12,
-                    profile=((1.5, 1.5, 0.18), (8.0, 1.6, 0.55), (13.5, 1.8, 0.27)),
+                    profile=((22.0, 1.0, 0.18), (8.0, 1.6, 0.55), (13.5, 1.8, 0.27)),
                     advance=(0.55, 0.85)),
     "daimiao": dict(base=3200, dwell=(120, 0.30), slot=60, coverage=0.35,
                     profile=((9.5, 1.2, 0.6), (14.5, 1.4, 0.4)), advance=(0.45, 0.8)),
@@ -92,7 +99,14 @@ EPOCH = date(2018, 1, 1)      # weather chains start here, so any span sees the 
 class Hours:
     open_min: int        # minutes after local midnight
     close_min: int       # 1440 for "24:00"
-    last_entry_min: int
+    last_entry_min: int  # entries stop here (the closing time when none is published)
+
+    @property
+    def closed(self) -> bool:
+        return self.open_min >= self.close_min
+
+
+CLOSED = Hours(0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,6 @@ class SiteModel:
     index: int
     daily_capacity: int
     instant_capacity: int
-    seasons: tuple       # (start "MM-DD", end "MM-DD", open, close, last_entry)
     base: float
     dwell_median: float
     dwell_sigma: float
@@ -110,14 +123,21 @@ class SiteModel:
     coverage: float
     profile: tuple
     advance: tuple
+    catalog_site: catalog.Site = field(compare=False, repr=False, default=None)
+    # Days asked for, per model (a history of two years asks each day several times).
+    _hours: dict = field(compare=False, repr=False, default_factory=dict)
 
     def hours_on(self, day: date) -> Hours:
-        md = "02-28" if day.strftime("%m-%d") == "02-29" else day.strftime("%m-%d")
-        for start, end, op, cl, last in self.seasons:
-            if (start <= md <= end) if start <= end else (md >= start or md <= end):
-                o, c = _minutes(op), _minutes(cl)
-                return Hours(o, c, _minutes(last) if last else c)
-        raise ValueError(f"{self.site_id} has no opening hours on {day}")
+        """The day's hours as the catalog gives them (``CLOSED`` on a closed day)."""
+        hit = self._hours.get(day)
+        if hit is None:
+            if len(self._hours) > 4096:
+                self._hours.clear()
+            h = catalog.file_hours_on(self.catalog_site, day)
+            hit = self._hours[day] = CLOSED if h.closed else Hours(
+                _minutes(h.open), _minutes(h.close),
+                _minutes(h.last_entry or h.close))
+        return hit
 
     def seats_on(self, day: date) -> list[tuple[int, int, int]]:
         """(start, end, seats): ticketing splits the quota evenly, so a short last slot
@@ -130,6 +150,8 @@ class SiteModel:
         """(start, end, quota) in minutes of the day; the daily capacity split evenly, as
         ticketing does."""
         h = self.hours_on(day)
+        if h.closed:
+            return []
         edges = list(range(h.open_min, h.last_entry_min, self.slot_minutes)) + [h.last_entry_min]
         n = len(edges) - 1
         base, extra = divmod(self.daily_capacity, n)
@@ -141,21 +163,32 @@ def _minutes(hm: str) -> int:
     return h * 60 + m
 
 
+def _check_profile(site: catalog.Site, profile: tuple) -> None:
+    """Every bump of an arrival profile lies inside the site's regular hours: a bump where
+    the catalog has the site closed would describe visitors who cannot come."""
+    for centre, _spread, _weight in profile:
+        for season in site.seasons:
+            if not _minutes(season.open) <= centre * 60 < _minutes(season.close):
+                raise ValueError(f"{site.id}: arrival profile at {centre} h is outside the "
+                                 f"catalog's hours {season.open}-{season.close}")
+
+
 @lru_cache(maxsize=4)
 def load_sites(path: str | None = None) -> dict[str, SiteModel]:
     """Site models from the catalog file: capacities (published, else LB/T 034's C1 over the
-    zones and C2 = C1 x Int(T/t)) and opening seasons, plus the assumptions in PROFILES."""
+    zones and C2 = C1 x Int(T/t)) and the catalog site for its hours, plus the assumptions
+    in PROFILES."""
     data = json.loads(Path(path or SITES_FILE).read_text(encoding="utf-8"))
     out = {}
     for s in data["sites"]:
         prof = PROFILES[s["id"]]
         daily, instant = catalog.published_or_computed(s)
-        seasons = tuple((h["start"], h["end"], h["open"], h["close"], h.get("last_entry"))
-                        for h in s["hours"])
+        site = catalog.site_from_data(s)
+        _check_profile(site, prof["profile"])
         out[s["id"]] = SiteModel(
-            s["id"], s["area"], SITE_ORDER.index(s["id"]), int(daily), int(instant), seasons,
+            s["id"], s["area"], SITE_ORDER.index(s["id"]), int(daily), int(instant),
             prof["base"], prof["dwell"][0], prof["dwell"][1], prof["slot"], prof["coverage"],
-            prof["profile"], prof["advance"])
+            prof["profile"], prof["advance"], site)
     return out
 
 
@@ -400,6 +433,10 @@ def simulate_day(site: str | SiteModel, day: date, seed: int, *,
     site = site_model(site) if isinstance(site, str) else site
     dem = day_demand(site, day, seed)
     hours = site.hours_on(day)
+    if hours.closed:            # no slots, no tickets, nobody inside
+        none, flat = np.zeros(0), np.zeros(1440, dtype=int)
+        return SimDay(site, day, dem, hours, [], np.zeros(0, dtype=int), none,
+                      np.zeros(0, dtype=bool), none, none, none, flat, flat)
     slots = site.slots_on(day)
     rng = _rng(seed, 2, site.index, day.toordinal())
     room = np.array([seats for _s, _e, seats in site.seats_on(day)])
@@ -439,7 +476,8 @@ def simulate_day(site: str | SiteModel, day: date, seed: int, *,
         offset[idx] = offset[lead_of] + rng.normal(0, 2, len(idx))
         dwell[idx] = dwell[lead_of] * rng.lognormal(0, 0.05, len(idx))
     entry = np.maximum(starts[slot] + offset, booked_at + 10)
-    entry = np.clip(entry, hours.open_min, hours.close_min - 1)
+    # Late arrivals hurry in before the last entry (the gates admit no one after it).
+    entry = np.clip(entry, hours.open_min, hours.last_entry_min - 1)
     leave = np.minimum(entry + dwell, hours.close_min)
     scanned = (entry + dwell < hours.close_min) & (rng.random(len(slot)) < exit_scan_rate)
     entry = np.where(came, entry, np.nan)

@@ -10,10 +10,11 @@ import threading
 import time
 
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
-                   render_template, request, stream_with_context, url_for)
+                   render_template, request, url_for)
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
+from core import inference
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
 from core.contracts import contract
@@ -21,20 +22,21 @@ from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
+from core.serving import pool, stream_slot
 from core.text import _l
 
-from . import cameras, checks, services, workers
+from . import cameras, checks, jobs, services, workers
 from .live import frames_of
 from .schemas import (AlertOut, AlertsOut, AlertsQuery, CameraIn, CameraOut, CamerasOut,
                       DashboardOut, ForecastOut, ForecastQuery, FrameOut, FrameUpload, HeatmapOut,
                       IngestOut, ObservationIn, OccupancyOut, RegionsIn, TrendOut, TrendQuery)
+from .stream import StateFeed
 
 bp = Blueprint("crowd", __name__)
 
-MAX_STREAMS = 32
-_streams = threading.BoundedSemaphore(MAX_STREAMS)
 _eval_lock = threading.Lock()
 _last_eval = {"ts": 0.0}
+_feed_lock = threading.Lock()
 
 
 def _policy():
@@ -126,66 +128,48 @@ def state():
 def _maybe_evaluate(db) -> None:
     """Re-evaluate at most once a second per process, so a silent worker still raises
     'camera offline' while someone watches the dashboard."""
+    if _due_for_evaluation():
+        services.evaluate(db, get_clock(), _policy())
+
+
+def _due_for_evaluation() -> bool:
     now = time.monotonic()
     with _eval_lock:
         if now - _last_eval["ts"] < 1.0:
-            return
+            return False
         _last_eval["ts"] = now
-    services.evaluate(db, get_clock(), _policy())
+        return True
+
+
+def _state_feed() -> StateFeed:
+    """This process's dashboard feed (crowd.stream), made by the first stream."""
+    app = current_app._get_current_object()
+    with _feed_lock:
+        feed = app.extensions.get("crowd.state_feed")
+        if feed is None:
+            cfg, clock, policy = app.config, get_clock(), _policy()
+            db = connect(cfg["DATABASE"], cfg["DB_BUSY_TIMEOUT_MS"])  # the feed thread's own
+
+            def compute() -> dict:
+                if _due_for_evaluation():
+                    services.evaluate(db, clock, policy)
+                return services.dashboard_state(db, clock, policy=policy)
+            feed = app.extensions["crowd.state_feed"] = StateFeed(
+                compute, cfg["CROWD_SSE_INTERVAL"])
+    return feed
 
 
 @bp.get("/crowd/stream")
+@pool("live")
 @role_required("staff")
 def stream():
-    if not _streams.acquire(blocking=False):
-        raise DomainError("too_many_streams", _l("Too many live dashboards are open."), 503)
-    cfg = current_app.config
-    clock, policy = get_clock(), _policy()
-    max_s, interval = cfg["CROWD_SSE_MAX_SECONDS"], cfg["CROWD_SSE_INTERVAL"]
-    path, busy = cfg["DATABASE"], cfg["DB_BUSY_TIMEOUT_MS"]
-
-    def events():
-        db = connect(path, busy)
-        started = last_beat = time.monotonic()
-        last = None
-        try:
-            yield "retry: 2000\n\n"
-            while time.monotonic() - started < max_s:
-                now = time.monotonic()
-                with _eval_lock:
-                    due = now - _last_eval["ts"] >= 1.0
-                    if due:
-                        _last_eval["ts"] = now
-                if due:
-                    services.evaluate(db, clock, policy)
-                state = services.dashboard_state(db, clock, policy=policy)
-                fingerprint = json.dumps({k: v for k, v in state.items() if k != "at"},
-                                         sort_keys=True, default=str)
-                if fingerprint != last:
-                    last = fingerprint
-                    yield "event: state\ndata: " + json.dumps(state, ensure_ascii=False) + "\n\n"
-                elif now - last_beat >= 15:
-                    last_beat = now
-                    yield ": heartbeat\n\n"
-                time.sleep(interval)
-            yield "event: bye\ndata: {}\n\n"
-        finally:
-            db.conn.close()
-
-    resp = Response(stream_with_context(events()), mimetype="text/event-stream",
+    release = stream_slot(_l("Too many live dashboards are open."))
+    feed = _state_feed()
+    resp = Response(feed.events(current_app.config["CROWD_SSE_MAX_SECONDS"]),
+                    mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-    return _release_on_close(resp)
-
-
-def _release_on_close(resp: Response) -> Response:
-    """Give the stream slot back when the server closes the response, even one that was
-    never iterated (a HEAD request, a client gone before the first byte)."""
-    done = threading.Event()
-
-    def release():
-        if not done.is_set():
-            done.set()
-            _streams.release()
+    # Give the slot back when the server closes the response, even one never iterated
+    # (a HEAD request, a client gone before the first byte).
     resp.call_on_close(release)
     return resp
 
@@ -218,13 +202,19 @@ def trend(query: TrendQuery):
 
 
 @bp.get("/api/crowd/forecast")
+@pool("inference")  # fits models (crowd/jobs.py)
 @role_required("staff")
-@contract(query=ForecastQuery, returns=ForecastOut, errors={404: ("unknown_site",)})
+@contract(query=ForecastQuery, returns=ForecastOut,
+          errors={404: ("unknown_site",), 503: ("busy",)})
 def forecast(query: ForecastQuery):
     """A site's occupancy for the next 3 hours (and when it may reach the warning level),
-    and its visitors for the next 7 days."""
-    return jsonify(services.site_forecast(get_db(), query.site.strip(), get_clock(),
-                                          policy=_policy()))
+    and its visitors for the next 7 days (fitted in the inference pool: 503 busy when its
+    queue is full)."""
+    cfg = current_app.config
+    return jsonify(inference.run(current_app, jobs.site_forecast,
+                                 {"DATABASE": cfg["DATABASE"],
+                                  "DB_BUSY_TIMEOUT_MS": cfg["DB_BUSY_TIMEOUT_MS"]},
+                                 query.site.strip(), get_clock(), _policy()))
 
 
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
@@ -236,11 +226,11 @@ def heatmap(camera_id):
 
 
 @bp.get("/crowd/cameras/<camera_id>/live.mjpg")
+@pool("live")
 @role_required("staff")
 def live(camera_id):
     cameras.get_camera(get_db(), camera_id)
-    if not _streams.acquire(blocking=False):
-        raise DomainError("too_many_streams", _l("Too many live views are open."), 503)
+    release = stream_slot(_l("Too many live views are open."))
     store = frames_of(current_app)
     max_s = current_app.config["CROWD_SSE_MAX_SECONDS"]
 
@@ -254,8 +244,10 @@ def live(camera_id):
             yield (b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
                    + str(len(jpeg)).encode() + b"\r\n\r\n" + jpeg + b"\r\n")
 
-    return _release_on_close(Response(parts(), mimetype="multipart/x-mixed-replace; "
-                                      "boundary=frame", headers={"Cache-Control": "no-cache"}))
+    resp = Response(parts(), mimetype="multipart/x-mixed-replace; boundary=frame",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    resp.call_on_close(release)
+    return resp
 
 
 @bp.get("/crowd/cameras/<camera_id>/snapshot.jpg")

@@ -78,3 +78,21 @@ def create_guide(db):
             at TEXT NOT NULL
         )""")
     db.execute("CREATE INDEX guide_pois_site ON guide_pois(site_id, number)")
+
+
+@migrations()
+def content_layout_v2(db):
+    """Issue 11's content layout: point kinds, aliases, narration paragraphs and facts
+    with their own sources, scene parts; richer sources; sources of tours. Points loaded
+    before it keep their long texts as one paragraph until the next ``guide load``."""
+    db.execute("ALTER TABLE guide_pois ADD COLUMN kind TEXT NOT NULL DEFAULT 'place' "
+               "CHECK (kind IN ('intro', 'place', 'practical', 'scene'))")
+    db.execute("""ALTER TABLE guide_pois ADD COLUMN aliases_json TEXT NOT NULL
+                  DEFAULT '{"zh": [], "en": []}'""")
+    db.execute("ALTER TABLE guide_pois ADD COLUMN paragraphs_json TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE guide_pois ADD COLUMN scene_json TEXT")
+    db.execute("ALTER TABLE guide_sources ADD COLUMN area TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE guide_sources ADD COLUMN kind TEXT NOT NULL DEFAULT 'other'")
+    db.execute("ALTER TABLE guide_sources ADD COLUMN accessed TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE guide_sources ADD COLUMN copy_of_json TEXT")
+    db.execute("ALTER TABLE guide_tours ADD COLUMN sources_json TEXT NOT NULL DEFAULT '[]'")

@@ -1,20 +1,27 @@
 """All SQL of the guide domain (parameterised)."""
 from __future__ import annotations
 
-POI_COLUMNS = ("id", "site_id", "number", "name_zh", "name_en", "lat", "lon", "short_zh",
-               "short_en", "long_zh", "long_en", "facts_json", "questions_json",
-               "sources_json", "zone_id", "edited", "updated_at", "updated_by")
-EDITABLE = ("name_zh", "name_en", "short_zh", "short_en", "long_zh", "long_en", "facts_json",
-            "questions_json", "lat", "lon", "zone_id")
+POI_COLUMNS = ("id", "site_id", "number", "kind", "name_zh", "name_en", "lat", "lon",
+               "short_zh", "short_en", "long_zh", "long_en", "paragraphs_json", "facts_json",
+               "questions_json", "aliases_json", "scene_json", "sources_json", "zone_id",
+               "edited", "updated_at", "updated_by")
+# Staff may edit texts (paragraphs and facts with their sources), places and zones; the
+# long texts and the point's source list follow from the paragraphs.
+EDITABLE = ("name_zh", "name_en", "short_zh", "short_en", "long_zh", "long_en",
+            "paragraphs_json", "facts_json", "questions_json", "sources_json", "lat", "lon",
+            "zone_id")
+# Kept from the data file on a reload even for points staff edited.
+STRUCTURAL = ("site_id", "number", "kind", "aliases_json", "scene_json")
+SOURCE_COLUMNS = ("id", "area", "title", "publisher", "url", "kind", "accessed",
+                  "copy_of_json", "supports")
 
 
 def upsert_source(db, src: dict) -> None:
-    db.execute(
-        "INSERT INTO guide_sources (id, title, publisher, url, supports) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET title = excluded.title, publisher = excluded.publisher, "
-        "url = excluded.url, supports = excluded.supports",
-        [src["id"], src["title"], src.get("publisher", ""), src.get("url", ""),
-         src.get("supports", "")])
+    cols = ", ".join(SOURCE_COLUMNS)
+    marks = ", ".join("?" for _ in SOURCE_COLUMNS)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in SOURCE_COLUMNS if c != "id")
+    db.execute(f"INSERT INTO guide_sources ({cols}) VALUES ({marks}) "
+               f"ON CONFLICT(id) DO UPDATE SET {sets}", [src.get(c) for c in SOURCE_COLUMNS])
 
 
 def sources(db) -> list:
@@ -48,9 +55,9 @@ def upsert_poi(db, values: dict, *, keep_edits: bool) -> str:
                    [values[c] for c in POI_COLUMNS])
         return "inserted"
     if keep_edits and existing["edited"]:
-        db.execute("UPDATE guide_pois SET site_id = ?, number = ?, sources_json = ? "
-                   "WHERE id = ?", [values["site_id"], values["number"],
-                                    values["sources_json"], values["id"]])
+        sets = ", ".join(f"{c} = ?" for c in STRUCTURAL)
+        db.execute(f"UPDATE guide_pois SET {sets} WHERE id = ?",
+                   [values[c] for c in STRUCTURAL] + [values["id"]])
         return "kept"
     sets = ", ".join(f"{c} = ?" for c in POI_COLUMNS if c != "id")
     db.execute(f"UPDATE guide_pois SET {sets} WHERE id = ?",
@@ -84,9 +91,10 @@ def delete_tours(db, site_ids: list[str] | None = None) -> None:
 def insert_tour(db, tour: dict, position: int) -> None:
     db.execute(
         "INSERT INTO guide_tours (id, site_id, sites_json, name_zh, name_en, description_zh, "
-        "description_en, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "description_en, sources_json, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [tour["id"], tour["site_id"], tour["sites_json"], tour["name_zh"], tour["name_en"],
-         tour["description_zh"], tour["description_en"], position])
+         tour["description_zh"], tour["description_en"], tour.get("sources_json", "[]"),
+         position])
     for i, stop in enumerate(tour["stops"]):
         db.execute("INSERT INTO guide_tour_stops (tour_id, position, poi_id, walk_min) "
                    "VALUES (?, ?, ?, ?)", [tour["id"], i, stop["poi"], stop["walk_min"]])
@@ -133,7 +141,8 @@ def content_version(db) -> str:
     row = db.execute(
         "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') || ':' || "
         "coalesce(sum(length(long_zh) + length(long_en) + length(short_zh) + length(short_en) "
-        "+ length(facts_json) + length(questions_json) + length(name_zh) + length(name_en)), 0) "
+        "+ length(facts_json) + length(questions_json) + length(name_zh) + length(name_en) "
+        "+ length(paragraphs_json) + length(aliases_json) + length(coalesce(scene_json, ''))), 0) "
         "FROM guide_pois) || '|' || (SELECT count(*) FROM guide_tour_stops) || '|' || "
         "(SELECT count(*) || ':' || coalesce(max(uploaded_at), '') FROM guide_recordings) "
         "|| '|' || (SELECT coalesce(max(id), 0) FROM guide_edits)").fetchone()

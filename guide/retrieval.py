@@ -18,18 +18,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import models
+from .names import NameMatcher
 
 log = logging.getLogger("scenic.guide")
 
-# Fusion weights and the refusal threshold, calibrated on data/guide/qa_eval.json
+# Fusion weights and the refusal threshold, calibrated on the 'tune' split of
+# data/guide/eval/*.json
 # (see docs/guide.md; bench/guide_bench.py prints the effect of each part).
-W_BM25 = 0.7
+W_BM25 = 0.6
 W_EMBED = 1 - W_BM25
 THRESHOLD = 0.40
 # A POI's score is its best passage plus a little credit for a second good one.
 SECOND_PASSAGE = 0.15
 W_PASSAGE = 0.5
 NAME_BONUS = 0.1
+INTRO_WEIGHT = 0.88
 ZH_CHUNK = 70      # characters per narration passage: small enough to quote as an answer
 EN_CHUNK = 200
 
@@ -43,6 +46,10 @@ most very also just have has had get got go going there's what's whats where's k
 ZH_STOP = set("的 了 吗 呢 吧 啊 呀 是 在 有 和 与 及 个 这 那 哪 哪里 哪儿 什么 怎么 怎样 为什么 多少 "
               "几 请问 请 我 你 您 他 她 它 们 我们 一下 可以 能 会 要 想 吗 么 还 都 也 就 "
               "里 上 下 中 到 去 从 给 被 把 对 跟 啥 谁 多 知道 介绍 讲讲 说说".split())
+# Places: a noun that ends like one, our own sites' names, and the cities they are in.
+PLACE_SUFFIX = re.compile(r"(馆|站|场|店|园|院|厅|寺|庙|宫|湖|街|城|镇|村|楼|机场|中心|景区|公园)$")
+OUR_SITE_WORDS = ("孔庙", "文庙", "孔府", "孔林", "大成殿", "岱庙", "泰山")
+HOME_PLACES = {"曲阜", "泰安", "山东", "泰山", "岱", "鲁", "鲁国"}
 _jieba_lock = threading.Lock()
 _jieba_ready = False
 
@@ -104,6 +111,16 @@ def tokenize(text: str, *, pinyin: bool = False) -> list[str]:
     return tokens
 
 
+def _stems(word: str) -> set[str]:
+    """A word and its likely stems (resorts -> resort, climbing -> climb, carved -> carve)."""
+    out = {word}
+    for suffix in ("ies", "es", "s", "ing", "ed", "er", "est", "ly", "'s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[:-len(suffix)]
+            out |= {base, base + "e", base + "y"}
+    return out
+
+
 def query_pinyin(question: str) -> list[str]:
     """Candidate pinyin tokens of a Latin-script question: each word and each run of
     two or three adjacent words joined (Kuiwen Ge -> py_kuiwenge)."""
@@ -131,11 +148,12 @@ def split_sentences(text: str, lang: str, max_chars: int) -> list[str]:
 
 
 def _name_keys(poi) -> list[str]:
-    """Lower-cased forms of a POI's name that a question may contain verbatim."""
+    """Lower-cased forms of a POI's names and aliases that a question may contain verbatim."""
     keys = set()
+    aliases = poi.aliases or {}
     for lang in ("zh", "en"):
-        name = poi.name[lang]
-        for part in re.split(r"[（）()、/,]|与|和| and ", name):
+        for part in re.split(r"[（）()、/,]|与|和| and ",
+                             "/".join([poi.name[lang], *aliases.get(lang, [])])):
             part = part.strip().lower()
             if part.startswith("the "):
                 part = part[4:]
@@ -149,9 +167,11 @@ class Passage:
     poi_id: str
     site_id: str
     lang: str
-    kind: str        # "intro", "fact", "question", "long"
-    index: int       # parallel index for facts/questions; sentence group for long
+    kind: str        # "intro", "fact", "question", "long" (a paragraph's chunk), "part"
+    index: int       # parallel index for facts, questions, paragraphs and scene parts
     text: str
+    sources: tuple = ()     # what the quoted text rests on
+    chunk: int = 0          # sentence group within a paragraph
 
 
 @dataclass
@@ -168,15 +188,23 @@ def passages_for(poi) -> list[Passage]:
     out = []
     for lang in ("zh", "en"):
         sep = "：" if lang == "zh" else ": "
+        # The short text summarises the narration: it rests on the point's sources.
         out.append(Passage(poi.id, poi.site_id, lang, "intro", 0,
-                           f"{poi.name[lang]}{sep}{poi.short[lang]}"))
+                           f"{poi.name[lang]}{sep}{poi.short[lang]}", poi.sources))
         for i, f in enumerate(poi.facts):
-            out.append(Passage(poi.id, poi.site_id, lang, "fact", i, f[lang]))
+            out.append(Passage(poi.id, poi.site_id, lang, "fact", i, f[lang],
+                               tuple(f.get("sources", ()))))
         for i, q in enumerate(poi.questions):
             out.append(Passage(poi.id, poi.site_id, lang, "question", i, q[lang]))
-        for i, chunk in enumerate(split_sentences(poi.long[lang], lang,
-                                                  ZH_CHUNK if lang == "zh" else EN_CHUNK)):
-            out.append(Passage(poi.id, poi.site_id, lang, "long", i, chunk))
+        for i, para in enumerate(poi.paragraphs):
+            for j, chunk in enumerate(split_sentences(para[lang], lang,
+                                                      ZH_CHUNK if lang == "zh" else EN_CHUNK)):
+                out.append(Passage(poi.id, poi.site_id, lang, "long", i, chunk,
+                                   tuple(para.get("sources", ())), j))
+        for i, part in enumerate(poi.parts):
+            out.append(Passage(poi.id, poi.site_id, lang, "part", i,
+                               f"{part['title'][lang]}{sep}{part['text'][lang]}",
+                               tuple(part.get("sources", ()))))
     return out
 
 
@@ -231,6 +259,7 @@ class Index:
     def __init__(self, pois, encoder: Encoder):
         import bm25s
         self.pois = {p.id: p for p in pois}
+        self.kinds = {p.id: p.kind for p in pois}
         names = [p.name["zh"] for p in pois]
         add_words(names)
         self.passages = [ps for p in pois for ps in passages_for(p)]
@@ -260,6 +289,10 @@ class Index:
         self.names = {p.id: _name_keys(p) for p in pois}
         self.names[""] = []
         self.zh_text = "\n".join(p.text for p in self.passages if p.lang == "zh")
+        self.en_text = "\n".join(p.text for p in self.passages if p.lang == "en").lower()
+        self.matcher = NameMatcher(
+            pois, {t for t in self.idf if re.fullmatch(r"[a-z0-9']+", t)}, self.zh_text,
+            {t[3:] for t in self.idf if t.startswith("py_")})
         texts = [p.text for p in self.passages]
         known = all(t in encoder.cache for t in texts)
         self.vectors = encoder.encode(texts)
@@ -289,6 +322,74 @@ class Index:
             if any(p in self.idf or any(p in s[3:] for s in spans) for p in parts):
                 continue
             found.append(w)
+        found += [m for m in self.other_mountains(question)
+                  if not any(m.lower() in f.lower() for f in found)]
+        return found
+
+    def other_mountains(self, question: str) -> list[str]:
+        """Other mountains however they are typed: "mount hua", "huangshan", "Emei Shan"
+        (checked on the question as asked, before names are matched by sound)."""
+        found = []
+        for m in re.finditer(r"\bmount(?:ain)?\s+([a-z]+)|\b([a-z]+)\s?shan\b", question.lower()):
+            name = m.group(1) or m.group(2)
+            whole = m.group(0)
+            if whole not in self.en_text and name not in EN_STOP and \
+                    not any(whole in f.lower() for f in found):
+                found.append(whole)
+        return found
+
+    def unknown_places(self, question: str) -> list[str]:
+        """Chinese names of places the guide does not describe: a run of nouns ending like
+        a place (…馆, …站, …庙, …园) that the content never writes, after any of our own
+        sites' names in front ("孔子博物馆", "曲阜东站", "颜庙"; not "孔府后花园"), and a
+        city before one of our sites' kinds ("北京孔庙": another Temple of Confucius)."""
+        if not _HAN.search(question):
+            return []
+        import jieba.posseg as pseg
+        _jieba()
+        tokens = [(w, f) for w, f in pseg.cut(question)]
+        found, run = [], []
+        for i, (word, flag) in enumerate(tokens + [("", "x")]):
+            if _HAN.fullmatch(word or "-") and flag[:1] in ("n", "l"):
+                run.append(word)
+                if flag == "ns" and word not in HOME_PLACES and i + 1 < len(tokens) and \
+                        tokens[i + 1][0] in OUR_SITE_WORDS:
+                    found.append(word + tokens[i + 1][0])
+                continue
+            compound = "".join(run)
+            run = []
+            if len(compound) < 2 or not PLACE_SUFFIX.search(compound) or \
+                    compound in self.zh_text:
+                continue
+            rest = compound
+            for name in OUR_SITE_WORDS + tuple(HOME_PLACES):
+                if rest.startswith(name):
+                    rest = rest[len(name):]
+                    break
+            if rest and rest not in self.zh_text:
+                found.append(compound)
+        return list(dict.fromkeys(found))
+
+    def texts_of(self, poi_id: str) -> list[str]:
+        """Every passage text of a point, both languages."""
+        return [p.text for p in self.passages if p.poi_id == poi_id]
+
+    def uncovered_terms(self, question: str) -> list[str]:
+        """The question's nouns (Chinese, by jieba's tags) or content words (English,
+        with plural and verb endings stripped) that the guide's content never uses:
+        滑雪场, "ski resort" in a question about Mount Tai."""
+        found = []
+        if _HAN.search(question):
+            import jieba.posseg as pseg
+            _jieba()
+            for word, flag in pseg.cut(question):
+                if flag.startswith(("n", "vn", "l")) and len(word) >= 2 and \
+                        _HAN.fullmatch(word) and word not in self.zh_text:
+                    found.append(word)
+            return found
+        for word in _WORD.findall(question.lower()):
+            if len(word) >= 3 and word not in EN_STOP and not (_stems(word) & self.idf.keys()):
+                found.append(word)
         return found
 
     def coverage(self, query_tokens: list[str], pinyin: list[str] = ()) -> np.ndarray:
@@ -355,6 +456,10 @@ class Index:
             hit.score = scores[0] + (SECOND_PASSAGE * scores[1] if len(scores) > 1 else 0)
             hit.score = min(hit.score / (1 + SECOND_PASSAGE), 1.0) if mode == "fused" \
                 else scores[0]
+            if self.kinds.get(hit.poi_id) == "intro":
+                # A site's introduction touches everything; a point about the very thing
+                # asked should win a near tie with it.
+                hit.score *= INTRO_WEIGHT
         return sorted(hits.values(), key=lambda h: -h.score)[:k]
 
 

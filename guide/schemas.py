@@ -11,6 +11,8 @@ from core.contracts import Body, Refuse, Reply, number
 from core.errors import ValidationError
 from core.text import _l
 
+from .content import KINDS
+
 Localized = dict[str, str]  # {"zh": ..., "en": ...}
 
 _site_required = Refuse(lambda path: ValidationError(
@@ -61,32 +63,68 @@ class Source(Reply):
     url: str
 
 
+class Citation(Reply):
+    """A published source behind a quoted passage (guide/content.py citations)."""
+    id: str
+    title: str
+    publisher: str
+    url: str
+
+
 class AnswerOut(Reply):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "answer": "大成殿是孔庙的正殿……", "lang": "zh", "kind": "content",
         "sources": [{"poi": "kongmiao-dachengdian", "title": "大成殿",
                      "url": "/guide/kongmiao/poi/kongmiao-dachengdian?lang=zh"}],
+        "citations": [{"id": "SK-WHC-704", "title": "Temple and Cemetery of Confucius and "
+                       "the Kong Family Mansion in Qufu (property description)",
+                       "publisher": "UNESCO World Heritage Centre",
+                       "url": "http://whc.unesco.org/pg_friendly_print.cfm?id_site=704&cid=31"}],
         "audio_url": "/guide/answers/3f2a….wav"}]})
     answer: str
     sources: list[Source]
+    citations: list[Citation] = Field(description="The published sources of the quoted "
+                                      "passages (empty for live answers and refusals)")
     audio_url: str
     lang: Literal["zh", "en"]
     kind: Literal["content", "refusal", "hours", "tickets", "crowd"]
     transcript: str | None = Field(None, description="What was heard (spoken questions)")
 
 
+class Passage(Reply):
+    """A paragraph or fact in both languages, with the sources it rests on."""
+    zh: str
+    en: str
+    sources: list[str]
+
+
+class ScenePart(Reply):
+    title: Localized
+    text: Localized
+    sources: list[str]
+
+
+class Scene(Reply):
+    parts: list[ScenePart]
+
+
 class PoiOut(Reply):
     id: str
     site: str
     number: int
+    kind: Literal[KINDS]
     name: Localized
+    aliases: dict[str, list[str]] | None = Field(description="Other names people use, per "
+                                                 "language")
     lat: float
     lon: float
     short: Localized
-    long: Localized
-    facts: list[Any]
-    questions: list[Any]
-    sources: list[Any]
+    paragraphs: list[Passage] = Field(description="The narration, in order")
+    long: Localized = Field(description="The paragraphs joined, per language")
+    facts: list[Passage]
+    questions: list[Localized]
+    scene: Scene | None = Field(description="A scene's parts, in order (kind scene only)")
+    sources: list[str] = Field(description="Every source the point cites (ids)")
     zone_id: str | None
     edited: bool
     updated_at: str

@@ -20,14 +20,18 @@ from core.errors import NotFound, ValidationError
 from core.text import _l
 from crowd import interface as crowd
 
-from . import answer, asr, content, live, repo, retrieval, route, tts
+from . import answer, asr, content, live, repo, retrieval, route, tts, uploads
 # Content reads are part of the guide's service API for its views and commands.
 from .content import Poi, Tour, get_poi, get_tour, list_pois, list_tours, load_content  # noqa: F401
+from .editing import update_poi  # noqa: F401
 
 MAX_QUESTION = 500
 KINDS = ("short", "long")
 RECORDING_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
                    "ogg": "audio/ogg", "opus": "audio/ogg", "webm": "audio/webm"}
+STORED_AS = {"wav": ("wav", "audio/wav"), "mp3": ("mp3", "audio/mpeg"),
+             "mp4": ("m4a", "audio/mp4"), "ogg": ("ogg", "audio/ogg"),
+             "matroska": ("webm", "audio/webm")}
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
@@ -81,6 +85,12 @@ def search_index(db, threads: int = 2) -> retrieval.Index:
     return retrieval.get_index(repo.content_version(db), lambda: list_pois(db), threads)
 
 
+def normalise_question(index: retrieval.Index, question: str) -> str:
+    """The question as retrieval sees it: the asker's words plus the names of the
+    points it names by spelling or by sound (a misheard name still finds its point)."""
+    return index.matcher.correct(question).extended
+
+
 def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
         threads: int = 2, mode: str = "fused",
         crowd_policy: crowd.Policy | None = None) -> answer.Answer:
@@ -91,9 +101,15 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
     site_id = check_site(db, site_id)
     lang = check_lang(lang, question)
     index = search_index(db, threads)
-    elsewhere = index.unknown_names(question)
+    names = index.matcher.correct(question)
+    asked, question = question, names.replaced
+    elsewhere = index.unknown_names(question) + [
+        m for m in index.other_mountains(asked) if m not in index.unknown_names(question)]
     if elsewhere and not answer.mentioned_site(question):
         return answer.scope_refusal("elsewhere", lang, elsewhere[:3])
+    places = index.unknown_places(question)     # 颜庙, 曲阜东站: even beside our own sites
+    if places:
+        return answer.scope_refusal("elsewhere", lang, places[:3])
     intent = answer.detect_intent(question)
     if intent is not None:
         target = answer.mentioned_site(question) or site_id
@@ -107,9 +123,20 @@ def ask(db, *, site_id, question, lang, clock, threshold: float | None = None,
     scope = answer.out_of_scope(question)
     if scope is not None:
         return answer.scope_refusal(scope, lang)
-    hits = index.search(question, sites=area_sites(db, site_id), mode=mode)
+    if answer.asks_existence(question):
+        missing = index.uncovered_terms(question)
+        if missing:
+            return answer.scope_refusal("unknown_thing", lang, missing[:3])
+    sites = area_sites(db, site_id)
+    # A question that names sites of this area is about them (孔府是哪个朝代修的).
+    named = [s for s in answer.mentioned_sites(question) if s in sites]
+    hits = index.search(names.extended, sites=tuple(named) or sites, mode=mode)
     limit = retrieval.THRESHOLD if not threshold else threshold
-    return answer.from_hits(hits, index.pois, lang, limit, question)
+    if hits and hits[0].score >= limit and not answer.holds_answer_type(
+            question, index.texts_of(hits[0].poi_id)):
+        # Asked for a height, a number or a date that the best point does not give.
+        return answer.from_hits([], index.pois, lang, limit, question)
+    return answer.from_hits(hits, index.pois, lang, limit, question, content.sources(db))
 
 
 def ask_voice(db, *, site_id, audio: bytes, lang, clock, max_bytes: int,
@@ -128,10 +155,19 @@ def ask_voice(db, *, site_id, audio: bytes, lang, clock, max_bytes: int,
 
 # --- narration audio ---------------------------------------------------------
 
+def narration_kinds(poi: Poi) -> tuple:
+    """The short and long narration, then a scene's parts in order (part1, part2...)."""
+    return KINDS + tuple(f"part{i + 1}" for i in range(len(poi.parts)))
+
+
 def narration_text(poi: Poi, lang: str, kind: str) -> str:
     if kind == "short":
         return f"{poi.name[lang]}。{poi.short[lang]}" if lang == "zh" else \
             f"{poi.name[lang]}. {poi.short[lang]}"
+    if kind.startswith("part"):
+        part = poi.parts[int(kind[4:]) - 1]
+        sep = "。" if lang == "zh" else ". "
+        return f"{part['title'][lang]}{sep}{part['text'][lang]}"
     return poi.long[lang]
 
 
@@ -144,18 +180,23 @@ def narration_version(poi: Poi, lang: str, kind: str, db=None) -> str:
     return tts.audio_key(tts.speakable(narration_text(poi, lang, kind)), lang)[:12]
 
 
-def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path):
+def narration_file(db, *, poi_id: str, lang: str, kind: str, audio_dir: Path,
+                   generate: bool = True):
     """(path, mime type) of a POI's narration: a staff recording wins over synthesis
-    for the long narration; synthesised audio is generated on first use and cached."""
-    if lang not in ("zh", "en") or kind not in KINDS:
-        raise NotFound("unknown_narration", _l("There is no such narration."))
+    for the long narration; synthesised audio is generated on first use and cached
+    (with ``generate=False``, None when it is not cached yet)."""
     poi = get_poi(db, poi_id)
+    if lang not in ("zh", "en") or kind not in narration_kinds(poi):
+        raise NotFound("unknown_narration", _l("There is no such narration."))
     if kind == "long":
         rec = repo.recording(db, poi.id, lang)
         if rec is not None:
             path = audio_dir / "recordings" / rec["filename"]
             if path.exists():
                 return path, rec["mime"]
+    if not generate:
+        path = tts.cached_path(narration_text(poi, lang, kind), lang, audio_dir)
+        return None if path is None else (path, "audio/wav")
     return tts.cached(narration_text(poi, lang, kind), lang, audio_dir), "audio/wav"
 
 
@@ -165,7 +206,7 @@ def pregenerate(db, audio_dir: Path, site_id: str | None = None,
     made = kept = 0
     for poi in list_pois(db, site_id):
         for lang in langs:
-            for kind in KINDS:
+            for kind in narration_kinds(poi):
                 text = narration_text(poi, lang, kind)
                 target = audio_dir / f"{tts.audio_key(tts.speakable(text), lang)}.wav"
                 if target.exists():
@@ -192,8 +233,9 @@ def answer_audio_key(ans: answer.Answer, audio_dir: Path, keep: int) -> str:
     return key
 
 
-def answer_audio_file(key: str, audio_dir: Path) -> Path:
-    """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use)."""
+def answer_audio_file(key: str, audio_dir: Path, generate: bool = True) -> Path | None:
+    """The spoken answer for a key from ``answer_audio_key`` (synthesised on first use;
+    with ``generate=False``, None when it is not synthesised yet)."""
     if not re.fullmatch(r"[0-9a-f]{32}", key or ""):
         raise NotFound("unknown_audio", _l("There is no such audio."))
     folder = audio_dir / "answers"
@@ -201,84 +243,17 @@ def answer_audio_file(key: str, audio_dir: Path) -> Path:
     if not note.exists():
         raise NotFound("unknown_audio", _l("That answer's audio has expired; ask again."))
     data = json.loads(note.read_text(encoding="utf-8"))
+    if not generate:
+        return tts.cached_path(data["text"], data["lang"], folder)
     return tts.cached(data["text"], data["lang"], folder)
 
 
 # --- staff editing -----------------------------------------------------------
 
-def _lines(raw: str, limit: int, where: str) -> list[str]:
-    items = [line.strip() for line in (raw or "").splitlines() if line.strip()]
-    for item in items:
-        if len(item) > limit:
-            raise ValidationError("bad_content", _l("%(where)s: a line is longer than %(limit)s "
-                                                    "characters.", where=where, limit=limit))
-    return items
-
-
-def _pairs(zh: list[str], en: list[str], where: str, limit: int) -> list[dict]:
-    if len(zh) != len(en):
-        raise ValidationError("unpaired_lines", _l("%(where)s: give the same number of lines in "
-                                                   "Chinese (%(zh_lines)s) and English "
-                                                   "(%(en_lines)s); line N of each says the same "
-                                                   "thing.", where=where, zh_lines=len(zh),
-                                                   en_lines=len(en)))
-    if len(zh) > limit:
-        raise ValidationError("bad_content",
-                              _l("%(where)s: at most %(limit)s lines.", where=where, limit=limit))
-    return [{"zh": a, "en": b} for a, b in zip(zh, en)]
-
-
-def update_poi(db, poi_id: str, form: dict, *, user, clock) -> Poi:
-    """Save a staff edit of a POI's texts, facts, questions, coordinates and zone."""
-    poi = get_poi(db, poi_id)
-    where = poi.id
-    fields = {}
-    for name, limit in (("name", content.LIMITS["name"]), ("short", content.LIMITS["short"]),
-                        ("long", content.LIMITS["long"])):
-        for lang in ("zh", "en"):
-            value = (form.get(f"{name}_{lang}") or "").strip()
-            if not value:
-                raise ValidationError("field_required",
-                                      _l("%(name)s (%(lang)s) may not be empty.", name=name,
-                                         lang=lang))
-            if len(value) > limit:
-                raise ValidationError("field_too_long", _l("%(name)s (%(lang)s) may be up to "
-                                                           "%(limit)s characters.", name=name,
-                                                           lang=lang, limit=limit))
-            fields[f"{name}_{lang}"] = value
-    facts = _pairs(_lines(form.get("facts_zh"), content.LIMITS["fact"], "facts"),
-                   _lines(form.get("facts_en"), content.LIMITS["fact"], "facts"), "facts",
-                   content.LIMITS["facts"])
-    questions = _pairs(_lines(form.get("questions_zh"), content.LIMITS["question"], "questions"),
-                       _lines(form.get("questions_en"), content.LIMITS["question"], "questions"),
-                       "questions", content.LIMITS["questions"])
-    lat, lon = content.check_coordinates(form.get("lat"), form.get("lon"), where)
-    zone_id = (form.get("zone_id") or "").strip() or None
-    if zone_id is not None and zone_id not in {z.id for z in catalog.list_zones(db, poi.site_id)}:
-        raise ValidationError("unknown_zone", _l("Zone %(zone_id)r is not part of this site.",
-                                                 zone_id=zone_id))
-    fields.update(facts_json=json.dumps(facts, ensure_ascii=False),
-                  questions_json=json.dumps(questions, ensure_ascii=False), lat=lat, lon=lon,
-                  zone_id=zone_id)
-    old = {"name_zh": poi.name["zh"], "name_en": poi.name["en"], "short_zh": poi.short["zh"],
-           "short_en": poi.short["en"], "long_zh": poi.long["zh"], "long_en": poi.long["en"],
-           "facts_json": json.dumps(list(poi.facts), ensure_ascii=False),
-           "questions_json": json.dumps(list(poi.questions), ensure_ascii=False),
-           "lat": poi.lat, "lon": poi.lon, "zone_id": poi.zone_id}
-    changed = sorted(k for k, v in fields.items() if old.get(k) != v)
-    if not changed:
-        return poi
-    now = clock.now().isoformat(timespec="seconds")
-    with immediate(db):
-        repo.update_poi_fields(db, poi.id, fields, at=now, username=user.username)
-        repo.log_edit(db, poi_id=poi.id, action="edit", fields=",".join(changed),
-                      username=user.username, at=now)
-    return get_poi(db, poi.id)
-
-
 def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, user, clock,
-                   audio_dir: Path, max_bytes: int) -> dict:
-    """Store a staff recording of a POI's long narration; it then wins over synthesis."""
+                   audio_dir: Path, max_bytes: int, max_seconds: float = 600) -> dict:
+    """Store a staff recording of a POI's long narration; it then wins over synthesis.
+    The upload is checked like a voice question (guide/uploads.py), within its own limits."""
     poi = get_poi(db, poi_id)
     if lang not in ("zh", "en"):
         raise ValidationError("unsupported_language", _l("Language must be 'zh' or 'en'."))
@@ -286,13 +261,10 @@ def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, us
     if ext not in RECORDING_TYPES:
         raise ValidationError("recording_type",
                               _l("Upload WAV, MP3, M4A, Ogg/Opus or WebM audio."))
-    if not data:
-        raise ValidationError("audio_empty", _l("The file is empty."))
-    if len(data) > max_bytes:
-        raise ValidationError("audio_too_large", _l("Recordings may be up to %(mb)s MB.",
-                                                    mb=max_bytes // (1024 * 1024)))
-    samples = asr.decode(data, max_bytes=max_bytes, max_seconds=30 * 60)
-    duration = len(samples) / asr.SAMPLE_RATE
+    decoded = uploads.decode(data, uploads.recording_policy(max_bytes, max_seconds))
+    # Stored and served by what the file is, whatever its name says.
+    ext, mime = STORED_AS[uploads.sniff(data)]
+    duration = decoded.seconds
     digest = hashlib.sha256(data).hexdigest()
     folder = audio_dir / "recordings"
     folder.mkdir(parents=True, exist_ok=True)
@@ -302,7 +274,7 @@ def save_recording(db, *, poi_id: str, lang: str, data: bytes, filename: str, us
     old = repo.recording(db, poi.id, lang)
     with immediate(db):
         repo.put_recording(db, {"poi_id": poi.id, "lang": lang, "filename": name,
-                                "mime": RECORDING_TYPES[ext], "bytes": len(data),
+                                "mime": mime, "bytes": len(data),
                                 "duration_s": round(duration, 2), "sha256": digest,
                                 "uploaded_at": now, "uploaded_by": user.username})
         repo.log_edit(db, poi_id=poi.id, action=f"recording:{lang}", fields=name,
@@ -376,6 +348,7 @@ def near(db, *, site_id: str, lat: float, lon: float, accuracy: float,
 def poi_json(poi: Poi) -> dict:
     d = asdict(poi)
     d["site"] = d.pop("site_id")
-    d["facts"], d["questions"], d["sources"] = list(poi.facts), list(poi.questions), \
-        list(poi.sources)
+    d["paragraphs"], d["facts"], d["questions"] = list(poi.paragraphs), list(poi.facts), \
+        list(poi.questions)
+    d["long"], d["sources"] = poi.long, list(poi.sources)
     return d

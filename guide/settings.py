@@ -10,13 +10,13 @@ SETTINGS = [
             positive),
     Setting("GUIDE_VOICE_PER_MINUTE", int, 10, "Voice questions per client address a minute",
             positive),
-    Setting("GUIDE_VOICE_CONCURRENCY", int, 2, "Voice questions transcribed at once; more "
-            "wait briefly, then get 503 busy", positive),
     Setting("GUIDE_MAX_AUDIO_BYTES", int, 4 * 1024 * 1024, "Largest voice question upload",
             positive),
     Setting("GUIDE_MAX_AUDIO_SECONDS", float, 30.0, "Longest voice question", positive),
     Setting("GUIDE_MAX_RECORDING_BYTES", int, 12 * 1024 * 1024,
             "Largest staff narration recording upload", positive),
+    Setting("GUIDE_MAX_RECORDING_SECONDS", float, 600.0, "Longest staff narration recording",
+            positive),
     Setting("GUIDE_ANSWER_THRESHOLD", float, 0.0, "Relevance threshold override (0 = the "
             "calibrated default in guide/retrieval.py)", lambda v: None if 0 <= v <= 1
             else "must be between 0 and 1"),

@@ -87,6 +87,12 @@ def synthesize_to(text: str, lang: str, target: Path) -> Path:
     return target
 
 
+def cached_path(text: str, lang: str, folder: Path) -> Path | None:
+    """The cached narration for ``text`` if it has been generated, else None."""
+    target = folder / f"{audio_key(speakable(text), lang)}.wav"
+    return target if target.exists() else None
+
+
 def cached(text: str, lang: str, folder: Path) -> Path:
     """The cached narration for ``text``, generating it on first use."""
     key = audio_key(speakable(text), lang)

@@ -3,7 +3,6 @@ content admin. Views parse input, call one service and render (house rule 1)."""
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template,
@@ -11,23 +10,24 @@ from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, r
 from flask_babel import gettext as _
 
 from catalog import interface as catalog
+from core import inference
 from core.auth import current_user, role_required
 from core.clock import get_clock
 from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
-from core.errors import DomainError, NotFound, ValidationError
+from core.errors import NotFound, ValidationError
 from core.i18n import content_lang, get_lang
 from core.ratelimit import Rule, client_key, limits
+from core.serving import pool
 from core.text import _l
 from crowd import interface as crowd
 
-from . import route, services
+from . import jobs, route, services
 from .schemas import (AnswerOut, AskIn, NearOut, NearQuery, OfflineManifestOut, PoisOut,
                       VoiceUpload)
 
 bp = Blueprint("guide", __name__)
-_setup_lock = threading.Lock()
 
 
 # --- helpers -----------------------------------------------------------------
@@ -43,13 +43,10 @@ def _crowd_policy() -> crowd.Policy:
     return crowd.Policy.from_config(current_app.config)
 
 
-def _voice_slots() -> threading.BoundedSemaphore:
-    with _setup_lock:
-        sem = current_app.extensions.get("guide.voice_slots")
-        if sem is None:
-            sem = current_app.extensions["guide.voice_slots"] = threading.BoundedSemaphore(
-                current_app.config["GUIDE_VOICE_CONCURRENCY"])
-    return sem
+def _job(fn, *args, **kwargs):
+    """Run a model job in the inference pool (bounded: a full queue is 503 + Retry-After)."""
+    return inference.run(current_app, fn, *args, busy=_l("The guide is busy; try again in a "
+                                                         "moment, or type."), **kwargs)
 
 
 def _rate_limit(name: str, setting: str) -> None:
@@ -57,17 +54,13 @@ def _rate_limit(name: str, setting: str) -> None:
                            (f"guide-{name}", client_key()), _l("Too many questions."))])
 
 
-def _threads() -> int:
-    return current_app.config["GUIDE_THREADS"]
-
-
-def _threshold():
-    return current_app.config["GUIDE_ANSWER_THRESHOLD"] or None
+def _job_settings() -> dict:
+    return jobs.job_settings(current_app.config)
 
 
 def _answer_json(ans, **extra) -> dict:
     key = services.answer_audio_key(ans, audio_dir(), current_app.config["GUIDE_ANSWER_AUDIO_KEEP"])
-    body = {"answer": ans.text, "sources": ans.sources,
+    body = {"answer": ans.text, "sources": ans.sources, "citations": ans.citations,
             "audio_url": url_for("guide.answer_audio", key=key), "lang": ans.lang,
             "kind": ans.kind}
     for s in body["sources"]:
@@ -145,13 +138,19 @@ def poi_page(site_id, poi_id):
     lang = content_lang()  # narration exists in the content's languages only
     recs = services.recordings(db)
     sources = services.content.sources(db)
+    cited = [sources[s] for s in poi.sources if s in sources]
     return render_template(
         "guide/poi.html", site=site, poi=poi, tour=tour, prev_stop=prev_poi, next_stop=next_poi,
+        numbers={s["id"]: i for i, s in enumerate(cited, 1)},
+        part_urls=[url_for("guide.narration_audio", poi_id=poi.id, lang=lang, kind=k,
+                           v=services.narration_version(poi, lang, k, db))
+                   for k in services.narration_kinds(poi) if k.startswith("part")],
         level=services.poi_levels(db, [poi], clock, policy=_crowd_policy())[poi.id],
         quiet=[p for p in services.less_crowded(db, site.id, clock, exclude=poi.id,
                                                   policy=_crowd_policy())][:3],
-        human=(poi.id, lang) in recs, cited=[sources[s] for s in poi.sources if s in sources],
-        versions={k: services.narration_version(poi, lang, k, db) for k in services.KINDS},
+        human=(poi.id, lang) in recs, cited=cited,
+        versions={k: services.narration_version(poi, lang, k, db)
+                  for k in services.narration_kinds(poi)},
         points=_route_points(pois))
 
 
@@ -186,17 +185,25 @@ def signpost_qr(site_id, poi_id):
 
 # --- audio ---------------------------------------------------------------------
 
+# Synthesis runs a model: these are served by the inference pool, and only a file not
+# cached yet becomes a job.
 @bp.get("/guide/audio/<poi_id>/<lang>/<kind>")
+@pool("inference")
 def narration_audio(poi_id, lang, kind):
-    path, mime = services.narration_file(get_db(), poi_id=poi_id, lang=lang, kind=kind,
-                                         audio_dir=audio_dir())
-    resp = send_file(path, mimetype=mime, conditional=True, max_age=3600)
-    return resp
+    found = services.narration_file(get_db(), poi_id=poi_id, lang=lang, kind=kind,
+                                    audio_dir=audio_dir(), generate=False)
+    if found is None:
+        found = _job(jobs.narration_file, _job_settings(), poi_id=poi_id, lang=lang, kind=kind,
+                     audio_dir=audio_dir())
+    path, mime = found
+    return send_file(path, mimetype=mime, conditional=True, max_age=3600)
 
 
 @bp.get("/guide/answer-audio/<key>.wav")
+@pool("inference")
 def answer_audio(key):
-    path = services.answer_audio_file(key, audio_dir())
+    path = services.answer_audio_file(key, audio_dir(), generate=False) or \
+        _job(jobs.answer_audio_file, key, audio_dir())
     return send_file(path, mimetype="audio/wav", conditional=True, max_age=3600)
 
 
@@ -228,8 +235,8 @@ def offline_manifest(site_id):
                                     lang=lang, tour=tour.id))
     for poi in pois:
         urls.append(url_for("guide.poi_page", site_id=site.id, poi_id=poi.id, lang=lang))
-        for kind in services.KINDS:
-            voice = content_lang(lang)
+        voice = content_lang(lang)
+        for kind in services.narration_kinds(poi):
             urls.append(url_for("guide.narration_audio", poi_id=poi.id, lang=voice, kind=kind,
                                 v=services.narration_version(poi, voice, kind, db)))
     version = services.repo.content_version(db)
@@ -239,33 +246,34 @@ def offline_manifest(site_id):
 
 # --- APIs ------------------------------------------------------------------------
 
-# What asking can refuse with besides the fields' own codes (guide.services.ask).
+# What asking can refuse with besides the fields' own codes (guide.services.ask; a job of
+# the inference pool, whose full queue is 503 busy).
 ASK_ERRORS = {400: ("question_empty", "question_too_long", "site_required",
                     "unsupported_language"),
-              404: ("unknown_site",), 429: ("rate_limited",)}
+              404: ("unknown_site",), 429: ("rate_limited",), 503: ("busy",)}
 
 
 @bp.post("/api/guide/ask")
+@pool("inference")
 @csrf_exempt
 @contract(body=AskIn, returns=AnswerOut, errors=ASK_ERRORS)
 def api_ask(body: AskIn):
     """Ask the guide: an answer quoted from the guide's content with its sources and
     audio, live hours, tickets or crowds, or "I don't know" below the threshold."""
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
-    ans = services.ask(get_db(), site_id=body.site, question=body.question,
-                       lang=body.lang, clock=get_clock(), threshold=_threshold(),
-                       threads=_threads(), crowd_policy=_crowd_policy())
+    ans = _job(jobs.ask, _job_settings(), site_id=body.site, question=body.question,
+               lang=body.lang, clock=get_clock())
     return jsonify(_answer_json(ans))
 
 
 @bp.post("/api/guide/ask-voice")
+@pool("inference")
 @csrf_exempt
 @contract(upload=VoiceUpload, media="multipart/form-data", returns=AnswerOut,
           errors={**ASK_ERRORS, 400: ASK_ERRORS[400] + (
-              "audio_required", "audio_empty", "audio_unreadable", "audio_too_long",
-              "audio_too_short", "audio_silent", "bad_request"),
-              413: ("audio_too_large",), 422: ("no_speech",), 429: ("rate_limited",),
-              503: ("busy",)})
+              "audio_required", "audio_empty", "audio_unreadable", "audio_format",
+              "audio_too_long", "audio_too_short", "audio_silent", "bad_request"),
+              413: ("audio_too_large",), 422: ("no_speech", "unclear_speech")})
 def api_ask_voice():
     """Ask by voice: the recording is transcribed (Whisper), then answered as a text
     question; the answer carries what was heard."""
@@ -273,19 +281,9 @@ def api_ask_voice():
     upload = request.files.get("audio")
     if upload is None:
         raise ValidationError("audio_required", _l("Attach the recording as 'audio'."))
-    cfg = current_app.config
-    data = upload.stream.read(cfg["GUIDE_MAX_AUDIO_BYTES"] + 1)
-    slots = _voice_slots()
-    if not slots.acquire(timeout=15):
-        raise DomainError("busy", _l("The guide is busy; try again in a moment, or type."), 503)
-    try:
-        ans, transcript = services.ask_voice(
-            get_db(), site_id=request.form.get("site"), audio=data,
-            lang=request.form.get("lang") or None, clock=get_clock(),
-            max_bytes=cfg["GUIDE_MAX_AUDIO_BYTES"], max_seconds=cfg["GUIDE_MAX_AUDIO_SECONDS"],
-            threads=_threads(), threshold=_threshold(), crowd_policy=_crowd_policy())
-    finally:
-        slots.release()
+    data = upload.stream.read(current_app.config["GUIDE_MAX_AUDIO_BYTES"] + 1)
+    ans, transcript = _job(jobs.ask_voice, _job_settings(), site_id=request.form.get("site"),
+                           audio=data, lang=request.form.get("lang") or None, clock=get_clock())
     return jsonify(_answer_json(ans, transcript=transcript.text))
 
 
@@ -338,8 +336,10 @@ def admin_poi_edit(poi_id):
             flash(_("Saved; the narration audio will be regenerated from the new text.")
                   if updated != poi else _("Nothing changed."))
             return redirect(url_for("guide.admin_poi_edit", poi_id=poi.id))
+    area = catalog.get_site(db, poi.site_id).area_id
+    known = [s for s in services.content.sources(db).values() if s["area"] == area]
     return render_template("guide/admin_poi.html", poi=poi, error=error, form=form,
-                           zones=catalog.list_zones(db, poi.site_id),
+                           zones=catalog.list_zones(db, poi.site_id), known_sources=known,
                            recs=services.recordings(db)), (400 if error else 200)
 
 
@@ -353,7 +353,8 @@ def admin_recording_upload(poi_id):
     services.save_recording(get_db(), poi_id=poi_id, lang=request.form.get("lang"),
                             data=upload.stream.read(limit + 1), filename=upload.filename or "",
                             user=current_user(), clock=get_clock(), audio_dir=audio_dir(),
-                            max_bytes=limit)
+                            max_bytes=limit,
+                            max_seconds=current_app.config["GUIDE_MAX_RECORDING_SECONDS"])
     flash(_("Recording uploaded."))
     return redirect(url_for("guide.admin_poi_edit", poi_id=poi_id))
 

@@ -8,9 +8,9 @@ PY=${PYTHON:-python3.11}
 VENV=${VENV:-$ROOT/.venv}
 
 # 1. Debian packages: espeak-ng (Mandarin TTS), chromium (+driver) for browser tests,
-#    sox for audio checks, libgl1 for OpenCV.
+#    sox for audio checks, libgl1 for OpenCV, nginx for the site's front (./run.sh).
 need=()
-for pkg in espeak-ng chromium chromium-driver sox libgl1; do
+for pkg in espeak-ng chromium chromium-driver sox libgl1 nginx; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -18,6 +18,14 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# ./run.sh starts its own nginx with a config under instance/. A fresh install of the package
+# also starts the system's nginx with Debian's default site on port 80: stop that one
+# (a server behind TLS enables it again with our site: docs/operations.md).
+if [[ " ${need[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-active --quiet nginx 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
 fi
 
 # 2. Python packages, re-installed only when the pin files change.

@@ -29,8 +29,11 @@ def clock():
 def fresh_app(instance, clock, **config):
     """An app on a fresh instance folder, migrated, with the catalog loaded. An easy proof
     of work: tests check the protocol; bench/abuse_bench.py and the browser test measure
-    the shipped difficulty."""
-    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500, **config}, clock=clock,
+    the shipped difficulty. Live frames beside the instance folder, not in /dev/shm
+    (tests/crowd/test_live_shared.py checks the default)."""
+    application = create_app({"ENV": "testing", "POW_MAX_NUMBER": 500,
+                              "CROWD_LIVE_DIR": str(instance.parent / "live"), **config},
+                             clock=clock,
                              instance_path=str(instance))
     db = connect(application.config["DATABASE"])
     migrate(db)

@@ -111,16 +111,34 @@
       if (Math.abs(audio.currentTime - last) >= 2) { last = audio.currentTime; store.set(key(), String(audio.currentTime)); }
     });
     audio.addEventListener('pause', function () { store.set(key(), String(audio.currentTime)); });
-    audio.addEventListener('ended', function () { store.set(key(), '0'); });
+    /* A scene plays its parts in order: each part's audio, then the next one's. */
+    var parts = JSON.parse(audio.getAttribute('data-parts') || '[]'), part = 0;
+    function showPart() {
+      box.querySelectorAll('[data-part]').forEach(function (li) {
+        if (+li.getAttribute('data-part') === part) li.setAttribute('aria-current', 'step');
+        else li.removeAttribute('aria-current');
+      });
+      audio.setAttribute('data-playing-part', String(part + 1));
+    }
+    audio.addEventListener('ended', function () {
+      store.set(key(), '0');
+      if (track === 'scene' && part + 1 < parts.length) {
+        part += 1;
+        audio.src = parts[part];
+        showPart();
+        audio.play().catch(function () {});
+      }
+    });
     box.querySelectorAll('[data-track]').forEach(function (b) {
       b.addEventListener('click', function () {
         track = b.getAttribute('data-track');
         box.querySelectorAll('[data-track]').forEach(function (o) { o.setAttribute('aria-pressed', o === b ? 'true' : 'false'); });
         box.querySelectorAll('[data-transcript]').forEach(function (t) { t.hidden = t.getAttribute('data-transcript') !== track; });
         audio.setAttribute('aria-describedby', 'transcript-' + track);
-        audio.src = audio.getAttribute('data-src-' + track);
+        if (track === 'scene') { part = 0; audio.src = parts[0]; showPart(); }
+        else audio.src = audio.getAttribute('data-src-' + track);
         audio.load();
-        restore();
+        if (track !== 'scene') restore();
       });
     });
     restore();
@@ -181,6 +199,18 @@
           p.appendChild(a);
         });
         wrap.appendChild(p);
+      }
+      if (data.citations && data.citations.length) {
+        var c = el('p', 'muted gcited', msg(box, 'cited') + ': ');
+        data.citations.forEach(function (s, i) {
+          if (i) c.appendChild(document.createTextNode(' · '));
+          var label = s.title + (s.publisher ? ' (' + s.publisher + ')' : '');
+          if (/^https?:\/\//.test(s.url || '')) {
+            var a = el('a', null, label); a.href = s.url; a.rel = 'noopener noreferrer'; a.target = '_blank';
+            c.appendChild(a);
+          } else c.appendChild(document.createTextNode(label));
+        });
+        wrap.appendChild(c);
       }
       if (data.audio_url) {
         var au = el('audio'); au.controls = true; au.src = data.audio_url; au.preload = 'none';

@@ -52,6 +52,20 @@ def test_chuxi_closes_the_three_confucian_sites_early_marked_unconfirmed(db):
     assert hours_mod.chuxi(2200) is None                        # beyond lunardate's table
 
 
+def test_the_data_file_alone_gives_the_same_hours_as_the_database(db):
+    # Simulations read the file (catalog.site_from_data, file_hours_on); without staff
+    # exceptions they must see the days the service answers: seasons, entrances, snow
+    # closures, 除夕.
+    import json
+    data = json.loads(services.DATA_FILE.read_text(encoding="utf-8"))
+    days = [date(2024, 2, 8), date(2024, 2, 16), date(2026, 2, 16), date(2026, 7, 15),
+            date(2026, 11, 20), date(2027, 2, 5)]
+    for raw in data["sites"]:
+        site = services.site_from_data(raw)
+        for day in days:
+            assert services.file_hours_on(site, day) == schedule.hours_on(db, raw["id"], day)
+
+
 def test_last_closing_follows_exceptions(db, make_user, clock):
     assert schedule.last_closing(db, "kongmiao", at(2026, 7, 15, 18)) == at(2026, 7, 15, 17, 30)
     schedule.add_exception(db, site_id="kongmiao", place_id=None, start="2026-07-15", end=None,

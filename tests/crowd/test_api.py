@@ -286,11 +286,28 @@ def test_sse_stream_sends_state_and_ends_cleanly(client, camera, post_obs, login
 
 
 def test_stream_slots_are_given_back(client, camera, login, app):
-    from crowd import views
     app.config["CROWD_SSE_MAX_SECONDS"] = 0
+    app.config["LIVE_MAX_STREAMS"] = 4
     login("staff")
-    for _ in range(views.MAX_STREAMS + 5):
+    for _ in range(4 + 5):
         r = client.get("/crowd/stream")
         r.get_data()
         r.close()
     assert client.get("/crowd/stream").status_code == 200
+
+
+def test_a_stream_over_the_bound_gets_503_with_retry_after(client, camera, login, app):
+    app.config["LIVE_MAX_STREAMS"] = 2
+    app.config["CROWD_SSE_MAX_SECONDS"] = 30
+    login("staff")
+    held = [client.get("/crowd/stream", buffered=False) for _ in range(2)]
+    over = client.get("/crowd/stream", headers={"Accept": "application/json"})
+    assert over.status_code == 503 and over.json["error"] == "too_many_streams"
+    assert over.headers["Retry-After"] == "10"
+    mjpeg = client.get("/crowd/cameras/cam-a/live.mjpg")
+    assert mjpeg.status_code == 503 and mjpeg.headers["Retry-After"] == "10"
+    for r in held:
+        r.close()
+    again = client.get("/crowd/stream", buffered=False)
+    assert again.status_code == 200
+    again.close()

@@ -86,6 +86,45 @@ def test_a_day_has_slots_dwell_and_gate_scans():
     assert day.inside[-1] == 0                                # checked out at closing
 
 
+def test_simulated_days_keep_to_the_catalog_hours():
+    def entries(site, day):
+        d = sim.simulate_day(site, day, SEED)
+        return d, d.entry[d.came] / 60
+    # Mount Tai: 红门 opens at 05:00 and closes at 24:00 (S24); night climbers for the
+    # sunrise come in the evening, nobody enters in the closed hours after midnight.
+    d, e = entries("taishan", date(2026, 7, 15))
+    assert e.min() >= 5 and e.max() < 24
+    assert np.mean(e >= 20) > 0.1
+    # The snow of February 2024: every entrance shut at 16:00 (a dated exception).
+    d, e = entries("taishan", date(2024, 2, 10))
+    assert (d.hours.open_min, d.hours.close_min) == (300, 960) and e.max() < 16
+    assert d.inside[16 * 60:].max() == 0
+    # 除夕 at 三孔: closing at 14:00 (the rule in the data file); summer's last entry 17:10.
+    d, e = entries("kongmiao", date(2026, 2, 16))
+    assert d.hours.close_min == 14 * 60 and e.max() < 14
+    d, e = entries("kongmiao", date(2026, 7, 18))
+    assert d.hours.last_entry_min == 17 * 60 + 10 and e.max() < 17 + 10 / 60
+    # An arrival profile may not describe visitors when the catalog has the site closed.
+    with pytest.raises(ValueError, match="outside the catalog's hours"):
+        sim._check_profile(sim.site_model("taishan").catalog_site, ((1.5, 1.5, 0.18),))
+
+
+def test_a_day_the_catalog_closes_has_no_visitors(tmp_path):
+    import json
+    data = json.loads(sim.SITES_FILE.read_text(encoding="utf-8"))
+    site = next(s for s in data["sites"] if s["id"] == "kongmiao")
+    site["exceptions"].append({"id": "test-closure", "start": "2026-07-16", "kind": "closed",
+                               "reason": {"zh": "测试", "en": "Test"}, "source": "test"})
+    path = tmp_path / "sites.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    model = sim.load_sites(str(path))["kongmiao"]
+    closed = sim.simulate_day(model, date(2026, 7, 16), SEED)
+    assert closed.hours.closed and closed.slots == [] and closed.came.sum() == 0
+    assert closed.inside.max() == 0
+    assert sim.daily_history(model, date(2026, 7, 16), date(2026, 7, 16), SEED).visitors[0] == 0
+    assert sim.simulate_day(model, date(2026, 7, 17), SEED).came.sum() > 0
+
+
 # --- the occupancy forecast --------------------------------------------------------------------
 
 def test_forecast_beats_both_naive_forecasts_on_a_simulated_day():

@@ -15,10 +15,15 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 def poi_form(poi, **changes) -> dict:
     """The admin edit form of a POI as it stands, with ``changes`` applied."""
-    form = {f"{k}_{lang}": getattr(poi, k)[lang] for k in ("name", "short", "long")
+    form = {f"{k}_{lang}": getattr(poi, k)[lang] for k in ("name", "short")
             for lang in ("zh", "en")}
+    for prefix, group, rows in (("para", "paragraphs", poi.paragraphs),
+                                ("fact", "facts", poi.facts)):
+        form[group] = str(len(rows) + 1)                 # as the page: one spare row
+        for i, row in enumerate(rows):
+            form[f"{prefix}_zh_{i}"], form[f"{prefix}_en_{i}"] = row["zh"], row["en"]
+            form[f"{prefix}_sources_{i}"] = ", ".join(row["sources"])
     for lang in ("zh", "en"):
-        form[f"facts_{lang}"] = "\n".join(f[lang] for f in poi.facts)
         form[f"questions_{lang}"] = "\n".join(q[lang] for q in poi.questions)
     form.update(lat=str(poi.lat), lon=str(poi.lon), zone_id=poi.zone_id or "")
     form.update(changes)
@@ -62,3 +67,35 @@ def piper_clip(text: str) -> bytes:
 
 def zh_fixtures() -> dict[str, str]:
     return json.loads((FIXTURES / "transcripts.json").read_text(encoding="utf-8"))
+
+
+SCENE = {
+    "id": "kongmiao-test-scene", "site": "kongmiao", "number": 900, "kind": "scene",
+    "zone": None, "name": {"zh": "祭孔大典（测试场景）", "en": "Test Ceremony Scene"},
+    "aliases": {"zh": ["祭孔"], "en": ["Confucius ceremony"]},
+    "lat": 35.597, "lon": 116.991,
+    "short": {"zh": "测试用的场景。", "en": "A scene for the tests."},
+    "paragraphs": [{"zh": "这是测试场景的引言。", "en": "This introduces the test scene.",
+                    "sources": ["$1"]}],
+    "facts": [], "questions": [],
+    "scene": {"parts": [
+        {"title": {"zh": "迎神", "en": "Welcoming the spirit"},
+         "text": {"zh": "第一部分。", "en": "Part one."}, "sources": ["$1"]},
+        {"title": {"zh": "初献", "en": "The first offering"},
+         "text": {"zh": "第二部分。", "en": "Part two."}, "sources": ["$2"]},
+        {"title": {"zh": "送神", "en": "Sending off the spirit"},
+         "text": {"zh": "第三部分。", "en": "Part three."}, "sources": ["$1"]}]},
+}
+
+
+def load_with_scene(db, clock) -> list[str]:
+    """Load the content files plus SCENE, a made-up scene point at the Temple of Confucius
+    citing the area's first two sources ($1, $2); returns those two source ids."""
+    from guide import content, services
+    docs = content.read_files()
+    sankong = next(d for d in docs if d["area"] == "sankong")
+    cited = [s["id"] for s in sankong["sources"][:2]]
+    scene = json.loads(json.dumps(SCENE).replace("$1", cited[0]).replace("$2", cited[1]))
+    sankong["pois"].append(scene)
+    services.load_content(db, clock=clock, docs=docs)
+    return cited

@@ -25,16 +25,41 @@ def test_edit_saves_audits_and_changes_the_narration_audio_url(gclient, gdb, log
     user = login("staff", gclient)
     poi = services.get_poi(gdb, "konglin-kongzimu")
     old_version = services.narration_version(poi, "en", "long", gdb)
-    form = _form(poi, long_en=poi.long["en"] + " Visitors bow here.")
+    last = len(poi.paragraphs) - 1
+    form = _form(poi, **{f"para_en_{last}": poi.paragraphs[last]["en"] + " Visitors bow here."})
     form["csrf_token"] = csrf_of(gclient)
     resp = gclient.post("/admin/guide/poi/konglin-kongzimu", data=form)
     assert resp.status_code == 302
     saved = services.get_poi(gdb, poi.id)
     assert saved.long["en"].endswith("Visitors bow here.") and saved.edited
+    assert saved.paragraphs[last]["sources"] == poi.paragraphs[last]["sources"]   # kept
     assert saved.updated_by == user.username
     assert services.narration_version(saved, "en", "long", gdb) != old_version
     log = services.edit_log(gdb)
-    assert log[0]["poi_id"] == poi.id and "long_en" in log[0]["fields"]
+    assert log[0]["poi_id"] == poi.id and "paragraphs_json" in log[0]["fields"]
+
+
+def test_staff_add_and_remove_paragraphs_and_facts_with_their_own_sources(gclient, gdb, login):
+    login("staff", gclient)
+    poi = services.get_poi(gdb, "konglin-kongzimu")
+    page = gclient.get("/admin/guide/poi/konglin-kongzimu").get_data(as_text=True)
+    assert 'name="para_sources_0"' in page and poi.paragraphs[0]["sources"][0] in page
+    spare = len(poi.paragraphs)
+    cite = sorted(s for s in services.content.sources(gdb) if s.startswith("SK-"))[-1]
+    form = _form(poi, **{f"para_zh_{spare}": "孔子墓前有明代墓碑。",
+                         f"para_en_{spare}": "A Ming stele stands before the tomb.",
+                         f"para_sources_{spare}": cite, "fact_zh_0": "", "fact_en_0": "",
+                         "fact_sources_0": ""})
+    form["csrf_token"] = csrf_of(gclient)
+    assert gclient.post("/admin/guide/poi/konglin-kongzimu", data=form).status_code == 302
+    saved = services.get_poi(gdb, poi.id)
+    assert len(saved.paragraphs) == spare + 1
+    assert saved.paragraphs[-1] == {"zh": "孔子墓前有明代墓碑。",
+                                    "en": "A Ming stele stands before the tomb.",
+                                    "sources": [cite]}
+    assert list(saved.facts) == list(poi.facts[1:])
+    html = gclient.get("/guide/konglin/poi/konglin-kongzimu?lang=en").get_data(as_text=True)
+    assert "A Ming stele stands before the tomb." in html and f'href="#src-{cite}"' in html
 
 
 def test_edit_without_csrf_is_refused(gclient, gdb, login):
@@ -50,11 +75,16 @@ def test_bad_edits_show_the_form_again_and_change_nothing(gclient, gdb, login):
     poi = services.get_poi(gdb, "kongfu-datang")
     token = csrf_of(gclient)
     cases = [
-        ({"facts_zh": "一\n二", "facts_en": "one"}, "same number of lines"),
+        ({"fact_en_0": ""}, "in Chinese and in English"),
+        ({"questions_zh": "一\n二", "questions_en": "one"}, "same number of lines"),
         ({"name_zh": "  "}, "may not be empty"),
         ({"lat": "north"}, "coordinates"),
         ({"zone_id": "daiding"}, "not part of this site"),
-        ({"long_en": "x" * 12001}, "up to 12000"),
+        ({"para_en_0": "x" * 4001}, "up to 4000"),
+        ({"para_sources_0": "MT-X1, SK-NOPE"}, "unknown: MT-X1, SK-NOPE"),
+        ({"fact_sources_1": ""}, "(unknown: -)"),
+        ({f"para_{k}_{i}": "" for i in range(len(poi.paragraphs))
+          for k in ("zh", "en", "sources")}, "at least one narration"),
     ]
     for change, message in cases:
         form = dict(_form(poi, **change), csrf_token=token)

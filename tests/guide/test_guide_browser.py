@@ -33,7 +33,7 @@ def test_point_page_large_text_resume_and_ask(guide_app, live_server, phone):
     assert page.evaluate("document.querySelector('[data-audio]').currentTime") >= 3.9
     page.select_option("[data-speed]", "1.5")
     assert page.evaluate("document.querySelector('[data-audio]').playbackRate") == 1.5
-    page.fill("#ask-q", "衍圣公审案子、宣读圣旨是在哪个堂？")
+    page.fill("#ask-q", "衍圣公在哪里审理案件？")
     page.click(".gask-form button[type=submit]")
     page.wait_for_selector(".gask-out .answer", timeout=60000)
     out = page.locator(".gask-out .answer")
@@ -57,7 +57,14 @@ def test_near_me_uses_position_when_precise_and_falls_back_when_not(guide_app, l
     rough.wait_for_function("document.querySelector('[data-near-out]').textContent.length > 0")
     assert "signpost" in rough.locator("[data-near-out]").inner_text()
     assert rough.evaluate("document.activeElement.name") == "number"
-    rough.fill("input[name=number]", "5")
+    from core.db import connect
+    from guide import services
+    db = connect(guide_app.config["DATABASE"])
+    try:
+        number = services.get_poi(db, "konglin-kongzimu").number
+    finally:
+        db.conn.close()
+    rough.fill("input[name=number]", str(number))
     rough.click(".gnear button[type=submit]")
     rough.wait_for_url("**/guide/konglin/poi/konglin-kongzimu?lang=en")
 
@@ -98,3 +105,25 @@ def test_offline_pack_serves_pages_and_audio_without_network(guide_app, live_ser
     assert size > 10000
     missing = page.goto(live_server + "/guide/taishan?lang=zh")
     assert missing.status == 503 and "offline" in page.content().lower()
+
+
+def test_a_scene_plays_its_parts_in_order_and_cites_each(guide_app, gdb, clock, live_server,
+                                                         phone):
+    from guide_helpers import load_with_scene
+    first, second = load_with_scene(gdb, clock)
+    page = phone()
+    page.goto(live_server + "/guide/kongmiao/poi/kongmiao-test-scene?lang=en")
+    parts = page.locator("[data-transcript=scene] li")
+    assert parts.count() == 3
+    assert "Welcoming the spirit" in parts.nth(0).inner_text()
+    assert parts.nth(1).locator("sup a").get_attribute("href") == f"#src-{second}"
+    page.click("[data-track=scene]")
+    src = "document.querySelector('[data-audio]').getAttribute('src')"
+    assert "/kongmiao-test-scene/en/part1" in page.evaluate(src)
+    for n in (2, 3):
+        page.evaluate("document.querySelector('[data-audio]').dispatchEvent(new Event('ended'))")
+        assert f"/kongmiao-test-scene/en/part{n}" in page.evaluate(src)
+        assert parts.nth(n - 1).get_attribute("aria-current") == "step"
+    audio = page.request.get(live_server + page.evaluate(src).split("?")[0].replace(
+        live_server, ""))
+    assert audio.status == 200 and audio.headers["content-type"] == "audio/wav"

@@ -1,11 +1,13 @@
 """Content: the data files load into the guide's tables, are checked first, and staff
 edits survive a reload."""
 import json
+import re
 
 import pytest
 
 from core.errors import ValidationError
 from guide import content, services
+from guide_helpers import load_with_scene
 from guide_helpers import poi_form as _form
 
 
@@ -19,15 +21,24 @@ def test_data_files_load_with_enough_points_per_area(gdb):
     names = {p.name["zh"] for p in pois}
     for must in ("南天门", "十八盘", "玉皇顶", "棂星门", "奎文阁", "杏坛", "大成殿", "孔子墓"):
         assert any(must in n for n in names), must
+    known = set(content.sources(gdb))
     for p in pois:
-        assert p.long["zh"] and p.long["en"] and p.facts and p.questions and p.sources
+        assert p.kind in content.KINDS and (p.number == 0) == (p.kind == "intro")
+        assert p.paragraphs and p.sources and p.long["zh"] and p.long["en"]
+        for block in (*p.paragraphs, *p.facts, *p.parts):
+            assert block["sources"] and set(block["sources"]) <= known, p.id
         assert 34 < p.lat < 37.5 and 115 < p.lon < 119
+        assert set(p.aliases) == {"zh", "en"}
+    # Source ids say their area (MT- Mount Tai and Dai Temple, SK- the Three Confucian Sites).
+    for s in content.sources(gdb).values():
+        assert s["id"].startswith({"mount-tai": "MT-", "sankong": "SK-"}[s["area"]])
 
 
-def test_every_point_has_a_zone_of_its_own_site(gdb):
+def test_every_zone_belongs_to_the_points_own_site(gdb):
     from catalog import services as catalog
-    for p in services.list_pois(gdb):
-        assert p.zone_id, p.id
+    zoned = [p for p in services.list_pois(gdb) if p.zone_id]
+    assert len(zoned) >= 30
+    for p in zoned:
         assert catalog.get_zone(gdb, p.zone_id).site_id == p.site_id
 
 
@@ -39,30 +50,57 @@ def test_tours_are_ordered_with_walking_times(gdb):
         ids.index("taishan-yuhuangding")
     assert red.total_walk_min > 60
     assert all(s.walk_min >= 0 for s in red.stops)
+    assert {t.id for t in services.list_tours(gdb, "konglin")} >= {"sankong-one-day"}
 
 
-def test_bad_files_are_rejected_before_anything_is_written(gdb, clock):
-    pois, tours, zones = content.read_files()
-    before = gdb.execute("SELECT count(*) FROM guide_tours").fetchone()[0]
-    broken = json.loads(json.dumps(pois))
-    broken["pois"][0]["lat"] = 48.0           # Mongolia, not Shandong
-    with pytest.raises(ValidationError) as exc:
-        services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
-    assert exc.value.code == "bad_coordinates"
-    broken = json.loads(json.dumps(pois))
-    broken["pois"][1]["sources"] = ["S999"]
-    with pytest.raises(ValidationError, match="unknown sources"):
-        services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
-    broken = json.loads(json.dumps(pois))
-    broken["pois"][1]["number"] = broken["pois"][0]["number"]
-    broken["pois"][1]["site"] = broken["pois"][0]["site"]
-    with pytest.raises(ValidationError, match="signpost number"):
-        services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
-    broken = json.loads(json.dumps(pois))
-    broken["pois"][2]["id"] = "../../etc/passwd"
-    with pytest.raises(ValidationError, match="ids are unique"):
-        services.load_content(gdb, clock=clock, docs=(broken, tours, zones))
-    assert gdb.execute("SELECT count(*) FROM guide_tours").fetchone()[0] == before
+def _broken(docs, change):
+    docs = json.loads(json.dumps(docs))
+    change(docs)
+    return docs
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d[0]["pois"][0].update(lat=48.0), "coordinates"),
+    (lambda d: d[0]["pois"][1]["paragraphs"][0].update(sources=["MT-NOPE"]), "unknown sources"),
+    (lambda d: d[0]["pois"][1]["paragraphs"][0].update(sources=[]), "at least one source"),
+    (lambda d: d[0]["pois"][1]["facts"][0].pop("sources"), "sources must be a list"),
+    (lambda d: d[0]["pois"][1].update(paragraphs=[]), "at least one narration"),
+    (lambda d: d[0]["pois"][1].update(number=d[0]["pois"][0]["number"],
+                                      site=d[0]["pois"][0]["site"]), "signpost number"),
+    (lambda d: d[0]["pois"][1].update(number=0), "0 for the site's intro"),
+    (lambda d: d[0]["pois"][1].update(kind="intro"), "0 for the site's intro"),
+    (lambda d: d[0]["pois"][1].update(kind="museum"), "kind must be one of"),
+    (lambda d: d[0]["pois"][2].update(id="../../etc/passwd"), "ids are lower-case"),
+    (lambda d: d[0]["pois"][2].update(site="kongmiao"), "not in the area"),
+    (lambda d: d[0]["pois"][2].update(zone="dachengdian"), "is not a zone of"),
+    (lambda d: d[0]["pois"][3]["name"].update(en=d[0]["pois"][4]["name"]["en"].upper()),
+     "English name"),
+    (lambda d: d[0]["pois"][3].update(scene={"parts": []}), "only points of kind 'scene'"),
+    (lambda d: d[0]["pois"][3].update(kind="scene"), "a scene needs its parts"),
+    (lambda d: d[0]["sources"][0].update(id="SK-S1"), "start with MT-"),
+    (lambda d: d[0]["sources"][1].update(kind="blog"), "kind must be one of"),
+    (lambda d: d[0]["sources"][1].update(url="ftp://x"), "http(s) url"),
+    (lambda d: d[1]["sources"].append(dict(d[1]["sources"][0])), "unique"),
+    (lambda d: d[1]["tours"][0]["stops"].append({"poi": "nowhere"}), "unknown stop"),
+    (lambda d: d[1].update(area="mars"), "'area' must be one of"),
+])
+def test_bad_files_are_rejected_before_anything_is_written(gdb, clock, change, message):
+    docs = content.read_files()
+    assert [d["area"] for d in docs] == ["mount-tai", "sankong"]
+    before = gdb.execute("SELECT count(*), group_concat(name_en) FROM guide_pois").fetchone()
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        services.load_content(gdb, clock=clock, docs=_broken(docs, change))
+    after = gdb.execute("SELECT count(*), group_concat(name_en) FROM guide_pois").fetchone()
+    assert tuple(after) == tuple(before)
+
+
+def test_a_scene_point_loads_with_its_parts_in_order(gdb, clock):
+    load_with_scene(gdb, clock)
+    poi = services.get_poi(gdb, "kongmiao-test-scene")
+    assert poi.kind == "scene" and [p["title"]["en"] for p in poi.parts] == \
+        ["Welcoming the spirit", "The first offering", "Sending off the spirit"]
+    assert services.narration_kinds(poi) == ("short", "long", "part1", "part2", "part3")
+    assert "The first offering" in services.narration_text(poi, "en", "part2")
 
 
 def test_reload_keeps_staff_edits_unless_forced(gdb, clock, make_user):
@@ -80,5 +118,5 @@ def test_reload_keeps_staff_edits_unless_forced(gdb, clock, make_user):
 def test_cli_load_reports_counts(guide_app):
     result = guide_app.test_cli_runner().invoke(args=["guide", "load"])
     assert result.exit_code == 0, result.output
-    assert "pois 42" in result.output or "pois " in result.output
+    assert "areas 2" in result.output and "pois " in result.output
     assert "kept 0" in result.output

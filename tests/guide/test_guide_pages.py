@@ -20,7 +20,7 @@ def test_site_page_lists_tours_points_route_and_ask_box(gclient):
 def test_tour_page_orders_stops_with_walking_times(gclient):
     html = gclient.get("/guide/taishan/tours/taishan-red-gate?lang=en").get_data(as_text=True)
     html = html[html.index('class="glist gstops"'):]
-    assert html.index("Hongmen Palace") < html.index("South Gate of Heaven") < \
+    assert html.index("Red Gate Palace") < html.index("South Gate of Heaven") < \
         html.index("Jade Emperor Peak")
     assert "min walk" in html
 
