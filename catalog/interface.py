@@ -7,6 +7,7 @@ Hours: ask ``hours_on`` (a ``DayHours``: exceptions applied, with each place's h
 ``is_open``; ``Site.season_on`` is the regular season only, before exceptions.
 """
 from .hours import DayHours, HoursException, Place, Season
+from .schemas import SiteId
 from .schedule import hours_on, is_open, last_closing, status_now
 from .services import (Capacity, Site, SiteStatus, Zone, file_hours_on, get_site, get_zone,
                        list_areas, list_sites, list_zones, place_capacity,
@@ -15,6 +16,8 @@ from .services import (Capacity, Site, SiteStatus, Zone, file_hours_on, get_site
 __all__ = [
     # dataclasses
     "Capacity", "DayHours", "HoursException", "Place", "Season", "Site", "SiteStatus", "Zone",
+    # a contract's field type (pydantic): a site id, 404 unknown_site when too long
+    "SiteId",
     # functions: (db, ...) -> value; NotFound('unknown_site' / 'unknown_zone' / 'unknown_place')
     "get_site", "get_zone", "hours_on", "is_open", "last_closing", "list_areas", "list_sites",
     "list_zones", "place_capacity", "site_capacity", "status_now", "zone_capacity",

@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 
 from core.auth import current_user, role_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.db import get_db
 from core.errors import Forbidden, ValidationError
 from core.i18n import get_lang
 from core.text import _l
-from core.web import json_body
 
 from . import schedule, services
+from .schemas import (DayHours, ExceptionIn, ExceptionOut, ExceptionsOut, ExceptionsQuery,
+                      HoursQuery, LiftedOut, LiftIn, SiteOut, SitesOut)
 
 bp = Blueprint("catalog", __name__)
 
@@ -40,12 +42,16 @@ def site_json(status: services.SiteStatus) -> dict:
 
 
 @bp.get("/api/sites")
+@contract(returns=SitesOut)
 def api_sites():
+    """Every site: open now, today's hours, capacities and zones."""
     return jsonify({"sites": [site_json(st) for st in schedule.status_now(get_db(), get_clock())]})
 
 
 @bp.get("/api/sites/<site_id>")
+@contract(returns=SiteOut, errors={404: ("unknown_site",)})
 def api_site(site_id):
+    """One site: open now, today's hours, capacities and zones."""
     db = get_db()
     services.get_site(db, site_id)
     status = [st for st in schedule.status_now(db, get_clock()) if st.site.id == site_id][0]
@@ -53,11 +59,11 @@ def api_site(site_id):
 
 
 @bp.get("/api/sites/<site_id>/hours")
-def api_site_hours(site_id):
+@contract(query=HoursQuery, returns=DayHours, errors={404: ("unknown_site",)})
+def api_site_hours(site_id, query: HoursQuery):
     """A day's hours (``?date=YYYY-MM-DD``, default today) with each place's, exceptions
     applied."""
-    raw = request.args.get("date", "")
-    day = get_clock().now().date() if raw == "" else schedule.parse_day(raw)
+    day = query.date or get_clock().now().date()
     return jsonify(schedule.hours_on(get_db(), site_id, day).to_json())
 
 
@@ -131,22 +137,33 @@ def hours_lift(exception_id):
 
 @bp.get("/api/catalog/hours/exceptions")
 @role_required("staff")
-def api_exceptions():
-    site = request.args.get("site") or None
-    return jsonify({"exceptions": schedule.list_exceptions(get_db(), get_clock(), site)})
+@contract(query=ExceptionsQuery, returns=ExceptionsOut, errors={404: ("unknown_site",)})
+def api_exceptions(query: ExceptionsQuery):
+    """Exceptions to the opening hours from today on (holiday rules and staff closures)."""
+    return jsonify({"exceptions": schedule.list_exceptions(get_db(), get_clock(),
+                                                           query.site or None)})
 
 
 @bp.post("/api/catalog/hours/exceptions")
 @role_required("staff")
-def api_add_exception():
-    ex = schedule.add_exception(get_db(), **_exception_fields(json_body()), user=current_user(),
-                                clock=get_clock())
+@contract(body=ExceptionIn, returns=ExceptionOut, status=201,
+          errors={400: ("bad_date", "bad_time", "bad_kind", "date_in_past", "bad_range",
+                        "hours_required", "reason_required"),
+                  404: ("unknown_site", "unknown_place")})
+def api_add_exception(body: ExceptionIn):
+    """Close a site or a place, or change its hours, for some days; logged with who and
+    why. Bookings for those days are refused and their tickets become refundable."""
+    ex = schedule.add_exception(get_db(), **_exception_fields(body.model_dump()),
+                                user=current_user(), clock=get_clock())
     return jsonify(ex.to_json()), 201
 
 
 @bp.post("/api/catalog/hours/exceptions/<int:exception_id>/lift")
 @role_required("staff")
-def api_lift_exception(exception_id):
-    schedule.lift_exception(get_db(), exception_id, reason=json_body().get("reason"),
+@contract(body=LiftIn, returns=LiftedOut,
+          errors={400: ("reason_required", "already_lifted"), 404: ("unknown_exception",)})
+def api_lift_exception(exception_id, body: LiftIn):
+    """Withdraw a staff exception, with a reason."""
+    schedule.lift_exception(get_db(), exception_id, reason=body.reason,
                             user=current_user(), clock=get_clock())
     return jsonify({"lifted": exception_id})

@@ -11,6 +11,7 @@ LABELS = {
     "console.crowd": _l("Crowd control room"),
     "console.guide": _lp("console.guide", "Guide content"),
     "console.accounts": _l("Accounts and devices"),
+    "console.api_docs": _l("API documentation (OpenAPI)"),
     "accounts.people": _lp("accounts.people", "People"),
     "accounts.devices": _l("Devices (gates, counting workers)"),
     "role.gate": _l("gate"),

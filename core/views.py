@@ -14,11 +14,13 @@ from .auth import (DEVICE_ROLES, authenticate, create_device, create_user, curre
                    deactivate_account, list_accounts, login_session, role_required,
                    rotate_device_token)
 from .clock import get_clock
+from .contracts import contract
 from .db import get_db, pending_migrations, ping
 from .domains import Plugin
 from .errors import ValidationError
 from .i18n import UnsupportedLanguage, languages, remember
 from .ratelimit import client_key, limiter, limits, setting
+from .schemas import Health, PowChallenge
 from .serving import pool
 from .text import _l
 
@@ -97,6 +99,7 @@ def console():
 
 @bp.get("/api/pow/challenge")
 @limiter.limit(setting("POW_CHALLENGES_PER_CLIENT"))
+@contract(returns=PowChallenge, errors={429: ("rate_limited",)})
 def pow_challenge():
     """A fresh proof-of-work challenge (ALTCHA v2 JSON) for an anonymous write."""
     cfg = current_app.config
@@ -109,7 +112,9 @@ def pow_challenge():
 
 @bp.get("/healthz")
 @pool("any")  # every pool answers it: the supervisor and the front check each one
+@contract(returns={200: Health, 503: Health})
 def healthz():
+    """The database answers and every migration is applied (503 otherwise)."""
     try:
         db = get_db()
         ping(db)

@@ -27,14 +27,19 @@ def wants_json() -> bool:
         request.accept_mimetypes.best == "application/json")
 
 
+def invalid_json() -> DomainError:
+    return DomainError("invalid_json",
+                       _l("Send a JSON object with Content-Type application/json."), 400)
+
+
 def json_body(required: bool = True) -> dict:
-    """The request's JSON object, or a clear 400."""
+    """The request's JSON object, or a clear 400. JSON APIs declare a body model with
+    ``core.contracts.contract`` instead; this stays for views that read JSON by hand."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         if not required and not request.data:
             return {}
-        raise DomainError("invalid_json", _l("Send a JSON object with Content-Type "
-                                             "application/json."), 400)
+        raise invalid_json()
     return data
 
 

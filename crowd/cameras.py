@@ -1,4 +1,5 @@
-"""Camera records and their counting regions (validated by crowd.checks)."""
+"""Camera records and their counting regions (fields checked by their contracts in
+crowd/schemas.py, regions against the frame by crowd.checks)."""
 from __future__ import annotations
 
 import json
@@ -6,11 +7,13 @@ from dataclasses import dataclass
 
 from catalog import interface as catalog
 from core.clock import iso
+from core.contracts import validate
 from core.db import immediate
 from core.errors import Conflict, NotFound, ValidationError
 from core.text import _l
 
 from . import checks, repo
+from .schemas import CameraIn, RegionIn, RegionsIn
 
 @dataclass(frozen=True)
 class Camera:
@@ -81,16 +84,26 @@ def get_camera(db, camera_id) -> Camera:
     return _camera(db, row)
 
 
-def save_camera(db, data: dict, *, clock, create: bool,
+def save_camera(db, data: CameraIn | dict, *, clock, create: bool,
                 sources: checks.SourcePolicy = checks.SourcePolicy()) -> Camera:
-    """Add or edit a camera (and, if given, its regions) after validating every field; the
-    source must be one ``sources`` allows. An edit that sends back the masked source (as
-    the form shows it) keeps the stored one, credentials included."""
-    if not create and isinstance(data, dict) and isinstance(data.get("id"), str):
-        row = repo.camera(db, data["id"])
-        if row is not None and data.get("source") == checks.mask_source(row["source"]):
-            data = dict(data, source=row["source"])
-    values = checks.check_camera(data, sources)
+    """Add or edit a camera (and, if given, its regions); a dict (a form, a data file) is
+    checked against the camera's contract first, and the source must be one ``sources``
+    allows. An edit that sends back the masked source (as the form shows it) keeps the
+    stored one, credentials included."""
+    if not isinstance(data, CameraIn):
+        data = validate(CameraIn, data)
+    values = data.model_dump(exclude={"regions", "csrf_token"})
+    values["name"] = values["name"].strip()
+    if values["wide_rows"] > values["tile_rows"]:
+        raise ValidationError("invalid_number", _l("wide_rows must be a whole number from 0 to "
+                                                   "tile_rows (%(rows)s).",
+                                                   rows=values["tile_rows"]),
+                              details={"field": "wide_rows"})
+    if not create:
+        row = repo.camera(db, values["id"])
+        if row is not None and values["source"] == checks.mask_source(row["source"]):
+            values["source"] = row["source"]
+    values["source"] = checks.check_source(values["source"], sources)
     catalog.get_site(db, values["site_id"])
     if values["zone_id"] is not None:
         zone = catalog.get_zone(db, values["zone_id"])
@@ -98,8 +111,8 @@ def save_camera(db, data: dict, *, clock, create: bool,
             raise ValidationError("zone_not_in_site", _l("That zone belongs to another site."),
                                   details={"field": "zone_id"})
     regions = None
-    if "regions" in data:
-        regions = checks.check_regions(data["regions"], values["width"], values["height"])
+    if data.regions is not None:
+        regions = checks.check_regions(data.regions, values["width"], values["height"])
     at = iso(clock.now())
     with immediate(db):
         existing = repo.camera(db, values["id"])
@@ -116,17 +129,22 @@ def save_camera(db, data: dict, *, clock, create: bool,
                 current = [{"kind": r["kind"], "name": r["name"],
                             "points": json.loads(r["points_json"]), "capacity": r["capacity"]}
                            for r in repo.regions(db, values["id"])]
-                checks.check_regions(current, values["width"], values["height"])
+                checks.check_regions(_regions(current), values["width"], values["height"])
             repo.update_camera(db, values, at)
         if regions is not None:
             repo.replace_regions(db, values["id"], regions)
     return get_camera(db, values["id"])
 
 
+def _regions(raw) -> list[RegionIn]:
+    """Regions as sent (a form's JSON, an API body) or as stored, checked by their contract."""
+    return validate(RegionsIn, {"regions": raw}).regions
+
+
 def save_regions(db, camera_id: str, regions, *, clock) -> Camera:
     """Replace a camera's counting areas and lines (validated against its frame)."""
     cam = get_camera(db, camera_id)
-    checked = checks.check_regions(regions, cam.width, cam.height)
+    checked = checks.check_regions(_regions(regions), cam.width, cam.height)
     with immediate(db):
         repo.replace_regions(db, camera_id, checked)
         repo.touch_camera(db, camera_id, iso(clock.now()))

@@ -14,6 +14,7 @@ from datetime import datetime
 from catalog import interface as catalog
 from core.auth import User
 from core.clock import Clock, iso
+from core.contracts import validate
 from core.db import Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
 from core.text import _l
@@ -22,6 +23,7 @@ from ticketing import interface as ticketing
 
 from . import alert_levels, checks, forecasting, mqtt_topics, repo
 from .cameras import Camera, get_camera, list_cameras
+from .schemas import ObservationIn
 from .workers import authorize_camera
 
 log = logging.getLogger("scenic.crowd")
@@ -69,14 +71,15 @@ class Policy:
 
 # --- ingest ------------------------------------------------------------------------------
 
-def ingest(db, data, *, worker: User, clock, policy: Policy | None = None,
-           frames=None) -> dict:
+def ingest(db, data: ObservationIn | dict, *, worker: User, clock,
+           policy: Policy | None = None, frames=None) -> dict:
     """Store one observation from a worker device (for a camera it may report for), update
-    history and heat, then re-evaluate alerts."""
+    history and heat, then re-evaluate alerts. A dict is checked against the observation's
+    contract first."""
     policy = policy or Policy()
-    if not isinstance(data, dict):
-        raise ValidationError("invalid_json", _l("Send a JSON object."))
-    cam = authorize_camera(db, worker, data.get("camera_id"))
+    if not isinstance(data, ObservationIn):
+        data = validate(ObservationIn, data)
+    cam = authorize_camera(db, worker, data.camera_id)
     if not cam.enabled:
         raise Conflict("camera_disabled", _l("This camera is disabled."))
     obs = checks.check_observation(data, {a["name"] for a in cam.areas},
@@ -488,6 +491,10 @@ def list_alerts(db, *, active_only: bool = False, limit: int = 50) -> list[dict]
     """Alerts, newest first, each with ``target_name`` ({zh, en}): its place as people call it
     (the catalog's site and zone names, the camera's name), the id where none is known."""
     rows = repo.alerts(db, active_only=active_only, limit=min(limit, 500))
+    return _named(db, rows)
+
+
+def _named(db, rows) -> list[dict]:
     names = _place_names(db) if rows else {}
     return [dict(r, target_name=names.get((r["scope"], r["target_id"]),
                                           {"zh": r["target_id"], "en": r["target_id"]}))
@@ -505,7 +512,8 @@ def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> d
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
         raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
-        row = repo.alert(db, alert_id)
+        # <int:alert_id> takes any number of digits; SQLite's integers are 64-bit.
+        row = repo.alert(db, alert_id) if alert_id < 2 ** 63 else None
         if row is None:
             raise NotFound("unknown_alert", _l("There is no such alert."))
         if row["state"] != "open":
@@ -514,7 +522,7 @@ def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> d
         at = iso(clock.now())
         repo.acknowledge_alert(db, alert_id, user.username, at)
         _outbox_alert(db, alert_id, "acknowledged", at, policy)
-    return dict(repo.alert(db, alert_id))
+    return _named(db, [repo.alert(db, alert_id)])[0]
 
 
 # --- history and the dashboard ------------------------------------------------------------

@@ -17,16 +17,19 @@ from catalog import interface as catalog
 from core import inference
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import connect, get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang
 from core.serving import pool, stream_slot
 from core.text import _l
-from core.web import json_body
 
 from . import cameras, checks, jobs, services, workers
 from .live import frames_of
+from .schemas import (AlertOut, AlertsOut, AlertsQuery, CameraIn, CameraOut, CamerasOut,
+                      DashboardOut, ForecastOut, ForecastQuery, FrameOut, FrameUpload, HeatmapOut,
+                      IngestOut, ObservationIn, OccupancyOut, RegionsIn, TrendOut, TrendQuery)
 from .stream import StateFeed
 
 bp = Blueprint("crowd", __name__)
@@ -50,15 +53,23 @@ def _sources():
 # the crowd.cameras module they call.
 @bp.get("/api/crowd/worker/config", endpoint="worker_config")
 @token_required("worker")
+@contract(returns=CamerasOut)
 def api_worker_config():
+    """This worker's enabled cameras with their sources and regions."""
     return jsonify(workers.worker_config(get_db(), g.device))
 
 
 @bp.post("/api/crowd/observations")
 @csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("worker")
-def ingest():
-    result = services.ingest(get_db(), json_body(), worker=g.device, clock=get_clock(),
+@contract(body=ObservationIn, returns=IngestOut, status=201,
+          errors={400: ("counts_while_offline", "missing_people", "unknown_area",
+                        "missing_area", "unknown_line"),
+                  403: ("camera_not_allowed",), 409: ("camera_disabled",)})
+def ingest(body: ObservationIn):
+    """A worker's report for one of its cameras: people in view, per area, line crossings,
+    heat."""
+    result = services.ingest(get_db(), body, worker=g.device, clock=get_clock(),
                              policy=_policy(), frames=frames_of(current_app))
     return jsonify(result), 201
 
@@ -66,7 +77,10 @@ def ingest():
 @bp.post("/api/crowd/cameras/<camera_id>/frame")
 @csrf_exempt  # bearer-token only, as above
 @token_required("worker")
+@contract(upload=FrameUpload, media="image/jpeg", returns=FrameOut, status=201,
+          errors={400: ("invalid_jpeg", "frame_too_large"), 403: ("camera_not_allowed",)})
 def post_frame(camera_id):
+    """The newest annotated frame of a camera, for the live view (kept in memory only)."""
     workers.authorize_camera(get_db(), g.device, camera_id)
     data = request.get_data(cache=False)
     limit = current_app.config["CROWD_FRAME_MAX_BYTES"]
@@ -84,7 +98,9 @@ def post_frame(camera_id):
 # --- public: a coarse level per site for visitors ----------------------------------------
 
 @bp.get("/api/crowd/sites/<site_id>/occupancy")
+@contract(returns=OccupancyOut, errors={404: ("unknown_site",)})
 def public_occupancy(site_id):
+    """A coarse crowd level for visitors (no counts)."""
     occ = services.site_occupancy(get_db(), site_id, get_clock(), policy=_policy())
     return jsonify({"site_id": occ.site_id, "level": occ.level,
                     "ratio": None if occ.ratio is None else round(occ.ratio, 2)})
@@ -102,7 +118,9 @@ def dashboard():
 
 @bp.get("/api/crowd/state")
 @role_required("staff")
+@contract(returns=DashboardOut)
 def state():
+    """Everything the control room shows: sites, zones, cameras, open alerts."""
     _maybe_evaluate(get_db())
     return jsonify(services.dashboard_state(get_db(), get_clock(), policy=_policy()))
 
@@ -158,7 +176,9 @@ def stream():
 
 @bp.post("/api/crowd/alerts/<int:alert_id>/ack")
 @role_required("staff")
+@contract(returns=AlertOut, errors={404: ("unknown_alert",), 409: ("alert_not_open",)})
 def acknowledge(alert_id):
+    """Mark an open alert as seen."""
     row = services.acknowledge(get_db(), alert_id, user=current_user(), clock=get_clock(),
                                policy=_policy())
     return jsonify(row)
@@ -166,36 +186,43 @@ def acknowledge(alert_id):
 
 @bp.get("/api/crowd/alerts")
 @role_required("staff")
-def alerts():
-    active = request.args.get("active") == "1"
+@contract(query=AlertsQuery, returns=AlertsOut)
+def alerts(query: AlertsQuery):
+    """The latest alerts, newest first."""
+    active = query.active == "1"
     return jsonify({"alerts": services.list_alerts(get_db(), active_only=active)})
 
 
 @bp.get("/api/crowd/trend")
 @role_required("staff")
-def trend():
-    return jsonify(services.trend(get_db(), get_clock(), site_id=request.args.get("site"),
-                                  camera_id=request.args.get("camera"),
-                                  window=request.args.get("window", "hour")))
+@contract(query=TrendQuery, returns=TrendOut)
+def trend(query: TrendQuery):
+    """People per minute (the last hour) or per 10 minutes (the last day)."""
+    return jsonify(services.trend(get_db(), get_clock(), site_id=query.site,
+                                  camera_id=query.camera, window=query.window))
 
 
 @bp.get("/api/crowd/forecast")
 @pool("inference")  # fits models (crowd/jobs.py)
 @role_required("staff")
-def forecast():
-    site_id = request.args.get("site", "").strip()
-    if not site_id:
-        raise ValidationError("missing_site", _l("Name a site: ?site=kongmiao."))
+@contract(query=ForecastQuery, returns=ForecastOut,
+          errors={404: ("unknown_site",), 503: ("busy",)})
+def forecast(query: ForecastQuery):
+    """A site's occupancy for the next 3 hours (and when it may reach the warning level),
+    and its visitors for the next 7 days (fitted in the inference pool: 503 busy when its
+    queue is full)."""
     cfg = current_app.config
     return jsonify(inference.run(current_app, jobs.site_forecast,
                                  {"DATABASE": cfg["DATABASE"],
                                   "DB_BUSY_TIMEOUT_MS": cfg["DB_BUSY_TIMEOUT_MS"]},
-                                 site_id, get_clock(), _policy()))
+                                 query.site.strip(), get_clock(), _policy()))
 
 
 @bp.get("/api/crowd/cameras/<camera_id>/heatmap")
 @role_required("staff")
+@contract(returns=HeatmapOut, errors={404: ("unknown_camera",)})
 def heatmap(camera_id):
+    """Where people stood in a camera's view, on a 32x24 grid."""
     return jsonify(services.heatmap(get_db(), camera_id, get_clock(), policy=_policy()))
 
 
@@ -255,35 +282,51 @@ def worker_cameras_form(user_id):
     return redirect(url_for("crowd.cameras") + "#workers")
 
 
+CAMERA_ERRORS = {400: ("invalid_source", "source_not_allowed", "zone_not_in_site",
+                       "too_few_points", "zero_area", "point_outside_frame", "duplicate_region",
+                       "zero_length_line", "invalid_capacity"),
+                 404: ("unknown_site", "unknown_zone")}
+
+
 @bp.get("/api/crowd/cameras")
 @role_required("staff")
+@contract(returns=CamerasOut)
 def api_cameras():
+    """Every camera (sources with any password masked)."""
     return jsonify({"cameras": [c.to_json(with_source=False)
                                 for c in cameras.list_cameras(get_db())]})
 
 
 @bp.post("/api/crowd/cameras")
 @role_required("admin")
-def api_create_camera():
-    cam = cameras.save_camera(get_db(), json_body(), clock=get_clock(), create=True,
+@contract(body=CameraIn, returns=CameraOut, status=201,
+          errors={**CAMERA_ERRORS, 409: ("camera_exists",)})
+def api_create_camera(body: CameraIn):
+    """Add a camera, with its regions if given."""
+    cam = cameras.save_camera(get_db(), body, clock=get_clock(), create=True,
                               sources=_sources())
     return jsonify(cam.to_json(with_source=False)), 201
 
 
 @bp.put("/api/crowd/cameras/<camera_id>")
 @role_required("admin")
-def api_update_camera(camera_id):
-    data = dict(json_body(), id=camera_id)
-    cam = cameras.save_camera(get_db(), data, clock=get_clock(), create=False,
-                              sources=_sources())
+@contract(body=CameraIn, returns=CameraOut,
+          errors={**CAMERA_ERRORS, 404: ("unknown_site", "unknown_zone", "unknown_camera")})
+def api_update_camera(camera_id, body: CameraIn):
+    """Edit a camera (the id in the path wins); a smaller frame must still hold its regions;
+    the masked source sent back keeps the stored one."""
+    cam = cameras.save_camera(get_db(), body.model_copy(update={"id": camera_id}),
+                              clock=get_clock(), create=False, sources=_sources())
     return jsonify(cam.to_json(with_source=False))
 
 
 @bp.put("/api/crowd/cameras/<camera_id>/regions")
 @role_required("staff")
-def api_regions(camera_id):
-    body = json_body()
-    cam = cameras.save_regions(get_db(), camera_id, body.get("regions"), clock=get_clock())
+@contract(body=RegionsIn, returns=CameraOut,
+          errors={**CAMERA_ERRORS, 404: ("unknown_camera",)})
+def api_regions(camera_id, body: RegionsIn):
+    """Redraw a camera's counting areas and lines (staff may; the rest is for admins)."""
+    cam = cameras.save_regions(get_db(), camera_id, body.regions, clock=get_clock())
     return jsonify(cam.to_json(with_source=False))
 
 

@@ -10,21 +10,21 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from admission.rules import DIRECTIONS, Presence, Rules, decide
+from admission.rules import Presence, Rules, decide
 from catalog import interface as catalog
 from core.auth import create_device
 from core.clock import Clock, iso
 from core.db import Database, immediate
+from core.contracts import validate
 from core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from core.pii import mask_document, normalize_document
 from core.text import _l
 
 from . import repo
+from .schemas import MAX_CODE_CHARS, OfflineScanIn, ScanIn
 
 GATE_DIRECTIONS = ("entry", "exit", "both")
-NONCE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 ID_NUMBER_RE = re.compile(r"^\d{17}[\dXx]$")
-MAX_CODE_CHARS = 512
 MAX_NAME_CHARS = 60
 
 
@@ -117,55 +117,28 @@ def list_gates(db, site_id: str | None = None) -> list[Gate]:
     return [_gate(r) for r in repo.list_gates(db, site_id)]
 
 
-# --- parsing -------------------------------------------------------------------
+# --- parsing (each field is checked by its contract in gates/schemas.py) --------------
 
-def _parse_time(value, tz, field: str) -> datetime:
-    if not isinstance(value, str) or len(value) > 40:
-        raise DomainError("bad_time", _l("'%(field)s' must be an ISO 8601 time with its offset.",
-                                         field=field))
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise DomainError("bad_time",
-                          _l("'%(field)s' must be an ISO 8601 time with its offset.",
-                             field=field)) from None
-    if dt.tzinfo is None:
-        raise DomainError("bad_time", _l("'%(field)s' needs a UTC offset, e.g. +08:00.",
-                                         field=field))
-    return dt.astimezone(tz)
-
-
-def parse_scan(data: dict, tz) -> ScanRequest:
-    """Check a scan request's fields; ValidationError with a stable code on bad input."""
-    direction = data.get("direction", "entry")
-    if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
-    nonce = data.get("nonce")
-    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : - , "
-                                          "unique per scan."))
-    code, document = data.get("code"), data.get("document")
+def parse_scan(data: ScanIn, tz) -> ScanRequest:
+    """A scan request from its checked fields: a code or an ID number, never both, and a
+    method that matches the field; DomainError with a stable code otherwise."""
+    code, document = data.code, data.document
     if (code is None) == (document is None):
         raise DomainError("code_or_document", _l("Send either 'code' (the QR text) or 'document' "
                                                  "(a resident ID number), not both."))
-    if code is not None and not isinstance(code, str):
-        raise DomainError("bad_code", _l("'code' must be text."))
-    if document is not None and (not isinstance(document, str) or len(document) > 40):
-        raise DomainError("bad_document", _l("'document' must be an ID number (text)."))
-    if isinstance(code, str) and ID_NUMBER_RE.match("".join(code.split())):
+    if code is not None and ID_NUMBER_RE.match("".join(code.split())):
         # An ID number typed or scanned into the code field (a ticket code is 120
         # characters starting "TK"): the ID-card fallback.
         code, document = None, code
-    method = data.get("method", "code" if code is not None else "document")
-    if method == "code" and document is not None and data.get("code") is not None:
+    method = data.method or ("code" if code is not None else "document")
+    if method == "code" and document is not None and data.code is not None:
         method = "document"
-    if method not in ("code", "photo", "document") or (document is not None) != (method == "document"):
+    if (document is not None) != (method == "document"):
         raise DomainError("bad_method", _l("'method' must be 'code', 'photo' or 'document' and "
                                            "match the field sent."))
-    scanned_at = data.get("scanned_at")
-    scanned = _parse_time(scanned_at, tz, "scanned_at") if scanned_at is not None else None
-    return ScanRequest(direction=direction, nonce=nonce, code=code, document=document,
-                       scanned_at=scanned, method=method)
+    scanned = data.scanned_at.astimezone(tz) if data.scanned_at is not None else None
+    return ScanRequest(direction=data.direction, nonce=data.nonce, code=code,
+                       document=document, scanned_at=scanned, method=method)
 
 
 def _input_hash(req_code, document, hash_key: str) -> str:
@@ -362,38 +335,24 @@ class OfflineScan:
 
 
 def parse_offline_scan(item, tz, now: datetime, max_age_days: int) -> OfflineScan:
-    """Check one uploaded scan; ValidationError with a stable code."""
-    if not isinstance(item, dict):
-        raise DomainError("bad_scan", _l("Each scan must be a JSON object."))
-    nonce = item.get("nonce")
-    if not isinstance(nonce, str) or not NONCE_RE.match(nonce):
-        raise DomainError("bad_nonce", _l("'nonce' must be 1-100 letters, digits or _ . : -."))
-    direction = item.get("direction")
-    if direction not in DIRECTIONS:
-        raise DomainError("bad_direction", _l("'direction' must be 'entry' or 'exit'."))
-    if "scanned_at" not in item:
-        raise DomainError("bad_time", _l("Offline scans need 'scanned_at'."))
-    at = _parse_time(item["scanned_at"], tz, "scanned_at")
+    """One uploaded scan, its fields checked by OfflineScanIn's contract and its time and
+    fields checked together here; DomainError with a stable code."""
+    scan = validate(OfflineScanIn, item)
+    at = scan.scanned_at.astimezone(tz)
     if at > now + timedelta(minutes=5) or at < now - timedelta(days=max_age_days):
         raise DomainError("bad_time", _l("'scanned_at' must lie within the last %(max_age_days)s "
                                          "days.", max_age_days=max_age_days))
-    result, reason = item.get("result"), item.get("reason")
-    if result not in ("allow", "deny"):
-        raise DomainError("bad_result", _l("'result' must be 'allow' or 'deny'."))
-    if result == "deny" and not (isinstance(reason, str) and 0 < len(reason) <= 40):
+    nonce, direction, result, reason = scan.nonce, scan.direction, scan.result, scan.reason
+    if result == "deny" and not reason:
         raise DomainError("bad_reason", _l("A denied scan needs its 'reason'."))
     if result == "allow":
         reason = None
-    code, ticket_id = item.get("code"), item.get("ticket_id")
+    code, ticket_id = scan.code, scan.ticket_id
     method = "code"
     if code is not None:
-        if not isinstance(code, str) or len(code) > MAX_CODE_CHARS:
-            raise DomainError("bad_code", _l("'code' must be text."))
         if ticket_id is not None:
             raise DomainError("code_or_document", _l("Send 'code' or 'ticket_id', not both."))
     elif ticket_id is not None:
-        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or ticket_id <= 0:
-            raise DomainError("bad_ticket_id", _l("'ticket_id' must be a positive whole number."))
         method = "document"
     elif result == "allow":
         raise DomainError("code_or_document", _l("An allowed scan needs its 'code' or "

@@ -3,7 +3,6 @@ handheld gate page for staff phones, photo decoding, and the staff audit page.""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, url_for)
@@ -14,15 +13,18 @@ from admission.rules import REASONS, Rules
 from catalog import interface as catalog
 from core.auth import current_user, device_or_role_required, role_required, token_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import DomainError, ValidationError
 from core.i18n import get_lang, label
 from core.text import _l
-from core.web import json_body
 
 from . import metrics, services
 from .bundle import DocumentPolicy, bundle
+from .schemas import (BundleOut, CountsOut, CountsQuery, HandheldScanIn, InsideOut,
+                      OfflineResultsOut, OfflineScansIn, PhotoOut, PhotoUpload, ScanIn, ScanOut,
+                      SiteQuery)
 from .tickets import TicketSource
 
 bp = Blueprint("gates", __name__)
@@ -31,11 +33,6 @@ bp = Blueprint("gates", __name__)
 def _rules() -> Rules:
     cfg = current_app.config
     return Rules(cfg["GATES_SLOT_EARLY_MINUTES"], cfg["GATES_SLOT_LATE_MINUTES"])
-
-
-def _limit_body(limit: int) -> None:
-    # Refuse oversized bodies before they are read (413 too_large).
-    request.max_content_length = limit
 
 
 def _scan_kwargs() -> dict:
@@ -61,14 +58,28 @@ def _busy_is_503(fn, *args, **kwargs):
 
 # --- device API ----------------------------------------------------------------
 
+# What deciding a scan can refuse with once its fields check out (services.parse_scan,
+# services.scan); 503 busy: the gate retries, deciding offline meanwhile.
+SCAN_ERRORS = {400: ("code_or_document", "bad_method", "direction_not_allowed"),
+               404: ("unknown_site",), 409: ("nonce_reused",), 503: ("busy",)}
+
+
+def _scan_body_limit(cfg) -> int:
+    # Oversized bodies are refused before they are read (413 too_large).
+    return cfg["GATES_SCAN_MAX_BYTES"]
+
+
 @bp.post("/api/gate/scan")
 @csrf_exempt  # bearer-token only: no cookie authority to forge; a missing token is a 401
 @token_required("gate")
-def api_scan():
-    _limit_body(current_app.config["GATES_SCAN_MAX_BYTES"])
+@contract(body=ScanIn, returns=ScanOut, body_limit=_scan_body_limit,
+          errors={**SCAN_ERRORS, 403: ("not_a_gate",)})
+def api_scan(body: ScanIn):
+    """Decide one scan at this gate: allow or deny with a stable reason, admitting a
+    ticket at most once; the same nonce again returns the first answer."""
     db = get_db()
     gate = _device_gate()
-    req = services.parse_scan(json_body(), get_clock().tz)
+    req = services.parse_scan(body, get_clock().tz)
     answer = _busy_is_503(services.scan, db, gate, req, source="online", **_scan_kwargs())
     metrics.scan_answered(gate.site_id, "online", req.direction, answer)
     return jsonify(answer)
@@ -76,7 +87,9 @@ def api_scan():
 
 @bp.get("/api/gate/bundle")
 @token_required("gate")
+@contract(returns=BundleOut, errors={403: ("not_a_gate",), 404: ("unknown_site",)})
 def api_bundle():
+    """Today's offline bundle for this gate."""
     db = get_db()
     gate = _device_gate()
     resp = jsonify(bundle(db, gate, clock=get_clock(), rules=_rules(),
@@ -89,14 +102,17 @@ def api_bundle():
 @bp.post("/api/gate/offline-scans")
 @csrf_exempt  # bearer-token only, as above
 @token_required("gate")
-def api_offline_scans():
+@contract(body=OfflineScansIn, returns=OfflineResultsOut,
+          body_limit=lambda cfg: cfg["GATES_SCAN_MAX_BYTES"] * cfg["GATES_OFFLINE_BATCH_MAX"],
+          errors={400: ("too_many_scans",), 403: ("not_a_gate",), 404: ("unknown_site",),
+                  503: ("busy",)})
+def api_offline_scans(body: OfflineScansIn):
+    """Upload scans an offline gate decided; each is recorded once (by nonce), and where
+    the server would have denied one a conflict is flagged for staff."""
     cfg = current_app.config
-    _limit_body(cfg["GATES_SCAN_MAX_BYTES"] * cfg["GATES_OFFLINE_BATCH_MAX"])
     db = get_db()
     gate = _device_gate()
-    items = json_body().get("scans")
-    if not isinstance(items, list) or not items:
-        raise ValidationError("bad_scans", _l('Send {"scans": [...]} with at least one scan.'))
+    items = body.scans
     if len(items) > cfg["GATES_OFFLINE_BATCH_MAX"]:
         raise ValidationError("too_many_scans", _l("Send at most %(most)s scans at once.",
                                                    most=cfg['GATES_OFFLINE_BATCH_MAX']))
@@ -109,8 +125,10 @@ def api_offline_scans():
 
 @bp.get("/api/gate/inside")
 @device_or_role_required(("gate",), "staff")  # visitors see crowd levels, not head counts
-def api_inside():
-    site_id = request.args.get("site", "")
+@contract(query=SiteQuery, returns=InsideOut, errors={404: ("unknown_site",)})
+def api_inside(query: SiteQuery):
+    """People inside a site now, counted at its gates."""
+    site_id = query.site
     db = get_db()
     clock = get_clock()
     inside = services.people_inside(db, site_id, clock)
@@ -121,13 +139,11 @@ def api_inside():
 
 @bp.get("/api/gate/counts")
 @role_required("staff")
-def api_counts():
-    site_id = request.args.get("site", "")
-    raw_day = request.args.get("day")
-    try:
-        day = date.fromisoformat(raw_day) if raw_day else get_clock().now().date()
-    except ValueError:
-        raise ValidationError("bad_day", _l("'day' must be a date like 2026-07-15.")) from None
+@contract(query=CountsQuery, returns=CountsOut, errors={404: ("unknown_site",)})
+def api_counts(query: CountsQuery):
+    """Entries, exits and check-outs per minute at a site on a day."""
+    site_id = query.site
+    day = query.day or get_clock().now().date()
     rows = services.counts_per_minute(get_db(), site_id, day)
     return jsonify({"site": site_id, "day": day.isoformat(), "minutes": rows,
                     "inside": services.people_inside(get_db(), site_id, get_clock())})
@@ -149,13 +165,13 @@ def handheld():
 
 @bp.post("/api/gate/handheld-scan")
 @role_required("staff")
-def api_handheld_scan():
-    _limit_body(current_app.config["GATES_SCAN_MAX_BYTES"])
+@contract(body=HandheldScanIn, returns=ScanOut, body_limit=_scan_body_limit,
+          errors=SCAN_ERRORS)
+def api_handheld_scan(body: HandheldScanIn):
+    """Decide one scan from a staff phone standing in for a gate."""
     db = get_db()
-    data = json_body()
-    gate_id = data.get("gate_id")
-    gate = services.get_gate(db, gate_id if not isinstance(gate_id, bool) else None)
-    req = services.parse_scan(data, get_clock().tz)
+    gate = services.get_gate(db, body.gate_id)
+    req = services.parse_scan(body, get_clock().tz)
     answer = _busy_is_503(services.scan, db, gate, req, source="handheld", **_scan_kwargs())
     metrics.scan_answered(gate.site_id, "handheld", req.direction, answer)
     return jsonify(answer)
@@ -163,9 +179,13 @@ def api_handheld_scan():
 
 @bp.post("/api/gate/photo")
 @role_required("staff")
+@contract(upload=PhotoUpload, media="multipart/form-data", returns=PhotoOut,
+          body_limit=lambda cfg: cfg["GATES_PHOTO_MAX_BYTES"] + 64 * 1024,
+          errors={400: ("bad_image", "bad_request"), 413: ("image_too_large",),
+                  422: ("no_qr_found",)})
 def api_photo():
+    """The QR code's text in a photo of an e-ticket (a screenshot, a printout)."""
     cfg = current_app.config
-    _limit_body(cfg["GATES_PHOTO_MAX_BYTES"] + 64 * 1024)
     upload = request.files.get("photo")
     if upload is None:
         raise ValidationError("bad_image", _l("Upload the photo in the form field 'photo'."))

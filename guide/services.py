@@ -330,16 +330,11 @@ def less_crowded(db, site_id: str, clock, exclude: str | None = None, *,
     return [p for p in known if order[levels[p.id]] == best]
 
 
-def near(db, *, site_id: str, lat, lon, accuracy, max_accuracy: int) -> dict:
-    """The POI nearest a position, if the position is precise enough to trust."""
+def near(db, *, site_id: str, lat: float, lon: float, accuracy: float,
+         max_accuracy: int) -> dict:
+    """The POI nearest a position (checked by its contract, guide/schemas.py), if the
+    position is precise enough to trust."""
     site_id = check_site(db, site_id)
-    try:
-        lat, lon, accuracy = float(lat), float(lon), float(accuracy)
-    except (TypeError, ValueError):
-        raise ValidationError("bad_position",
-                              _l("Send lat, lon and accuracy as numbers.")) from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or accuracy < 0:
-        raise ValidationError("bad_position", _l("That position is not valid."))
     if accuracy > max_accuracy:
         raise ValidationError("position_inaccurate", _l("Your position is only accurate to "
                                                         "%(accuracy).0f m; enter the signpost "

@@ -14,6 +14,7 @@ from catalog import interface as catalog
 from core import inference
 from core.auth import current_user, role_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import NotFound, ValidationError
@@ -21,10 +22,11 @@ from core.i18n import content_lang, get_lang
 from core.ratelimit import Rule, client_key, limits
 from core.serving import pool
 from core.text import _l
-from core.web import json_body
 from crowd import interface as crowd
 
 from . import jobs, metrics, route, services
+from .schemas import (AnswerOut, AskIn, NearOut, NearQuery, OfflineManifestOut, PoisOut,
+                      VoiceUpload)
 
 bp = Blueprint("guide", __name__)
 
@@ -217,7 +219,9 @@ def service_worker():
 
 
 @bp.get("/guide/<site_id>/offline.json")
+@contract(returns=OfflineManifestOut, errors={404: ("unknown_site",)})
 def offline_manifest(site_id):
+    """What a phone caches to use a site's guide offline (read by the service worker)."""
     db, site, pois = _site_context(site_id)
     lang = get_lang()
     # The bare address too: the home page links to it and a visitor reopens it from history
@@ -246,15 +250,24 @@ def offline_manifest(site_id):
 
 # --- APIs ------------------------------------------------------------------------
 
+# What asking can refuse with besides the fields' own codes (guide.services.ask; a job of
+# the inference pool, whose full queue is 503 busy).
+ASK_ERRORS = {400: ("question_empty", "question_too_long", "site_required",
+                    "unsupported_language"),
+              404: ("unknown_site",), 429: ("rate_limited",), 503: ("busy",)}
+
+
 @bp.post("/api/guide/ask")
 @pool("inference")
 @csrf_exempt
-def api_ask():
+@contract(body=AskIn, returns=AnswerOut, errors=ASK_ERRORS)
+def api_ask(body: AskIn):
+    """Ask the guide: an answer quoted from the guide's content with its sources and
+    audio, live hours, tickets or crowds, or "I don't know" below the threshold."""
     _rate_limit("ask", "GUIDE_ASK_PER_MINUTE")
-    body = json_body()
     started = time.perf_counter()
-    ans = _job(jobs.ask, _job_settings(), site_id=body.get("site"),
-               question=body.get("question"), lang=body.get("lang"), clock=get_clock())
+    ans = _job(jobs.ask, _job_settings(), site_id=body.site, question=body.question,
+               lang=body.lang, clock=get_clock())
     metrics.answered("text", ans, time.perf_counter() - started)
     return jsonify(_answer_json(ans))
 
@@ -262,7 +275,14 @@ def api_ask():
 @bp.post("/api/guide/ask-voice")
 @pool("inference")
 @csrf_exempt
+@contract(upload=VoiceUpload, media="multipart/form-data", returns=AnswerOut,
+          errors={**ASK_ERRORS, 400: ASK_ERRORS[400] + (
+              "audio_required", "audio_empty", "audio_unreadable", "audio_format",
+              "audio_too_long", "audio_too_short", "audio_silent", "bad_request"),
+              413: ("audio_too_large",), 422: ("no_speech", "unclear_speech")})
 def api_ask_voice():
+    """Ask by voice: the recording is transcribed (Whisper), then answered as a text
+    question; the answer carries what was heard."""
     _rate_limit("voice", "GUIDE_VOICE_PER_MINUTE")
     upload = request.files.get("audio")
     if upload is None:
@@ -276,7 +296,9 @@ def api_ask_voice():
 
 
 @bp.get("/api/guide/sites/<site_id>/pois")
+@contract(returns=PoisOut, errors={404: ("unknown_site",)})
 def api_pois(site_id):
+    """A site's points of interest with their crowd levels."""
     db, site, pois = _site_context(site_id)
     levels = services.poi_levels(db, pois, get_clock(), policy=_crowd_policy())
     return jsonify({"site": site.id, "pois": [
@@ -285,10 +307,12 @@ def api_pois(site_id):
 
 
 @bp.get("/api/guide/near")
-def api_near():
-    a = request.args
-    return jsonify(services.near(get_db(), site_id=a.get("site"), lat=a.get("lat"),
-                                 lon=a.get("lon"), accuracy=a.get("accuracy"),
+@contract(query=NearQuery, returns=NearOut,
+          errors={400: ("position_inaccurate",), 404: ("unknown_site", "no_pois")})
+def api_near(query: NearQuery):
+    """The point of interest nearest a position, if it is precise enough to trust."""
+    return jsonify(services.near(get_db(), site_id=query.site, lat=query.lat, lon=query.lon,
+                                 accuracy=query.accuracy,
                                  max_accuracy=current_app.config["GUIDE_NEAR_ACCURACY_M"]))
 
 

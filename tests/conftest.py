@@ -44,7 +44,11 @@ def fresh_app(instance, clock, **config):
 
 @pytest.fixture
 def app(tmp_path, clock):
-    return fresh_app(tmp_path / "instance", clock)
+    application = fresh_app(tmp_path / "instance", clock)
+    yield application
+    # Every JSON answer the test caused fits its view's contract (core.contracts).
+    violations = application.extensions.get("scenic.contract_violations", [])
+    assert not violations, "answers that break their contracts:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ GUIDE_PAGES = ["/guide/", "/guide/taishan", "/guide/taishan/tours/taishan-red-ga
 STAFF_PAGES = ["/console", "/admin/accounts", "/admin/capacity", "/admin/guide",
                "/admin/guide/poi/taishan-nantianmen", "/staff/tickets", "/crowd",
                "/crowd/cameras", "/crowd/cameras/new", "/crowd/cameras/cam-a/edit",
-               "/gates/handheld", "/gates/audit"]
+               "/gates/handheld", "/gates/audit", "/docs/api"]
 
 
 class Violations:

@@ -16,7 +16,11 @@ _id_seq = itertools.count(100)
 
 def csrf_of(client, path: str = "/") -> str:
     """The CSRF token of a test client's session (fetching a page creates one)."""
-    html = client.get(path).get_data(as_text=True)
+    return csrf_of_page(client.get(path).get_data(as_text=True))
+
+
+def csrf_of_page(html: str) -> str:
+    """The CSRF token in a page's <meta name="csrf-token">."""
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 

@@ -1,31 +1,58 @@
-"""The ticketing JSON API views (documented in docs/ticketing.md). Anonymous visitor endpoints
-are CSRF-exempt JSON (a cross-site form cannot send application/json); staff endpoints
-use the session plus the X-CSRF-Token header; gate endpoints a bearer token."""
+"""The ticketing JSON API views (documented in docs/ticketing.md; contracts in
+ticketing/schemas.py). Anonymous visitor endpoints are CSRF-exempt JSON (a cross-site form
+cannot send application/json); staff endpoints use the session plus the X-CSRF-Token
+header; gate endpoints a bearer token."""
 from __future__ import annotations
 
 import base64
+from functools import wraps
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from catalog import interface as catalog
 from core.auth import current_user, role_required, token_required
 from core.clock import get_clock
+from core.contracts import contract
 from core.csrf import csrf_exempt
 from core.db import get_db
 from core.errors import Conflict, Unauthorized, ValidationError
 from core.ratelimit import limiter, limits, setting
 from core.text import _l
-from core.web import json_body
 
 from . import gate_feed, metrics, orders, payments, products, quota
 from .quota import parse_day
+from .schemas import (AvailabilityOut, AvailabilityQuery, CalendarOut, CheckoutOut, OkOut,
+                      OrderHeaders, OrderIn, OrderOut, OutcomeOut, PausedOut, PauseIn,
+                      ProductsOut, ProductsQuery, PublicKeyOut, QuotaIn, RebookIn, RecoverIn,
+                      RefundIn, ReissueIn, ResumeIn, RevocationsOut, SandboxNotification,
+                      SandboxPayIn, StaffDayOut)
 from .view_helpers import (admit_booking, bookable_day, guard, order_json, order_limit,
-                           parse_int, product_json, provider, sandbox_only, settings, slot_json)
+                           product_json, provider, sandbox_only, settings, slot_json)
 
 bp = Blueprint("ticketing_api", __name__)
 
-
 SECRET_HEADER = "X-Order-Secret"
+# What booking can refuse with once the body has its shape (services: orders, holders,
+# products, quota, fairness; core.pow; admission.identity for documents).
+BOOKING_ERRORS = {
+    400: ("date_in_past", "date_too_far", "bad_idempotency_key", "bad_slot",
+          "product_not_for_site", "bad_holders", "bad_holder_name", "bad_document_type",
+          "bad_document_number", "id_length", "id_format", "id_region", "id_birth_date",
+          "id_check_digit", "bad_birth_date", "bad_date", "birth_date_required", "not_eligible",
+          "unknown_fare", "duplicate_holder", "site_closed", "slot_not_on_day", "slot_over"),
+    404: ("unknown_product", "unknown_slot", "unknown_site"),
+    409: ("price_mismatch", "idempotency_conflict", "sold_out", "holder_has_ticket",
+          "sales_paused", "holder_unavailable", "slot_busy", "free_places_taken"),
+}
+ONLINE_BOOKING_ERRORS = {
+    **BOOKING_ERRORS,
+    429: ("too_many_in_slot", "too_many_holds", "too_many_free_tickets", "too_many_refusals",
+          "holder_unavailable"),
+}
+ORDER_SECRET = {"type": "apiKey", "in": "header", "name": SECRET_HEADER,
+                "description": "An order's secret: in the answer that made or recovered the "
+                               "order (and its page's address). Lost: POST "
+                               "/api/ticketing/orders/recover."}
 
 
 def _no_credentials_in_query() -> None:
@@ -52,23 +79,61 @@ def _visitor_order(number: str, change: bool = False) -> orders.OrderView:
     return order
 
 
+def booking_admitted(view):
+    """Guard of an online booking: its proof of work (the body's ``altcha``) and the
+    client's booking limit, checked before the body's other fields (put it above @contract),
+    so a flood of malformed bookings is limited like any other."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        data = request.get_json(silent=True)
+        if isinstance(data, dict):  # anything else is the contract's invalid_json
+            admit_booking(data.get("altcha"))
+        return view(*args, **kwargs)
+    wrapper._guard_errors = {400: ("pow_missing", "pow_invalid", "pow_expired", "pow_replayed"),
+                             429: ("rate_limited",)}
+    return wrapper
+
+
+def order_secret_required(change: bool = False):
+    """Guard of a visitor's order: the order whose secret the caller shows, found before the
+    body is read (put it above @contract) and passed to the view as ``order``; ``change``
+    counts the request against the order's limit on changes."""
+    def deco(view):
+        @wraps(view)
+        def wrapper(number, **kwargs):
+            return view(number, order=_visitor_order(number, change=change), **kwargs)
+        wrapper._security = [{"orderSecret": []}]
+        wrapper._security_schemes = {"orderSecret": ORDER_SECRET}
+        wrapper._guard_errors = {400: ("credentials_in_query",), 401: ("secret_required",),
+                                 404: ("order_not_found",),
+                                 **({429: ("too_many_changes",)} if change else {})}
+        return wrapper
+    return deco
+
+
 @bp.get("/api/tickets/public-key")
+@contract(returns=PublicKeyOut)
 def public_key():
+    """The Ed25519 key that verifies e-ticket codes offline."""
     raw = gate_feed.ticket_signing_public_key(current_app.instance_path)
     return jsonify({"alg": "Ed25519", "format": "raw", "public_key_hex": raw.hex(),
                     "public_key_b64": base64.b64encode(raw).decode()})
 
 
 @bp.get("/api/ticketing/products", endpoint="products")
-def list_products():
-    site = request.args.get("site") or None
+@contract(query=ProductsQuery, returns=ProductsOut)
+def list_products(query: ProductsQuery):
+    """Ticket types on sale with their fares, for one site or all."""
+    site = query.site or None
     if site:
         catalog.get_site(get_db(), site)
     return jsonify({"products": [product_json(p) for p in products.list_products(get_db(), site)]})
 
 
 @bp.get("/api/ticketing/sites/<site_id>/calendar")
+@contract(returns=CalendarOut, errors={404: ("unknown_site",)})
 def calendar(site_id):
+    """The next days: open or not, online tickets left, sales paused."""
     days = quota.calendar(get_db(), site_id, get_clock(), settings()["days_ahead"])
     return jsonify({"site_id": site_id, "days": [
         {"date": d["date"].isoformat(), "open": d["open"], "over": d["over"], "left": d["left"],
@@ -77,26 +142,25 @@ def calendar(site_id):
 
 
 @bp.get("/api/ticketing/sites/<site_id>/availability")
-def availability(site_id):
-    day = bookable_day(request.args.get("date"), get_clock().now().date())
+@contract(query=AvailabilityQuery, returns=AvailabilityOut,
+          errors={400: ("date_in_past", "date_too_far"), 404: ("unknown_site",)})
+def availability(site_id, query: AvailabilityQuery):
+    """A day's time slots with the tickets left in each."""
+    day = bookable_day(query.date, get_clock().now().date())
     slots = quota.availability(get_db(), site_id, day, get_clock())
     return jsonify({"site_id": site_id, "date": day.isoformat(),
                     "paused": quota.is_paused(get_db(), site_id, day),
                     "slots": [slot_json(s) for s in slots]})
 
 
-def _create(body: dict, channel: str, actor: str = "", guard=None):
+def _create(body: OrderIn, headers: OrderHeaders, channel: str, actor: str = "", guard=None):
     cfg = settings()
-    expected = body.get("expected_total_fen")
-    if expected is not None:
-        expected = parse_int(expected, "bad_expected_total", "the expected total in fen")
     order = orders.create_order(
-        get_db(), site_id=str(body.get("site_id", "")), day=parse_day(body.get("date")),
-        slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
-        product_id=str(body.get("product_id", "")), holders=body.get("holders"),
+        get_db(), site_id=body.site_id, day=body.date, slot_id=body.slot_id,
+        product_id=body.product_id, holders=[h.model_dump() for h in body.holders],
         clock=get_clock(), channel=channel,
-        idempotency_key=request.headers.get("Idempotency-Key") or body.get("idempotency_key"),
-        expected_total_fen=expected, hold_minutes=cfg["hold_minutes"],
+        idempotency_key=headers.idempotency_key or body.idempotency_key,
+        expected_total_fen=body.expected_total_fen, hold_minutes=cfg["hold_minutes"],
         days_ahead=cfg["days_ahead"], actor=actor, guard=guard)
     metrics.booked(order)
     return order
@@ -104,10 +168,13 @@ def _create(body: dict, channel: str, actor: str = "", guard=None):
 
 @bp.post("/api/ticketing/orders")
 @csrf_exempt
-def create_order():
-    body = json_body()
-    admit_booking(body.get("altcha"))
-    order = _create(body, "online", guard=guard())
+@booking_admitted
+@contract(body=OrderIn, headers=OrderHeaders, returns=OrderOut, status=201,
+          errors=ONLINE_BOOKING_ERRORS)
+def create_order(body: OrderIn, headers: OrderHeaders):
+    """Book: hold tickets for 1-5 real-name holders (then pay at payment_start). The answer
+    carries the order's secret; a solved proof-of-work challenge is required."""
+    order = _create(body, headers, "online", guard=guard())
     data = order_json(order, with_codes=order.status == "paid")
     if order.status == "held":
         # The charge is created when the visitor goes to pay, outside the booking transaction.
@@ -117,8 +184,10 @@ def create_order():
 
 @bp.post("/api/ticketing/orders/<number>/payment")
 @csrf_exempt
-def start_payment(number):
-    _visitor_order(number, change=True)
+@order_secret_required(change=True)
+@contract(returns=CheckoutOut, errors={409: ("not_payable",)})
+def start_payment(number, order: orders.OrderView):
+    """Start paying a held order: the gateway's checkout URL."""
     url = payments.start_payment(get_db(), provider(), number, get_clock())
     if url is None:
         raise Conflict("not_payable", _l("This order is not awaiting payment."))
@@ -126,66 +195,74 @@ def start_payment(number):
 
 
 @bp.get("/api/ticketing/orders/<number>")
-def get_order(number):
-    return jsonify(order_json(_visitor_order(number), with_codes=True))
+@order_secret_required()
+@contract(returns=OrderOut)
+def get_order(number, order: orders.OrderView):
+    """An order with its e-ticket codes, for the caller who shows its secret."""
+    return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/recover")
 @csrf_exempt
 @limiter.shared_limit(setting("TICKETING_RECOVERY_PER_CLIENT"), scope="recovery")
-def recover_order():
+@contract(body=RecoverIn, returns=OrderOut,
+          errors={404: ("order_not_found",), 429: ("rate_limited", "recovery_locked")})
+def recover_order(body: RecoverIn):
     """A lost link: the order number + the last 4 characters of a holder's document give the
     order with its secret. Throttled per client and locked per order after a few misses."""
-    body = json_body()
     order = orders.recover_order(
-        get_db(), str(body.get("number", "")), body.get("last4"), get_clock(), limits=limits(),
+        get_db(), body.number, body.last4, get_clock(), limits=limits(),
         failures=current_app.config["TICKETING_RECOVERY_FAILURES_PER_ORDER"])
     return jsonify(order_json(order, with_codes=True))
 
 
-def _ticket_id(body: dict) -> int:
-    return parse_int(body.get("ticket_id"), "unknown_ticket", "a ticket id")
-
-
 @bp.post("/api/ticketing/orders/<number>/refund")
 @csrf_exempt
-def refund(number):
-    _visitor_order(number, change=True)
-    body = json_body(required=False)
-    ids = body.get("ticket_ids")
-    if ids is not None and (not isinstance(ids, list) or not ids
-                            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ValidationError("bad_ticket_ids", _l("ticket_ids is a list of ticket ids."))
+@order_secret_required(change=True)
+@contract(body=RefundIn, body_required=False, returns=OrderOut,
+          errors={404: ("unknown_ticket",),
+                  409: ("not_refundable", "ticket_not_valid", "refund_too_late")})
+def refund(number, order: orders.OrderView, body: RefundIn):
+    """Refund some or all valid tickets of a paid order, before their time slot."""
     order = orders.refund(get_db(), number, clock=get_clock(), provider=provider(),
-                          ticket_ids=ids, actor="api")
+                          ticket_ids=body.ticket_ids, actor="api")
     metrics.refunded(order, "api")
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/<number>/rebook")
 @csrf_exempt
-def rebook(number):
-    _visitor_order(number, change=True)
-    body = json_body()
-    order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=_ticket_id(body),
-                          slot_id=parse_int(body.get("slot_id"), "bad_slot", "a time slot"),
-                          days_ahead=settings()["days_ahead"])
+@order_secret_required(change=True)
+@contract(body=RebookIn, returns=OrderOut,
+          errors={400: ("bad_slot", "date_too_far", "slot_over", "same_slot"),
+                  404: ("unknown_ticket", "unknown_slot"),
+                  409: ("ticket_not_valid", "rebook_too_late", "sold_out", "sales_paused")})
+def rebook(number, order: orders.OrderView, body: RebookIn):
+    """Move one valid ticket to another time slot; its old code is revoked."""
+    order = orders.rebook(get_db(), number, clock=get_clock(), ticket_id=body.ticket_id,
+                          slot_id=body.slot_id, days_ahead=settings()["days_ahead"])
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/orders/<number>/reissue")
 @csrf_exempt
-def reissue(number):
-    _visitor_order(number, change=True)
-    body = json_body()
+@order_secret_required(change=True)
+@contract(body=ReissueIn, returns=OrderOut,
+          errors={404: ("unknown_ticket",), 409: ("ticket_not_valid",)})
+def reissue(number, order: orders.OrderView, body: ReissueIn):
+    """A new code for one valid ticket (a lost phone); the old code is revoked."""
     order = orders.reissue(get_db(), number, clock=get_clock(), actor="api",
-                           ticket_id=_ticket_id(body))
+                           ticket_id=body.ticket_id)
     return jsonify(order_json(order, with_codes=True))
 
 
 @bp.post("/api/ticketing/payments/sandbox/notify")
 @csrf_exempt
+@contract(upload=SandboxNotification, media="application/json", returns=OutcomeOut,
+          errors={400: ("bad_signature", "bad_notification"), 404: ("unknown_payment", "not_found"),
+                  409: ("amount_mismatch",)})
 def sandbox_notify():
+    """The sandbox gateway's signed notification (a real gateway's webhook is alike)."""
     sandbox_only()
     outcome = payments.handle_notification(get_db(), provider(), request.get_data(),
                                            request.headers, get_clock())
@@ -194,23 +271,23 @@ def sandbox_notify():
 
 @bp.post("/api/ticketing/sandbox/pay/<reference>")
 @csrf_exempt
-def sandbox_pay(reference):
+@contract(body=SandboxPayIn, body_required=False, returns=OutcomeOut,
+          errors={404: ("unknown_payment",), 409: ("amount_mismatch",)})
+def sandbox_pay(reference, body: SandboxPayIn):
     """The sandbox gateway's 'visitor paid' button, for API clients and tests (it exists only
     while the sandbox is the provider, which start-up refuses in production)."""
     sandbox_only()
-    body = json_body(required=False)
-    outcome = body.get("outcome", "succeeded")
-    if outcome not in ("succeeded", "failed"):
-        raise ValidationError("bad_outcome", _l("outcome is 'succeeded' or 'failed'."))
-    result = payments.sandbox_complete(get_db(), provider(), reference, outcome == "succeeded",
-                                       get_clock(),
-                                       inline=current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline")
+    inline = current_app.config["TICKETING_SANDBOX_DELIVERY"] == "inline"
+    result = payments.sandbox_complete(get_db(), provider(), reference,
+                                       body.outcome == "succeeded", get_clock(), inline=inline)
     return jsonify({"ok": True, "outcome": result})
 
 
 @bp.get("/api/ticketing/revocations")
 @token_required("gate")
+@contract(returns=RevocationsOut)
 def revocations():
+    """Revocation keys of withdrawn e-ticket codes, for offline gates."""
     return jsonify({"revoked": gate_feed.revocation_list(get_db())})
 
 
@@ -218,7 +295,9 @@ def revocations():
 
 @bp.get("/api/ticketing/staff/sites/<site_id>/days/<day>")
 @role_required("staff")
+@contract(returns=StaffDayOut, errors={400: ("bad_date",), 404: ("unknown_site",)})
 def staff_day(site_id, day):
+    """A day's slots for the ticket window: sold, held, left, window quotas, pauses."""
     d = parse_day(day)
     slots = quota.availability(get_db(), site_id, d, get_clock())
     return jsonify({"site_id": site_id, "date": d.isoformat(),
@@ -229,41 +308,45 @@ def staff_day(site_id, day):
                                          "window_sold")}})
 
 
-def _change_sales(body: dict, change, **extra):
+def _change_sales(body: PauseIn | ResumeIn, change, **extra):
     """Pause or resume (``change``) a site's sales, or one slot's, as the staff member."""
-    slot = body.get("slot_id")
-    change(get_db(), site_id=str(body.get("site_id", "")), clock=get_clock(),
-           actor=f"staff:{current_user().username}",
-           slot_id=parse_int(slot, "unknown_slot", "a slot") if slot else None, **extra)
-    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), str(body.get("site_id")))})
+    change(get_db(), site_id=body.site_id, clock=get_clock(),
+           actor=f"staff:{current_user().username}", slot_id=body.slot_id or None, **extra)
+    return jsonify({"ok": True, "paused": quota.is_paused(get_db(), body.site_id)})
 
 
 @bp.post("/api/ticketing/staff/pause")
 @role_required("staff")
-def staff_pause():
-    body = json_body()
-    return _change_sales(body, quota.pause_sales, reason=str(body.get("reason", "")))
+@contract(body=PauseIn, returns=PausedOut, errors={404: ("unknown_site", "unknown_slot")})
+def staff_pause(body: PauseIn):
+    """Stop online sales for a site or one slot, with a reason."""
+    return _change_sales(body, quota.pause_sales, reason=body.reason)
 
 
 @bp.post("/api/ticketing/staff/resume")
 @role_required("staff")
-def staff_resume():
-    return _change_sales(json_body(), quota.resume_sales)
+@contract(body=ResumeIn, returns=PausedOut, errors={404: ("unknown_site", "unknown_slot")})
+def staff_resume(body: ResumeIn):
+    """Lift every pause of a site or one slot."""
+    return _change_sales(body, quota.resume_sales)
 
 
 @bp.post("/api/ticketing/staff/slots/<int:slot_id>/quota")
 @role_required("staff")
-def staff_quota(slot_id):
-    body = json_body()
-    quota.set_slot_quota(get_db(), slot_id,
-                         quota=parse_int(body.get("quota"), "bad_quota", "a quota"),
-                         window_quota=parse_int(body.get("window_quota"), "bad_quota", "a quota"),
+@contract(body=QuotaIn, returns=OkOut,
+          errors={400: ("over_capacity", "below_sold"), 404: ("unknown_slot",)})
+def staff_quota(slot_id, body: QuotaIn):
+    """Set one slot's online and window quotas (within the day's capacity)."""
+    quota.set_slot_quota(get_db(), slot_id, quota=body.quota, window_quota=body.window_quota,
                          clock=get_clock(), actor=f"staff:{current_user().username}")
     return jsonify({"ok": True})
 
 
 @bp.post("/api/ticketing/staff/window-sale")
 @role_required("staff")
-def staff_window_sale():
-    order = _create(json_body(), "window", actor=f"staff:{current_user().username}")
+@contract(body=OrderIn, headers=OrderHeaders, returns=OrderOut, status=201,
+          errors=BOOKING_ERRORS)
+def staff_window_sale(body: OrderIn, headers: OrderHeaders):
+    """Sell at the window from the reserved quota: paid at once, codes in the answer."""
+    order = _create(body, headers, "window", actor=f"staff:{current_user().username}")
     return jsonify(order_json(order, with_codes=True)), 201

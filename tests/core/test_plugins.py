@@ -28,7 +28,7 @@ def test_console_tiles_follow_roles_and_positions(client, login, app):
     html = client.get("/console?lang=en").get_data(as_text=True)
     tiles = re.findall(r'class="tile" href="([^"]+)"', html)
     assert tiles == ["/staff/tickets", "/gates/audit", "/crowd", "/admin/guide",
-                     "/admin/capacity", "/admin/hours"]
+                     "/admin/capacity", "/admin/hours", "/docs/api"]
     admin = app.test_client()
     login("admin", c=admin)
     assert re.findall(r'class="tile" href="([^"]+)"', admin.get("/console").get_data(
