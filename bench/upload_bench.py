@@ -77,54 +77,17 @@ def post_audio(base: str, name: str, data: bytes, *, site: str = "taishan",
 
 
 class RssWatch:
-    """Peak resident memory of a process, and of its descendants, sampled every 10 ms."""
+    """Resident memory of a process and its descendants, sampled every 10 ms: the process's
+    own peak, its descendants' peak together, the whole tree's peak, and each process's
+    peak (a site served by several processes, as ./run.sh runs it)."""
 
     def __init__(self, pid: int):
         import psutil
         self.proc = psutil.Process(pid)
-        self.before = self.proc.memory_info().rss
+        self.start = self._sample()
+        self.before = self.start.get(pid, 0)
         self.peak = self.before
         self.children_peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        import psutil
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self.proc.memory_info().rss)
-                total = 0
-                for child in self.proc.children(recursive=True):
-                    try:
-                        total += child.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.children_peak = max(self.children_peak, total)
-            except psutil.Error:
-                return
-            time.sleep(0.01)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def growth_mb(self) -> float:
-        return (self.peak - self.before) / 2 ** 20
-
-
-class TreeRss:
-    """Resident memory of a process tree sampled every 10 ms: the peak of the whole tree, and
-    the most any one process grew (a site served by several processes, as ./run.sh runs it)."""
-
-    def __init__(self, pid: int):
-        import psutil
-        self.root = psutil.Process(pid)
-        self.start = self._sample()
         self.peak_total = sum(self.start.values())
         self.peak_each: dict[int, int] = dict(self.start)
         self._stop = threading.Event()
@@ -133,7 +96,11 @@ class TreeRss:
     def _sample(self) -> dict[int, int]:
         import psutil
         out = {}
-        for p in [self.root] + self.root.children(recursive=True):
+        try:
+            tree = [self.proc] + self.proc.children(recursive=True)
+        except psutil.Error:
+            return out
+        for p in tree:
             try:
                 out[p.pid] = p.memory_info().rss
             except psutil.Error:
@@ -143,6 +110,10 @@ class TreeRss:
     def _run(self):
         while not self._stop.is_set():
             now = self._sample()
+            if self.proc.pid not in now:
+                return
+            self.peak = max(self.peak, now[self.proc.pid])
+            self.children_peak = max(self.children_peak, sum(now.values()) - now[self.proc.pid])
             self.peak_total = max(self.peak_total, sum(now.values()))
             for pid, rss in now.items():
                 self.peak_each[pid] = max(self.peak_each.get(pid, 0), rss)
@@ -162,9 +133,13 @@ class TreeRss:
 
     @property
     def most_one_grew_mb(self) -> float:
-        """Among processes alive before the run (a process started meanwhile, such as a
-        decoding child, counts in the tree's figure)."""
+        """Among processes alive before the run (one started meanwhile, such as a decoding
+        child, counts in the tree's figure)."""
         return max((self.peak_each[p] - rss for p, rss in self.start.items()), default=0) / 2 ** 20
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.before) / 2 ** 20
 
 
 def hostile_upload_memory(base_url: str, server_pid: int, concurrency: int = 4,
@@ -179,7 +154,7 @@ def hostile_upload_memory(base_url: str, server_pid: int, concurrency: int = 4,
     # not the uploads' doing.
     warm = ROOT / "tests" / "guide" / "fixtures" / "zh_q1.wav"
     post_audio(base_url, warm.name, warm.read_bytes(), lang="zh")
-    with TreeRss(server_pid) as watch:
+    with RssWatch(server_pid) as watch:
         started = time.monotonic()
         results = run_all(base_url, items, concurrency)
         wall = time.monotonic() - started

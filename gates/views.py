@@ -77,11 +77,14 @@ def _scan_body_limit(cfg) -> int:
 def api_scan(body: ScanIn):
     """Decide one scan at this gate: allow or deny with a stable reason, admitting a
     ticket at most once; the same nonce again returns the first answer."""
-    db = get_db()
-    gate = _device_gate()
+    return _answer_scan(get_db(), _device_gate(), body, "online")
+
+
+def _answer_scan(db, gate, body, source: str):
+    """One scan decided at ``gate``, counted (metrics) once answered."""
     req = services.parse_scan(body, get_clock().tz)
-    answer = _busy_is_503(services.scan, db, gate, req, source="online", **_scan_kwargs())
-    metrics.scan_answered(gate.site_id, "online", req.direction, answer)
+    answer = _busy_is_503(services.scan, db, gate, req, source=source, **_scan_kwargs())
+    metrics.scan_answered(gate.site_id, source, req.direction, answer)
     return jsonify(answer)
 
 
@@ -170,11 +173,7 @@ def handheld():
 def api_handheld_scan(body: HandheldScanIn):
     """Decide one scan from a staff phone standing in for a gate."""
     db = get_db()
-    gate = services.get_gate(db, body.gate_id)
-    req = services.parse_scan(body, get_clock().tz)
-    answer = _busy_is_503(services.scan, db, gate, req, source="handheld", **_scan_kwargs())
-    metrics.scan_answered(gate.site_id, "handheld", req.direction, answer)
-    return jsonify(answer)
+    return _answer_scan(db, services.get_gate(db, body.gate_id), body, "handheld")
 
 
 @bp.post("/api/gate/photo")
