@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from contextlib import contextmanager
 
 PASSWORD = "correct horse battery"
@@ -32,6 +33,17 @@ def browser_page(browser, width: int, height: int):
         yield context.new_page()
     finally:
         context.close()
+
+
+def wait_in_page(page, js_function: str, timeout: float = 15.0) -> None:
+    """Wait until a JS function (as text, ``() => ...``) returns true in the page. Polled
+    from here with page.evaluate, which the page's CSP (no 'unsafe-eval') allows, where
+    Playwright's wait_for_function evaluates its predicate with eval and is refused."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(js_function):
+        if time.monotonic() > end:
+            raise AssertionError(f"not true in the page after {timeout} s: {js_function}")
+        time.sleep(0.1)
 
 
 def log_in_browser(page, base: str, user, then: str = "/console") -> None:

@@ -27,7 +27,7 @@ import pytest
 import requests
 
 from core.clock import DEFAULT_TZ
-from testkit import browser_page, log_in_browser, resident_id
+from testkit import browser_page, log_in_browser, resident_id, wait_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]   # the guide's question runs the encoder
 
@@ -246,8 +246,8 @@ def guide_day(browser, base: str) -> None:
         page.goto(base + "/")
         page.click("#site-taishan a[href='/guide/taishan']")
         page.wait_for_url("**/guide/taishan")
-        page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller",
-                               timeout=15000)
+        wait_in_page(page,
+                     "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
         tourist_page(page, "41-guide-zh")
         page.locator(".gitem[href*='/poi/']").first.click()
         page.wait_for_selector("[data-audio]")

@@ -2,6 +2,8 @@
 its fallback, asking a question, and the offline pack working with the network cut."""
 import pytest
 
+from testkit import wait_in_page
+
 pytestmark = [pytest.mark.browser, pytest.mark.model]  # asks a question: the encoder runs
 
 
@@ -54,7 +56,8 @@ def test_near_me_uses_position_when_precise_and_falls_back_when_not(guide_app, l
                   permissions=["geolocation"])
     rough.goto(live_server + "/guide/konglin?lang=en")
     rough.click("[data-near-btn]")
-    rough.wait_for_function("document.querySelector('[data-near-out]').textContent.length > 0")
+    wait_in_page(rough, "() => document.querySelector('[data-near-out]').textContent.length > 0",
+                 timeout=30)
     assert "signpost" in rough.locator("[data-near-out]").inner_text()
     assert rough.evaluate("document.activeElement.name") == "number"
     from core.db import connect
@@ -74,8 +77,7 @@ def test_offline_pack_serves_pages_and_audio_without_network(guide_app, live_ser
     page = phone()
     # Mandarin: espeak-ng makes the pack's audio in well under a second a file.
     page.goto(live_server + "/guide/daimiao?lang=zh")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller",
-                           timeout=15000)
+    wait_in_page(page, "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
     page.click("[data-offline]")
     page.wait_for_selector("[data-offline-status][data-ready]", timeout=120000)
     first = [k for k in page.evaluate("caches.keys()") if k.startswith("guide-daimiao-zh-")]
