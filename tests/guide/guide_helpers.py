@@ -54,13 +54,18 @@ _piper_cache: dict[str, bytes] = {}
 
 
 def piper_clip(text: str) -> bytes:
-    """An English spoken question made with Piper (the same voice the guide speaks)."""
+    """An English spoken question made with Piper (the same voice the guide speaks), the
+    same bytes every run: Piper's noise off (with it, each run speaks a little differently
+    and Whisper hears a different question now and then)."""
     if text not in _piper_cache:
+        from piper import SynthesisConfig
+
         from guide import models
         voice = models.piper_voice()
         buf = io.BytesIO()
         with wave.open(buf, "wb") as w:
-            voice.synthesize_wav(text, w)
+            voice.synthesize_wav(text, w, syn_config=SynthesisConfig(noise_scale=0.0,
+                                                                     noise_w_scale=0.0))
         _piper_cache[text] = buf.getvalue()
     return _piper_cache[text]
 

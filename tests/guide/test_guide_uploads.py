@@ -149,8 +149,10 @@ def test_server_memory_stays_flat_under_concurrent_hostile_uploads(tmp_path, hos
         proc.wait(timeout=30)
     for (name, _data, _lang), (status, code, _s) in zip(items, results):
         assert (status, code) == EXPECTED[name], name
-    # Twenty hostile uploads at once, 2.6 MB each on average: the server holds a few
-    # of them and nothing they decode to; each decoding child stays under its limit.
-    assert watch.growth_mb < 40, watch.growth_mb
+    # Twenty hostile uploads, twelve at once, 2.6 MB each on average: the server holds
+    # the ones the inference pool admitted (9: one running, eight queued), each once read
+    # and once on its way to the model worker, and nothing they decode to (the 2.9 GB of
+    # the issue is gone); each decoding child stays under its limit.
+    assert watch.growth_mb < 64, watch.growth_mb
     assert watch.children_peak < 3 * 400 * 2 ** 20, watch.children_peak
     assert took < 20, took
