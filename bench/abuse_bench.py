@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from admission.identity import check_digit  # noqa: E402
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import free_port, tree_sample, wait_up  # noqa: E402
 
 
 def fast_solve(challenge: dict) -> str:
@@ -70,36 +70,14 @@ def fast_solve(challenge: dict) -> str:
     raise AssertionError("unreachable")
 
 
-def _tree(pid: int) -> list:
-    """The site's processes: the supervisor and everything it started (nginx, the pools)."""
-    import psutil
-    root = psutil.Process(pid)
-    return [root] + root.children(recursive=True)
-
-
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds the site's processes have used."""
-    import psutil
-    total = 0.0
-    for p in _tree(pid):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
+    return sum(tree_sample(pid, lambda p: sum(p.cpu_times()[:2])).values())
 
 
 def rss_mb(pid: int) -> float:
     """Resident memory of the site's processes together."""
-    import psutil
-    total = 0
-    for p in _tree(pid):
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total / 2 ** 20
+    return sum(tree_sample(pid, lambda p: p.memory_info().rss).values()) / 2 ** 20
 
 
 class Server:

@@ -1,5 +1,5 @@
-"""Helpers the server benchmarks share: a free loopback port, waiting for a server, and
-the bare baselines' SQLite connection."""
+"""Helpers the server benchmarks share: a free loopback port, waiting for a server, the
+bare baselines' SQLite connection, and a served site's processes' memory and CPU."""
 from __future__ import annotations
 
 import socket
@@ -33,3 +33,21 @@ def wait_up(port: int, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+def tree_sample(pid: int, measure) -> dict[int, float]:
+    """``measure(process)`` for a process and every descendant (a site as ./run.sh serves
+    it: the supervisor, nginx, the pools), by pid; processes gone meanwhile are skipped."""
+    import psutil
+    try:
+        root = psutil.Process(pid)
+        tree = [root] + root.children(recursive=True)
+    except psutil.Error:
+        return {}
+    out = {}
+    for p in tree:
+        try:
+            out[p.pid] = measure(p)
+        except psutil.Error:
+            pass
+    return out

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "guide"))
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
-from bench.serverkit import free_port, wait_up  # noqa: E402
+from bench.serverkit import free_port, tree_sample, wait_up  # noqa: E402
 
 
 def serve(instance: str, port: int, threads: int) -> None:
@@ -94,18 +94,7 @@ class RssWatch:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> dict[int, int]:
-        import psutil
-        out = {}
-        try:
-            tree = [self.proc] + self.proc.children(recursive=True)
-        except psutil.Error:
-            return out
-        for p in tree:
-            try:
-                out[p.pid] = p.memory_info().rss
-            except psutil.Error:
-                pass
-        return out
+        return tree_sample(self.proc.pid, lambda p: p.memory_info().rss)
 
     def _run(self):
         while not self._stop.is_set():
