@@ -14,6 +14,7 @@ expiry are deleted by a sweep every ``SWEEP_EVERY`` writes.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -48,6 +49,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         self._local = threading.local()
         self._writes = 0
         self._schema_ready = False
+        self._schema_pid = 0
         self._schema_lock = threading.Lock()
 
     @property
@@ -64,14 +66,33 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000,
                                    isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._prepare(conn)
             conn.execute("PRAGMA synchronous = NORMAL")  # a lost count on power loss is harmless
-            with self._schema_lock:
-                if not self._schema_ready:
-                    conn.executescript(_SCHEMA)
-                    self._schema_ready = True
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Turn the file to WAL and create the tables, once per process, one process at a time.
+
+        Turning a new file to WAL takes a lock that SQLite does not wait for: several threads
+        or processes opening a new file together got "database is locked" (a 500 on the first
+        requests after a start). So the first opener in each process takes a thread lock and an
+        advisory lock on ``<file>.init.lock`` before it; WAL then stays with the file, and later
+        connections have nothing to change."""
+        if self.path == ":memory:":              # a memory database is the connection's own
+            conn.executescript(_SCHEMA)
+            return
+        with self._schema_lock:
+            if self._schema_ready and self._schema_pid == os.getpid():
+                return
+            with open(self.path + ".init.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(_SCHEMA)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            self._schema_ready, self._schema_pid = True, os.getpid()
 
     def _write(self, fn):
         """Run ``fn(conn, now)`` in one BEGIN IMMEDIATE transaction; sweep now and then."""

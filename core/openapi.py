@@ -128,6 +128,7 @@ def _error_codes(rule, view, c: Contract, method: str) -> dict[int, set[str]]:
     if c.body is not None or c.upload is not None:
         add(413, "too_large")
     add(400, "unsupported_language")
+    add(503, "db_busy")  # a database locked past its busy timeout (core.web)
     if rule.arguments:  # a path its converters refuse matches no route
         add(404, "not_found")
     _security, _roles, kinds = _auth(view, method)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
@@ -82,6 +83,18 @@ class TrustedProxy:
         return fix(environ, start_response)
 
 
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's "database is locked" / "database table is locked" / "database is busy"."""
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def db_busy() -> DomainError:
+    from .serving import Busy
+    return Busy("db_busy", _l("The site is very busy just now; nothing was saved. Please try "
+                              "again in a moment."), retry_after=2)
+
+
 def domain_response(exc: AdmissionError):
     """The answer to any refusal: JSON under /api/, a localised error page elsewhere; a
     ``Retry-After`` header when the refusal says when to retry (rate limits)."""
@@ -130,6 +143,15 @@ def init_app(app) -> None:
         if isinstance(exc, RequestEntityTooLarge):
             message = _("The upload is too large.")
         return render_error(code, message, status)
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def _database(exc: sqlite3.OperationalError):
+        """A database or the rate-limit file stayed locked past its busy timeout: the site is
+        overloaded, and the transaction was rolled back, so the visitor may simply retry."""
+        if not is_busy(exc):
+            return _unexpected(exc)
+        log.warning("database busy", extra={"event": "db_busy", "error": str(exc)})
+        return domain_response(db_busy())
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

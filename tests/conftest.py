@@ -52,6 +52,12 @@ def app(tmp_path, clock):
 
 
 @pytest.fixture
+def make_app(tmp_path, clock):
+    """An app with extra settings, on its own instance folder."""
+    return lambda **config: fresh_app(tmp_path / "own-instance", clock, **config)
+
+
+@pytest.fixture
 def production_app(tmp_path, clock, monkeypatch):
     """An app as deployed (ENV=production, a stand-in payment adapter since production
     refuses the sandbox), with extra settings: its own instance folder."""

@@ -61,3 +61,50 @@ def test_oversized_body_is_413(client, app):
     resp = client.post("/login", data={"username": "x" * 1000})
     assert resp.status_code == 413
     assert "上传的内容过大" in resp.get_data(as_text=True)
+
+
+def test_a_database_locked_past_its_timeout_answers_503_and_saves_nothing(make_app):
+    """Overload, not a bug: the rate-limit file or the bookings database held by another
+    writer past the busy timeout answers 503 ``db_busy`` with Retry-After (was a 500), in
+    the visitor's language, and the booking it interrupted left no row behind."""
+    import sqlite3
+
+    from testkit import solve_pow
+    app = make_app(DB_BUSY_TIMEOUT_MS=150)
+    client = app.test_client()
+    assert client.get("/api/pow/challenge").status_code == 200   # the file exists now
+    path = app.config["RATELIMIT_STORAGE_URI"].split("://", 1)[1]
+    holder_conn = sqlite3.connect(path, isolation_level=None)
+    holder_conn.execute("BEGIN EXCLUSIVE")
+    try:
+        resp = client.get("/api/pow/challenge", headers={"Accept-Language": "en"})
+        assert resp.status_code == 503, resp.get_data(as_text=True)
+        assert resp.get_json()["error"] == "db_busy" and resp.headers["Retry-After"] == "2"
+        assert "try again" in resp.get_json()["message"]
+        page = client.get("/api/pow/challenge", headers={"Accept": "text/html"})
+        assert page.status_code == 503
+    finally:
+        holder_conn.execute("ROLLBACK")
+        holder_conn.close()
+    challenge = client.get("/api/pow/challenge").get_json()
+
+    day = "2026-07-16"
+    slots = client.get(f"/api/ticketing/sites/kongmiao/availability?date={day}").get_json()
+    body = {"site_id": "kongmiao", "date": day, "slot_id": slots["slots"][3]["slot_id"],
+            "product_id": "kongmiao", "altcha": solve_pow(challenge),
+            "holders": [{"name": "游客", "document_type": "resident_id",
+                         "document_number": "11010519491231002X"}]}
+    books = sqlite3.connect(app.config["DATABASE"], isolation_level=None)
+    books.execute("BEGIN EXCLUSIVE")
+    try:
+        resp = client.post("/api/ticketing/orders", json=body)
+        assert resp.status_code == 503 and resp.get_json()["error"] == "db_busy"
+        assert "稍后" in resp.get_json()["message"] or "再试" in resp.get_json()["message"]
+    finally:
+        books.execute("ROLLBACK")
+    assert books.execute("SELECT count(*) FROM tk_orders").fetchone()[0] == 0
+    assert books.execute("SELECT count(*) FROM tk_tickets").fetchone()[0] == 0
+    books.close()
+    body["altcha"] = solve_pow(client.get("/api/pow/challenge").get_json())  # a proof is
+    assert client.post("/api/ticketing/orders", json=body).status_code == 201  # spent once
+    assert not app.extensions.get("scenic.contract_violations")

@@ -1,8 +1,11 @@
 """Rate limits: shared by every server process, bounded, keyed on the right address behind
 a trusted proxy (and only then), and the login lock-out kept per account and per address."""
+import multiprocessing
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -45,6 +48,52 @@ def test_moving_window_answers_when_a_place_frees(tmp_path):
     assert limiter.get_window_stats(item, "a").reset_time == pytest.approx(560.0)
     now[0] += 41                               # the first entry left the window
     assert limiter.hit(item, "a")
+
+
+def _first_requests(path: str, n_threads: int, errors: list) -> None:
+    """``n_threads`` threads of one process take their first count together."""
+    storage = SQLiteStorage(f"sqlite:///{path}")
+    start = threading.Barrier(n_threads)
+
+    def one(k):
+        start.wait()
+        try:
+            storage.acquire_entry(f"client-{k}", 100, 60)
+        except sqlite3.Error as exc:
+            errors.append(repr(exc))
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _first_requests_in_a_child(path, barrier, queue):
+    barrier.wait()
+    errors: list = []
+    _first_requests(path, 4, errors)
+    queue.put(errors)
+
+
+def test_many_first_requests_on_a_new_limits_file_all_get_counted(tmp_path):
+    """The first requests after a start, in several threads and processes at once, each open
+    the new file: none may fail with "database is locked" (they did: a 500 on /api/pow)."""
+    errors: list = []
+    for i in range(40):                       # the race hit about one new file in ten
+        _first_requests(str(tmp_path / f"threads-{i}.db"), 8, errors)
+    ctx = multiprocessing.get_context("fork")
+    for i in range(6):
+        path, barrier, queue = str(tmp_path / f"procs-{i}.db"), ctx.Barrier(3), ctx.Queue()
+        procs = [ctx.Process(target=_first_requests_in_a_child, args=(path, barrier, queue))
+                 for _ in range(3)]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            errors += queue.get(timeout=30)
+        for p in procs:
+            p.join(timeout=30)
+        assert SQLiteStorage(f"sqlite:///{path}").rows() == 12
+    assert errors == []
 
 
 def test_limit_strings_are_checked_at_start_up(tmp_path):
