@@ -149,7 +149,7 @@ def availability(site_id, query: AvailabilityQuery):
     day = bookable_day(query.date, get_clock().now().date())
     slots = quota.availability(get_db(), site_id, day, get_clock())
     return jsonify({"site_id": site_id, "date": day.isoformat(),
-                    "paused": quota.is_paused(get_db(), site_id, day),
+                    "paused": quota.is_paused(get_db(), site_id, day, get_clock().now().date()),
                     "slots": [slot_json(s) for s in slots]})
 
 

@@ -24,7 +24,7 @@ from .holders import prepare_holders
 from .products import FULL_FARE, fare_names, get_product, product_names
 from .providers import PaymentProvider
 from .quota import (check_bookable, check_open, ensure_slots, expire_holds, left_in_slot,
-                    parse_day, paused_slots, quota_transaction, slot_closed_reason)
+                    parse_day, quota_transaction, slot_closed_reason)
 
 log = logging.getLogger("scenic.ticketing")
 NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -161,7 +161,7 @@ def _hold(db, now, tz, idempotency_key, req_hash, slot_id, site_id, day, channel
                                                           "different request."))
             return prior["id"]
     slot_row = repo.slot(db, slot_id)
-    check_bookable(slot_row, site_id, now, paused_slots(db, site_id))
+    check_bookable(db, slot_row, site_id, now)
     if slot_row["day"] != day.isoformat():
         raise ValidationError("slot_not_on_day", _l("That slot is on another day."))
     check_open(db, slot_row)
@@ -389,7 +389,7 @@ def rebook(db, number: str, *, ticket_id: int, slot_id: int, clock: Clock,
             raise Conflict("rebook_too_late", _l("A ticket can be rebooked only before its slot "
                                                  "starts."))
         new = repo.slot(db, slot_id)
-        check_bookable(new, t["site_id"], now, paused_slots(db, t["site_id"]))
+        check_bookable(db, new, t["site_id"], now)
         check_open(db, new)
         new_day = date.fromisoformat(new["day"])
         if (new_day - now.date()).days >= days_ahead:

@@ -139,9 +139,16 @@ def ensure_slots(db, site_id: str, day: date, tz: tzinfo) -> list:
 
 # --- what is left ---------------------------------------------------------------------------
 
-def paused_slots(db, site_id: str) -> tuple[bool, set]:
-    """(whole site paused, ids of paused slots)."""
-    rows = repo.pauses(db, site_id)
+def paused_slots(db, site_id: str, day: date | None = None,
+                 today: date | None = None) -> tuple[bool, set]:
+    """(whole site paused, ids of paused slots) for sales of ``day``'s slots.
+
+    A staff pause holds for every day. The crowd monitor's pause holds for today only (the
+    day of ``today`` when the question is asked): a crowd at the gates now says nothing about
+    next week's visitors, and a pause kept over midnight moves on to the new day. With no
+    ``day``, every pause in force counts."""
+    rows = [r for r in repo.pauses(db, site_id)
+            if day is None or r["actor"] != MONITOR or day == today]
     return any(r["slot_id"] == 0 for r in rows), {r["slot_id"] for r in rows if r["slot_id"]}
 
 
@@ -206,7 +213,7 @@ def availability(db: Database, site_id: str, day: date, clock: Clock) -> list[Sl
     rows = ensure_slots(db, site_id, day, clock.tz)
     if rows and sum(r["quota"] + r["window_quota"] for r in rows) > catalog.site_capacity(db, site_id).daily:
         rows = _fit_to_capacity(db, site_id, day)
-    whole, slots = paused_slots(db, site_id)
+    whole, slots = paused_slots(db, site_id, day, clock.now().date())
     counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
     hours = catalog.hours_on(db, site_id, day) if rows else None
     now = clock.now()
@@ -277,18 +284,18 @@ def calendar(db, site_id: str, clock: Clock, days: int = 7) -> list[dict]:
         # Today after the last slot has ended: closed for the day, not "sold out".
         over = bool(slots) and all(s.end <= now for s in slots)
         out.append({"date": d, "open": not hours.closed, "left": sum(s.left for s in slots),
-                    "over": over, "paused": is_paused(db, site_id, d), "hours": hours,
+                    "over": over, "paused": is_paused(db, site_id, d, now.date()), "hours": hours,
                     "closed_reason": hours.reason if hours.closed else None})
     return out
 
 
-def check_bookable(slot_row, site_id: str, now: datetime, paused: tuple[bool, set]) -> None:
+def check_bookable(db, slot_row, site_id: str, now: datetime) -> None:
     """Refuse a slot that is not the site's, is over, or is paused (inside a transaction)."""
     if slot_row is None or slot_row["site_id"] != site_id:
         raise _unknown_slot()
     if from_iso(slot_row["end_at"]) <= now:
         raise ValidationError("slot_over", _l("That time slot is over."))
-    whole, paused_ids = paused
+    whole, paused_ids = paused_slots(db, site_id, date.fromisoformat(slot_row["day"]), now.date())
     if whole or slot_row["id"] in paused_ids:
         raise Conflict("sales_paused", _l("Sales are paused for this site or slot."))
 
@@ -330,9 +337,10 @@ def _check_slot_of_site(db, site_id, slot_id) -> int:
     return row["id"]
 
 
-def is_paused(db, site_id: str, day: date | None = None) -> bool:
-    """True if sales of the site are paused (with a day: also when every slot is paused)."""
-    whole, slots = paused_slots(db, site_id)
+def is_paused(db, site_id: str, day: date | None = None, today: date | None = None) -> bool:
+    """True if sales of the site are paused (with a day: sales of that day, ``today`` being
+    the date now, see ``paused_slots``; also when every slot of the day is paused)."""
+    whole, slots = paused_slots(db, site_id, day, today)
     if whole or day is None or not slots:
         return whole
     ids = {r["id"] for r in repo.slots_of_day(db, site_id, day.isoformat())}
@@ -358,7 +366,7 @@ def sales_state(db: Database, site_id: str) -> SalesState:
 
 
 def pauses(db, site_id: str) -> list[dict]:
-    return [dict(r) for r in repo.pauses(db, site_id)]
+    return [{**dict(r), "today_only": r["actor"] == MONITOR} for r in repo.pauses(db, site_id)]
 
 
 def pause_history(db, site_id: str, limit: int = 20) -> list[dict]:

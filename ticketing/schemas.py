@@ -327,6 +327,8 @@ class PauseOut(Reply):
     actor: str
     reason: str
     at: str
+    today_only: bool = Field(description="The crowd monitor's pause: it stops sales of "
+                                         "today's slots only; a staff pause stops every day")
 
 
 class DayTotals(Reply):

@@ -27,6 +27,20 @@
   var NO_POINTS = { show: false };
   function widthOf(el) { return Math.max(280, Math.floor(el.clientWidth || 600)); }
 
+  // The legend names only the series drawn: a chart without a forecast or a capacity has
+  // no "forecast", "low", "high" or "capacity" rows (the first, people or visitors, is always
+  // named, if only to say "--"). Visible labels go in data-legend.
+  function legendOnlyDrawn(el, chart) {
+    var rows = chart.root.querySelectorAll(".u-legend .u-series");
+    var shown = [];
+    for (var i = 1; i < chart.series.length; i++) {
+      var drawn = i === 1 || chart.data[i].some(function (v) { return v !== null && v !== undefined; });
+      if (rows[i]) rows[i].style.display = drawn ? "" : "none";
+      if (drawn) shown.push(chart.series[i].label);
+    }
+    el.dataset.legend = shown.join("|");
+  }
+
   // One shared x axis for history and forecast; a series is null where it has no value.
   function align(spec) {
     var hist = spec.history || { t: [], people: [] };
@@ -82,6 +96,7 @@
       update: function (next) {
         spec = next;
         chart.setData(align(next));
+        legendOnlyDrawn(el, chart);
         el.dataset.points = String(chart.data[0].length);
         el.dataset.band = next.forecast ? "1" : "0";
       },
@@ -124,9 +139,12 @@
     var chart = new uPlot(opts, data(spec), el);
     el.dataset.chart = "uplot";
     el.uplot = chart;
+    legendOnlyDrawn(el, chart);
     el.dataset.points = String(spec.days.length);
     window.addEventListener("resize", function () { chart.setSize({ width: widthOf(el), height: chart.height }); });
-    return { update: function (next) { chart.setData(data(next)); el.dataset.points = String(next.days.length); }, chart: chart };
+    return { update: function (next) {
+      chart.setData(data(next)); legendOnlyDrawn(el, chart); el.dataset.points = String(next.days.length);
+    }, chart: chart };
   }
 
   window.CrowdCharts = { trend: trend, daily: daily, TZ: TZ };

@@ -96,6 +96,10 @@ def test_dashboard_draws_the_forecast_with_its_band(live_server, desk, make_user
     desk.wait_for_selector("#daily-chart[data-points='7'] canvas", state="attached",
                            timeout=30000)
     assert "人数" in desk.inner_text("#forecast-chart")
+    legend = desk.get_attribute("#forecast-chart", "data-legend").split("|")
+    assert len(legend) == 6                          # people, forecast, low, high, lines
+
+
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -131,6 +135,13 @@ def test_trend_axes_read_local_times_and_people(live_server, desk, camera, post_
     # The clock is 10:00 in Tai'an: the day view spans the previous 10:00 to now, so its
     # ticks cross midnight once and name the new day there.
     assert sum("\n" in v for v in whole_day) == 2, whole_day
+    # No forecast and no capacity lines in these charts: their legends name people only.
+    for w in ("hour", "day"):
+        assert desk.get_attribute(f"#trend-{w}", "data-legend") == ("人数" if lang == "zh"
+                                                                   else "People")
+        hidden = desk.evaluate(f"""() => [...document.querySelectorAll('#trend-{w} .u-legend .u-series')]
+            .filter(r => r.style.display === 'none').length""")
+        assert hidden == 5, hidden
     for w in ("hour", "day"):
         ys = axes[w]["y"]
         assert ys and all(re.fullmatch(r"\d[\d,]*", v) for v in ys), (w, ys)

@@ -113,7 +113,7 @@ def test_sold_out_and_paused(db, clock, ctx, book, today):
     w = book(site="konglin", slot_index=idx, channel="window")
     assert w.status == "paid" and w.tickets[0].status == "valid"
     quota.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
-    assert quota.is_paused(db, "konglin") and quota.is_paused(db, "konglin", today)
+    assert quota.is_paused(db, "konglin") and quota.is_paused(db, "konglin", today, today)
     assert _code(book, site="konglin") == "sales_paused"
     quota.pause_sales(db, site_id="konglin", reason="crowd", actor="crowd-monitor", clock=clock)
     quota.resume_sales(db, site_id="konglin", actor="crowd-monitor", clock=clock)
@@ -134,6 +134,32 @@ def test_monitor_cannot_lift_a_staff_pause_but_staff_lift_all(db, clock, ctx, to
     assert not quota.is_paused(db, "kongfu", today)
     assert _code(quota.pause_sales, db, site_id="kongfu", reason="", actor="a", clock=clock) \
         == "reason_required"
+
+
+def test_the_monitors_pause_stops_todays_sales_only_and_moves_on_at_midnight(db, clock, ctx,
+                                                                               book, today):
+    """A crowd at the gates now says nothing about next week's visitors: the monitor's pause
+    refuses today's slots and leaves later days on sale; a staff pause stops every day."""
+    tomorrow = today + timedelta(days=1)
+    quota.pause_sales(db, site_id="kongmiao", reason="crowd", actor="crowd-monitor", clock=clock)
+    assert _code(book) == "sales_paused"
+    assert all(s.paused for s in quota.availability(db, "kongmiao", today, clock))
+    assert not any(s.paused for s in quota.availability(db, "kongmiao", tomorrow, clock))
+    assert book(day=tomorrow).status == "held"
+    days = {d["date"]: d["paused"] for d in quota.calendar(db, "kongmiao", clock)}
+    assert days[today] and not days[tomorrow]
+    assert quota.is_paused(db, "kongmiao", today, today)
+    assert not quota.is_paused(db, "kongmiao", tomorrow, today)
+    assert [p["today_only"] for p in quota.pauses(db, "kongmiao")] == [True]
+
+    clock.advance(days=1)                     # still crowded after midnight: the new today
+    assert _code(book) == "sales_paused"
+    assert book(day=today + timedelta(days=2)).status == "held"
+
+    quota.resume_sales(db, site_id="kongmiao", actor="crowd-monitor", clock=clock)
+    quota.pause_sales(db, site_id="kongmiao", reason="storm", actor="staff:amy", clock=clock)
+    assert _code(book, day=today + timedelta(days=3)) == "sales_paused"
+    assert [p["today_only"] for p in quota.pauses(db, "kongmiao")] == [False]
 
 
 def _notify(db, provider, clock, order, kind="payment.succeeded", amount=None, sign=True):
