@@ -119,6 +119,9 @@ CORE_SETTINGS = [
             "more gets 503 with Retry-After", non_negative),
     Setting("INFERENCE_NICE", int, 10, "Niceness of the model worker processes, so gates and "
             "bookings get the CPU first", non_negative),
+    Setting("INFERENCE_IDLE", bool, True, "Model worker processes run under Linux's SCHED_IDLE: "
+            "they get a core only when gates, bookings and streams leave one (niceness alone "
+            "shares the CPU, it does not give way); false: INFERENCE_NICE only"),
     Setting("INFERENCE_TIMEOUT", float, 60.0, "Longest a model job may take before 503",
             positive),
     Setting("INFERENCE_PORT", int, 0, "Loopback port of the inference pool; 0 means PORT + 3",

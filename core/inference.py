@@ -4,8 +4,8 @@ At most ``INFERENCE_PROCESSES + INFERENCE_QUEUE`` jobs are admitted at once; one
 refused at once with 503 ``busy`` and ``Retry-After`` (never a wait that holds a thread).
 
 In the inference pool's process (``SERVE_KIND=inference``) a job runs in one of
-``INFERENCE_PROCESSES`` worker processes, niced (``INFERENCE_NICE``) so gate scans and
-bookings get the CPU first, each keeping its models loaded between jobs; the request's
+``INFERENCE_PROCESSES`` worker processes, niced (``INFERENCE_NICE``) and under SCHED_IDLE
+(``INFERENCE_IDLE``) so gate scans and bookings get the CPU first, each keeping its models loaded between jobs; the request's
 thread only waits for the answer. The workers are started by ``start(app)`` from the
 server's worker hook (deploy/gunicorn.conf.py), never by ``create_app``. In every other
 process kind (``all``: tests and development) a job runs in the calling thread, under
@@ -42,9 +42,10 @@ BUSY = _l("The server is busy; try again in a moment.")
 
 class InferencePool:
     def __init__(self, *, processes: int, queue: int, nice: int, timeout: float,
-                 in_processes: bool, warm=()):
+                 in_processes: bool, warm=(), idle: bool = False):
         self.processes, self.capacity = processes, processes + queue
         self.nice, self.timeout, self.in_processes = nice, timeout, in_processes
+        self.idle = idle                  # SCHED_IDLE in the worker processes
         self.warm = list(warm)            # (fn, args) run once in each new worker set
         self.admitted = 0                 # running + waiting now
         self.refused = 0                  # jobs refused with 503 since start
@@ -104,7 +105,7 @@ class InferencePool:
                 ctx = multiprocessing.get_context("spawn")  # no inherited threads or locks
                 self._executor = ProcessPoolExecutor(
                     self.processes, mp_context=ctx, initializer=_child_init,
-                    initargs=(self.nice, os.getpid()))
+                    initargs=(self.nice, os.getpid(), self.idle))
                 # Submitting one job per worker spawns them all now, from this thread.
                 for _ in range(self.processes):
                     for fn, args in self.warm or [(_noop, ())]:
@@ -125,12 +126,14 @@ def _noop() -> None:
     return None
 
 
-def _child_init(nice: int, parent: int) -> None:
+def _child_init(nice: int, parent: int, idle: bool = False) -> None:
     import signal
     import time
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
     if nice:
         os.nice(nice)
+    if idle:
+        sched_idle()
 
     def watch_parent():
         # A pool's queue pipe never reports a dead parent; leave with it (kill -9 too).
@@ -138,6 +141,19 @@ def _child_init(nice: int, parent: int) -> None:
             time.sleep(1.0)
         os._exit(0)
     threading.Thread(target=watch_parent, daemon=True, name="parent-watch").start()
+
+
+def sched_idle() -> bool:
+    """Put this process (all its threads to come) under SCHED_IDLE: the kernel runs it only
+    on a core nothing else wants, so a gate scan never waits behind a model. Linux only;
+    False where the platform refuses (the niceness still applies)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        return True
+    except (AttributeError, OSError):
+        log.warning("SCHED_IDLE is not available; model workers run niced only",
+                    extra={"event": "inference_sched_idle_unavailable"})
+        return False
 
 
 def pool_of(app) -> InferencePool:
@@ -148,6 +164,7 @@ def pool_of(app) -> InferencePool:
         made = InferencePool(processes=cfg["INFERENCE_PROCESSES"], queue=cfg["INFERENCE_QUEUE"],
                              nice=cfg["INFERENCE_NICE"], timeout=cfg["INFERENCE_TIMEOUT"],
                              in_processes=cfg["SERVE_KIND"] == "inference",
+                             idle=cfg["INFERENCE_IDLE"],
                              warm=app.extensions.get("scenic.inference_warm", ()))
         pool = app.extensions.setdefault("scenic.inference", made)
     return pool

@@ -83,6 +83,23 @@ def _niceness() -> int:
     return os.nice(0)
 
 
+def _scheduling() -> tuple[int, int]:
+    return os.nice(0), os.sched_getscheduler(0)
+
+
+def test_model_workers_give_way_to_every_other_process():
+    """A model worker runs niced and under SCHED_IDLE: it gets a core only when no gate scan,
+    booking or stream wants one (niceness alone still shares the CPU)."""
+    pool = inference.InferencePool(processes=1, queue=0, nice=5, timeout=60, in_processes=True,
+                                   idle=True)
+    try:
+        nice, policy = pool.run(_scheduling)
+    finally:
+        pool.shutdown()
+    assert nice == os.nice(0) + 5 and policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER     # the server itself is untouched
+
+
 def test_a_full_queue_is_refused_at_once_with_retry_after():
     pool = inference.InferencePool(processes=1, queue=1, nice=0, timeout=10,
                                    in_processes=False)
