@@ -21,6 +21,7 @@ def create_app(config: dict | None = None, *, clock=None, instance_path: str | N
                     or ROOT / "instance").resolve()
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=True,
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.url_map.converters["int"] = web.RowIdConverter   # before any route is added
     instance.mkdir(parents=True, exist_ok=True)
     settings = load_config(instance, config)
     app.config.update(settings)

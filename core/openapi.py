@@ -23,7 +23,7 @@ UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # Ids in paths are slugs and numbers; saying so keeps generated calls on real routes.
 PATH_STRING = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
-PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": 2 ** 31 - 1},
+PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1},  # RowIdConverter
               "float": {"type": "number", "minimum": 0}}
 
 ERROR_SCHEMA = {

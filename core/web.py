@@ -8,6 +8,7 @@ from flask import g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from admission.errors import AdmissionError
 
@@ -81,6 +82,18 @@ class TrustedProxy:
         if fix is None:
             fix = self.fixes[hops] = ProxyFix(self.wrapped, x_for=hops, x_proto=hops)
         return fix(environ, start_response)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a row id SQLite can hold (64-bit). A longer number matches
+    no route (404) instead of reaching SQLite, which cannot bind it (a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", ROW_ID_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+ROW_ID_MAX = 2 ** 63 - 1
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -512,7 +512,7 @@ def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> d
     if isinstance(alert_id, bool) or not isinstance(alert_id, int):
         raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
-        # <int:alert_id> takes any number of digits; SQLite's integers are 64-bit.
+        # SQLite's integers are 64-bit (the routes' <int:> stops there; callers may not).
         row = repo.alert(db, alert_id) if alert_id < 2 ** 63 else None
         if row is None:
             raise NotFound("unknown_alert", _l("There is no such alert."))

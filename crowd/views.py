@@ -350,6 +350,8 @@ def _form_camera() -> dict:
 
 
 def _edit_page(cam, form_data, error, status=200):
+    if "regions" not in form_data:   # none sent (no script): the stored ones are kept
+        form_data = {**form_data, "regions": [dict(r) for r in cam.regions] if cam else []}
     db = get_db()
     sites = catalog.list_sites(db)
     zones = {s.id: catalog.list_zones(db, s.id) for s in sites}
