@@ -128,11 +128,17 @@ def test_one_document_cannot_be_held_again_and_again(client, app, clock):
     assert _book(client, _slot(client, day=day), [h], addr="10.0.1.1", day=day).status_code == 201
 
 
-def test_unpaid_holds_take_at_most_half_a_slot(client, app, db, clock, ctx):
+def _small_slot(app, db, clock, index: int, quota: int):
+    """Slot ``index`` of tomorrow at Kongmiao with ``quota`` online places, behind one proxy."""
     app.config["TRUSTED_PROXY_HOPS"] = 1
-    slot = availability(db, "kongmiao", clock.now().date().replace(day=16), clock)[5]
-    set_slot_quota(db, slot.slot_id, quota=8, window_quota=slot.window_quota, clock=clock,
+    slot = availability(db, "kongmiao", clock.now().date().replace(day=16), clock)[index]
+    set_slot_quota(db, slot.slot_id, quota=quota, window_quota=slot.window_quota, clock=clock,
                    actor="test")
+    return slot
+
+
+def test_unpaid_holds_take_at_most_half_a_slot(client, app, db, clock, ctx):
+    slot = _small_slot(app, db, clock, 5, quota=8)
     answers = [_book(client, slot.slot_id, [holder()], addr=f"10.1.0.{i}") for i in range(1, 7)]
     assert [a.status_code for a in answers] == [201] * 4 + [409] * 2
     _refused(answers[4], "slot_busy", 409)
@@ -143,10 +149,7 @@ def test_unpaid_holds_take_at_most_half_a_slot(client, app, db, clock, ctx):
 
 
 def test_free_tickets_take_at_most_half_a_slot(client, app, db, clock, ctx):
-    app.config["TRUSTED_PROXY_HOPS"] = 1
-    slot = availability(db, "kongmiao", clock.now().date().replace(day=16), clock)[6]
-    set_slot_quota(db, slot.slot_id, quota=10, window_quota=slot.window_quota, clock=clock,
-                   actor="test")
+    slot = _small_slot(app, db, clock, 6, quota=10)
     answers = [_book(client, slot.slot_id, [_senior()], addr=f"10.2.0.{i}") for i in range(1, 8)]
     assert [a.status_code for a in answers] == [201] * 5 + [409] * 2
     _refused(answers[5], "free_places_taken", 409)
