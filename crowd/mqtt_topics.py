@@ -118,7 +118,8 @@ def sales_payload(state, at: str) -> dict:
     """``state``: ticketing.interface.SalesState."""
     return {"schema": "scenic.sales", "version": VERSION, "site_id": state.site_id,
             "event": "paused" if state.paused else "resumed", "paused": state.paused,
-            "by": list(state.by), "reason": state.reason, "since": state.since, "at": at}
+            "by": list(state.by), "today_only": state.today_only, "reason": state.reason,
+            "since": state.since, "at": at}
 
 
 def alert_payload(row, event: str, at: str) -> dict:

@@ -350,19 +350,22 @@ def is_paused(db, site_id: str, day: date | None = None, today: date | None = No
 @dataclass(frozen=True)
 class SalesState:
     """Whether a site's whole sales are paused now, by whom (``MONITOR`` or "staff") and why;
-    ``since`` is the earliest pause still in force (ISO), None when selling."""
+    ``since`` is the earliest pause still in force (ISO), None when selling; ``today_only``
+    when only the monitor pauses (its pause stops today's slots, ``paused_slots``)."""
     site_id: str
     paused: bool
     by: tuple
     reason: str
     since: str | None
+    today_only: bool = False
 
 
 def sales_state(db: Database, site_id: str) -> SalesState:
     """The site-wide pause state (slot pauses do not stop the site's sales)."""
     rows = [r for r in repo.pauses(db, site_id) if not r["slot_id"]]
-    return SalesState(site_id, bool(rows), tuple(sorted({r["actor"] for r in rows})),
-                      rows[-1]["reason"] if rows else "", rows[0]["at"] if rows else None)
+    by = tuple(sorted({r["actor"] for r in rows}))
+    return SalesState(site_id, bool(rows), by, rows[-1]["reason"] if rows else "",
+                      rows[0]["at"] if rows else None, today_only=by == (MONITOR,))
 
 
 def pauses(db, site_id: str) -> list[dict]:

@@ -288,6 +288,7 @@ def test_alert_events_and_sales_pauses_are_published(mqtt_site, db, clock, login
     assert wait_for(lambda: any(m["paused"] for m in sub.json_on(TOPICS.sales("kongmiao"))))
     paused = [m for m in sub.json_on(TOPICS.sales("kongmiao")) if m["paused"]][-1]
     assert paused["by"] == ["crowd-monitor"] and paused["event"] == "paused"
+    assert paused["today_only"] is True           # the monitor's pause: today's slots only
     site_alert = next(a for a in services.list_alerts(db, active_only=True)
                       if a["scope"] == "site")
     topic = TOPICS.alert(site_alert["id"])
