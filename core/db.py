@@ -8,8 +8,10 @@ the whole schema on its first statement, which costs more than most requests' SQ
 """
 from __future__ import annotations
 
+import logging
 import queue
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,22 +21,48 @@ from flask import current_app, g
 # The connection type every service takes as ``db`` (rows are sqlite3.Row).
 Database = sqlite_utils.Database
 
+OPEN_ATTEMPTS = 3
+log = logging.getLogger("scenic.db")
+
+
 def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
-    """Open a database in autocommit mode; transactions are always explicit."""
+    """Open a database in autocommit mode; transactions are always explicit.
+
+    A new connection's first read of an existing WAL database once answered "file is not a
+    database" while other threads opened theirs at the same moment (CI, a page's parallel
+    requests; not reproduced since): that open is tried again, at most ``OPEN_ATTEMPTS``
+    times, so a file that really is not a database still fails at once."""
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            return _connect(path, busy_timeout_ms)
+        except sqlite3.DatabaseError as exc:
+            if "not a database" not in str(exc) or attempt == OPEN_ATTEMPTS:
+                raise
+            log.warning("opening the database failed (%s); trying again", exc,
+                        extra={"event": "db_open_retry", "attempt": attempt})
+            time.sleep(0.02 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _connect(path: str, busy_timeout_ms: int) -> sqlite_utils.Database:
     new_file = path != ":memory:" and not Path(path).exists()
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None,
                            check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    if new_file:
-        # WAL is a property of the file: set once here and in migrate(), not on every
-        # request's connection (switching journal mode takes a lock).
-        conn.execute("PRAGMA journal_mode = WAL")
-    if path != ":memory:":
-        conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if new_file:
+            # WAL is a property of the file: set once here and in migrate(), not on every
+            # request's connection (switching journal mode takes a lock).
+            conn.execute("PRAGMA journal_mode = WAL")
+        if path != ":memory:":
+            conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     return sqlite_utils.Database(conn)
 
 
