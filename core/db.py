@@ -22,6 +22,7 @@ from flask import current_app, g
 Database = sqlite_utils.Database
 
 OPEN_ATTEMPTS = 3
+ROW_ID_MAX = 2 ** 63 - 1      # SQLite's integers are 64-bit: no row id is larger
 log = logging.getLogger("scenic.db")
 
 
@@ -32,16 +33,16 @@ def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
     database" while other threads opened theirs at the same moment (CI, a page's parallel
     requests; not reproduced since): that open is tried again, at most ``OPEN_ATTEMPTS``
     times, so a file that really is not a database still fails at once."""
-    for attempt in range(1, OPEN_ATTEMPTS + 1):
+    for attempt in range(1, OPEN_ATTEMPTS):
         try:
             return _connect(path, busy_timeout_ms)
         except sqlite3.DatabaseError as exc:
-            if "not a database" not in str(exc) or attempt == OPEN_ATTEMPTS:
+            if "not a database" not in str(exc):
                 raise
             log.warning("opening the database failed (%s); trying again", exc,
                         extra={"event": "db_open_retry", "attempt": attempt})
             time.sleep(0.02 * attempt)
-    raise AssertionError("unreachable")
+    return _connect(path, busy_timeout_ms)      # the last attempt's error is the caller's
 
 
 def _connect(path: str, busy_timeout_ms: int) -> sqlite_utils.Database:

@@ -5,11 +5,11 @@ refused at once with 503 ``busy`` and ``Retry-After`` (never a wait that holds a
 
 In the inference pool's process (``SERVE_KIND=inference``) a job runs in one of
 ``INFERENCE_PROCESSES`` worker processes, niced (``INFERENCE_NICE``) and under SCHED_IDLE
-(``INFERENCE_IDLE``) so gate scans and bookings get the CPU first, each keeping its models loaded between jobs; the request's
-thread only waits for the answer. The workers are started by ``start(app)`` from the
-server's worker hook (deploy/gunicorn.conf.py), never by ``create_app``. In every other
-process kind (``all``: tests and development) a job runs in the calling thread, under
-the same bound.
+(``INFERENCE_IDLE``) so gate scans and bookings get the CPU first, each keeping its models
+loaded between jobs; the request's thread only waits for the answer. The workers are started
+by ``start(app)`` from the server's worker hook (deploy/gunicorn.conf.py), never by
+``create_app``. In every other process kind (``all``: tests and development) a job runs in
+the calling thread, under the same bound.
 
 A job is a top-level function (pickled by reference) that takes plain values and opens
 its own database connection; errors it raises come back as they were raised.

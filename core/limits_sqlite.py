@@ -48,8 +48,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         self.busy_timeout_ms = int(busy_timeout_ms)
         self._local = threading.local()
         self._writes = 0
-        self._schema_ready = False
-        self._schema_pid = 0
+        self._prepared_pid = 0          # the process that made the file WAL with its tables
         self._schema_lock = threading.Lock()
 
     @property
@@ -83,7 +82,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             conn.executescript(_SCHEMA)
             return
         with self._schema_lock:
-            if self._schema_ready and self._schema_pid == os.getpid():
+            if self._prepared_pid == os.getpid():
                 return
             with open(self.path + ".init.lock", "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -92,7 +91,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
                     conn.executescript(_SCHEMA)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
-            self._schema_ready, self._schema_pid = True, os.getpid()
+            self._prepared_pid = os.getpid()
 
     def _write(self, fn):
         """Run ``fn(conn, now)`` in one BEGIN IMMEDIATE transaction; sweep now and then."""

@@ -17,13 +17,14 @@ from flask import Flask, current_app
 from pydantic.json_schema import models_json_schema
 
 from .contracts import Contract, contract_of, refusals
+from .db import ROW_ID_MAX
 from .i18n import languages
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 PATH_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 # Ids in paths are slugs and numbers; saying so keeps generated calls on real routes.
 PATH_STRING = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
-PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1},  # RowIdConverter
+PATH_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": ROW_ID_MAX},  # RowIdConverter
               "float": {"type": "number", "minimum": 0}}
 
 ERROR_SCHEMA = {

@@ -12,6 +12,8 @@ from werkzeug.routing import IntegerConverter
 
 from admission.errors import AdmissionError
 
+from .db import ROW_ID_MAX
+
 from .errors import DomainError
 from .i18n import UnsupportedLanguage, label, unsupported_message, use_lang
 from .text import _l
@@ -91,9 +93,6 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", ROW_ID_MAX)
         super().__init__(map, *args, **kwargs)
-
-
-ROW_ID_MAX = 2 ** 63 - 1
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:

@@ -15,7 +15,7 @@ from catalog import interface as catalog
 from core.auth import User
 from core.clock import Clock, iso
 from core.contracts import validate
-from core.db import Database, immediate
+from core.db import ROW_ID_MAX, Database, immediate
 from core.errors import Conflict, DomainError, NotFound, ValidationError
 from core.text import _l
 from gates import interface as gates
@@ -513,7 +513,7 @@ def acknowledge(db, alert_id, *, user, clock, policy: Policy | None = None) -> d
         raise ValidationError("invalid_alert", _l("alert_id must be a number."))
     with immediate(db):
         # SQLite's integers are 64-bit (the routes' <int:> stops there; callers may not).
-        row = repo.alert(db, alert_id) if alert_id < 2 ** 63 else None
+        row = repo.alert(db, alert_id) if alert_id <= ROW_ID_MAX else None
         if row is None:
             raise NotFound("unknown_alert", _l("There is no such alert."))
         if row["state"] != "open":

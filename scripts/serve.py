@@ -51,7 +51,8 @@ def pool_children(cfg) -> list[Child]:
                        f"{cfg['LIVE_MAX_STREAMS']} streams each, on 127.0.0.1:{cfg['LIVE_PORT']}"),
         Child("inference", gunicorn, {"SCENIC_SERVE_KIND": "inference"},
               describe=f"inference pool: {cfg['INFERENCE_PROCESSES']} model worker(s) at nice "
-                       f"{cfg['INFERENCE_NICE']}{' (SCHED_IDLE)' if cfg['INFERENCE_IDLE'] else ''}, "
+                       f"{cfg['INFERENCE_NICE']}"
+                       f"{' (SCHED_IDLE)' if cfg['INFERENCE_IDLE'] else ''}, "
                        f"queue {cfg['INFERENCE_QUEUE']}, on "
                        f"127.0.0.1:{cfg['INFERENCE_PORT']}"),
     ]

@@ -146,10 +146,11 @@ def calendar(site_id):
           errors={400: ("date_in_past", "date_too_far"), 404: ("unknown_site",)})
 def availability(site_id, query: AvailabilityQuery):
     """A day's time slots with the tickets left in each."""
-    day = bookable_day(query.date, get_clock().now().date())
+    today = get_clock().now().date()
+    day = bookable_day(query.date, today)
     slots = quota.availability(get_db(), site_id, day, get_clock())
     return jsonify({"site_id": site_id, "date": day.isoformat(),
-                    "paused": quota.is_paused(get_db(), site_id, day, get_clock().now().date()),
+                    "paused": quota.is_paused(get_db(), site_id, day, today),
                     "slots": [slot_json(s) for s in slots]})
 
 

@@ -139,6 +139,12 @@ def ensure_slots(db, site_id: str, day: date, tz: tzinfo) -> list:
 
 # --- what is left ---------------------------------------------------------------------------
 
+def today_only(actor: str) -> bool:
+    """Whether a pause by ``actor`` stops today's slots only (the crowd monitor's) rather than
+    every day (staff's)."""
+    return actor == MONITOR
+
+
 def paused_slots(db, site_id: str, day: date | None = None,
                  today: date | None = None) -> tuple[bool, set]:
     """(whole site paused, ids of paused slots) for sales of ``day``'s slots.
@@ -147,8 +153,10 @@ def paused_slots(db, site_id: str, day: date | None = None,
     day of ``today`` when the question is asked): a crowd at the gates now says nothing about
     next week's visitors, and a pause kept over midnight moves on to the new day. With no
     ``day``, every pause in force counts."""
+    if day is not None and today is None:
+        raise TypeError("paused_slots: a day needs today's date (the monitor's pause is today's)")
     rows = [r for r in repo.pauses(db, site_id)
-            if day is None or r["actor"] != MONITOR or day == today]
+            if day is None or not today_only(r["actor"]) or day == today]
     return any(r["slot_id"] == 0 for r in rows), {r["slot_id"] for r in rows if r["slot_id"]}
 
 
@@ -213,10 +221,10 @@ def availability(db: Database, site_id: str, day: date, clock: Clock) -> list[Sl
     rows = ensure_slots(db, site_id, day, clock.tz)
     if rows and sum(r["quota"] + r["window_quota"] for r in rows) > catalog.site_capacity(db, site_id).daily:
         rows = _fit_to_capacity(db, site_id, day)
-    whole, slots = paused_slots(db, site_id, day, clock.now().date())
+    now = clock.now()
+    whole, slots = paused_slots(db, site_id, day, now.date())
     counts = repo.slot_counts_of_day(db, site_id, day.isoformat())
     hours = catalog.hours_on(db, site_id, day) if rows else None
-    now = clock.now()
     out = []
     for r in rows:
         a = slot_availability(r, counts, whole or r["id"] in slots)
@@ -365,11 +373,12 @@ def sales_state(db: Database, site_id: str) -> SalesState:
     rows = [r for r in repo.pauses(db, site_id) if not r["slot_id"]]
     by = tuple(sorted({r["actor"] for r in rows}))
     return SalesState(site_id, bool(rows), by, rows[-1]["reason"] if rows else "",
-                      rows[0]["at"] if rows else None, today_only=by == (MONITOR,))
+                      rows[0]["at"] if rows else None,
+                      today_only=bool(by) and all(today_only(a) for a in by))
 
 
 def pauses(db, site_id: str) -> list[dict]:
-    return [{**dict(r), "today_only": r["actor"] == MONITOR} for r in repo.pauses(db, site_id)]
+    return [{**dict(r), "today_only": today_only(r["actor"])} for r in repo.pauses(db, site_id)]
 
 
 def pause_history(db, site_id: str, limit: int = 20) -> list[dict]:

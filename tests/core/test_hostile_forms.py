@@ -1,6 +1,7 @@
-"""Every route, as a stranger and signed in as staff and as an admin, with hostile values in its path, its
-query string and every field of its form: no answer is a 5xx (the JSON APIs get the same from
-Schemathesis, tests/test_api_contracts.py). Streams are left out: they do not end."""
+"""Every route, as a stranger and signed in as staff and as an admin, with hostile values in
+its path, its query string and every field of its form: no answer is a 5xx (the JSON APIs get
+the same from Schemathesis, tests/test_api_contracts.py). Streams are left out: they do not
+end."""
 from __future__ import annotations
 
 import io

@@ -131,7 +131,7 @@ def test_monitor_cannot_lift_a_staff_pause_but_staff_lift_all(db, clock, ctx, to
     quota.pause_sales(db, site_id="kongfu", reason="x", actor="staff:amy", clock=clock,
                          slot_id=slot.slot_id)
     assert quota.availability(db, "kongfu", today, clock)[-1].paused
-    assert not quota.is_paused(db, "kongfu", today)
+    assert not quota.is_paused(db, "kongfu", today, today)
     assert _code(quota.pause_sales, db, site_id="kongfu", reason="", actor="a", clock=clock) \
         == "reason_required"
 
