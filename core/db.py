@@ -8,10 +8,8 @@ the whole schema on its first statement, which costs more than most requests' SQ
 """
 from __future__ import annotations
 
-import logging
 import queue
 import sqlite3
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,31 +19,11 @@ from flask import current_app, g
 # The connection type every service takes as ``db`` (rows are sqlite3.Row).
 Database = sqlite_utils.Database
 
-OPEN_ATTEMPTS = 3
 ROW_ID_MAX = 2 ** 63 - 1      # SQLite's integers are 64-bit: no row id is larger
-log = logging.getLogger("scenic.db")
 
 
 def connect(path: str, busy_timeout_ms: int = 5000) -> sqlite_utils.Database:
-    """Open a database in autocommit mode; transactions are always explicit.
-
-    A new connection's first read of an existing WAL database once answered "file is not a
-    database" while other threads opened theirs at the same moment (CI, a page's parallel
-    requests; not reproduced since): that open is tried again, at most ``OPEN_ATTEMPTS``
-    times, so a file that really is not a database still fails at once."""
-    for attempt in range(1, OPEN_ATTEMPTS):
-        try:
-            return _connect(path, busy_timeout_ms)
-        except sqlite3.DatabaseError as exc:
-            if "not a database" not in str(exc):
-                raise
-            log.warning("opening the database failed (%s); trying again", exc,
-                        extra={"event": "db_open_retry", "attempt": attempt})
-            time.sleep(0.02 * attempt)
-    return _connect(path, busy_timeout_ms)      # the last attempt's error is the caller's
-
-
-def _connect(path: str, busy_timeout_ms: int) -> sqlite_utils.Database:
+    """Open a database in autocommit mode; transactions are always explicit."""
     new_file = path != ":memory:" and not Path(path).exists()
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@ device tokens and a real HTTP server (waitress) for concurrency tests."""
 from __future__ import annotations
 
 import os
-import threading
 from datetime import datetime
 
 import pytest
@@ -17,7 +16,7 @@ from core.clock import DEFAULT_TZ, FixedClock  # noqa: E402
 from core.db import connect, migrate, own_connection  # noqa: E402
 from catalog.services import load_catalog  # noqa: E402
 
-from testkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, browser_page, csrf_of  # noqa: E402
+from testkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, browser_page, csrf_of, serve_app  # noqa: E402
 
 
 @pytest.fixture
@@ -117,22 +116,8 @@ def login(client, make_user):
 @pytest.fixture
 def live_server(app):
     """The app under waitress on a free loopback port, for real-HTTP tests."""
-    from waitress.server import create_server
-    server = create_server(app, host="127.0.0.1", port=0, threads=16,
-                           clear_untrusted_proxy_headers=False)  # as scripts/serve.py
-    port = server.effective_port
-
-    def run():
-        try:
-            server.run()
-        except (OSError, ValueError):
-            pass  # the loop's select() sees its socket closed by server.close() below
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
+    with serve_app(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

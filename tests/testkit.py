@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
 from contextlib import contextmanager
 
@@ -23,6 +24,50 @@ def csrf_of(client, path: str = "/") -> str:
 def csrf_of_page(html: str) -> str:
     """The CSRF token in a page's <meta name="csrf-token">."""
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+@contextmanager
+def serve_app(app, threads: int = 16):
+    """Serve a WSGI app under waitress on a free loopback port; yields its base URL."""
+    from waitress.server import create_server
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads,
+                           clear_untrusted_proxy_headers=False)  # as scripts/serve.py
+    port = server.effective_port
+    _no_wakeups_after_close(server.trigger)
+
+    def run():
+        try:
+            server.run()
+        except (OSError, ValueError):
+            pass  # the loop's select() sees its socket closed by server.close() below
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def _no_wakeups_after_close(trigger) -> None:
+    """waitress (3.0) wakes its loop by writing b"x" to a pipe, also from a response still
+    running after server.close() closed that pipe; its descriptor number then belongs to
+    whatever the next test opened, and the byte lands there (it once overwrote the first
+    byte of a SQLite file: "file is not a database"). Wake-ups after the close are dropped;
+    a lock keeps the close from coming between the check and the write."""
+    guard = threading.Lock()
+    pull, close = trigger._physical_pull, trigger._close
+
+    def guarded_pull():
+        with guard:
+            if not trigger._closed:
+                pull()
+
+    def guarded_close():
+        with guard:
+            close()
+    trigger._physical_pull, trigger._close = guarded_pull, guarded_close
 
 
 @contextmanager
