@@ -15,6 +15,10 @@ from dataclasses import dataclass
 
 LEVELS = ("normal", "notice", "warning", "critical")
 RANK = {name: i for i, name in enumerate(LEVELS)}
+# The names the dashboard shows (templates/crowd/dashboard.html, through the catalogues),
+# for records written once in both languages (the monitor's pause reason).
+NAMES = {"normal": {"zh": "正常", "en": "normal"}, "notice": {"zh": "提示", "en": "notice"},
+         "warning": {"zh": "预警", "en": "warning"}, "critical": {"zh": "严重", "en": "critical"}}
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,13 @@ def predicted_alerts(db, records: dict[str, dict], live_levels: dict[str, str], 
     return changes
 
 
+def forecast_reason(ratio: float, at: str) -> str:
+    """The forecast's pause reason, in both languages like the live monitor's."""
+    pct, hhmm = round(100 * ratio), at[11:16]
+    return (f"人流预测：预计 {hhmm} 达到容量的 {pct}% / "
+            f"crowd forecast: {pct}% of capacity expected at {hhmm}")
+
+
 def _pause(db, site_id, hit, settings: ForecastSettings, may_pause, clock) -> None:
     if not (settings.predicted_pause and may_pause(site_id)):
         return
@@ -280,8 +287,7 @@ def _pause(db, site_id, hit, settings: ForecastSettings, may_pause, clock) -> No
         # Ticketing keeps one pause for the monitor (any other actor counts as staff, whose
         # resume lifts every pause), so the forecast pauses as the monitor.
         ticketing.pause_sales(db, site_id=site_id, actor=ticketing.MONITOR, clock=clock,
-                              reason=f"crowd forecast: {round(100 * hit['ratio'])}% of "
-                                     f"capacity expected at {hit['at'][11:16]}")
+                              reason=forecast_reason(hit["ratio"], hit["at"]))
     except DomainError as exc:
         log.error("pausing sales on a forecast failed: %s", exc.code,
                   extra={"event": "crowd_pause_failed"})

@@ -454,6 +454,16 @@ def _level_alert(db, t: Target, old: str, new: str, at: str, policy: Policy) -> 
         _outbox_alert(db, active["id"], "escalated" if higher else "lowered", at, policy)
 
 
+def monitor_reason(people: int, capacity: int, level: str) -> str:
+    """The monitor's pause reason, a record staff read in either language: both, Chinese
+    first (the staff page shows it as written)."""
+    pct = round(100 * people / capacity) if capacity else 0
+    name = alert_levels.NAMES[level]
+    return (f"人流监控：{people}/{capacity} 人（容量的 {pct}%），{name['zh']}级 / "
+            f"crowd monitor: {people}/{capacity} people ({pct}% of capacity), "
+            f"level {name['en']}")
+
+
 def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool:
     want = alert_levels.RANK.get(level, 0) >= alert_levels.RANK["warning"]
     if want == paused:
@@ -462,10 +472,8 @@ def _sales(db, site_id, level, paused, t: Target, policy: Policy, clock) -> bool
         return paused
     try:
         if want:
-            pct = round(100 * t.people / t.capacity) if t.capacity else 0
             ticketing.pause_sales(db, site_id=site_id, actor=ticketing.MONITOR, clock=clock,
-                                  reason=f"crowd monitor: {t.people}/{t.capacity} people "
-                                         f"({pct}% of capacity), level {level}")
+                                  reason=monitor_reason(t.people, t.capacity, level))
         else:
             ticketing.resume_sales(db, site_id=site_id, actor=ticketing.MONITOR, clock=clock)
     except DomainError as exc:

@@ -200,6 +200,10 @@ def test_site_warning_pauses_sales_and_clearing_resumes(post_obs, camera, db, cl
         clock.advance(seconds=6)
     post_obs(people=9, areas={"path": 9})
     assert quota.is_paused(db, "kongmiao")
+    # Staff read the reason in either language.
+    assert [p["reason"] for p in quota.pauses(db, "kongmiao")] == [
+        "人流监控：9/10 人（容量的 90%），预警级 / "
+        "crowd monitor: 9/10 people (90% of capacity), level warning"]
     occ = services.site_occupancy(db, "kongmiao", clock)
     assert occ.level == "warning" and occ.people == 9 and occ.capacity == 10
     for _ in range(3):

@@ -110,7 +110,10 @@ def test_predicted_alert_warns_then_resolves_and_pauses_only_when_set(
     services.evaluate(db, clock, policy)
     assert quota.is_paused(db, "kongmiao")
     assert [p["actor"] for p in quota.pauses(db, "kongmiao")] == ["crowd-monitor"]
-    assert "crowd forecast" in quota.pauses(db, "kongmiao")[0]["reason"]
+    import re
+    assert re.fullmatch(r"人流预测：预计 \d\d:\d\d 达到容量的 \d+% / "
+                        r"crowd forecast: \d+% of capacity expected at \d\d:\d\d",
+                        quota.pauses(db, "kongmiao")[0]["reason"])
     catalog.adjust_capacity(db, kind="site", target_id="kongmiao", field="instant", value=None,
                             reason="test: back", user=admin, clock=clock)
     clock.advance(seconds=policy.forecast_every_s + 1)

@@ -189,6 +189,10 @@ def test_staff_console_pause_window_sale_and_csv(client, login):
     login("staff")
     page = client.get("/staff/tickets?site=konglin&date=2026-07-16")
     assert page.status_code == 200 and 'id="slots"' in page.get_data(as_text=True)
+    # A slot's pause button records its reason in the page's language.
+    assert 'name="reason" value="在场次列表中暂停"' in page.get_data(as_text=True)
+    assert 'value="Paused on the slot list"' in client.get(
+        "/staff/tickets?site=konglin&date=2026-07-16&lang=en").get_data(as_text=True)
     token = csrf_of(client)
     r = client.post("/staff/tickets/pause", data={"csrf_token": token, "site_id": "konglin",
                                                   "reason": "storm", "date": "2026-07-16"})
