@@ -13,9 +13,9 @@ from werkzeug.routing import IntegerConverter
 from admission.errors import AdmissionError
 
 from .db import ROW_ID_MAX
-
 from .errors import DomainError
 from .i18n import UnsupportedLanguage, label, unsupported_message, use_lang
+from .serving import Busy
 from .text import _l
 
 log = logging.getLogger("scenic.errors")
@@ -102,7 +102,6 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def db_busy() -> DomainError:
-    from .serving import Busy
     return Busy("db_busy", _l("The site is very busy just now; nothing was saved. Please try "
                               "again in a moment."), retry_after=2)
 

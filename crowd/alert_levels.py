@@ -16,7 +16,10 @@ from dataclasses import dataclass
 LEVELS = ("normal", "notice", "warning", "critical")
 RANK = {name: i for i, name in enumerate(LEVELS)}
 # The names the dashboard shows (templates/crowd/dashboard.html, through the catalogues),
-# for records written once in both languages (the monitor's pause reason).
+# for records written once in both languages (the monitor's pause reason). Written here, not
+# looked up in the catalogues: evaluation also runs where there is no app context to render
+# them (the dashboard feed's thread, the MQTT bridge's), and the record must not turn
+# English-only there.
 NAMES = {"normal": {"zh": "正常", "en": "normal"}, "notice": {"zh": "提示", "en": "notice"},
          "warning": {"zh": "预警", "en": "warning"}, "critical": {"zh": "严重", "en": "critical"}}
 

@@ -100,8 +100,6 @@ def test_dashboard_draws_the_forecast_with_its_band(live_server, desk, make_user
     assert len(legend) == 6                          # people, forecast, low, high, lines
 
 
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_trend_axes_read_local_times_and_people(live_server, desk, camera, post_obs, make_user,
                                                 clock, lang):
